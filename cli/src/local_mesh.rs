@@ -1,0 +1,194 @@
+//! The whole mesh on loopback: five services, each its own tonic server on a
+//! free 127.0.0.1 port, talking real gRPC to each other.
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, anyhow};
+use productresearch_llm::EndpointConfig;
+use productresearch_runtime::client::ClientConfig;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tonic_health::pb::HealthCheckRequest;
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::health_client::HealthClient;
+
+/// How long a service may take to report SERVING (the gateway indexes its
+/// catalog first).
+const READY_TIMEOUT: Duration = Duration::from_secs(120);
+/// Interval between readiness probes.
+const READY_PROBE: Duration = Duration::from_millis(20);
+
+/// What the mesh is started with.
+#[derive(Debug, Clone)]
+pub struct MeshSettings {
+    /// Model of the user agent.
+    pub user_agent_llm: EndpointConfig,
+    /// Model of the research agent.
+    pub research_agent_llm: EndpointConfig,
+    /// Model of the supervisor.
+    pub supervisor_llm: EndpointConfig,
+    /// Catalog files.
+    pub catalogs: Vec<PathBuf>,
+    /// Web corpus folder.
+    pub web_corpus: Option<PathBuf>,
+    /// Where the supervisor writes trajectory records.
+    pub records_dir: PathBuf,
+    /// Default caps.
+    pub caps: supervisor::Caps,
+    /// Default batch concurrency.
+    pub batch_concurrency: usize,
+}
+
+/// Addresses (`http://127.0.0.1:port`) of the running services.
+#[derive(Debug, Clone)]
+pub struct Endpoints {
+    /// user-agent.
+    pub user_agent: String,
+    /// supervisor.
+    pub supervisor: String,
+    /// research-agent.
+    pub research_agent: String,
+    /// tool-gateway.
+    pub tool_gateway: String,
+    /// distiller.
+    pub distiller: String,
+}
+
+type Task = (&'static str, &'static str, String, JoinHandle<Result<(), String>>);
+
+/// A running mesh; [`LocalMesh::stop`] shuts every service down.
+pub struct LocalMesh {
+    /// Where each service listens.
+    pub endpoints: Endpoints,
+    token: CancellationToken,
+    tasks: Vec<(&'static str, JoinHandle<Result<(), String>>)>,
+}
+
+async fn bind() -> anyhow::Result<(TcpListener, String)> {
+    let listener = TcpListener::bind("127.0.0.1:0").await.context("cannot bind a loopback port")?;
+    let url = format!("http://{}", listener.local_addr()?);
+    Ok((listener, url))
+}
+
+fn spawn<E: std::fmt::Display>(fut: impl Future<Output = Result<(), E>> + Send + 'static) -> JoinHandle<Result<(), String>> {
+    tokio::spawn(async move { fut.await.map_err(|e| e.to_string()) })
+}
+
+impl LocalMesh {
+    /// Starts all five services and waits until each reports SERVING. A
+    /// service that fails to start is reported by name with its error.
+    pub async fn start(settings: MeshSettings) -> anyhow::Result<Self> {
+        let token = CancellationToken::new();
+        let (ua_l, ua) = bind().await?;
+        let (sup_l, sup) = bind().await?;
+        let (ra_l, ra) = bind().await?;
+        let (tg_l, tg) = bind().await?;
+        let (di_l, di) = bind().await?;
+        let endpoints = Endpoints { user_agent: ua, supervisor: sup, research_agent: ra, tool_gateway: tg, distiller: di };
+        let e = &endpoints;
+        let stop = |t: &CancellationToken| {
+            let t = t.clone();
+            async move { t.cancelled().await }
+        };
+
+        let gateway =
+            tool_gateway::Config { catalogs: settings.catalogs.clone(), web_corpus: settings.web_corpus.clone(), ..Default::default() };
+        let user_agent = user_agent::Config { llm: settings.user_agent_llm.clone(), ..Default::default() };
+        let research_agent = research_agent::Config {
+            llm: settings.research_agent_llm.clone(),
+            tool_gateway: ClientConfig::single(&e.tool_gateway),
+            max_tool_calls: settings.caps.max_tool_calls,
+            ..Default::default()
+        };
+        let supervisor = supervisor::Config {
+            llm: settings.supervisor_llm.clone(),
+            user_agent: ClientConfig::single(&e.user_agent),
+            research_agent: ClientConfig::single(&e.research_agent),
+            tool_gateway: ClientConfig::single(&e.tool_gateway),
+            caps: settings.caps,
+            records_dir: settings.records_dir.clone(),
+            batch_concurrency: settings.batch_concurrency,
+            ..Default::default()
+        };
+        let tasks: Vec<Task> = vec![
+            ("tool-gateway", tool_gateway::SERVICE_NAME, e.tool_gateway.clone(), spawn(tool_gateway::run(gateway, tg_l, stop(&token)))),
+            ("user-agent", user_agent::SERVICE_NAME, e.user_agent.clone(), spawn(user_agent::run(user_agent, ua_l, stop(&token)))),
+            (
+                "research-agent",
+                research_agent::SERVICE_NAME,
+                e.research_agent.clone(),
+                spawn(research_agent::run(research_agent, ra_l, stop(&token))),
+            ),
+            (
+                "distiller",
+                distiller::SERVICE_NAME,
+                e.distiller.clone(),
+                spawn(distiller::run(distiller::Config::default(), di_l, stop(&token))),
+            ),
+            ("supervisor", supervisor::SERVICE_NAME, e.supervisor.clone(), spawn(supervisor::run(supervisor, sup_l, stop(&token)))),
+        ];
+        let mut running = Vec::new();
+        let mut failure = None;
+        for (name, service, url, mut handle) in tasks {
+            if failure.is_none() {
+                if let Err(err) = wait_ready(name, service, &url, &mut handle).await {
+                    // The task has ended (or hangs): it is not awaited again.
+                    handle.abort();
+                    failure = Some(err);
+                    continue;
+                }
+            }
+            running.push((name, handle));
+        }
+        let mesh = Self { endpoints, token, tasks: running };
+        if let Some(err) = failure {
+            mesh.stop().await.ok();
+            return Err(err);
+        }
+        Ok(mesh)
+    }
+
+    /// Stops every service (in-flight calls drain) and reports the first one
+    /// that had failed.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        self.token.cancel();
+        let mut first_error = None;
+        for (name, handle) in self.tasks {
+            match handle.await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => first_error = first_error.or(Some(anyhow!("{name}: {e}"))),
+                Err(e) => first_error = first_error.or(Some(anyhow!("{name}: task failed: {e}"))),
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+}
+
+/// Waits until `service` at `url` reports SERVING, or its task ends (then its
+/// error is the answer).
+async fn wait_ready(name: &str, service: &str, url: &str, handle: &mut JoinHandle<Result<(), String>>) -> anyhow::Result<()> {
+    let probe = async {
+        loop {
+            if let Ok(channel) = tonic::transport::Endpoint::from_shared(url.to_string()).expect("loopback url").connect().await {
+                let mut client = HealthClient::new(channel);
+                let status = client.check(HealthCheckRequest { service: service.to_string() }).await;
+                if status.is_ok_and(|s| s.into_inner().status == ServingStatus::Serving as i32) {
+                    return;
+                }
+            }
+            tokio::time::sleep(READY_PROBE).await;
+        }
+    };
+    tokio::select! {
+        _ = probe => Ok(()),
+        ended = &mut *handle => Err(match ended {
+            Ok(Err(e)) => anyhow!("{name} failed to start: {e}"),
+            Ok(Ok(())) => anyhow!("{name} stopped before it was ready"),
+            Err(e) => anyhow!("{name} failed to start: {e}"),
+        }),
+        _ = tokio::time::sleep(READY_TIMEOUT) => Err(anyhow!("{name} at {url} was not ready within {READY_TIMEOUT:?}")),
+    }
+}

@@ -1,0 +1,198 @@
+//! `productresearch`: the user's entry point to the mesh.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use productresearch::local_mesh::{LocalMesh, MeshSettings};
+use productresearch::run_config::{MODEL_ROLES, RunConfig};
+use productresearch::{histories, pipeline};
+use serde::Serialize;
+
+#[derive(Parser)]
+#[command(name = "productresearch", version, about = "Synthesizes supervised shopping-research trajectories and SFT data")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start the five services on loopback, synthesize a batch and distill it.
+    Run(RunArgs),
+}
+
+#[derive(clap::Args, Serialize)]
+struct RunArgs {
+    /// Config file (default: ./productresearch.toml when present).
+    #[arg(long)]
+    #[serde(skip)]
+    config: Option<PathBuf>,
+    /// Behaviour histories (JSONL, one user per line).
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    histories: Option<PathBuf>,
+    /// Catalog file (JSONL); repeat for several.
+    #[arg(long = "catalog")]
+    #[serde(rename = "catalogs", skip_serializing_if = "Vec::is_empty")]
+    catalogs: Vec<PathBuf>,
+    /// Local web corpus folder (with index.jsonl).
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    web_corpus: Option<PathBuf>,
+    /// Output folder.
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    out: Option<PathBuf>,
+    /// Trajectories in flight at once.
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    concurrency: Option<usize>,
+    /// Use the built-in simulated model for every role. It is a deterministic
+    /// test instrument: the run exercises the pipeline, the data is not worth
+    /// training on.
+    #[arg(long)]
+    #[serde(skip)]
+    simulated_llm: bool,
+    /// Print the effective configuration and exit.
+    #[arg(long)]
+    #[serde(skip)]
+    print_config: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
+    productresearch_runtime::boot::exit_code(runtime.block_on(async {
+        match cli.command {
+            Command::Run(args) => run(args).await,
+        }
+    }))
+}
+
+async fn run(args: RunArgs) -> anyhow::Result<()> {
+    let file = args.config.clone().or_else(|| Some(PathBuf::from("productresearch.toml")).filter(|p| p.exists()));
+    let mut config: RunConfig = productresearch_runtime::config::load(file.as_deref(), "PR", &args)?;
+    let simulated = if args.simulated_llm {
+        let sim = productresearch_sim_llm::spawn_local(productresearch_sim_llm::SimConfig::default())
+            .await
+            .context("cannot start the simulated model")?;
+        config.llm = productresearch_llm::EndpointConfig::new(sim.base_url(), "sim-model");
+        config.roles.clear();
+        Some(sim)
+    } else {
+        None
+    };
+    if args.print_config {
+        print!("{}", productresearch_runtime::config::render(&config));
+        return Ok(());
+    }
+    config.validate().map_err(|e| anyhow::anyhow!(e))?;
+    productresearch_runtime::install_crypto_provider();
+    let _telemetry = productresearch_runtime::telemetry::init("productresearch", &config.telemetry);
+
+    let (histories, rejected) = histories::read(&config.histories).map_err(|e| anyhow::anyhow!(e))?;
+    for r in &rejected {
+        eprintln!("skipped {}:{}: {}", config.histories.display(), r.line, r.reason);
+    }
+    if histories.is_empty() {
+        anyhow::bail!("no usable history in {}", config.histories.display());
+    }
+
+    if simulated.is_some() {
+        eprintln!(
+            "NOTE: every role uses the SIMULATED model (--simulated-llm), a deterministic test instrument; the output exercises the pipeline and is not training data."
+        );
+    }
+    for role in MODEL_ROLES {
+        let e = config.endpoint(role).map_err(|e| anyhow::anyhow!(e))?;
+        eprintln!("{role:>14}: model {} at {}", e.model, e.base_url);
+    }
+    let settings = MeshSettings {
+        user_agent_llm: config.endpoint("user-agent").map_err(|e| anyhow::anyhow!(e))?,
+        research_agent_llm: config.endpoint("research-agent").map_err(|e| anyhow::anyhow!(e))?,
+        supervisor_llm: config.endpoint("supervisor").map_err(|e| anyhow::anyhow!(e))?,
+        catalogs: config.catalogs.clone(),
+        web_corpus: config.web_corpus.clone(),
+        records_dir: config.out.join("records"),
+        caps: config.caps,
+        batch_concurrency: config.concurrency,
+    };
+    let started = Instant::now();
+    let mesh = LocalMesh::start(settings).await?;
+    eprintln!("mesh up on loopback in {:.1}s: supervisor {}", started.elapsed().as_secs_f64(), mesh.endpoints.supervisor);
+
+    let result = synthesize_and_distill(&mesh, &config, histories).await;
+    let stopped = mesh.stop().await;
+    if let Some(sim) = simulated {
+        sim.shutdown().await;
+    }
+    result?;
+    stopped?;
+    eprintln!("done in {:.1}s", started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+async fn synthesize_and_distill(
+    mesh: &LocalMesh,
+    config: &RunConfig,
+    histories: Vec<productresearch_record::UserHistory>,
+) -> anyhow::Result<()> {
+    let bar = ProgressBar::new(histories.len() as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} trajectories  {msg}  eta {eta}")
+            .expect("valid template"),
+    );
+    bar.enable_steady_tick(Duration::from_millis(200));
+    let batch = pipeline::synthesize(
+        &mesh.endpoints.supervisor,
+        histories,
+        config.caps,
+        config.concurrency,
+        &config.out,
+        |p| {
+            bar.set_position(p.done as u64);
+            let tokens = p.usage.map(|u| u.prompt_tokens + u.completion_tokens).unwrap_or(0);
+            bar.set_message(format!("running {} · failed {} · {tokens} tokens", p.running, p.failed));
+        },
+        |t| {
+            let end = t.termination().map(|e| format!("{:?}: {}", e.reason, e.detail)).unwrap_or_default();
+            let line = format!("{} user {}: {end}", t.trajectory_id, t.user_id);
+            // A hidden bar (stderr not a terminal) would swallow the line.
+            if bar.is_hidden() {
+                eprintln!("{line}");
+            } else {
+                bar.println(line);
+            }
+        },
+    )
+    .await;
+    bar.finish_and_clear();
+    let batch = batch?;
+    for (user, reason) in &batch.failures {
+        eprintln!("not started: user {user}: {reason}");
+    }
+    let approved = batch.trajectories.iter().filter(|t| t.approved()).count();
+    eprintln!(
+        "{} trajectories ({approved} approved) -> {}",
+        batch.trajectories.len(),
+        config.out.join(pipeline::TRAJECTORIES_FILE).display()
+    );
+    let distilled = pipeline::distill(
+        &mesh.endpoints.distiller,
+        &mesh.endpoints.tool_gateway,
+        &batch.trajectories,
+        config.distill.min_assistant_turns,
+        config.distill.min_tool_calls,
+        &config.out,
+    )
+    .await?;
+    for (id, filter, reason) in &distilled.drops {
+        eprintln!("dropped {id} by filter {filter}: {reason}");
+    }
+    eprintln!("{} SFT examples -> {}", distilled.examples, distilled.sft_path.display());
+    Ok(())
+}

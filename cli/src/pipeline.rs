@@ -1,0 +1,139 @@
+//! One batch end to end over gRPC: histories → supervisor (streaming) →
+//! trajectories on disk → distiller → SFT file.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, anyhow};
+use productresearch_proto::distiller::v1::DistillRequest;
+use productresearch_proto::distiller::v1::distiller_service_client::DistillerServiceClient;
+use productresearch_proto::supervisor::v1::supervisor_service_client::SupervisorServiceClient;
+use productresearch_proto::supervisor::v1::{BatchProgress, Caps as PbCaps, SynthesizeBatchRequest, synthesize_batch_response};
+use productresearch_proto::tool_gateway::v1::ListToolsRequest;
+use productresearch_proto::tool_gateway::v1::tool_gateway_service_client::ToolGatewayServiceClient;
+use productresearch_record::{Trajectory, UserHistory};
+use productresearch_runtime::client::{ClientConfig, channel};
+use supervisor::Caps;
+
+/// Files a run writes into its output folder.
+pub const TRAJECTORIES_FILE: &str = "trajectories.jsonl";
+/// The SFT examples (OpenAI chat format with tool_calls).
+pub const SFT_FILE: &str = "sft.jsonl";
+/// Why each dropped trajectory was dropped.
+pub const DROPS_FILE: &str = "drops.jsonl";
+
+/// What a batch produced.
+#[derive(Debug, Default)]
+pub struct BatchOutcome {
+    /// Finished trajectories, in the order they finished.
+    pub trajectories: Vec<Trajectory>,
+    /// Histories that could not start (user id, reason).
+    pub failures: Vec<(String, String)>,
+}
+
+/// Runs `histories` through the supervisor at `supervisor_url`, appending each
+/// trajectory to `<out>/trajectories.jsonl` as soon as it ends (so an
+/// interrupted run keeps what it finished) and calling `on_progress` on every
+/// progress event and `on_trajectory` for each trajectory.
+pub async fn synthesize(
+    supervisor_url: &str,
+    histories: Vec<UserHistory>,
+    caps: Caps,
+    concurrency: usize,
+    out: &Path,
+    mut on_progress: impl FnMut(&BatchProgress),
+    mut on_trajectory: impl FnMut(&Trajectory),
+) -> anyhow::Result<BatchOutcome> {
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create output folder {}", out.display()))?;
+    let path = out.join(TRAJECTORIES_FILE);
+    let mut file = std::fs::File::create(&path).with_context(|| format!("cannot write {}", path.display()))?;
+    let mut client =
+        SupervisorServiceClient::new(channel("supervisor", &ClientConfig::single(supervisor_url))?).max_decoding_message_size(usize::MAX);
+    let request = SynthesizeBatchRequest {
+        histories: histories.into_iter().map(Into::into).collect(),
+        caps: Some(PbCaps {
+            max_report_rounds: caps.max_report_rounds,
+            max_tool_calls: caps.max_tool_calls,
+            max_rejections_per_step: caps.max_rejections_per_step,
+        }),
+        concurrency: concurrency as u32,
+    };
+    let mut stream = client.synthesize_batch(request).await.map_err(|s| anyhow!("supervisor: {}", s.message()))?.into_inner();
+    let mut outcome = BatchOutcome::default();
+    while let Some(msg) = stream.message().await.map_err(|s| anyhow!("supervisor stream broke: {}", s.message()))? {
+        match msg.event {
+            Some(synthesize_batch_response::Event::Progress(p)) => on_progress(&p),
+            Some(synthesize_batch_response::Event::Trajectory(t)) => {
+                let t = Trajectory::try_from(t).map_err(|e| anyhow!("supervisor sent an invalid trajectory: {e}"))?;
+                serde_json::to_writer(&mut file, &t)?;
+                file.write_all(b"\n")?;
+                file.flush()?;
+                on_trajectory(&t);
+                outcome.trajectories.push(t);
+            }
+            Some(synthesize_batch_response::Event::Failure(f)) => outcome.failures.push((f.user_id, f.reason)),
+            None => {}
+        }
+    }
+    file.sync_all()?;
+    Ok(outcome)
+}
+
+/// What distillation produced.
+#[derive(Debug, Default)]
+pub struct DistillOutcome {
+    /// Path of the SFT file.
+    pub sft_path: PathBuf,
+    /// Examples written.
+    pub examples: usize,
+    /// (trajectory id, filter, reason) of each dropped trajectory.
+    pub drops: Vec<(String, String, String)>,
+}
+
+/// Distills `trajectories` with the distiller at `distiller_url` (tool schemas
+/// from the gateway at `gateway_url`) and writes `<out>/sft.jsonl` and
+/// `<out>/drops.jsonl`, each atomically (temp file, then rename).
+pub async fn distill(
+    distiller_url: &str,
+    gateway_url: &str,
+    trajectories: &[Trajectory],
+    min_assistant_turns: u32,
+    min_tool_calls: u32,
+    out: &Path,
+) -> anyhow::Result<DistillOutcome> {
+    let tools = ToolGatewayServiceClient::new(channel("tool-gateway", &ClientConfig::single(gateway_url))?)
+        .list_tools(ListToolsRequest {})
+        .await
+        .map_err(|s| anyhow!("tool-gateway: {}", s.message()))?
+        .into_inner()
+        .tools;
+    let request =
+        DistillRequest { trajectories: trajectories.iter().cloned().map(Into::into).collect(), min_assistant_turns, min_tool_calls, tools };
+    let response = DistillerServiceClient::new(channel("distiller", &ClientConfig::single(distiller_url))?)
+        .max_decoding_message_size(usize::MAX)
+        .max_encoding_message_size(usize::MAX)
+        .distill(request)
+        .await
+        .map_err(|s| anyhow!("distiller: {}", s.message()))?
+        .into_inner();
+    let sft_path = out.join(SFT_FILE);
+    write_atomically(&sft_path, response.examples.iter().map(|e| e.json.clone()))?;
+    let drops: Vec<_> = response.drops.into_iter().map(|d| (d.trajectory_id, d.filter, d.reason)).collect();
+    write_atomically(
+        &out.join(DROPS_FILE),
+        drops.iter().map(|(id, filter, reason)| serde_json::json!({"trajectory_id": id, "filter": filter, "reason": reason}).to_string()),
+    )?;
+    Ok(DistillOutcome { sft_path, examples: response.examples.len(), drops })
+}
+
+fn write_atomically(path: &Path, lines: impl Iterator<Item = String>) -> anyhow::Result<()> {
+    let tmp = path.with_extension("jsonl.tmp");
+    let mut file = std::io::BufWriter::new(std::fs::File::create(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?);
+    for line in lines {
+        file.write_all(line.as_bytes())?;
+        file.write_all(b"\n")?;
+    }
+    file.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot move {} into place", path.display()))?;
+    Ok(())
+}

@@ -1,0 +1,164 @@
+//! The chat-completions client.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use productresearch_record::{TokenUsage, ToolCall};
+use tokio::sync::Semaphore;
+use tracing::{debug, warn};
+
+use crate::backoff;
+use crate::config::EndpointConfig;
+use crate::error::LlmError;
+use crate::message::{ChatRequest, ChatResponse};
+use crate::wire;
+
+/// Longest part of an error body kept in an error message.
+const BODY_EXCERPT: usize = 300;
+
+/// A client for one endpoint as configured for one role. Cheap to clone.
+#[derive(Clone)]
+pub struct LlmClient {
+    http: reqwest::Client,
+    config: Arc<EndpointConfig>,
+    url: Arc<str>,
+    api_key: Option<Arc<str>>,
+    permits: Arc<Semaphore>,
+}
+
+impl std::fmt::Debug for LlmClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The API key is deliberately left out.
+        f.debug_struct("LlmClient").field("url", &self.url).field("model", &self.config.model).finish()
+    }
+}
+
+impl LlmClient {
+    /// Builds a client; reads the API key from the configured env var.
+    pub fn new(config: EndpointConfig) -> Result<Self, LlmError> {
+        config.validate("llm").map_err(LlmError::Config)?;
+        let api_key = match &config.api_key_env {
+            Some(var) => Some(
+                std::env::var(var)
+                    .map_err(|_| LlmError::Config(format!("environment variable {var} (llm.api_key_env) is not set")))?
+                    .into(),
+            ),
+            None => None,
+        };
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(config.timeout_secs))
+            .connect_timeout(Duration::from_secs(config.timeout_secs.min(10)))
+            .build()
+            .map_err(|e| LlmError::Config(format!("http client: {e}")))?;
+        let url = format!("{}/chat/completions", config.base_url.trim_end_matches('/')).into();
+        let permits = Arc::new(Semaphore::new(config.max_concurrency));
+        Ok(Self { http, config: Arc::new(config), url, api_key, permits })
+    }
+
+    /// The model name this client sends.
+    pub fn model(&self) -> &str {
+        &self.config.model
+    }
+
+    /// The endpoint configuration.
+    pub fn config(&self) -> &EndpointConfig {
+        &self.config
+    }
+
+    /// One chat completion, retried on transient failures.
+    pub async fn chat(&self, req: &ChatRequest) -> Result<ChatResponse, LlmError> {
+        let body = wire::request(&self.config.model, req, self.config.structured_output, self.config.temperature, self.config.max_tokens);
+        let body = serde_json::to_vec(&body).map_err(|e| LlmError::Config(format!("request not serialisable: {e}")))?;
+        let _permit = self.permits.acquire().await.map_err(|_| LlmError::Config("client closed".into()))?;
+        let base = Duration::from_millis(self.config.backoff_base_ms);
+        let max = Duration::from_millis(self.config.backoff_max_ms);
+        let mut attempt = 0u32;
+        loop {
+            match self.attempt(&body).await {
+                Ok(resp) => return Ok(resp),
+                Err(err) if err.is_transient() && attempt < self.config.max_retries => {
+                    let wait = backoff::delay(attempt, base, max, err.retry_after());
+                    warn!(model = %self.config.model, attempt = attempt + 1, wait_ms = wait.as_millis() as u64, error = %err, "model call failed; retrying");
+                    tokio::time::sleep(wait).await;
+                    attempt += 1;
+                }
+                Err(err) if err.is_transient() => {
+                    return Err(LlmError::Exhausted { attempts: attempt + 1, last: Box::new(err) });
+                }
+                Err(err) => return Err(err),
+            }
+        }
+    }
+
+    async fn attempt(&self, body: &[u8]) -> Result<ChatResponse, LlmError> {
+        let mut request = self.http.post(&*self.url).header("content-type", "application/json").body(body.to_vec());
+        if let Some(key) = &self.api_key {
+            request = request.bearer_auth(key);
+        }
+        let response = request.send().await.map_err(|e| self.transport_error(e))?;
+        let status = response.status();
+        if !status.is_success() {
+            let retry_after = response.headers().get("retry-after").and_then(|v| v.to_str().ok()).and_then(backoff::parse_retry_after);
+            let text = response.text().await.unwrap_or_default();
+            return Err(LlmError::Status { status: status.as_u16(), body: excerpt(&text), retry_after });
+        }
+        let bytes = response.bytes().await.map_err(|e| self.transport_error(e))?;
+        let wire: wire::WireResponse = serde_json::from_slice(&bytes)
+            .map_err(|e| LlmError::Malformed(format!("{e}; body starts {:?}", excerpt(&String::from_utf8_lossy(&bytes)))))?;
+        let choice = wire.choices.into_iter().next().ok_or_else(|| LlmError::Malformed("no choices".into()))?;
+        let tool_calls = choice
+            .message
+            .tool_calls
+            .into_iter()
+            .enumerate()
+            .map(|(i, c)| ToolCall {
+                id: if c.id.is_empty() { format!("call_{i}") } else { c.id },
+                name: c.function.name,
+                arguments: match c.function.arguments {
+                    serde_json::Value::String(s) => s,
+                    serde_json::Value::Null => "{}".into(),
+                    other => other.to_string(),
+                },
+            })
+            .collect();
+        let usage =
+            wire.usage.map(|u| TokenUsage { prompt_tokens: u.prompt_tokens, completion_tokens: u.completion_tokens }).unwrap_or_default();
+        debug!(model = %wire.model, prompt_tokens = usage.prompt_tokens, completion_tokens = usage.completion_tokens, "model call done");
+        Ok(ChatResponse {
+            content: choice.message.content.filter(|c| !c.trim().is_empty()),
+            tool_calls,
+            usage,
+            finish_reason: choice.finish_reason,
+            model: if wire.model.is_empty() { self.config.model.clone() } else { wire.model },
+        })
+    }
+
+    fn transport_error(&self, e: reqwest::Error) -> LlmError {
+        if e.is_timeout() {
+            LlmError::Timeout(Duration::from_secs(self.config.timeout_secs))
+        } else {
+            // Only the URL and the error kind: a request body may hold user data.
+            LlmError::Connect { url: self.url.to_string(), message: e.without_url().to_string() }
+        }
+    }
+
+    /// A chat completion whose content must be a JSON value (asked for with the
+    /// request's `json_schema`). Returns the parsed value and the response; text
+    /// that holds no JSON is [`LlmError::Unusable`].
+    pub async fn chat_json(&self, req: &ChatRequest) -> Result<(serde_json::Value, ChatResponse), LlmError> {
+        let resp = self.chat(req).await?;
+        let text = resp.content.as_deref().unwrap_or("");
+        match crate::extract_json(text) {
+            Some(v) => Ok((v, resp)),
+            None => Err(LlmError::Unusable(format!("expected a JSON object, got {:?}", excerpt(text)))),
+        }
+    }
+}
+
+fn excerpt(s: &str) -> String {
+    let mut end = s.len().min(BODY_EXCERPT);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s[..end].to_string()
+}

@@ -1,0 +1,72 @@
+//! Per-role endpoint configuration.
+
+use serde::{Deserialize, Serialize};
+
+/// One OpenAI-compatible endpoint as used by one role.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EndpointConfig {
+    /// Base URL including `/v1`, e.g. `http://127.0.0.1:8080/v1`.
+    pub base_url: String,
+    /// Model name sent in each request.
+    pub model: String,
+    /// Name of the environment variable that holds the API key (the key itself
+    /// is never part of the config, so printing a config cannot leak it).
+    pub api_key_env: Option<String>,
+    /// Sampling temperature (endpoint default when unset).
+    pub temperature: Option<f32>,
+    /// Most completion tokens per call (endpoint default when unset).
+    pub max_tokens: Option<u32>,
+    /// Timeout of one HTTP attempt, in seconds.
+    pub timeout_secs: u64,
+    /// Retries after the first attempt, for transient failures only.
+    pub max_retries: u32,
+    /// First backoff step, in milliseconds (doubles each retry, full jitter).
+    pub backoff_base_ms: u64,
+    /// Longest wait between attempts, in milliseconds (also caps Retry-After).
+    pub backoff_max_ms: u64,
+    /// Ask for JSON-schema-constrained output (`response_format`) where a role
+    /// wants JSON. Turn off for endpoints that reject the field.
+    pub structured_output: bool,
+    /// Calls in flight at once to this endpoint from this process.
+    pub max_concurrency: usize,
+}
+
+impl Default for EndpointConfig {
+    fn default() -> Self {
+        Self {
+            base_url: String::new(),
+            model: String::new(),
+            api_key_env: None,
+            temperature: None,
+            max_tokens: None,
+            timeout_secs: 120,
+            max_retries: 4,
+            backoff_base_ms: 250,
+            backoff_max_ms: 30_000,
+            structured_output: true,
+            max_concurrency: 64,
+        }
+    }
+}
+
+impl EndpointConfig {
+    /// An endpoint at `base_url` serving `model`, other settings default.
+    pub fn new(base_url: impl Into<String>, model: impl Into<String>) -> Self {
+        Self { base_url: base_url.into(), model: model.into(), ..Self::default() }
+    }
+
+    /// Checks what would otherwise fail on the first call.
+    pub fn validate(&self, role: &str) -> Result<(), String> {
+        if !(self.base_url.starts_with("http://") || self.base_url.starts_with("https://")) {
+            return Err(format!("{role}: llm.base_url must start with http:// or https:// (got {:?})", self.base_url));
+        }
+        if self.model.trim().is_empty() {
+            return Err(format!("{role}: llm.model is empty"));
+        }
+        if self.timeout_secs == 0 || self.max_concurrency == 0 {
+            return Err(format!("{role}: llm.timeout_secs and llm.max_concurrency must be > 0"));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,68 @@
+//! Model call errors.
+
+use std::time::Duration;
+
+/// Why a model call failed. Callers record these as failures; none of them is
+/// ever passed on as model output.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum LlmError {
+    /// The endpoint could not be reached.
+    #[error("model endpoint {url} unreachable: {message}")]
+    Connect {
+        /// Endpoint URL.
+        url: String,
+        /// Transport error.
+        message: String,
+    },
+    /// One attempt took longer than the configured timeout.
+    #[error("model call timed out after {0:?}")]
+    Timeout(Duration),
+    /// The endpoint answered with an error status.
+    #[error("model endpoint answered {status}: {body}")]
+    Status {
+        /// HTTP status.
+        status: u16,
+        /// Start of the response body.
+        body: String,
+        /// Seconds the endpoint asked us to wait (Retry-After).
+        #[doc(hidden)]
+        retry_after: Option<Duration>,
+    },
+    /// The response was not a valid chat completion.
+    #[error("model endpoint sent a malformed response: {0}")]
+    Malformed(String),
+    /// The completion was valid but its content is not what the role needs.
+    #[error("model output unusable: {0}")]
+    Unusable(String),
+    /// Transient failures exhausted the retries.
+    #[error("model call failed after {attempts} attempts: {last}")]
+    Exhausted {
+        /// Attempts made.
+        attempts: u32,
+        /// The last failure.
+        last: Box<LlmError>,
+    },
+    /// The configuration cannot work.
+    #[error("invalid model configuration: {0}")]
+    Config(String),
+}
+
+impl LlmError {
+    /// True when trying again may succeed: transport failures, timeouts, 408,
+    /// 409, 429 and 5xx statuses, and malformed bodies (a proxy cut the stream).
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::Connect { .. } | Self::Timeout(_) | Self::Malformed(_) => true,
+            Self::Status { status, .. } => matches!(status, 408 | 409 | 429) || *status >= 500,
+            Self::Unusable(_) | Self::Exhausted { .. } | Self::Config(_) => false,
+        }
+    }
+
+    /// How long the endpoint asked us to wait, if it did.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Self::Status { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,23 @@
+//! Client for any OpenAI-compatible `/v1/chat/completions` endpoint (vLLM,
+//! SGLang, Ollama, llama.cpp server, hosted APIs).
+//!
+//! - [`EndpointConfig`]: per-role endpoint, model, sampling, timeouts, retries.
+//! - [`LlmClient::chat`]: messages + tools (+ optional JSON-schema output) in,
+//!   content / tool calls + token usage out.
+//! - Retries with full-jitter exponential backoff on transient failures only,
+//!   honouring `Retry-After` on 429/503.
+//! - An error is always an [`LlmError`]; it is never turned into model content.
+
+mod backoff;
+mod client;
+mod config;
+mod error;
+mod json_output;
+mod message;
+mod wire;
+
+pub use client::LlmClient;
+pub use config::EndpointConfig;
+pub use error::LlmError;
+pub use json_output::extract_json;
+pub use message::{ChatRequest, ChatResponse, JsonSchema, Message, Role, ToolChoice};

@@ -1,0 +1,207 @@
+//! The trajectory record: an ordered, append-only log of everything that
+//! happened while one intent was researched.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Intent, Step, StepKind, TokenUsage, Verdict};
+
+/// Why a trajectory ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TerminationReason {
+    /// A report was approved.
+    Approved,
+    /// The report round cap was reached.
+    RoundCap,
+    /// A budget ran out.
+    Budget,
+    /// A model call failed after retries.
+    ModelFailure,
+    /// A tool failed after retries.
+    ToolFailure,
+    /// The caller cancelled.
+    Cancelled,
+    /// Another service of the mesh failed.
+    MeshFailure,
+}
+
+/// How a trajectory ended.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Termination {
+    /// Typed reason.
+    pub reason: TerminationReason,
+    /// Detail for people.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub detail: String,
+}
+
+/// What an event records.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum EventBody {
+    /// The inferred intent.
+    Intent(Intent),
+    /// A proposed step.
+    Step(Step),
+    /// The verdict on the previous step.
+    Verdict(Verdict),
+    /// The end.
+    Termination(Termination),
+}
+
+/// One entry of the record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrajectoryEvent {
+    /// Position, from 0, without gaps.
+    pub seq: u64,
+    /// RFC 3339 time of recording.
+    pub timestamp: String,
+    /// Report round (1-based; 0 before any report).
+    pub round: u32,
+    /// What happened.
+    #[serde(flatten)]
+    pub body: EventBody,
+}
+
+/// A whole trajectory.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Trajectory {
+    /// Deterministic id.
+    pub trajectory_id: String,
+    /// User whose history started it.
+    pub user_id: String,
+    /// The record, in order.
+    pub events: Vec<TrajectoryEvent>,
+    /// Model per role.
+    #[serde(default)]
+    pub models: BTreeMap<String, String>,
+    /// W3C trace id, hex.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub trace_id: String,
+}
+
+impl Trajectory {
+    /// An empty record.
+    pub fn new(trajectory_id: impl Into<String>, user_id: impl Into<String>) -> Self {
+        Self {
+            trajectory_id: trajectory_id.into(),
+            user_id: user_id.into(),
+            events: Vec::new(),
+            models: BTreeMap::new(),
+            trace_id: String::new(),
+        }
+    }
+
+    /// Appends an event with the next sequence number and the current time.
+    pub fn push(&mut self, round: u32, body: EventBody) -> &TrajectoryEvent {
+        let seq = self.events.len() as u64;
+        let timestamp = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        self.events.push(TrajectoryEvent { seq, timestamp, round, body });
+        self.events.last().expect("just pushed")
+    }
+
+    /// The intent, if recorded.
+    pub fn intent(&self) -> Option<&Intent> {
+        self.events.iter().find_map(|e| match &e.body {
+            EventBody::Intent(i) => Some(i),
+            _ => None,
+        })
+    }
+
+    /// The termination, if the trajectory ended.
+    pub fn termination(&self) -> Option<&Termination> {
+        self.events.iter().rev().find_map(|e| match &e.body {
+            EventBody::Termination(t) => Some(t),
+            _ => None,
+        })
+    }
+
+    /// True when a report was approved.
+    pub fn approved(&self) -> bool {
+        self.termination().is_some_and(|t| t.reason == crate::TerminationReason::Approved)
+    }
+
+    /// Each step paired with the verdict that followed it (None if none did).
+    pub fn steps(&self) -> Vec<(&TrajectoryEvent, &Step, Option<&Verdict>)> {
+        let mut out = Vec::new();
+        for (i, e) in self.events.iter().enumerate() {
+            if let EventBody::Step(s) = &e.body {
+                let verdict = self.events.get(i + 1).and_then(|n| match &n.body {
+                    EventBody::Verdict(v) => Some(v),
+                    _ => None,
+                });
+                out.push((e, s, verdict));
+            }
+        }
+        out
+    }
+
+    /// The last approved report, if any.
+    pub fn final_report(&self) -> Option<&str> {
+        self.steps()
+            .into_iter()
+            .rev()
+            .find(|(_, s, v)| s.kind == StepKind::Report && v.is_some_and(|v| v.approved()))
+            .map(|(_, s, _)| s.text.as_str())
+    }
+
+    /// Tokens spent by the agent's steps and the supervisor's verdicts.
+    pub fn usage(&self) -> TokenUsage {
+        let mut u = TokenUsage::default();
+        for e in &self.events {
+            match &e.body {
+                EventBody::Step(s) => u += s.usage,
+                EventBody::Verdict(v) => u += v.usage,
+                _ => {}
+            }
+        }
+        u
+    }
+
+    /// Checks that the record is complete and ordered: sequence numbers from 0
+    /// without gaps, the intent first, every step followed by its verdict, rounds
+    /// never decreasing, and exactly one termination, last.
+    pub fn validate(&self) -> Result<(), String> {
+        let id = &self.trajectory_id;
+        for (i, e) in self.events.iter().enumerate() {
+            if e.seq != i as u64 {
+                return Err(format!("trajectory {id}: event {i} has seq {}", e.seq));
+            }
+        }
+        let mut rounds = self.events.iter().map(|e| e.round);
+        if let Some(first) = rounds.next() {
+            rounds
+                .try_fold(first, |prev, r| if r >= prev { Ok(r) } else { Err(()) })
+                .map_err(|_| format!("trajectory {id}: rounds go backwards"))?;
+        }
+        // A trajectory whose intent could not be inferred is only its termination.
+        match self.events.first().map(|e| &e.body) {
+            Some(EventBody::Intent(_)) => {}
+            Some(EventBody::Termination(_)) if self.events.len() == 1 => return Ok(()),
+            _ => return Err(format!("trajectory {id}: first event is not the intent")),
+        }
+        let terminations = self.events.iter().filter(|e| matches!(e.body, EventBody::Termination(_))).count();
+        if terminations != 1 || !matches!(self.events.last().map(|e| &e.body), Some(EventBody::Termination(_))) {
+            return Err(format!("trajectory {id}: must end with exactly one termination (found {terminations})"));
+        }
+        for (i, e) in self.events.iter().enumerate() {
+            match &e.body {
+                EventBody::Step(s) => {
+                    s.validate().map_err(|m| format!("trajectory {id}: event {i}: {m}"))?;
+                    let next = self.events.get(i + 1).map(|n| &n.body);
+                    if !matches!(next, Some(EventBody::Verdict(_)) | Some(EventBody::Termination(_))) {
+                        return Err(format!("trajectory {id}: step at event {i} has no verdict"));
+                    }
+                }
+                EventBody::Verdict(_) if !matches!(self.events.get(i.wrapping_sub(1)).map(|p| &p.body), Some(EventBody::Step(_))) => {
+                    return Err(format!("trajectory {id}: verdict at event {i} follows no step"));
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,74 @@
+//! The start-up every service binary shares: flags, layered config, telemetry,
+//! bind, serve until a shutdown signal. A service's `main.rs` only names itself.
+
+use std::future::Future;
+use std::path::PathBuf;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tokio::net::TcpListener;
+
+use crate::telemetry::TelemetryConfig;
+
+/// Flags every service binary takes.
+#[derive(Debug, clap::Args)]
+pub struct ServiceFlags {
+    /// TOML config file (environment variables and flags override it).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Address to listen on (default: the service's own port on 127.0.0.1).
+    #[arg(long)]
+    pub listen: Option<String>,
+    /// Print the effective configuration and exit.
+    #[arg(long)]
+    pub print_config: bool,
+}
+
+/// Overrides of a binary whose flags set no config field.
+#[derive(Debug, Serialize)]
+pub struct NoOverrides {}
+
+/// What boot needs to know of a service's config.
+pub trait ServiceConfig: DeserializeOwned + Serialize + Default {
+    /// Its logging settings.
+    fn telemetry(&self) -> &TelemetryConfig;
+}
+
+/// Loads the config (env prefix `env_prefix`, then the fields `overrides` sets), starts telemetry as `name`,
+/// binds and runs `run` until Ctrl-C or SIGTERM.
+pub async fn serve_main<C, E, Fut>(
+    name: &'static str,
+    env_prefix: &str,
+    default_listen: &str,
+    flags: ServiceFlags,
+    overrides: impl Serialize,
+    run: impl FnOnce(C, TcpListener, crate::ShutdownSignal) -> Fut,
+) -> anyhow::Result<()>
+where
+    C: ServiceConfig,
+    E: std::error::Error + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), E>>,
+{
+    let config: C = crate::config::load(flags.config.as_deref(), env_prefix, overrides)?;
+    if flags.print_config {
+        print!("{}", crate::config::render(&config));
+        return Ok(());
+    }
+    crate::install_crypto_provider();
+    let _telemetry = crate::telemetry::init(name, config.telemetry());
+    let listen = flags.listen.as_deref().unwrap_or(default_listen);
+    let listener = TcpListener::bind(listen).await.map_err(|e| anyhow::anyhow!("{name}: cannot listen on {listen}: {e}"))?;
+    run(config, listener, Box::pin(crate::signal::shutdown())).await.map_err(|e| anyhow::anyhow!("{name}: {e}"))
+}
+
+/// Turns a binary's result into its exit code, printing an error as one line
+/// (the cause chain, no backtrace) on stderr.
+pub fn exit_code(result: anyhow::Result<()>) -> std::process::ExitCode {
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,26 @@
+//! The runtime every service of the mesh shares.
+//!
+//! - [`config`]: typed, layered configuration (defaults → file → env → flags).
+//! - [`telemetry`]: tracing subscriber with an OpenTelemetry layer, so every span has
+//!   a W3C trace context that can cross process boundaries.
+//! - [`server`]: the one gRPC server stack (health, reflection, tower layers).
+//! - [`client`]: gRPC channels that carry trace context and the caller's deadline.
+//! - [`context`]: the request context (deadline, span) and how it follows spawned work.
+
+pub mod boot;
+pub mod client;
+pub mod config;
+pub mod context;
+pub mod failure;
+pub mod server;
+pub mod signal;
+pub mod telemetry;
+
+/// Installs the process-wide rustls crypto provider (ring), shared by tonic and
+/// reqwest. Safe to call more than once.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// A boxed shutdown future, as binaries pass to a service's `run`.
+pub type ShutdownSignal = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;

@@ -1,0 +1,169 @@
+//! What the simulator does: model identity, pacing, the agents' script knobs and faults.
+//!
+//! The serde shape is what a `--config` TOML file holds, e.g.
+//!
+//! ```toml
+//! latency_ms = 5
+//! reject_first_plan = false
+//!
+//! [[faults]]
+//! trigger = { first_n = 1 }
+//! kind = { rate_limited = { retry_after_secs = 1 } }
+//!
+//! [[faults]]
+//! trigger = { every_nth = 10 }
+//! kind = "server_error"
+//! ```
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::ConfigError;
+
+/// Everything the simulator's answers depend on besides the request itself.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SimConfig {
+    /// Model id listed by `/v1/models`; completions echo the request's model instead.
+    pub model: String,
+    pub context_length: u32,
+    /// Fixed delay before every chat completion answer.
+    pub latency_ms: u64,
+    /// When set, adds `completion_tokens / tokens_per_sec` seconds, so long outputs cost
+    /// more wall time like a real decoder.
+    pub tokens_per_sec: Option<f64>,
+    /// Supervisor rejects attempt 1 of a plan, so the revise loop is exercised.
+    pub reject_first_plan: bool,
+    /// Supervisor rejects attempt 1 of a report, so the revise loop is exercised.
+    pub reject_first_report: bool,
+    /// Tool calls the research agent makes before it writes its report.
+    pub tool_steps: usize,
+    /// Checked in order; the first rule whose trigger matches the request index wins.
+    pub faults: Vec<FaultRule>,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        Self {
+            model: "sim-model".to_owned(),
+            context_length: 32768,
+            latency_ms: 0,
+            tokens_per_sec: None,
+            reject_first_plan: true,
+            reject_first_report: true,
+            tool_steps: 4,
+            faults: Vec::new(),
+        }
+    }
+}
+
+impl SimConfig {
+    /// Parses a TOML config file's text; absent keys keep their defaults.
+    pub fn from_toml_str(text: &str) -> Result<Self, ConfigError> {
+        let config: Self = toml::from_str(text).map_err(|e| ConfigError::Parse(e.to_string()))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Rejects values that would make the simulator misbehave (divide by zero, never fire).
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.model.trim().is_empty() {
+            return Err(ConfigError::Invalid("model must not be empty".into()));
+        }
+        if self.context_length == 0 {
+            return Err(ConfigError::Invalid("context_length must be positive".into()));
+        }
+        if let Some(tps) = self.tokens_per_sec
+            && !(tps.is_finite() && tps > 0.0)
+        {
+            return Err(ConfigError::Invalid(format!("tokens_per_sec must be a positive number, got {tps}")));
+        }
+        for (i, rule) in self.faults.iter().enumerate() {
+            if let Trigger::EveryNth(0) = rule.trigger {
+                return Err(ConfigError::Invalid(format!("faults[{i}]: every_nth must be at least 1")));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One injected failure: when it fires and what the client sees.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaultRule {
+    pub trigger: Trigger,
+    pub kind: FaultKind,
+}
+
+/// Which chat-completion requests (0-based arrival index) a fault applies to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Trigger {
+    /// The first N requests.
+    FirstN(u64),
+    /// Every n-th request: index % n == n - 1.
+    EveryNth(u64),
+    /// Exactly these indices.
+    Requests(Vec<u64>),
+}
+
+/// What a faulted request gets back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum FaultKind {
+    /// 429 with a `Retry-After` header.
+    RateLimited { retry_after_secs: u64 },
+    /// 503, with `Retry-After` when given.
+    Unavailable {
+        #[serde(default)]
+        retry_after_secs: Option<u64>,
+    },
+    /// 500.
+    ServerError,
+    /// Sleeps, then answers normally: the client is expected to give up first.
+    Timeout { delay_ms: u64 },
+    /// 200 whose body is not JSON.
+    MalformedJson,
+    /// 200 with a valid envelope but unparseable content or tool arguments.
+    GarbledContent,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn toml_file_layers_over_defaults() {
+        let config = SimConfig::from_toml_str(
+            r#"
+            latency_ms = 5
+            reject_first_plan = false
+            [[faults]]
+            trigger = { first_n = 1 }
+            kind = { rate_limited = { retry_after_secs = 2 } }
+            [[faults]]
+            trigger = { requests = [3, 4] }
+            kind = "malformed_json"
+            [[faults]]
+            trigger = { every_nth = 10 }
+            kind = { unavailable = {} }
+            "#,
+        )
+        .unwrap();
+        assert_eq!(config.latency_ms, 5);
+        assert!(!config.reject_first_plan);
+        assert!(config.reject_first_report);
+        assert_eq!(config.model, "sim-model");
+        assert_eq!(config.faults.len(), 3);
+        assert_eq!(config.faults[0].kind, FaultKind::RateLimited { retry_after_secs: 2 });
+        assert_eq!(config.faults[1].trigger, Trigger::Requests(vec![3, 4]));
+        assert_eq!(config.faults[2].kind, FaultKind::Unavailable { retry_after_secs: None });
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_rejected() {
+        assert!(SimConfig::from_toml_str("latency = 5").is_err());
+        assert!(SimConfig::from_toml_str("tokens_per_sec = 0.0").is_err());
+        let every_zero = "[[faults]]\ntrigger = { every_nth = 0 }\nkind = \"server_error\"";
+        assert!(SimConfig::from_toml_str(every_zero).is_err());
+    }
+}

@@ -1,0 +1,161 @@
+//! User agent: a persona, a shopping query and a grading rubric derived from the purchase
+//! history, so each history yields its own, stable research task.
+
+use serde_json::{Value, json};
+
+use super::history::{self, HistoryItem};
+use crate::wire::ChatRequest;
+
+/// Used when the history names no category.
+const FALLBACK_CATEGORY: &str = "product";
+
+/// What the task is built from.
+struct Profile {
+    category: String,
+    last_title: Option<String>,
+    /// 1.5 × the highest price paid, rounded: room for an upgrade.
+    budget: Option<u64>,
+    items: usize,
+    first_review: Option<String>,
+}
+
+impl Profile {
+    fn from_history(items: &[HistoryItem]) -> Self {
+        let max_price = items.iter().filter_map(|i| i.price).fold(None, |max: Option<f64>, p| Some(max.map_or(p, |m| m.max(p))));
+        Self {
+            category: most_frequent_category(items).unwrap_or(FALLBACK_CATEGORY).to_owned(),
+            last_title: items.last().map(|i| i.title.clone()),
+            budget: max_price.map(|p| (1.5 * p).round() as u64),
+            items: items.len(),
+            first_review: items.iter().find_map(|i| i.review.clone()),
+        }
+    }
+}
+
+/// The leaf category seen most often; ties go to the one seen first.
+fn most_frequent_category(items: &[HistoryItem]) -> Option<&str> {
+    let mut counts: Vec<(&str, usize)> = Vec::new();
+    for leaf in items.iter().filter_map(HistoryItem::leaf_category) {
+        match counts.iter_mut().find(|(c, _)| *c == leaf) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((leaf, 1)),
+        }
+    }
+    // max_by_key returns the last maximum; reversing makes the first one win.
+    counts.into_iter().rev().max_by_key(|&(_, n)| n).map(|(c, _)| c)
+}
+
+pub fn answer(request: &ChatRequest) -> Value {
+    let history_text = request.user_texts().collect::<Vec<_>>().join("\n");
+    let profile = Profile::from_history(&history::parse(&history_text));
+    json!({
+        "persona": persona(&profile),
+        "query": query(&profile),
+        "rubric": rubric(&profile),
+    })
+}
+
+fn persona(p: &Profile) -> String {
+    let Some(last) = &p.last_title else {
+        return "A first-time online shopper with no purchase history who wants clear, \
+                well-evidenced advice."
+            .to_owned();
+    };
+    let mut persona = format!("A shopper who mostly buys {} items ({} in their history, most recently the {last})", p.category, p.items);
+    if let Some(budget) = p.budget {
+        persona.push_str(&format!(" and will spend up to {budget} on an upgrade"));
+    }
+    persona.push('.');
+    if let Some(review) = &p.first_review {
+        persona.push_str(&format!(" They once wrote: \"{review}\"."));
+    }
+    persona
+}
+
+fn query(p: &Profile) -> String {
+    let c = &p.category;
+    let ask = format!(
+        "Which {c} should I choose? Compare at least three options on price, ratings and reviews, \
+         and recommend one."
+    );
+    match (&p.last_title, p.budget) {
+        (Some(last), Some(budget)) => {
+            format!("I bought the {last} and now want a {c} upgrade under {budget}. {ask}")
+        }
+        (Some(last), None) => format!("I bought the {last} and now want a {c} upgrade. {ask}"),
+        (None, _) => format!("I want to buy a new {c}. {ask}"),
+    }
+}
+
+fn criterion(criterion: String, explanation: String, weight: f64) -> Value {
+    json!({ "criterion": criterion, "explanation": explanation, "weight": weight })
+}
+
+/// Four dimensions weighted 0.3/0.3/0.2/0.2, each with criteria weighted to sum to 1.
+fn rubric(p: &Profile) -> Value {
+    let c = &p.category;
+    let past = p.last_title.as_deref().unwrap_or("their past purchases");
+    let budget_criterion = match p.budget {
+        Some(budget) => criterion(
+            format!("Keeps every recommended {c} under {budget}"),
+            format!("The user set a budget of {budget} for the new {c}."),
+            0.5,
+        ),
+        None => criterion(format!("Considers what each {c} costs"), format!("The user wants value for money on the new {c}."), 0.5),
+    };
+    json!({ "dimensions": [
+        { "dimension": "comprehensiveness", "weight": 0.3, "criteria": [
+            criterion(format!("Covers at least three {c} options"),
+                format!("The user asked to compare at least three {c} options."), 0.4),
+            criterion(format!("Reports price, rating and reviews for each {c}"),
+                "The user named price, ratings and reviews as the comparison axes.".into(), 0.4),
+            criterion(format!("Cites a product id for each {c} mentioned"),
+                "Claims must be traceable to catalog evidence.".into(), 0.2),
+        ]},
+        { "dimension": "depth", "weight": 0.3, "criteria": [
+            criterion(format!("Explains the trade-offs between the {c} options"),
+                format!("A good answer says why one {c} beats another, not just that it does."), 0.5),
+            criterion(format!("Relates the {c} choice to the user's history"),
+                format!("The user already owns the {past} and wants an upgrade over it."), 0.5),
+        ]},
+        { "dimension": "instruction_following", "weight": 0.2, "criteria": [
+            budget_criterion,
+            criterion(format!("Recommends exactly one {c}"),
+                "The user asked for a single recommendation.".into(), 0.5),
+        ]},
+        { "dimension": "readability", "weight": 0.2, "criteria": [
+            criterion(format!("Presents the {c} comparison in a clear structure"),
+                "Headings or a list make the options easy to scan.".into(), 0.6),
+            criterion(format!("States the final {c} recommendation plainly"),
+                "The user should not have to infer the answer.".into(), 0.4),
+        ]},
+    ]})
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn items(text: &str) -> Vec<HistoryItem> {
+        history::parse(text)
+    }
+
+    #[test]
+    fn most_frequent_category_wins_ties_by_first_seen() {
+        let h = items(
+            "- [purchase] A (category: X > Mugs)\n- [purchase] B (category: Y > Kettles)\n\
+             - [purchase] C (category: Y > Kettles)\n- [purchase] D (category: X > Mugs)",
+        );
+        assert_eq!(most_frequent_category(&h), Some("Mugs"));
+    }
+
+    #[test]
+    fn query_names_last_title_category_and_budget() {
+        let h = items(
+            "- [purchase] Old Headphones (category: Electronics > Headphones, price: 100)\n\
+             - [purchase] Sony WH-1000XM4 (category: Electronics > Headphones, price: 278.0, rating: 5): great",
+        );
+        let q = query(&Profile::from_history(&h));
+        assert!(q.starts_with("I bought the Sony WH-1000XM4 and now want a Headphones upgrade under 417."), "{q}");
+    }
+}

@@ -1,0 +1,74 @@
+//! Which agent is asking, and its answer. Every answer is a pure function of the request
+//! and the config, so a recorded run replays byte for byte.
+
+mod arguments;
+mod chat;
+mod evidence;
+mod history;
+mod intent;
+mod keywords;
+mod plan;
+mod reflection;
+mod report;
+mod research;
+mod verdict;
+
+use serde_json::Value;
+
+use crate::config::SimConfig;
+use crate::wire::ChatRequest;
+
+/// What the assistant says back: text, or one tool call.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Reply {
+    Content(String),
+    ToolCall { id: String, name: String, arguments: String },
+}
+
+impl Reply {
+    fn json(value: &Value) -> Self {
+        Self::Content(value.to_string())
+    }
+}
+
+/// The agent roles, told apart by the request shape (see the agents' prompt contract).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    /// User agent: persona, query and rubric from a purchase history.
+    Intent,
+    /// Research agent planning.
+    Plan,
+    /// Supervisor checking a plan, tool call or report.
+    Verdict,
+    /// Research agent restating critique in its own words.
+    Reflection,
+    /// Research agent acting with tools (or writing its report).
+    Research,
+    /// Anything else.
+    Other,
+}
+
+impl Role {
+    fn of(request: &ChatRequest) -> Self {
+        match request.schema_name() {
+            Some("intent") => Self::Intent,
+            Some("plan") => Self::Plan,
+            Some("verdict") => Self::Verdict,
+            Some("reflection") => Self::Reflection,
+            _ if !request.wants_json() && !request.offered_tools().is_empty() => Self::Research,
+            _ => Self::Other,
+        }
+    }
+}
+
+/// The simulated model's answer to `request`.
+pub fn answer(request: &ChatRequest, config: &SimConfig) -> Reply {
+    match Role::of(request) {
+        Role::Intent => Reply::json(&intent::answer(request)),
+        Role::Plan => Reply::json(&plan::answer(request)),
+        Role::Verdict => Reply::json(&verdict::answer(request, config)),
+        Role::Reflection => Reply::json(&reflection::answer(request)),
+        Role::Research => research::answer(request, config),
+        Role::Other => chat::answer(request),
+    }
+}

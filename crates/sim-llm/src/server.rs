@@ -1,0 +1,184 @@
+//! The HTTP server: routes, request pacing and fault injection, and the handle tests hold.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::json;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::completion::envelope;
+use crate::config::{FaultKind, SimConfig};
+use crate::error::ApiError;
+use crate::usage::completion_tokens;
+use crate::wire::{ChatRequest, ModelCard, ModelList};
+use crate::{fault, roles};
+
+/// Long agent conversations carry whole product pages; axum's 2 MB default is too small.
+const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
+
+/// State shared by all requests.
+struct Sim {
+    config: SimConfig,
+    /// Chat-completion requests so far; also each request's index for fault triggers.
+    requests: AtomicU64,
+    /// Cancels in-flight delays too, so shutdown never waits out a `Timeout` fault.
+    stopping: CancellationToken,
+}
+
+impl Sim {
+    async fn pause(&self, delay: Duration) -> Result<(), ApiError> {
+        if delay.is_zero() {
+            return Ok(());
+        }
+        tokio::select! {
+            () = tokio::time::sleep(delay) => Ok(()),
+            () = self.stopping.cancelled() => Err(ApiError::ShuttingDown),
+        }
+    }
+}
+
+/// A running simulator. Dropping it stops the server.
+#[derive(Debug)]
+pub struct SimHandle {
+    addr: SocketAddr,
+    sim: Arc<Sim>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for Sim {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sim").field("requests", &self.requests).finish_non_exhaustive()
+    }
+}
+
+impl SimHandle {
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The OpenAI base URL clients are configured with, e.g. `http://127.0.0.1:PORT/v1`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}/v1", self.addr)
+    }
+
+    /// Chat-completion requests received so far, faulted and malformed ones included.
+    pub fn requests(&self) -> u64 {
+        self.sim.requests.load(Ordering::SeqCst)
+    }
+
+    /// Stops accepting, cancels pending delays and waits for the server to finish.
+    pub async fn shutdown(mut self) {
+        self.sim.stopping.cancel();
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for SimHandle {
+    fn drop(&mut self) {
+        self.sim.stopping.cancel();
+    }
+}
+
+/// Serves on the given listener until the handle is dropped or `shutdown()` is called.
+pub async fn spawn(config: SimConfig, listener: TcpListener) -> std::io::Result<SimHandle> {
+    config.validate()?;
+    let addr = listener.local_addr()?;
+    let sim = Arc::new(Sim { config, requests: AtomicU64::new(0), stopping: CancellationToken::new() });
+    let app = router(Arc::clone(&sim));
+    let stopping = sim.stopping.clone();
+    let task = tokio::spawn(async move {
+        let served = axum::serve(listener, app).with_graceful_shutdown(stopping.cancelled_owned()).await;
+        if let Err(e) = served {
+            tracing::error!(error = %e, "sim-llm server stopped with an error");
+        }
+    });
+    tracing::info!(%addr, "sim-llm serving");
+    Ok(SimHandle { addr, sim, task: Some(task) })
+}
+
+/// Binds `127.0.0.1:0` and spawns.
+pub async fn spawn_local(config: SimConfig) -> std::io::Result<SimHandle> {
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
+    spawn(config, listener).await
+}
+
+fn router(sim: Arc<Sim>) -> Router {
+    Router::new()
+        .route("/v1/chat/completions", post(chat_completions))
+        .route("/v1/models", get(models))
+        .route("/health", get(health))
+        .fallback(|uri: Uri| async move { ApiError::NotFound(uri.path().to_owned()) })
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(sim)
+}
+
+async fn health() -> Json<serde_json::Value> {
+    Json(json!({ "status": "ok" }))
+}
+
+async fn models(State(sim): State<Arc<Sim>>) -> Json<ModelList> {
+    Json(ModelList {
+        object: "list",
+        data: vec![ModelCard { id: sim.config.model.clone(), object: "model", owned_by: "sim", context_length: sim.config.context_length }],
+    })
+}
+
+/// The body is taken raw so a bad one gets OpenAI's 400 shape rather than axum's.
+async fn chat_completions(State(sim): State<Arc<Sim>>, body: Bytes) -> Result<Response, ApiError> {
+    // Counted before anything can fail, so triggers see every request.
+    let index = sim.requests.fetch_add(1, Ordering::SeqCst);
+    let fault = fault::select(&sim.config.faults, index);
+    tracing::debug!(index, ?fault, "chat completion");
+    sim.pause(Duration::from_millis(sim.config.latency_ms)).await?;
+
+    // Status faults come before validation, as a rate limiter in front of a real API does.
+    match fault {
+        Some(FaultKind::RateLimited { retry_after_secs }) => {
+            return Err(ApiError::RateLimited { retry_after_secs: *retry_after_secs });
+        }
+        Some(FaultKind::Unavailable { retry_after_secs }) => {
+            return Err(ApiError::Unavailable { retry_after_secs: *retry_after_secs });
+        }
+        Some(FaultKind::ServerError) => return Err(ApiError::ServerError),
+        Some(FaultKind::Timeout { delay_ms }) => sim.pause(Duration::from_millis(*delay_ms)).await?,
+        _ => {}
+    }
+
+    let request = parse(&body)?;
+    let mut reply = roles::answer(&request, &sim.config);
+    if fault == Some(&FaultKind::GarbledContent) {
+        reply = fault::garble(reply);
+    }
+    if let Some(tps) = sim.config.tokens_per_sec {
+        let decode = completion_tokens(&reply) as f64 / tps;
+        sim.pause(Duration::try_from_secs_f64(decode).unwrap_or(Duration::MAX)).await?;
+    }
+    let completion = envelope(index, &request, reply);
+    if fault == Some(&FaultKind::MalformedJson) {
+        let whole = serde_json::to_string(&completion).unwrap_or_default();
+        let headers = [(header::CONTENT_TYPE, "application/json")];
+        return Ok((headers, fault::malform(&whole)).into_response());
+    }
+    Ok(Json(completion).into_response())
+}
+
+fn parse(body: &[u8]) -> Result<ChatRequest, ApiError> {
+    let request: ChatRequest =
+        serde_json::from_slice(body).map_err(|e| ApiError::InvalidRequest(format!("invalid chat completion request body: {e}")))?;
+    if request.messages.is_empty() {
+        return Err(ApiError::InvalidRequest("'messages' must contain at least one message".into()));
+    }
+    Ok(request)
+}

@@ -1,0 +1,98 @@
+//! Configuration of the distiller.
+
+use productresearch_runtime::server::ServerConfig;
+use productresearch_runtime::telemetry::TelemetryConfig;
+use serde::{Deserialize, Serialize};
+
+use crate::error::Error;
+
+/// Prefix of the environment variables that override the config
+/// (`DISTILLER_MIN_TOOL_CALLS`, `DISTILLER_SERVER__MAX_MESSAGE_BYTES`, ...).
+pub const ENV_PREFIX: &str = "DISTILLER";
+
+/// The system message of every exported example unless the config replaces it.
+/// It names the four tools and the plan → research → report protocol, because the
+/// exported conversations follow exactly that shape.
+pub const DEFAULT_SYSTEM_PROMPT: &str = "You are a shopping research agent. You answer a shopper's research question in three phases. \
+First, write a research plan. Then research it with your four tools: product_search and visit_product for the product catalog, \
+web_search and web_visit for the open web; check facts, compare options and avoid repeating calls. Finally, write a report that \
+answers the question with specific products, prices and the evidence behind each recommendation. Before each step, think about \
+what the previous steps showed and correct your own mistakes.";
+
+/// Everything the distiller needs to start.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Fewest assistant turns an exported example has; a request's non-zero value
+    /// replaces it. The paper drops trajectories with too few turns.
+    pub min_assistant_turns: u32,
+    /// Fewest approved tool calls (each with its result) a kept trajectory has; a
+    /// request's non-zero value replaces it.
+    pub min_tool_calls: u32,
+    /// The system message of every exported example.
+    pub system_prompt: String,
+    /// The gRPC server's limits.
+    pub server: ServerConfig,
+    /// Logging.
+    pub telemetry: TelemetryConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            min_assistant_turns: 3,
+            min_tool_calls: 2,
+            system_prompt: DEFAULT_SYSTEM_PROMPT.to_string(),
+            server: ServerConfig::default(),
+            telemetry: TelemetryConfig::default(),
+        }
+    }
+}
+
+impl Config {
+    /// Checks the values serde cannot, so a bad config fails at start with one line.
+    pub fn validate(&self) -> Result<(), Error> {
+        if self.system_prompt.trim().is_empty() {
+            return Err(Error::Config("system_prompt must not be empty: every example starts with it".into()));
+        }
+        if self.server.max_message_bytes == 0 {
+            return Err(Error::Config("server.max_message_bytes must be positive".into()));
+        }
+        if self.server.concurrency_limit == 0 {
+            return Err(Error::Config("server.concurrency_limit must be positive".into()));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_name_the_four_tools() {
+        let c = Config::default();
+        c.validate().unwrap();
+        for tool in ["product_search", "visit_product", "web_search", "web_visit"] {
+            assert!(c.system_prompt.contains(tool), "{tool}");
+        }
+    }
+
+    #[test]
+    fn empty_system_prompt_is_rejected() {
+        let c = Config { system_prompt: "  ".into(), ..Config::default() };
+        assert!(c.validate().unwrap_err().to_string().contains("system_prompt"));
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected() {
+        let err = serde_json::from_str::<Config>(r#"{"min_tool_call": 3}"#).map(|_| ()).unwrap_err();
+        assert!(err.to_string().contains("min_tool_call"), "{err}");
+    }
+}
+
+impl productresearch_runtime::boot::ServiceConfig for Config {
+    fn telemetry(&self) -> &TelemetryConfig {
+        &self.telemetry
+    }
+}

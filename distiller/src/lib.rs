@@ -1,0 +1,51 @@
+//! The distiller turns supervised trajectories into single-role SFT examples.
+//!
+//! - [`filter`]: which trajectories are kept, and why the others are dropped;
+//! - [`internalize`]: the multi-role transcript as one conversation, with each
+//!   rejection's feedback turned into the agent's own reflection ([`reflection`]);
+//! - [`export`]: the example as one JSON object in the OpenAI chat format;
+//! - [`validate`]: the rules every exported example must meet.
+//!
+//! [`distill`] runs all of it without any network; [`run`] serves it as
+//! `productresearch.distiller.v1.DistillerService`.
+
+mod config;
+mod distillation;
+mod error;
+pub mod export;
+pub mod filter;
+pub mod internalize;
+pub mod reflection;
+mod service;
+pub mod validate;
+
+use std::future::Future;
+
+use productresearch_proto::distiller::v1::distiller_service_server::DistillerServiceServer;
+use productresearch_runtime::server;
+use tokio::net::TcpListener;
+
+pub use config::{Config, DEFAULT_SYSTEM_PROMPT, ENV_PREFIX};
+pub use distillation::{DistillOptions, Distilled, Dropped, SftExample, distill};
+pub use error::Error;
+pub use filter::Filter;
+pub use service::{DistillerApi, SERVICE_NAME};
+
+/// Serves the distiller on `listener` until `shutdown` resolves.
+pub async fn run(config: Config, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), Error> {
+    config.validate()?;
+    tracing::info!(
+        address = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default(),
+        min_assistant_turns = config.min_assistant_turns,
+        min_tool_calls = config.min_tool_calls,
+        "distiller serving"
+    );
+    let api = DistillerApi::new(DistillOptions::from_config(&config));
+    let routes = tonic::service::Routes::new(
+        DistillerServiceServer::new(api)
+            .max_decoding_message_size(config.server.max_message_bytes)
+            .max_encoding_message_size(config.server.max_message_bytes),
+    );
+    server::serve(listener, routes, &[SERVICE_NAME], &config.server, shutdown).await?;
+    Ok(())
+}

@@ -1,0 +1,52 @@
+//! Configuration of the research agent.
+
+use productresearch_llm::EndpointConfig;
+use productresearch_runtime::client::ClientConfig;
+use productresearch_runtime::server::ServerConfig;
+use productresearch_runtime::telemetry::TelemetryConfig;
+use serde::{Deserialize, Serialize};
+
+/// Everything the research agent needs; env prefix `RESEARCH_AGENT`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// The agent's model.
+    pub llm: EndpointConfig,
+    /// Where the tool gateway is.
+    pub tool_gateway: ClientConfig,
+    /// Tool calls allowed before the agent must report, when the supervisor sets none.
+    pub max_tool_calls: u32,
+    /// gRPC server limits.
+    pub server: ServerConfig,
+    /// Logging.
+    pub telemetry: TelemetryConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            llm: EndpointConfig::default(),
+            tool_gateway: ClientConfig::single("http://127.0.0.1:50054"),
+            max_tool_calls: 8,
+            server: ServerConfig::default(),
+            telemetry: TelemetryConfig::default(),
+        }
+    }
+}
+
+impl Config {
+    /// Checks the config at start; one line on error.
+    pub fn validate(&self) -> Result<(), String> {
+        self.llm.validate("research-agent")?;
+        if self.tool_gateway.endpoints.is_empty() {
+            return Err("research-agent: tool_gateway.endpoints is empty".into());
+        }
+        Ok(())
+    }
+}
+
+impl productresearch_runtime::boot::ServiceConfig for Config {
+    fn telemetry(&self) -> &TelemetryConfig {
+        &self.telemetry
+    }
+}

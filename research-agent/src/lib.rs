@@ -1,0 +1,39 @@
+//! The research agent: works a shopping research query ReAct-style (Plan →
+//! ToolCall* → Report) with four tools served by the tool gateway, proposing
+//! each step to its supervisor over a bidirectional gRPC stream.
+
+mod config;
+mod error;
+mod prompt;
+mod service;
+mod session;
+mod tools;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use productresearch_llm::LlmClient;
+use productresearch_proto::research_agent::v1::research_agent_service_server::ResearchAgentServiceServer;
+use tokio::net::TcpListener;
+
+pub use config::Config;
+pub use error::Error;
+pub use session::{Failure, Session};
+pub use tools::{GrpcTools, Tools};
+
+/// Fully qualified gRPC service name (for health checks).
+pub const SERVICE_NAME: &str = "productresearch.research_agent.v1.ResearchAgentService";
+
+/// Serves the research agent on `listener` until `shutdown` resolves.
+pub async fn run(config: Config, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), Error> {
+    config.validate().map_err(Error::Config)?;
+    let llm = LlmClient::new(config.llm.clone())?;
+    let tools = Arc::new(GrpcTools::new(productresearch_runtime::client::channel("tool-gateway", &config.tool_gateway)?));
+    let max = config.server.max_message_bytes;
+    let svc = ResearchAgentServiceServer::new(service::Service::new(llm, tools, config.max_tool_calls))
+        .max_decoding_message_size(max)
+        .max_encoding_message_size(max);
+    tracing::info!(addr = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default(), model = %config.llm.model, "research-agent serving");
+    productresearch_runtime::server::serve(listener, tonic::service::Routes::new(svc), &[SERVICE_NAME], &config.server, shutdown).await?;
+    Ok(())
+}

@@ -1,0 +1,69 @@
+//! Configuration of the supervisor.
+
+use std::path::PathBuf;
+
+use productresearch_llm::EndpointConfig;
+use productresearch_runtime::client::ClientConfig;
+use productresearch_runtime::server::ServerConfig;
+use productresearch_runtime::telemetry::TelemetryConfig;
+use serde::{Deserialize, Serialize};
+
+use crate::caps::Caps;
+
+/// Everything the supervisor needs; env prefix `SUPERVISOR`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// The supervisor's own model (verdicts).
+    pub llm: EndpointConfig,
+    /// Where the user agent is.
+    pub user_agent: ClientConfig,
+    /// Where the research agent replicas are.
+    pub research_agent: ClientConfig,
+    /// Where the tool gateway is (for tool schemas in Check Toolcall).
+    pub tool_gateway: ClientConfig,
+    /// Default caps per trajectory.
+    pub caps: Caps,
+    /// Folder of the trajectory records (one JSONL event log per trajectory).
+    pub records_dir: PathBuf,
+    /// Trajectories in flight at once in a batch, when the caller sets none.
+    pub batch_concurrency: usize,
+    /// gRPC server limits.
+    pub server: ServerConfig,
+    /// Logging.
+    pub telemetry: TelemetryConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            llm: EndpointConfig::default(),
+            user_agent: ClientConfig::single("http://127.0.0.1:50051"),
+            research_agent: ClientConfig::single("http://127.0.0.1:50053"),
+            tool_gateway: ClientConfig::single("http://127.0.0.1:50054"),
+            caps: Caps::default(),
+            records_dir: PathBuf::from("records"),
+            batch_concurrency: 8,
+            server: ServerConfig::default(),
+            telemetry: TelemetryConfig::default(),
+        }
+    }
+}
+
+impl Config {
+    /// Checks the config at start; one line on error.
+    pub fn validate(&self) -> Result<(), String> {
+        self.llm.validate("supervisor")?;
+        self.caps.validate()?;
+        if self.batch_concurrency == 0 {
+            return Err("supervisor: batch_concurrency must be > 0".into());
+        }
+        Ok(())
+    }
+}
+
+impl productresearch_runtime::boot::ServiceConfig for Config {
+    fn telemetry(&self) -> &TelemetryConfig {
+        &self.telemetry
+    }
+}

@@ -1,0 +1,38 @@
+//! Errors of the supervisor.
+
+/// Why the supervisor could not serve a request.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The request is invalid.
+    #[error("invalid request: {0}")]
+    InvalidRequest(String),
+    /// The record could not be written.
+    #[error("cannot write trajectory record {path}: {source}")]
+    Record {
+        /// File.
+        path: String,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// The server could not start or failed.
+    #[error(transparent)]
+    Serve(#[from] productresearch_runtime::server::ServeError),
+    /// A client could not be built.
+    #[error(transparent)]
+    Client(#[from] productresearch_runtime::client::ClientError),
+    /// The model client could not be built.
+    #[error(transparent)]
+    Llm(#[from] productresearch_llm::LlmError),
+    /// The configuration is invalid.
+    #[error("invalid configuration: {0}")]
+    Config(String),
+}
+
+impl From<Error> for tonic::Status {
+    fn from(e: Error) -> Self {
+        match e {
+            Error::InvalidRequest(_) => tonic::Status::invalid_argument(e.to_string()),
+            _ => tonic::Status::internal(e.to_string()),
+        }
+    }
+}

@@ -1,0 +1,55 @@
+//! The supervisor: asks the user agent for an intent, steers the research agent
+//! step by step over a bidirectional stream through the three-state machine
+//! (Check Plan / Check Toolcall / Check Report), and records every transition
+//! in the trajectory record (JSONL).
+
+mod batch;
+mod caps;
+mod check;
+mod config;
+mod error;
+mod machine;
+mod mesh;
+mod recorder;
+mod service;
+mod trajectory_id;
+mod verdict;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use productresearch_llm::LlmClient;
+use productresearch_proto::supervisor::v1::supervisor_service_server::SupervisorServiceServer;
+use productresearch_runtime::client::channel;
+use tokio::net::TcpListener;
+
+pub use batch::{BatchEvent, Progress};
+pub use caps::Caps;
+pub use check::CallChecker;
+pub use config::Config;
+pub use error::Error;
+pub use machine::Supervisor;
+pub use mesh::{AgentMessage, GrpcMesh, InferredIntent, Mesh, MeshError, ResearchLink, StartSession};
+pub use trajectory_id::trajectory_id;
+
+/// Fully qualified gRPC service name (for health checks).
+pub const SERVICE_NAME: &str = "productresearch.supervisor.v1.SupervisorService";
+
+/// Serves the supervisor on `listener` until `shutdown` resolves.
+pub async fn run(config: Config, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), Error> {
+    config.validate().map_err(Error::Config)?;
+    let llm = LlmClient::new(config.llm.clone())?;
+    let mesh = GrpcMesh::new(
+        channel("user-agent", &config.user_agent)?,
+        channel("research-agent", &config.research_agent)?,
+        channel("tool-gateway", &config.tool_gateway)?,
+    );
+    let supervisor = Supervisor::new(Arc::new(mesh), llm, config.caps, config.records_dir.clone());
+    let max = config.server.max_message_bytes;
+    let svc = SupervisorServiceServer::new(service::Service::new(supervisor, config.batch_concurrency))
+        .max_decoding_message_size(max)
+        .max_encoding_message_size(max);
+    tracing::info!(addr = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default(), model = %config.llm.model, records = %config.records_dir.display(), "supervisor serving");
+    productresearch_runtime::server::serve(listener, tonic::service::Routes::new(svc), &[SERVICE_NAME], &config.server, shutdown).await?;
+    Ok(())
+}

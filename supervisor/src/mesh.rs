@@ -1,0 +1,181 @@
+//! The supervisor's view of the rest of the mesh: a small trait it owns, with
+//! a gRPC implementation ([`GrpcMesh`]), so the state machine is testable
+//! without a network.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use futures::{Stream, StreamExt};
+use productresearch_proto::common::v1 as pb;
+use productresearch_proto::research_agent::v1::research_agent_service_client::ResearchAgentServiceClient;
+use productresearch_proto::research_agent::v1::{ResearchRequest, StartResearch, research_request, research_response};
+use productresearch_proto::tool_gateway::v1::ListToolsRequest;
+use productresearch_proto::tool_gateway::v1::tool_gateway_service_client::ToolGatewayServiceClient;
+use productresearch_proto::user_agent::v1::InferIntentRequest;
+use productresearch_proto::user_agent::v1::user_agent_service_client::UserAgentServiceClient;
+use productresearch_record::{Intent, Step, TerminationReason, TokenUsage, ToolSpec, TrajectoryEvent, UserHistory, Verdict};
+use productresearch_runtime::client::MeshChannel;
+use productresearch_runtime::failure::{self, FailureKind};
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+
+/// A failure of another service, classified for the termination record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MeshError {
+    /// Termination it leads to (model, tool or mesh failure).
+    pub reason: TerminationReason,
+    /// What failed.
+    pub detail: String,
+}
+
+impl MeshError {
+    fn from_status(service: &str, s: &tonic::Status) -> Self {
+        let reason = match failure::kind_of(s) {
+            Some(FailureKind::Model) => TerminationReason::ModelFailure,
+            Some(FailureKind::Tool) => TerminationReason::ToolFailure,
+            None if s.code() == tonic::Code::Cancelled => TerminationReason::Cancelled,
+            None => TerminationReason::MeshFailure,
+        };
+        Self { reason, detail: format!("{service}: {} ({:?})", s.message(), s.code()) }
+    }
+}
+
+/// What the user agent returned.
+#[derive(Debug, Clone)]
+pub struct InferredIntent {
+    /// The intent.
+    pub intent: Intent,
+    /// Tokens spent.
+    pub usage: TokenUsage,
+    /// Model that inferred it.
+    pub model: String,
+}
+
+/// What the research agent sends.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AgentMessage {
+    /// A proposed step.
+    Step(Step),
+    /// The agent cannot continue.
+    Failure(MeshError),
+}
+
+/// An open research session.
+pub struct ResearchLink {
+    /// Verdicts to the agent; dropping it closes the session.
+    pub verdicts: mpsc::Sender<Verdict>,
+    /// Steps from the agent.
+    pub steps: Pin<Box<dyn Stream<Item = Result<AgentMessage, MeshError>> + Send>>,
+}
+
+/// How a session starts.
+#[derive(Debug, Clone)]
+pub struct StartSession {
+    /// Trajectory id.
+    pub trajectory_id: String,
+    /// The intent.
+    pub intent: Intent,
+    /// Steps and verdicts so far (empty for a new session).
+    pub transcript: Vec<TrajectoryEvent>,
+    /// Tool calls the agent may make.
+    pub max_tool_calls: u32,
+}
+
+/// The services the supervisor calls.
+pub trait Mesh: Send + Sync + 'static {
+    /// Asks the user agent for an intent.
+    fn infer_intent(&self, history: &UserHistory) -> impl Future<Output = Result<InferredIntent, MeshError>> + Send;
+    /// Opens a research session.
+    fn open_research(&self, start: StartSession) -> impl Future<Output = Result<ResearchLink, MeshError>> + Send;
+    /// The tools the agent has.
+    fn list_tools(&self) -> impl Future<Output = Result<Vec<ToolSpec>, MeshError>> + Send;
+}
+
+/// [`Mesh`] over gRPC.
+#[derive(Clone)]
+pub struct GrpcMesh {
+    user_agent: UserAgentServiceClient<MeshChannel>,
+    research_agent: ResearchAgentServiceClient<MeshChannel>,
+    tool_gateway: ToolGatewayServiceClient<MeshChannel>,
+}
+
+impl GrpcMesh {
+    /// Clients on the given channels.
+    pub fn new(user_agent: MeshChannel, research_agent: MeshChannel, tool_gateway: MeshChannel) -> Self {
+        Self {
+            user_agent: UserAgentServiceClient::new(user_agent),
+            research_agent: ResearchAgentServiceClient::new(research_agent),
+            tool_gateway: ToolGatewayServiceClient::new(tool_gateway),
+        }
+    }
+}
+
+/// Verdicts buffered towards the agent (it waits for each one anyway).
+const VERDICT_BUFFER: usize = 4;
+
+impl Mesh for GrpcMesh {
+    async fn infer_intent(&self, history: &UserHistory) -> Result<InferredIntent, MeshError> {
+        let request = InferIntentRequest { history: Some(history.clone().into()) };
+        let response =
+            self.user_agent.clone().infer_intent(request).await.map_err(|s| MeshError::from_status("user-agent", &s))?.into_inner();
+        let bad = |detail: String| MeshError { reason: TerminationReason::MeshFailure, detail };
+        let intent = response.intent.ok_or_else(|| bad("user-agent returned no intent".into()))?;
+        let intent = Intent::try_from(intent).map_err(|e| bad(format!("user-agent returned an invalid intent: {e}")))?;
+        Ok(InferredIntent { intent, usage: response.usage.map(Into::into).unwrap_or_default(), model: response.model })
+    }
+
+    async fn open_research(&self, start: StartSession) -> Result<ResearchLink, MeshError> {
+        let (tx, rx) = mpsc::channel::<Verdict>(VERDICT_BUFFER);
+        let start = ResearchRequest {
+            message: Some(research_request::Message::Start(StartResearch {
+                trajectory_id: start.trajectory_id,
+                intent: Some(start.intent.into()),
+                transcript: start.transcript.into_iter().map(Into::into).collect(),
+                max_tool_calls: start.max_tool_calls,
+            })),
+        };
+        let outbound = futures::stream::once(async move { start })
+            .chain(ReceiverStream::new(rx).map(|v| ResearchRequest { message: Some(research_request::Message::Verdict(v.into())) }));
+        let inbound =
+            self.research_agent.clone().research(outbound).await.map_err(|s| MeshError::from_status("research-agent", &s))?.into_inner();
+        let steps = inbound.map(|item| match item {
+            Ok(msg) => match msg.message {
+                Some(research_response::Message::Step(s)) => Step::try_from(s).map(AgentMessage::Step).map_err(|e| MeshError {
+                    reason: TerminationReason::MeshFailure,
+                    detail: format!("research-agent sent an invalid step: {e}"),
+                }),
+                Some(research_response::Message::Failure(f)) => Ok(AgentMessage::Failure(agent_failure(f))),
+                None => Err(MeshError { reason: TerminationReason::MeshFailure, detail: "research-agent sent an empty message".into() }),
+            },
+            Err(s) => Err(MeshError::from_status("research-agent", &s)),
+        });
+        Ok(ResearchLink { verdicts: tx, steps: Box::pin(steps) })
+    }
+
+    async fn list_tools(&self) -> Result<Vec<ToolSpec>, MeshError> {
+        let tools = self
+            .tool_gateway
+            .clone()
+            .list_tools(ListToolsRequest {})
+            .await
+            .map_err(|s| MeshError::from_status("tool-gateway", &s))?
+            .into_inner()
+            .tools;
+        tools
+            .into_iter()
+            .map(|t| {
+                ToolSpec::try_from(t)
+                    .map_err(|e| MeshError { reason: TerminationReason::MeshFailure, detail: format!("tool-gateway: {e}") })
+            })
+            .collect()
+    }
+}
+
+fn agent_failure(f: pb::Failure) -> MeshError {
+    let reason = match pb::FailureKind::try_from(f.kind) {
+        Ok(pb::FailureKind::Model) => TerminationReason::ModelFailure,
+        Ok(pb::FailureKind::Tool) => TerminationReason::ToolFailure,
+        _ => TerminationReason::MeshFailure,
+    };
+    MeshError { reason, detail: format!("research-agent: {}", f.detail) }
+}

@@ -1,0 +1,72 @@
+//! Configuration of the tool gateway.
+
+use std::path::PathBuf;
+
+use productresearch_runtime::server::ServerConfig;
+use productresearch_runtime::telemetry::TelemetryConfig;
+use serde::{Deserialize, Serialize};
+
+use crate::error::Error;
+
+/// Prefix of the environment variables that override the config
+/// (`TOOL_GATEWAY_MAX_RESULTS`, `TOOL_GATEWAY_SERVER__CONCURRENCY_LIMIT`, ...).
+pub const ENV_PREFIX: &str = "TOOL_GATEWAY";
+
+/// Everything the tool gateway needs to start.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Catalog files (JSONL, one product per line; see CATALOG.md). Relative paths
+    /// are resolved against the working directory.
+    pub catalogs: Vec<PathBuf>,
+    /// Folder of saved web pages with an `index.jsonl`, searched by `web_search`
+    /// and read by `web_visit`. Without one (unset, or `""` to switch the
+    /// default off from a file or env var), the web tools answer with a backend
+    /// error.
+    pub web_corpus: Option<PathBuf>,
+    /// The gRPC server's limits.
+    pub server: ServerConfig,
+    /// Logging.
+    pub telemetry: TelemetryConfig,
+    /// Most results `product_search` returns for one call (the `limit` argument's
+    /// maximum).
+    pub max_results: usize,
+    /// Longest answer of `visit_product` and `web_visit`, in characters: a page
+    /// must not eat the agent's context window.
+    pub visit_max_chars: usize,
+}
+
+impl Default for Config {
+    /// The demo data of a fresh clone, so that `tool-gateway` run from the
+    /// repository root serves something useful without flags.
+    fn default() -> Self {
+        Self {
+            catalogs: vec![PathBuf::from("demo/catalog.jsonl")],
+            web_corpus: Some(PathBuf::from("demo/web")),
+            server: ServerConfig::default(),
+            telemetry: TelemetryConfig::default(),
+            max_results: 20,
+            visit_max_chars: 6000,
+        }
+    }
+}
+
+impl Config {
+    /// Rejects values no gateway can work with, before anything is loaded.
+    pub fn validate(&self) -> Result<(), Error> {
+        if self.max_results == 0 {
+            return Err(Error::Config("max_results must be at least 1".into()));
+        }
+        // Below this even a product's mandatory fields do not fit.
+        if self.visit_max_chars < 200 {
+            return Err(Error::Config(format!("visit_max_chars must be at least 200, got {}", self.visit_max_chars)));
+        }
+        Ok(())
+    }
+}
+
+impl productresearch_runtime::boot::ServiceConfig for Config {
+    fn telemetry(&self) -> &TelemetryConfig {
+        &self.telemetry
+    }
+}

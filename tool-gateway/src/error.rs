@@ -1,0 +1,64 @@
+//! Errors of the gateway itself. A bad tool call is not one of them: it is a
+//! [`crate::ToolOutcome`] the agent reads.
+
+use std::io;
+use std::path::Path;
+
+/// Why the gateway could not start or serve.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A configuration value is unusable.
+    #[error("invalid configuration: {0}")]
+    Config(String),
+    /// A catalog file could not be read.
+    #[error("catalog {path}: {reason}")]
+    Catalog { path: String, reason: String },
+    /// The web corpus folder or its index could not be read.
+    #[error("web corpus {path}: {reason}")]
+    WebCorpus { path: String, reason: String },
+    /// Building or querying a search index failed.
+    #[error("search index: {0}")]
+    Index(#[from] tantivy::TantivyError),
+    /// A tool's JSON schema does not compile (a bug in the gateway).
+    #[error("tool {tool}: invalid argument schema: {reason}")]
+    ToolSchema { tool: &'static str, reason: String },
+    /// A tool call's worker task died.
+    #[error("tool call task failed: {0}")]
+    Task(String),
+    /// The gRPC server failed.
+    #[error(transparent)]
+    Serve(#[from] productresearch_runtime::server::ServeError),
+}
+
+impl Error {
+    pub(crate) fn catalog(path: &Path, e: &io::Error) -> Self {
+        Error::Catalog { path: path.display().to_string(), reason: io_reason(e) }
+    }
+
+    pub(crate) fn web_corpus(path: &Path, e: &io::Error) -> Self {
+        Error::WebCorpus { path: path.display().to_string(), reason: io_reason(e) }
+    }
+}
+
+/// A short lowercase reason for an I/O error, for one-line start-up messages
+/// (`catalog demo/x.jsonl: no such file`).
+pub(crate) fn io_reason(e: &io::Error) -> String {
+    match e.kind() {
+        io::ErrorKind::NotFound => "no such file".into(),
+        io::ErrorKind::PermissionDenied => "permission denied".into(),
+        io::ErrorKind::IsADirectory => "is a directory".into(),
+        io::ErrorKind::InvalidData => "not valid utf-8".into(),
+        _ => e.to_string(),
+    }
+}
+
+impl From<Error> for tonic::Status {
+    fn from(e: Error) -> Self {
+        // Every variant is the gateway's own failure: the caller cannot fix it by
+        // changing the request.
+        match e {
+            Error::Config(_) => tonic::Status::failed_precondition(e.to_string()),
+            _ => tonic::Status::internal(e.to_string()),
+        }
+    }
+}

@@ -1,0 +1,327 @@
+//! The gateway: the four tools over their loaded backends, without any gRPC, so
+//! the tools can be used and tested in-process.
+
+use crate::catalog::Catalog;
+use crate::config::Config;
+use crate::error::Error;
+use crate::index::{PageIndex, ProductIndex};
+use crate::tools::{Tool, ToolDefinition, ToolError, ToolErrorKind, ToolOutcome};
+use crate::web_corpus::WebCorpus;
+use crate::{product_search, visit_product, web_search, web_visit};
+
+/// The web corpus with its search index.
+pub(crate) struct Web {
+    pub(crate) corpus: WebCorpus,
+    pub(crate) index: PageIndex,
+}
+
+/// The research agent's tools over the catalog and the web corpus.
+pub struct Gateway {
+    pub(crate) catalog: Catalog,
+    pub(crate) products: ProductIndex,
+    pub(crate) web: Option<Web>,
+    pub(crate) max_results: usize,
+    pub(crate) visit_max_chars: usize,
+    tools: Vec<Tool>,
+}
+
+impl Gateway {
+    /// Loads the configured catalogs and web corpus and builds their indexes.
+    /// Bad catalog or corpus lines are logged and skipped; a missing file is an error.
+    pub fn load(config: &Config) -> Result<Gateway, Error> {
+        config.validate()?;
+        let (catalog, report) = Catalog::load(&config.catalogs)?;
+        tracing::info!(products = catalog.len(), rejected_lines = report.rejected.len(), "catalogs loaded");
+        let corpus = match &config.web_corpus {
+            Some(dir) if !dir.as_os_str().is_empty() => {
+                let (corpus, rejected) = WebCorpus::load(dir)?;
+                tracing::info!(corpus = %dir.display(), pages = corpus.len(), rejected_lines = rejected.len(), "web corpus loaded");
+                Some(corpus)
+            }
+            _ => {
+                tracing::warn!("no web_corpus configured: web_search and web_visit will answer with an error");
+                None
+            }
+        };
+        Gateway::new(catalog, corpus, config)
+    }
+
+    /// A gateway over already loaded data; `config` gives the limits.
+    pub fn new(catalog: Catalog, corpus: Option<WebCorpus>, config: &Config) -> Result<Gateway, Error> {
+        config.validate()?;
+        let products = ProductIndex::build(&catalog)?;
+        let web = match corpus {
+            Some(corpus) => Some(Web { index: PageIndex::build(&corpus)?, corpus }),
+            None => None,
+        };
+        let tools = [
+            product_search::definition(config.max_results),
+            visit_product::definition(config.visit_max_chars),
+            web_search::definition(),
+            web_visit::definition(config.visit_max_chars),
+        ]
+        .into_iter()
+        .map(Tool::new)
+        .collect::<Result<Vec<_>, _>>()?;
+        Ok(Gateway { catalog, products, web, max_results: config.max_results, visit_max_chars: config.visit_max_chars, tools })
+    }
+
+    /// The tools, in a stable order.
+    pub fn definitions(&self) -> Vec<ToolDefinition> {
+        self.tools.iter().map(|t| t.definition.clone()).collect()
+    }
+
+    /// Runs one tool call. Never fails: every problem with the call is an outcome
+    /// with an error kind and a message the agent can act on.
+    pub fn call(&self, name: &str, arguments_json: &str) -> ToolOutcome {
+        let Some(tool) = self.tools.iter().find(|t| t.definition.name == name) else {
+            return self.unknown_tool(name);
+        };
+        let result = match name {
+            product_search::NAME => tool.arguments(arguments_json).and_then(|a| product_search::run(self, a)),
+            visit_product::NAME => tool.arguments(arguments_json).and_then(|a| visit_product::run(self, a)),
+            web_search::NAME => tool.arguments(arguments_json).and_then(|a| web_search::run(self, a)),
+            web_visit::NAME => tool.arguments(arguments_json).and_then(|a| web_visit::run(self, a)),
+            _ => return self.unknown_tool(name),
+        };
+        result.into()
+    }
+
+    fn unknown_tool(&self, name: &str) -> ToolOutcome {
+        let known: Vec<&str> = self.tools.iter().map(|t| t.definition.name).collect();
+        ToolOutcome {
+            content: format!("unknown tool \"{name}\"; the tools are: {}", known.join(", ")),
+            error: Some(ToolErrorKind::UnknownTool),
+        }
+    }
+
+    /// The web corpus, or the error the web tools give without one.
+    pub(crate) fn web(&self, tool: &str) -> Result<&Web, ToolError> {
+        self.web.as_ref().ok_or_else(|| ToolError {
+            kind: ToolErrorKind::Backend,
+            message: format!("{tool} is unavailable: this gateway has no web corpus"),
+        })
+    }
+
+    /// Products loaded.
+    pub fn product_count(&self) -> usize {
+        self.catalog.len()
+    }
+
+    /// Web pages loaded.
+    pub fn page_count(&self) -> usize {
+        self.web.as_ref().map_or(0, |w| w.corpus.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{Value, json};
+    use std::path::PathBuf;
+    use std::sync::OnceLock;
+
+    fn demo_config() -> Config {
+        let demo = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../demo"));
+        Config { catalogs: vec![demo.join("catalog.jsonl")], web_corpus: Some(demo.join("web")), ..Config::default() }
+    }
+
+    /// The demo data, loaded once for all tests.
+    fn demo() -> &'static Gateway {
+        static GATEWAY: OnceLock<Gateway> = OnceLock::new();
+        GATEWAY.get_or_init(|| Gateway::load(&demo_config()).unwrap())
+    }
+
+    fn ok(name: &str, args: Value) -> Value {
+        let outcome = demo().call(name, &args.to_string());
+        assert!(!outcome.is_error(), "{name} {args}: {outcome:?}");
+        serde_json::from_str(&outcome.content).unwrap()
+    }
+
+    fn err(name: &str, args: &str) -> (ToolErrorKind, String) {
+        let outcome = demo().call(name, args);
+        (outcome.error.expect("an error"), outcome.content)
+    }
+
+    fn ids(results: &Value) -> Vec<&str> {
+        results["results"].as_array().unwrap().iter().map(|r| r["product_id"].as_str().unwrap()).collect()
+    }
+
+    #[test]
+    fn loads_the_demo_data() {
+        assert_eq!(demo().product_count(), 40);
+        assert_eq!(demo().page_count(), 8);
+        let names: Vec<&str> = demo().definitions().iter().map(|d| d.name).collect();
+        assert_eq!(names, vec!["product_search", "visit_product", "web_search", "web_visit"]);
+    }
+
+    #[test]
+    fn product_search_ranks_and_filters() {
+        let r = ok("product_search", json!({"query": "noise cancelling headphones for flights"}));
+        assert_eq!(r["results"].as_array().unwrap().len(), 5);
+        assert!(r["total"].as_u64().unwrap() >= 5);
+        assert!(ids(&r).iter().all(|id| id.starts_with("hp-")), "{r}");
+        let first = &r["results"][0];
+        for key in ["product_id", "title", "brand", "category", "price", "currency", "rating", "rating_count", "score"] {
+            assert!(first.get(key).is_some(), "{key} missing in {first}");
+        }
+
+        let cheap = ok("product_search", json!({"query": "headphones", "max_price": 100, "limit": 20}));
+        assert!(cheap["results"].as_array().unwrap().iter().all(|p| p["price"].as_f64().unwrap() <= 100.0), "{cheap}");
+        assert!(ids(&cheap).contains(&"hp-003"));
+
+        let brand = ok("product_search", json!({"query": "espresso machine", "brand": "brevano"}));
+        assert_eq!(
+            {
+                let mut v = ids(&brand);
+                v.sort();
+                v
+            },
+            vec!["cm-001", "cm-006"]
+        );
+
+        let category = ok("product_search", json!({"query": "waterproof", "category": "running > shoes"}));
+        assert_eq!(ids(&category)[0], "rs-003");
+        assert!(ids(&category).iter().all(|id| id.starts_with("rs-")));
+
+        let rated = ok("product_search", json!({"query": "backpack", "min_rating": 4.6, "min_price": 100, "limit": 10}));
+        assert!(!ids(&rated).is_empty());
+        for p in rated["results"].as_array().unwrap() {
+            assert!(p["rating"].as_f64().unwrap() >= 4.6 && p["price"].as_f64().unwrap() >= 100.0, "{p}");
+        }
+
+        let none = ok("product_search", json!({"query": "lawn mower"}));
+        assert_eq!(none, json!({"results": [], "total": 0}));
+    }
+
+    #[test]
+    fn invalid_arguments_are_tool_errors_the_agent_can_act_on() {
+        let cases = [
+            ("product_search", "{}", "missing required argument \"query\""),
+            ("product_search", r#"{"query": "x", "limit": 0}"#, "argument \"limit\": 0 is less than the minimum of 1"),
+            ("product_search", r#"{"query": "x", "limit": 21}"#, "argument \"limit\": 21 is greater than the maximum of 20"),
+            ("product_search", r#"{"query": "x", "sort": "price"}"#, "unknown argument \"sort\""),
+            ("product_search", r#"{"query": "   "}"#, "argument \"query\" is blank"),
+            ("product_search", r#"{"query": "x", "min_price": 300, "max_price": 100}"#, "min_price (300) is greater than max_price (100)"),
+            ("product_search", "not json", "arguments are not valid JSON"),
+            ("visit_product", r#"{"id": "hp-001"}"#, "missing required argument \"product_id\""),
+            ("web_search", r#"{"query": "x", "limit": 11}"#, "11 is greater than the maximum of 10"),
+            ("web_visit", r#"{"url": "ftp://reviews.example/x"}"#, "must be an http or https URL"),
+            ("web_visit", r#"{"url": "reviews.example/x"}"#, "must be an http or https URL"),
+        ];
+        for (tool, args, expected) in cases {
+            let (kind, message) = err(tool, args);
+            assert_eq!(kind, ToolErrorKind::InvalidArguments, "{tool} {args}: {message}");
+            assert!(message.contains(expected), "{tool} {args}: {message}");
+        }
+    }
+
+    #[test]
+    fn unknown_tool_lists_the_tools() {
+        let (kind, message) = err("google", "{}");
+        assert_eq!(kind, ToolErrorKind::UnknownTool);
+        assert_eq!(message, "unknown tool \"google\"; the tools are: product_search, visit_product, web_search, web_visit");
+    }
+
+    #[test]
+    fn visit_product_returns_the_record_and_ranks_reviews_by_goal() {
+        let p = ok("visit_product", json!({"product_id": "hp-001"}));
+        assert_eq!(p["title"], "Aurion Quiet 700 Wireless Noise Cancelling Over-Ear Headphones");
+        assert_eq!(p["specs"]["Battery life"], "30 h (ANC on)");
+        assert_eq!(p["reviews"].as_array().unwrap().len(), 3);
+        assert!(p["reviews"][0]["text"].as_str().unwrap().starts_with("Wore them"));
+        assert_eq!(p["url"], "https://shop.example/p/hp-001");
+
+        let p = ok("visit_product", json!({"product_id": "hp-001", "goal": "call quality with the microphones"}));
+        assert!(p["reviews"][0]["text"].as_str().unwrap().contains("Call quality"), "{p}");
+
+        let (kind, message) = err("visit_product", r#"{"product_id": "hp-999"}"#);
+        assert_eq!(kind, ToolErrorKind::NotFound);
+        assert_eq!(message, "no product with id \"hp-999\"; use an id returned by product_search");
+    }
+
+    #[test]
+    fn visit_product_stays_within_the_budget_as_valid_json() {
+        let long = "Long text with many words. ".repeat(100);
+        let reviews: Vec<Value> = (0..8).map(|i| json!({"rating": 4, "text": format!("review {i} {long}")})).collect();
+        let line = json!({
+            "product_id": "big", "title": "Big product", "description": long, "reviews": reviews,
+            "specs": {"a": "1", "b": "2"}, "url": "https://shop.example/big"
+        });
+        let mut catalog = Catalog::default();
+        catalog.add_jsonl(std::path::Path::new("big"), line.to_string().as_bytes()).unwrap();
+        for max in [200, 500, 1000, 3000, 6000] {
+            let config = Config { visit_max_chars: max, ..demo_config() };
+            let gateway = Gateway::new(catalog.clone(), None, &config).unwrap();
+            let outcome = gateway.call("visit_product", r#"{"product_id": "big"}"#);
+            assert!(!outcome.is_error());
+            assert!(outcome.content.chars().count() <= max, "{max}: {}", outcome.content.chars().count());
+            let page: Value = serde_json::from_str(&outcome.content).unwrap();
+            assert_eq!(page["product_id"], "big");
+            if max >= 3000 {
+                assert_eq!(page["reviews"].as_array().unwrap().len(), 2, "{max}");
+                assert!(page["description"].as_str().unwrap().ends_with('…'));
+            }
+        }
+    }
+
+    #[test]
+    fn web_search_finds_guides_with_snippets() {
+        let r = ok("web_search", json!({"query": "espresso machine grinder"}));
+        let results = r["results"].as_array().unwrap();
+        assert!(!results.is_empty());
+        assert_eq!(results[0]["url"], "https://homebarista.example/best-espresso-machines-under-1000");
+        assert_eq!(results[0]["title"], "The Best Espresso Machines Under $1,000 | Home Barista Lab");
+        let snippet = results[0]["snippet"].as_str().unwrap();
+        assert!(!snippet.is_empty() && snippet.chars().count() <= 220, "{snippet}");
+        assert!(snippet.to_lowercase().contains("grinder") || snippet.to_lowercase().contains("espresso"), "{snippet}");
+
+        let limited = ok("web_search", json!({"query": "best", "limit": 2}));
+        assert_eq!(limited["results"].as_array().unwrap().len(), 2);
+        assert_eq!(ok("web_search", json!({"query": "quantum chromodynamics"})), json!({"results": []}));
+    }
+
+    #[test]
+    fn web_visit_returns_clean_text_and_ranks_by_goal() {
+        let url = "https://reviews.example/best-noise-cancelling-headphones-2026";
+        let p = ok("web_visit", json!({"url": url}));
+        assert_eq!(p["url"], url);
+        let content = p["content"].as_str().unwrap();
+        assert!(content.starts_with("# The best noise cancelling headphones of 2026"), "{content}");
+        assert!(content.contains("## Best overall: Aurion Quiet 700"));
+        assert!(content.contains("- Battery life timed at 75 dB"));
+        for noise in ["dataLayer", "Subscribe", "Privacy", "Advertisement", "Trending"] {
+            assert!(!content.contains(noise), "{noise} in {content}");
+        }
+
+        let p = ok("web_visit", json!({"url": format!("{url}/"), "goal": "which is the lightest pair for flyers"}));
+        assert!(p["content"].as_str().unwrap().starts_with("At 212 grams the Halcyon"), "{p}");
+
+        // Stored with a trailing slash, found without.
+        let p = ok("web_visit", json!({"url": "https://gearlab.example/one-bag-travel-backpack-guide"}));
+        assert_eq!(p["title"], "One-Bag Travel: Choosing a Carry-On Backpack");
+
+        let (kind, message) = err("web_visit", r#"{"url": "https://reviews.example/nope"}"#);
+        assert_eq!(kind, ToolErrorKind::NotFound);
+        assert!(message.contains("\"https://reviews.example/nope\""), "{message}");
+    }
+
+    #[test]
+    fn web_visit_content_is_cut_to_the_budget() {
+        let config = Config { visit_max_chars: 300, ..demo_config() };
+        let gateway = Gateway::load(&config).unwrap();
+        let outcome = gateway.call("web_visit", r#"{"url": "https://homebarista.example/best-espresso-machines-under-1000"}"#);
+        let page: Value = serde_json::from_str(&outcome.content).unwrap();
+        let content = page["content"].as_str().unwrap();
+        assert!(content.chars().count() <= 300 && content.ends_with('…'), "{content}");
+    }
+
+    #[test]
+    fn web_tools_without_a_corpus_say_so() {
+        let config = Config { web_corpus: None, ..demo_config() };
+        let gateway = Gateway::load(&config).unwrap();
+        let outcome = gateway.call("web_search", r#"{"query": "headphones"}"#);
+        assert_eq!(outcome.error, Some(ToolErrorKind::Backend));
+        assert_eq!(outcome.content, "web_search is unavailable: this gateway has no web corpus");
+    }
+}

@@ -1,0 +1,367 @@
+//! The in-memory full-text indexes (tantivy, BM25) behind `product_search` and
+//! `web_search`.
+//!
+//! Both are built once at start-up from data held in RAM and never change, so the
+//! index only stores ids; the records themselves stay in the catalog and corpus.
+
+use std::ops::Bound;
+
+use tantivy::collector::{Count, TopDocs};
+use tantivy::query::{BooleanQuery, BoostQuery, ConstScoreQuery, Occur, Query, RangeQuery, TermQuery, TermSetQuery};
+use tantivy::schema::{FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions, Value};
+use tantivy::snippet::SnippetGenerator;
+use tantivy::tokenizer::{Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer, StopWordFilter, TextAnalyzer};
+use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, TantivyDocument, Term};
+
+use crate::catalog::Catalog;
+use crate::error::Error;
+use crate::web_corpus::WebCorpus;
+
+/// Name of the analyzer every text field uses (see [`register_tokenizer`]).
+const TOKENIZER: &str = "en_text";
+
+/// English text analysis: lowercase, drop stop words (so "for" or "the" neither
+/// match nor inflate the hit count) and stem (so "headphone" finds "headphones").
+fn register_tokenizer(index: &Index) {
+    let stop_words = StopWordFilter::new(Language::English).unwrap_or_else(|| StopWordFilter::remove(Vec::new()));
+    let analyzer = TextAnalyzer::builder(SimpleTokenizer::default())
+        .filter(RemoveLongFilter::limit(40))
+        .filter(LowerCaser)
+        .filter(stop_words)
+        .filter(Stemmer::new(Language::English))
+        .build();
+    index.tokenizers().register(TOKENIZER, analyzer);
+}
+
+/// One indexing thread with tantivy's smallest budget: the data is small and the
+/// machine is shared with the other services.
+const WRITER_THREADS: usize = 1;
+const WRITER_MEMORY_BYTES: usize = 15_000_000;
+
+fn text_options() -> TextOptions {
+    TextOptions::default().set_indexing_options(
+        TextFieldIndexing::default().set_tokenizer(TOKENIZER).set_index_option(IndexRecordOption::WithFreqsAndPositions),
+    )
+}
+
+/// A query text as BM25 term queries over `fields` (each with its boost); any
+/// term may match. `None` when the text has no indexable term.
+fn text_query(index: &Index, fields: &[(Field, f32)], text: &str) -> Result<Option<Box<dyn Query>>, Error> {
+    let mut analyzer = index.tokenizer_for_field(fields[0].0)?;
+    let mut tokens: Vec<String> = Vec::new();
+    let mut stream = analyzer.token_stream(text);
+    while let Some(token) = stream.next() {
+        if !tokens.contains(&token.text) {
+            tokens.push(token.text.clone());
+        }
+    }
+    if tokens.is_empty() {
+        return Ok(None);
+    }
+    // Built by hand rather than with the QueryParser: agent queries are free text
+    // ("Sony WH-1000XM5 vs Bose: which is better?") and must never be read as
+    // query syntax (field prefixes, `-` exclusions, quotes).
+    let clauses: Vec<(Occur, Box<dyn Query>)> = tokens
+        .iter()
+        .flat_map(|token| {
+            fields.iter().map(move |&(field, boost)| {
+                let term = TermQuery::new(Term::from_field_text(field, token), IndexRecordOption::WithFreqs);
+                (Occur::Should, Box::new(BoostQuery::new(Box::new(term), boost)) as Box<dyn Query>)
+            })
+        })
+        .collect();
+    Ok(Some(Box::new(BooleanQuery::new(clauses))))
+}
+
+/// A filter clause: it must match, and adds nothing to the score so the score
+/// stays pure BM25.
+fn filter(query: impl Query) -> (Occur, Box<dyn Query>) {
+    (Occur::Must, Box::new(ConstScoreQuery::new(Box::new(query), 0.0)))
+}
+
+fn reader(index: &Index) -> Result<IndexReader, Error> {
+    Ok(index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?)
+}
+
+/// What `product_search` asks the index.
+#[derive(Debug, Clone, Default)]
+pub struct ProductQuery {
+    pub text: String,
+    pub limit: usize,
+    pub min_price: Option<f64>,
+    pub max_price: Option<f64>,
+    /// Case-insensitive substring of the category path.
+    pub category: Option<String>,
+    /// Case-insensitive exact brand.
+    pub brand: Option<String>,
+    pub min_rating: Option<f64>,
+}
+
+/// Ranked product ids with their BM25 scores, and how many products matched.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ProductHits {
+    pub hits: Vec<(String, f32)>,
+    pub total: usize,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct ProductFields {
+    id: Field,
+    title: Field,
+    brand: Field,
+    category: Field,
+    description: Field,
+    specs: Field,
+    /// Lowercased, untokenized: brand and category filters match on these.
+    brand_exact: Field,
+    category_exact: Field,
+    price: Field,
+    rating: Field,
+}
+
+/// BM25 over the catalog's title, brand, category, description and specs, with
+/// price, rating, brand and category filters.
+pub struct ProductIndex {
+    index: Index,
+    reader: IndexReader,
+    fields: ProductFields,
+    /// Distinct lowercased category paths: a category filter is a substring
+    /// match, resolved here to the exact paths it covers.
+    categories: Vec<String>,
+}
+
+impl ProductIndex {
+    pub fn build(catalog: &Catalog) -> Result<ProductIndex, Error> {
+        let mut schema = Schema::builder();
+        let fields = ProductFields {
+            id: schema.add_text_field("product_id", STRING | STORED),
+            title: schema.add_text_field("title", text_options()),
+            brand: schema.add_text_field("brand", text_options()),
+            category: schema.add_text_field("category", text_options()),
+            description: schema.add_text_field("description", text_options()),
+            specs: schema.add_text_field("specs", text_options()),
+            brand_exact: schema.add_text_field("brand_exact", STRING),
+            category_exact: schema.add_text_field("category_exact", STRING),
+            price: schema.add_f64_field("price", FAST | INDEXED),
+            rating: schema.add_f64_field("rating", FAST | INDEXED),
+        };
+        let index = Index::create_in_ram(schema.build());
+        register_tokenizer(&index);
+        let mut writer: IndexWriter = index.writer_with_num_threads(WRITER_THREADS, WRITER_MEMORY_BYTES)?;
+        let mut categories: Vec<String> = Vec::new();
+        for p in catalog.products() {
+            let mut doc = TantivyDocument::default();
+            doc.add_text(fields.id, &p.product_id);
+            doc.add_text(fields.title, &p.title);
+            if let Some(brand) = &p.brand {
+                doc.add_text(fields.brand, brand);
+                doc.add_text(fields.brand_exact, brand.trim().to_lowercase());
+            }
+            if let Some(category) = &p.category {
+                let exact = category.trim().to_lowercase();
+                doc.add_text(fields.category, category);
+                doc.add_text(fields.category_exact, &exact);
+                if !categories.contains(&exact) {
+                    categories.push(exact);
+                }
+            }
+            if let Some(description) = &p.description {
+                doc.add_text(fields.description, description);
+            }
+            if !p.specs.0.is_empty() {
+                doc.add_text(fields.specs, p.specs.to_text());
+            }
+            if let Some(price) = p.price {
+                doc.add_f64(fields.price, price);
+            }
+            if let Some(rating) = p.rating {
+                doc.add_f64(fields.rating, rating);
+            }
+            writer.add_document(doc)?;
+        }
+        writer.commit()?;
+        let reader = reader(&index)?;
+        Ok(ProductIndex { index, reader, fields, categories })
+    }
+
+    pub fn search(&self, q: &ProductQuery) -> Result<ProductHits, Error> {
+        let f = self.fields;
+        // The title says most about what a product is; brand and category next.
+        let weighted = [(f.title, 3.0), (f.brand, 2.0), (f.category, 1.5), (f.description, 1.0), (f.specs, 1.0)];
+        let Some(text) = text_query(&self.index, &weighted, &q.text)? else {
+            return Ok(ProductHits::default());
+        };
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, text)];
+        if q.min_price.is_some() || q.max_price.is_some() {
+            let bound = |v: Option<f64>| v.map_or(Bound::Unbounded, |v| Bound::Included(Term::from_field_f64(f.price, v)));
+            clauses.push(filter(RangeQuery::new(bound(q.min_price), bound(q.max_price))));
+        }
+        if let Some(min_rating) = q.min_rating {
+            let lower = Bound::Included(Term::from_field_f64(f.rating, min_rating));
+            clauses.push(filter(RangeQuery::new(lower, Bound::Unbounded)));
+        }
+        if let Some(brand) = &q.brand {
+            let term = Term::from_field_text(f.brand_exact, &brand.trim().to_lowercase());
+            clauses.push(filter(TermQuery::new(term, IndexRecordOption::Basic)));
+        }
+        if let Some(category) = &q.category {
+            let needle = category.trim().to_lowercase();
+            let terms: Vec<Term> =
+                self.categories.iter().filter(|c| c.contains(&needle)).map(|c| Term::from_field_text(f.category_exact, c)).collect();
+            if terms.is_empty() {
+                return Ok(ProductHits::default());
+            }
+            clauses.push(filter(TermSetQuery::new(terms)));
+        }
+        let query = BooleanQuery::new(clauses);
+        let searcher = self.reader.searcher();
+        let (top, total) = searcher.search(&query, &(TopDocs::with_limit(q.limit.max(1)).order_by_score(), Count))?;
+        let mut hits = Vec::with_capacity(top.len());
+        for (score, address) in top {
+            let doc: TantivyDocument = searcher.doc(address)?;
+            if let Some(id) = doc.get_first(f.id).and_then(|v| v.as_str()) {
+                hits.push((id.to_string(), score));
+            }
+        }
+        Ok(ProductHits { hits, total })
+    }
+}
+
+/// One `web_search` hit: the page's position in the corpus and a snippet.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PageHit {
+    pub page: usize,
+    pub score: f32,
+    pub snippet: String,
+}
+
+/// BM25 over the web corpus's titles and extracted text.
+pub struct PageIndex {
+    index: Index,
+    reader: IndexReader,
+    page: Field,
+    title: Field,
+    body: Field,
+}
+
+/// Snippet length, in characters.
+const SNIPPET_CHARS: usize = 200;
+
+impl PageIndex {
+    pub fn build(corpus: &WebCorpus) -> Result<PageIndex, Error> {
+        let mut schema = Schema::builder();
+        let page = schema.add_u64_field("page", STORED);
+        let title = schema.add_text_field("title", text_options());
+        let body = schema.add_text_field("body", text_options());
+        let index = Index::create_in_ram(schema.build());
+        register_tokenizer(&index);
+        let mut writer: IndexWriter = index.writer_with_num_threads(WRITER_THREADS, WRITER_MEMORY_BYTES)?;
+        for (i, p) in corpus.pages().iter().enumerate() {
+            let mut doc = TantivyDocument::default();
+            doc.add_u64(page, i as u64);
+            doc.add_text(title, &p.title);
+            doc.add_text(body, &p.text);
+            writer.add_document(doc)?;
+        }
+        writer.commit()?;
+        let reader = reader(&index)?;
+        Ok(PageIndex { index, reader, page, title, body })
+    }
+
+    pub fn search(&self, corpus: &WebCorpus, text: &str, limit: usize) -> Result<Vec<PageHit>, Error> {
+        let Some(query) = text_query(&self.index, &[(self.title, 2.0), (self.body, 1.0)], text)? else {
+            return Ok(Vec::new());
+        };
+        let searcher: Searcher = self.reader.searcher();
+        let top = searcher.search(&*query, &TopDocs::with_limit(limit.max(1)).order_by_score())?;
+        let mut snippets = SnippetGenerator::create(&searcher, &*query, self.body)?;
+        snippets.set_max_num_chars(SNIPPET_CHARS);
+        let mut hits = Vec::with_capacity(top.len());
+        for (score, address) in top {
+            let doc: TantivyDocument = searcher.doc(address)?;
+            let Some(page) = doc.get_first(self.page).and_then(|v| v.as_u64()).map(|p| p as usize) else {
+                continue;
+            };
+            let Some(stored) = corpus.pages().get(page) else {
+                continue;
+            };
+            let fragment = snippets.snippet(&stored.text);
+            // A title-only match has no fragment: the page's opening stands in.
+            let snippet =
+                if fragment.is_empty() { stored.text.chars().take(SNIPPET_CHARS).collect() } else { fragment.fragment().to_string() };
+            // One line, without the heading and list markers of the page text.
+            let snippet = snippet.split_whitespace().filter(|w| !w.chars().all(|c| c == '#' || c == '-')).collect::<Vec<_>>().join(" ");
+            hits.push(PageHit { page, score, snippet });
+        }
+        Ok(hits)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn catalog() -> Catalog {
+        let lines = [
+            r#"{"product_id":"h1","title":"Aurion Quiet 700 Wireless Noise Cancelling Headphones","brand":"Aurion","category":"Electronics > Audio > Headphones","price":249.0,"rating":4.6,"description":"Over-ear headphones with adaptive noise cancelling."}"#,
+            r#"{"product_id":"h2","title":"Budget Wired Headphones","brand":"Nordtone","category":"Electronics > Audio > Headphones","price":29.0,"rating":3.9}"#,
+            r#"{"product_id":"h3","title":"Aurion Buds Pro","brand":"Aurion","category":"Electronics > Audio > Earbuds","price":179.0,"rating":4.2,"specs":{"Noise cancelling":"yes"}}"#,
+            r#"{"product_id":"s1","title":"Stride Runner 3 Running Shoes","brand":"Stride","category":"Sports > Running > Shoes","price":120.0}"#,
+        ];
+        let mut catalog = Catalog::default();
+        catalog.add_jsonl(Path::new("t"), lines.join("\n").as_bytes()).unwrap();
+        catalog
+    }
+
+    fn ids(hits: &ProductHits) -> Vec<&str> {
+        hits.hits.iter().map(|(id, _)| id.as_str()).collect()
+    }
+
+    fn query(text: &str) -> ProductQuery {
+        ProductQuery { text: text.into(), limit: 10, ..Default::default() }
+    }
+
+    #[test]
+    fn ranks_by_bm25_with_stemming() {
+        let index = ProductIndex::build(&catalog()).unwrap();
+        let hits = index.search(&query("noise cancelling headphone")).unwrap();
+        assert_eq!(hits.total, 3);
+        assert_eq!(ids(&hits)[0], "h1");
+        assert!(!ids(&hits).contains(&"s1"));
+        assert!(hits.hits.windows(2).all(|w| w[0].1 >= w[1].1));
+    }
+
+    #[test]
+    fn filters_narrow_the_hits() {
+        let index = ProductIndex::build(&catalog()).unwrap();
+        let price = index.search(&ProductQuery { max_price: Some(200.0), ..query("headphones noise") }).unwrap();
+        let mut under_200 = ids(&price);
+        under_200.sort();
+        assert_eq!(under_200, vec!["h2", "h3"]);
+        let range = index.search(&ProductQuery { min_price: Some(100.0), max_price: Some(200.0), ..query("aurion") }).unwrap();
+        assert_eq!(ids(&range), vec!["h3"]);
+        let brand = index.search(&ProductQuery { brand: Some(" aurion ".into()), ..query("headphones buds") }).unwrap();
+        assert_eq!(brand.total, 2);
+        assert!(ids(&brand).iter().all(|id| id.starts_with('h') && *id != "h2"));
+        let category = index.search(&ProductQuery { category: Some("AUDIO > earbuds".into()), ..query("aurion") }).unwrap();
+        assert_eq!(ids(&category), vec!["h3"]);
+        let no_category = index.search(&ProductQuery { category: Some("garden".into()), ..query("aurion") }).unwrap();
+        assert_eq!(no_category, ProductHits::default());
+        let rating = index.search(&ProductQuery { min_rating: Some(4.0), ..query("headphones") }).unwrap();
+        assert_eq!(ids(&rating), vec!["h1"]);
+        // A product without a rating cannot satisfy a rating filter.
+        let unrated = index.search(&ProductQuery { min_rating: Some(0.0), ..query("running") }).unwrap();
+        assert_eq!(unrated.total, 0);
+    }
+
+    #[test]
+    fn query_syntax_is_plain_text() {
+        let index = ProductIndex::build(&catalog()).unwrap();
+        let hits = index.search(&query("title:stride -runner \"shoes")).unwrap();
+        assert_eq!(ids(&hits), vec!["s1"]);
+        assert_eq!(index.search(&query("?!")).unwrap(), ProductHits::default());
+        // Stop words neither match nor count.
+        assert_eq!(index.search(&query("the for with")).unwrap(), ProductHits::default());
+    }
+}

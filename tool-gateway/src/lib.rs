@@ -1,0 +1,59 @@
+//! The tool gateway: the research agent's four tools (`product_search`,
+//! `visit_product`, `web_search`, `web_visit`) over a product catalog and a local
+//! web corpus, served over gRPC.
+//!
+//! [`Gateway`] holds the tools without any network, for in-process use and tests;
+//! [`run`] serves it as `productresearch.tool_gateway.v1.ToolGatewayService`.
+
+mod budget;
+pub mod catalog;
+mod config;
+mod error;
+mod gateway;
+mod goal;
+pub mod html_text;
+mod index;
+mod product_search;
+mod service;
+mod tools;
+mod visit_product;
+pub mod web_corpus;
+mod web_search;
+mod web_visit;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use productresearch_proto::tool_gateway::v1::tool_gateway_service_server::ToolGatewayServiceServer;
+use productresearch_runtime::server;
+use tokio::net::TcpListener;
+
+pub use config::{Config, ENV_PREFIX};
+pub use error::Error;
+pub use gateway::Gateway;
+pub use service::SERVICE_NAME;
+pub use tools::{ToolDefinition, ToolErrorKind, ToolOutcome};
+
+/// Loads the catalogs and web corpus, builds the indexes and serves the tools on
+/// `listener` until `shutdown` resolves.
+pub async fn run(config: Config, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), Error> {
+    config.validate()?;
+    // Loading parses every page and indexes every product: CPU work that must
+    // not stall the runtime's async workers.
+    let load_config = config.clone();
+    let gateway = tokio::task::spawn_blocking(move || Gateway::load(&load_config)).await.map_err(|e| Error::Task(e.to_string()))??;
+    tracing::info!(
+        products = gateway.product_count(),
+        pages = gateway.page_count(),
+        address = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default(),
+        "tool gateway serving"
+    );
+    let api = service::ToolGatewayApi::new(Arc::new(gateway));
+    let routes = tonic::service::Routes::new(
+        ToolGatewayServiceServer::new(api)
+            .max_decoding_message_size(config.server.max_message_bytes)
+            .max_encoding_message_size(config.server.max_message_bytes),
+    );
+    server::serve(listener, routes, &[SERVICE_NAME], &config.server, shutdown).await?;
+    Ok(())
+}

@@ -1,0 +1,123 @@
+//! `product_search`: BM25 search over the catalog with filters.
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::gateway::Gateway;
+use crate::index::ProductQuery;
+use crate::tools::{ToolDefinition, ToolError};
+
+pub const NAME: &str = "product_search";
+const DEFAULT_LIMIT: usize = 5;
+
+pub fn definition(max_results: usize) -> ToolDefinition {
+    ToolDefinition {
+        name: NAME,
+        description: format!(
+            "Search the product catalog with keywords (ranked by BM25 over title, brand, category, description and \
+             specs), optionally filtered by price, category, brand and rating. Returns JSON \
+             {{\"results\":[{{\"product_id\",\"title\",\"brand\",\"category\",\"price\",\"currency\",\"rating\",\
+             \"rating_count\",\"score\"}}],\"total\":<matching products>}}; fields a product lacks are left out. \
+             Pass a product_id to visit_product for its description, specs and reviews. At most {max_results} results."
+        ),
+        parameters: json!({
+            "type": "object",
+            "properties": {
+                "query": {"type": "string", "minLength": 1, "description": "Keywords, e.g. \"noise cancelling headphones for flights\"."},
+                "limit": {"type": "integer", "minimum": 1, "maximum": max_results, "default": DEFAULT_LIMIT, "description": "How many results to return."},
+                "min_price": {"type": "number", "minimum": 0, "description": "Lowest price, in the catalog's currency."},
+                "max_price": {"type": "number", "minimum": 0, "description": "Highest price, in the catalog's currency."},
+                "category": {"type": "string", "minLength": 1, "description": "Part of the category path, case-insensitive, e.g. \"Headphones\" or \"Running > Shoes\"."},
+                "brand": {"type": "string", "minLength": 1, "description": "Brand name, case-insensitive, exact."},
+                "min_rating": {"type": "number", "minimum": 0, "maximum": 5, "description": "Lowest average rating, 0 to 5."}
+            },
+            "required": ["query"],
+            "additionalProperties": false
+        }),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Arguments {
+    query: String,
+    // f64: JSON schema counts 5.0 as an integer, serde's usize would not.
+    #[serde(default)]
+    limit: Option<f64>,
+    #[serde(default)]
+    min_price: Option<f64>,
+    #[serde(default)]
+    max_price: Option<f64>,
+    #[serde(default)]
+    category: Option<String>,
+    #[serde(default)]
+    brand: Option<String>,
+    #[serde(default)]
+    min_rating: Option<f64>,
+}
+
+#[derive(Serialize)]
+struct Results<'a> {
+    results: Vec<ProductResult<'a>>,
+    total: usize,
+}
+
+#[derive(Serialize)]
+struct ProductResult<'a> {
+    product_id: &'a str,
+    title: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    brand: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    category: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    price: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    currency: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rating: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rating_count: Option<u64>,
+    score: f64,
+}
+
+pub fn run(gateway: &Gateway, args: Arguments) -> Result<String, ToolError> {
+    if args.query.trim().is_empty() {
+        return Err(ToolError::invalid("argument \"query\" is blank; give keywords to search for"));
+    }
+    if let (Some(min), Some(max)) = (args.min_price, args.max_price)
+        && min > max
+    {
+        return Err(ToolError::invalid(format!("min_price ({min}) is greater than max_price ({max})")));
+    }
+    let limit = args.limit.map_or(DEFAULT_LIMIT, |l| l as usize).clamp(1, gateway.max_results);
+    let query = ProductQuery {
+        text: args.query,
+        limit,
+        min_price: args.min_price,
+        max_price: args.max_price,
+        category: args.category,
+        brand: args.brand,
+        min_rating: args.min_rating,
+    };
+    let hits = gateway.products.search(&query).map_err(|e| ToolError::backend(NAME, &e))?;
+    let results = hits
+        .hits
+        .iter()
+        .filter_map(|(id, score)| {
+            let p = gateway.catalog.get(id)?;
+            Some(ProductResult {
+                product_id: &p.product_id,
+                title: &p.title,
+                brand: p.brand.as_deref(),
+                category: p.category.as_deref(),
+                price: p.price,
+                currency: p.currency.as_deref(),
+                rating: p.rating,
+                rating_count: p.rating_count,
+                // Three decimals carry the ranking; more digits only cost tokens.
+                score: (f64::from(*score) * 1000.0).round() / 1000.0,
+            })
+        })
+        .collect();
+    Ok(serde_json::to_string(&Results { results, total: hits.total }).expect("serializable"))
+}

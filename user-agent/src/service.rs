@@ -1,0 +1,36 @@
+//! gRPC edge of the user agent: the only place proto types appear.
+
+use productresearch_proto::user_agent::v1::user_agent_service_server::UserAgentService;
+use productresearch_proto::user_agent::v1::{InferIntentRequest, InferIntentResponse};
+use productresearch_record::UserHistory;
+use tonic::{Request, Response, Status};
+use tracing::instrument;
+
+use crate::infer::IntentInferrer;
+
+/// The UserAgentService implementation.
+pub struct Service {
+    inferrer: IntentInferrer,
+}
+
+impl Service {
+    /// Wraps an inferrer.
+    pub fn new(inferrer: IntentInferrer) -> Self {
+        Self { inferrer }
+    }
+}
+
+#[tonic::async_trait]
+impl UserAgentService for Service {
+    #[instrument(name = "user_agent.infer_intent", skip_all, fields(gen_ai.agent.name = "user-agent"))]
+    async fn infer_intent(&self, request: Request<InferIntentRequest>) -> Result<Response<InferIntentResponse>, Status> {
+        let history = request.into_inner().history.ok_or_else(|| Status::invalid_argument("history is required"))?;
+        let history = UserHistory::try_from(history).map_err(|e| Status::invalid_argument(format!("invalid history: {e}")))?;
+        let inferred = self.inferrer.infer(&history).await?;
+        Ok(Response::new(InferIntentResponse {
+            intent: Some(inferred.intent.into()),
+            usage: Some(inferred.usage.into()),
+            model: inferred.model,
+        }))
+    }
+}
