@@ -133,13 +133,13 @@ impl LocalMesh {
         let mut running = Vec::new();
         let mut failure = None;
         for (name, service, url, mut handle) in tasks {
-            if failure.is_none() {
-                if let Err(err) = wait_ready(name, service, &url, &mut handle).await {
-                    // The task has ended (or hangs): it is not awaited again.
-                    handle.abort();
-                    failure = Some(err);
-                    continue;
-                }
+            if failure.is_none()
+                && let Err(err) = wait_ready(name, service, &url, &mut handle).await
+            {
+                // The task has ended (or hangs): it is not awaited again.
+                handle.abort();
+                failure = Some(err);
+                continue;
             }
             running.push((name, handle));
         }

@@ -65,6 +65,12 @@ impl Config {
     }
 }
 
+impl productresearch_runtime::boot::ServiceConfig for Config {
+    fn telemetry(&self) -> &TelemetryConfig {
+        &self.telemetry
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -88,11 +94,5 @@ mod tests {
     fn unknown_keys_are_rejected() {
         let err = serde_json::from_str::<Config>(r#"{"min_tool_call": 3}"#).map(|_| ()).unwrap_err();
         assert!(err.to_string().contains("min_tool_call"), "{err}");
-    }
-}
-
-impl productresearch_runtime::boot::ServiceConfig for Config {
-    fn telemetry(&self) -> &TelemetryConfig {
-        &self.telemetry
     }
 }

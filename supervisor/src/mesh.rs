@@ -52,6 +52,7 @@ pub struct InferredIntent {
 }
 
 /// What the research agent sends.
+#[allow(clippy::large_enum_variant)] // one per step, moved straight into the record
 #[derive(Debug, Clone, PartialEq)]
 pub enum AgentMessage {
     /// A proposed step.

@@ -51,10 +51,10 @@ impl Recorder {
         let io = |source| Error::Record { path: self.path.display().to_string(), source };
         self.file.write_all(&line).await.map_err(io)?;
         self.file.flush().await.map_err(io)?;
-        if let Some(tx) = &self.listener {
-            if tx.send(event).await.is_err() {
-                return Ok(Err(ListenerGone));
-            }
+        if let Some(tx) = &self.listener
+            && tx.send(event).await.is_err()
+        {
+            return Ok(Err(ListenerGone));
         }
         Ok(Ok(()))
     }

@@ -8,10 +8,10 @@ pub fn extract_json(text: &str) -> Option<serde_json::Value> {
     if let Ok(v) = serde_json::from_str(trimmed) {
         return Some(v);
     }
-    if let Some(body) = fenced(trimmed) {
-        if let Ok(v) = serde_json::from_str(body.trim()) {
-            return Some(v);
-        }
+    if let Some(body) = fenced(trimmed)
+        && let Ok(v) = serde_json::from_str(body.trim())
+    {
+        return Some(v);
     }
     first_object(trimmed).and_then(|s| serde_json::from_str(s).ok())
 }

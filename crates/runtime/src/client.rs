@@ -101,10 +101,10 @@ impl tonic::service::Interceptor for ContextInterceptor {
         let mut headers = http::HeaderMap::new();
         telemetry::inject(&mut headers);
         for (name, value) in headers.iter() {
-            if let Ok(key) = tonic::metadata::MetadataKey::from_bytes(name.as_str().as_bytes()) {
-                if let Ok(v) = tonic::metadata::MetadataValue::try_from(value.as_bytes()) {
-                    req.metadata_mut().insert(key, v);
-                }
+            if let Ok(key) = tonic::metadata::MetadataKey::from_bytes(name.as_str().as_bytes())
+                && let Ok(v) = tonic::metadata::MetadataValue::try_from(value.as_bytes())
+            {
+                req.metadata_mut().insert(key, v);
             }
         }
         match context::remaining() {

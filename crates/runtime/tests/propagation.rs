@@ -1,0 +1,146 @@
+//! Trace context and deadlines cross a real gRPC hop built with this crate's
+//! server and client builders; health and reflection are mounted.
+
+use std::time::{Duration, Instant};
+
+use productresearch_proto::tool_gateway::v1::tool_gateway_service_client::ToolGatewayServiceClient;
+use productresearch_proto::tool_gateway::v1::tool_gateway_service_server::{ToolGatewayService, ToolGatewayServiceServer};
+use productresearch_proto::tool_gateway::v1::{CallToolRequest, CallToolResponse, ListToolsRequest, ListToolsResponse};
+use productresearch_runtime::client::{ClientConfig, channel};
+use productresearch_runtime::server::{ServerConfig, serve};
+use productresearch_runtime::{context, telemetry};
+use tonic::{Request, Response, Status};
+use tracing::Instrument;
+
+/// Answers with what the handler sees of the caller's context.
+struct Echo;
+
+#[tonic::async_trait]
+impl ToolGatewayService for Echo {
+    async fn list_tools(&self, _: Request<ListToolsRequest>) -> Result<Response<ListToolsResponse>, Status> {
+        Ok(Response::new(ListToolsResponse { tools: vec![] }))
+    }
+
+    async fn call_tool(&self, req: Request<CallToolRequest>) -> Result<Response<CallToolResponse>, Status> {
+        if req.get_ref().name == "sleep" {
+            tokio::time::sleep(Duration::from_secs(5)).await;
+        }
+        let seen = serde_json::json!({
+            "trace_id": telemetry::current_trace_id(),
+            "remaining_ms": context::remaining().map(|d| d.as_millis() as u64),
+        });
+        Ok(Response::new(CallToolResponse { content: seen.to_string(), is_error: false, error_kind: 0 }))
+    }
+}
+
+async fn start() -> (String, tokio::sync::oneshot::Sender<()>) {
+    productresearch_runtime::install_crypto_provider();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let routes = tonic::service::Routes::new(ToolGatewayServiceServer::new(Echo));
+    tokio::spawn(async move {
+        serve(listener, routes, &["productresearch.tool_gateway.v1.ToolGatewayService"], &ServerConfig::default(), async {
+            let _ = rx.await;
+        })
+        .await
+        .unwrap()
+    });
+    (url, tx)
+}
+
+#[tokio::test]
+async fn trace_id_and_deadline_reach_the_callee() {
+    let _guard = telemetry::init("propagation-test", &Default::default());
+    let (url, _stop) = start().await;
+    let client = ToolGatewayServiceClient::new(channel("echo", &ClientConfig::single(&url)).unwrap());
+    let span = tracing::info_span!("caller");
+    let (caller_trace, seen) = async {
+        let caller_trace = telemetry::current_trace_id().expect("caller span has a trace");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let seen = context::with_deadline(Some(deadline), async {
+            let mut c = client.clone();
+            // Retry until the server accepts connections: it was spawned just now.
+            loop {
+                match c.call_tool(CallToolRequest { name: "echo".into(), ..Default::default() }).await {
+                    Ok(r) => break r.into_inner().content,
+                    Err(s) if s.code() == tonic::Code::Unavailable => tokio::task::yield_now().await,
+                    Err(s) => panic!("{s}"),
+                }
+            }
+        })
+        .await;
+        (caller_trace, seen)
+    }
+    .instrument(span)
+    .await;
+    let seen: serde_json::Value = serde_json::from_str(&seen).unwrap();
+    assert_eq!(seen["trace_id"].as_str(), Some(caller_trace.as_str()), "callee runs in the caller's trace");
+    let remaining = seen["remaining_ms"].as_u64().expect("callee knows the caller's deadline");
+    assert!(remaining > 20_000 && remaining <= 30_000, "remaining {remaining} ms");
+}
+
+#[tokio::test]
+async fn the_callers_deadline_stops_a_slow_callee() {
+    let (url, _stop) = start().await;
+    let mut client = ToolGatewayServiceClient::new(channel("echo", &ClientConfig::single(&url)).unwrap());
+    // Wait for readiness with an unbounded call first.
+    while client.list_tools(ListToolsRequest {}).await.is_err() {
+        tokio::task::yield_now().await;
+    }
+    let started = Instant::now();
+    let status = context::with_deadline(Some(Instant::now() + Duration::from_millis(300)), async {
+        client.call_tool(CallToolRequest { name: "sleep".into(), ..Default::default() }).await.unwrap_err()
+    })
+    .await;
+    // tonic's client enforces the same grpc-timeout it sends and reports its own
+    // expiry as CANCELLED "Timeout expired"; the server would answer DEADLINE_EXCEEDED.
+    assert!(matches!(status.code(), tonic::Code::DeadlineExceeded | tonic::Code::Cancelled), "{status}");
+    assert!(status.message().to_lowercase().contains("timeout") || status.code() == tonic::Code::DeadlineExceeded, "{status}");
+    assert!(started.elapsed() < Duration::from_secs(2));
+}
+
+#[tokio::test]
+async fn health_and_reflection_are_mounted() {
+    let (url, _stop) = start().await;
+    let ch = tonic::transport::Endpoint::from_shared(url).unwrap().connect_lazy();
+    let mut health = tonic_health::pb::health_client::HealthClient::new(ch.clone());
+    let status = loop {
+        match health
+            .check(tonic_health::pb::HealthCheckRequest { service: "productresearch.tool_gateway.v1.ToolGatewayService".into() })
+            .await
+        {
+            Ok(r) => break r.into_inner().status,
+            Err(_) => tokio::task::yield_now().await,
+        }
+    };
+    assert_eq!(status, tonic_health::pb::health_check_response::ServingStatus::Serving as i32);
+
+    use tonic_reflection::pb::v1::ServerReflectionRequest;
+    use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
+    use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
+    use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
+    let mut reflection = ServerReflectionClient::new(ch.clone());
+    let req = ServerReflectionRequest { host: String::new(), message_request: Some(MessageRequest::ListServices(String::new())) };
+    let mut stream = reflection.server_reflection_info(futures::stream::iter(vec![req])).await.unwrap().into_inner();
+    let Some(MessageResponse::ListServicesResponse(list)) = stream.message().await.unwrap().unwrap().message_response else {
+        panic!("no list")
+    };
+    let names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
+    for expected in ["productresearch.tool_gateway.v1.ToolGatewayService", "grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection"] {
+        assert!(names.iter().any(|n| n == expected), "{expected} missing from {names:?}");
+    }
+    let mut v1alpha = tonic_reflection::pb::v1alpha::server_reflection_client::ServerReflectionClient::new(ch);
+    let req = tonic_reflection::pb::v1alpha::ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(tonic_reflection::pb::v1alpha::server_reflection_request::MessageRequest::FileContainingSymbol(
+            "productresearch.supervisor.v1.SupervisorService".into(),
+        )),
+    };
+    let mut stream = v1alpha.server_reflection_info(futures::stream::iter(vec![req])).await.unwrap().into_inner();
+    let resp = stream.message().await.unwrap().unwrap();
+    assert!(matches!(
+        resp.message_response,
+        Some(tonic_reflection::pb::v1alpha::server_reflection_response::MessageResponse::FileDescriptorResponse(_))
+    ));
+}

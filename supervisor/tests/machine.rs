@@ -1,0 +1,164 @@
+//! The state machine against a scripted agent (no network but the simulated
+//! model's HTTP): deterministic checks, caps and typed terminations.
+
+use std::sync::{Arc, Mutex};
+
+use futures::StreamExt;
+use productresearch_llm::{EndpointConfig, LlmClient};
+use productresearch_record::*;
+use supervisor::{AgentMessage, Caps, InferredIntent, Mesh, MeshError, ResearchLink, StartSession, Supervisor};
+use tokio::sync::mpsc;
+
+fn intent() -> Intent {
+    Intent {
+        persona: "A commuter".into(),
+        query: "Which noise cancelling headphones under $300?".into(),
+        rubric: Rubric {
+            dimensions: Dimension::ALL
+                .iter()
+                .map(|d| RubricDimension {
+                    dimension: *d,
+                    weight: 0.25,
+                    criteria: vec![Criterion { criterion: "c".into(), explanation: "e".into(), weight: 1.0 }],
+                })
+                .collect(),
+        },
+    }
+}
+
+fn history() -> UserHistory {
+    serde_json::from_value(serde_json::json!({"user_id": "u1", "events": [{"kind": "purchase", "title": "Earbuds"}]})).unwrap()
+}
+
+fn call(id: &str, args: &str) -> Step {
+    Step::call(ToolCall { id: id.into(), name: "product_search".into(), arguments: args.into() }, "", TokenUsage::default(), "agent-model")
+}
+
+fn result(id: &str) -> Step {
+    Step::result(ToolResult { call_id: id.into(), name: "product_search".into(), content: "{\"results\":[]}".into(), is_error: false })
+}
+
+fn text(kind: StepKind, t: &str) -> Step {
+    Step::text(kind, t, TokenUsage { prompt_tokens: 10, completion_tokens: 5 }, "agent-model")
+}
+
+/// A mesh whose agent sends a fixed script, one step per verdict, and which
+/// remembers the verdicts it got.
+struct Scripted {
+    script: Vec<Step>,
+    intent: Result<(), MeshError>,
+    verdicts: Arc<Mutex<Vec<Verdict>>>,
+}
+
+impl Mesh for Scripted {
+    async fn infer_intent(&self, _: &UserHistory) -> Result<InferredIntent, MeshError> {
+        self.intent.clone()?;
+        Ok(InferredIntent { intent: intent(), usage: TokenUsage::default(), model: "ua-model".into() })
+    }
+
+    async fn open_research(&self, _: StartSession) -> Result<ResearchLink, MeshError> {
+        let (vtx, mut vrx) = mpsc::channel::<Verdict>(4);
+        let (stx, srx) = mpsc::channel(4);
+        let script = self.script.clone();
+        let seen = self.verdicts.clone();
+        tokio::spawn(async move {
+            for step in script {
+                if stx.send(Ok(AgentMessage::Step(step))).await.is_err() {
+                    return;
+                }
+                match vrx.recv().await {
+                    Some(v) => seen.lock().unwrap().push(v),
+                    None => return,
+                }
+            }
+        });
+        Ok(ResearchLink { verdicts: vtx, steps: tokio_stream::wrappers::ReceiverStream::new(srx).boxed() })
+    }
+
+    async fn list_tools(&self) -> Result<Vec<ToolSpec>, MeshError> {
+        Ok(vec![ToolSpec {
+            name: "product_search".into(),
+            description: "search".into(),
+            parameters: serde_json::json!({"type": "object", "properties": {"query": {"type": "string"}}, "required": ["query"]}),
+        }])
+    }
+}
+
+async fn run(script: Vec<Step>, caps: Caps, intent: Result<(), MeshError>) -> (Trajectory, Vec<Verdict>) {
+    productresearch_runtime::install_crypto_provider();
+    let sim = productresearch_sim_llm::spawn_local(Default::default()).await.unwrap();
+    let llm = LlmClient::new(EndpointConfig::new(sim.base_url(), "sup-model")).unwrap();
+    let verdicts = Arc::new(Mutex::new(Vec::new()));
+    let mesh = Scripted { script, intent, verdicts: verdicts.clone() };
+    let dir = tempfile::tempdir().unwrap();
+    let sup = Supervisor::new(Arc::new(mesh), llm, caps, dir.path().to_path_buf());
+    let t = sup.synthesize(history(), caps, None).await.unwrap();
+    t.validate().unwrap();
+    let v = verdicts.lock().unwrap().clone();
+    (t, v)
+}
+
+fn verdict_of(t: &Trajectory, i: usize) -> Verdict {
+    t.steps()[i].2.cloned().expect("verdict")
+}
+
+#[tokio::test]
+async fn schema_violations_and_exact_repeats_are_rejected_without_a_model_call() {
+    let script = vec![
+        text(StepKind::Plan, "plan v1"),
+        text(StepKind::Plan, "plan v2"),
+        call("c1", "{\"query\": \"headphones\"}"),
+        result("c1"),
+        call("c2", "{ \"query\" : \"headphones\" }"),
+        call("c3", "{\"limit\": 3}"),
+        call("c4", "{\"query\": \"anc headphones\"}"),
+        result("c4"),
+        text(StepKind::Report, "report v1"),
+        text(StepKind::Report, "report v2"),
+    ];
+    let (t, sent) = run(script, Caps::default(), Ok(())).await;
+    assert_eq!(t.termination().unwrap().reason, TerminationReason::Approved);
+    let repeat = verdict_of(&t, 4);
+    assert_eq!(repeat.decision, Decision::Revise);
+    assert!(repeat.deterministic && repeat.feedback.contains("already called"), "{repeat:?}");
+    assert_eq!(repeat.usage, TokenUsage::default(), "no model call for a deterministic verdict");
+    let bad_args = verdict_of(&t, 5);
+    assert!(bad_args.deterministic && bad_args.feedback.contains("query"), "{bad_args:?}");
+    assert_eq!(verdict_of(&t, 6).decision, Decision::Approve);
+    assert!(!verdict_of(&t, 6).deterministic, "a valid call is judged by the model");
+    // Every verdict recorded was also sent to the agent, in order.
+    let recorded: Vec<Verdict> = t.steps().iter().filter_map(|(_, _, v)| v.cloned()).collect();
+    assert_eq!(sent, recorded);
+    assert_eq!(t.models.get("user-agent").map(String::as_str), Some("ua-model"));
+    assert_eq!(t.models.get("supervisor").map(String::as_str), Some("sup-model"));
+}
+
+#[tokio::test]
+async fn the_round_cap_ends_an_unapproved_trajectory() {
+    let script = vec![text(StepKind::Plan, "p1"), text(StepKind::Plan, "p2"), text(StepKind::Report, "r1"), text(StepKind::Report, "r2")];
+    let (t, _) = run(script, Caps { max_report_rounds: 1, ..Caps::default() }, Ok(())).await;
+    let end = t.termination().unwrap();
+    assert_eq!(end.reason, TerminationReason::RoundCap, "{end:?}");
+    assert_eq!(t.steps().iter().filter(|(_, s, _)| s.kind == StepKind::Report).count(), 1);
+}
+
+#[tokio::test]
+async fn repeated_rejections_end_with_a_budget_termination() {
+    let script = vec![text(StepKind::Plan, "p1"), text(StepKind::Plan, "p2"), call("c1", "{}"), call("c2", "{}"), call("c3", "[]")];
+    let (t, _) = run(script, Caps { max_rejections_per_step: 3, ..Caps::default() }, Ok(())).await;
+    let end = t.termination().unwrap();
+    assert_eq!(end.reason, TerminationReason::Budget);
+    assert!(end.detail.contains("3 tool calls in a row"), "{end:?}");
+}
+
+#[tokio::test]
+async fn an_agent_that_stops_early_is_a_mesh_failure_and_a_model_failure_is_typed() {
+    let (t, _) = run(vec![text(StepKind::Plan, "p1")], Caps::default(), Ok(())).await;
+    assert_eq!(t.termination().unwrap().reason, TerminationReason::MeshFailure);
+
+    let failure = MeshError { reason: TerminationReason::ModelFailure, detail: "user-agent: model down".into() };
+    let (t, _) = run(vec![], Caps::default(), Err(failure)).await;
+    assert_eq!(t.events.len(), 1, "only the termination is recorded");
+    assert_eq!(t.termination().unwrap().reason, TerminationReason::ModelFailure);
+    assert!(t.intent().is_none());
+}
