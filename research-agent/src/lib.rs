@@ -3,6 +3,7 @@
 //! each step to its supervisor over a bidirectional gRPC stream.
 
 mod config;
+mod context;
 mod error;
 mod prompt;
 mod service;

@@ -10,9 +10,10 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-use productresearch_llm::{ChatRequest, JsonSchema, LlmClient, LlmError, Message, ToolChoice};
+use productresearch_llm::{Action, ChatRequest, JsonSchema, LlmClient, LlmError, Message, ToolChoice};
 use productresearch_record::{Decision, EventBody, Intent, Step, StepKind, ToolCall, ToolSpec, TrajectoryEvent, Verdict};
 
+use crate::context::{self, ContextPolicy};
 use crate::prompt;
 use crate::tools::Tools;
 
@@ -53,7 +54,16 @@ pub struct Session<T> {
     tool_calls_done: u32,
     max_tool_calls: u32,
     budget_notice_sent: bool,
+    /// Keeps the most recent tool results whole when eliding.
+    keep_last_results: usize,
+    /// Call ids seen, so every call of the trajectory has a unique id.
+    call_ids: std::collections::HashSet<String>,
 }
+
+/// Tool results always kept whole by the context policy.
+const KEEP_LAST_RESULTS: usize = 2;
+/// Tokens reserved for the answer when the endpoint sets no max_tokens.
+const DEFAULT_RESERVE: u32 = 1_024;
 
 impl<T: Tools> Session<T> {
     /// A new session on `intent` with the gateway's tools.
@@ -70,6 +80,8 @@ impl<T: Tools> Session<T> {
             tool_calls_done: 0,
             max_tool_calls,
             budget_notice_sent: false,
+            keep_last_results: KEEP_LAST_RESULTS,
+            call_ids: Default::default(),
         }
     }
 
@@ -111,9 +123,20 @@ impl<T: Tools> Session<T> {
         }
     }
 
+    /// The context policy for the next request: the endpoint's window and the
+    /// tokens reserved for the answer.
+    async fn policy(&self) -> ContextPolicy {
+        ContextPolicy {
+            window: self.llm.context_length().await,
+            reserve: self.llm.config().max_tokens.unwrap_or(DEFAULT_RESERVE),
+            keep_last_results: self.keep_last_results,
+        }
+    }
+
     async fn plan(&mut self) -> Result<Step, Failure> {
+        let (messages, elided) = context::fit(&self.context, &[], &self.policy().await);
         let request = ChatRequest {
-            messages: self.context.clone(),
+            messages,
             json_schema: Some(JsonSchema { name: "plan".into(), schema: prompt::plan_schema() }),
             ..ChatRequest::default()
         };
@@ -124,7 +147,9 @@ impl<T: Tools> Session<T> {
             .map(str::trim)
             .filter(|p| !p.is_empty())
             .ok_or_else(|| Failure::Model { detail: "plan output has no non-empty \"plan\" string".into(), transient: false })?;
-        Ok(Step::text(StepKind::Plan, plan, response.usage, response.model))
+        let mut step = Step::text(StepKind::Plan, plan, response.usage, response.model);
+        step.elided_call_ids = elided;
+        Ok(step)
     }
 
     async fn act(&mut self) -> Result<Step, Failure> {
@@ -136,26 +161,41 @@ impl<T: Tools> Session<T> {
             self.context.push(Message::user(prompt::BUDGET_USED));
             self.budget_notice_sent = true;
         }
+        let (messages, elided) = context::fit(&self.context, &self.specs, &self.policy().await);
         let request = ChatRequest {
-            messages: self.context.clone(),
+            messages,
             tools: self.specs.clone(),
             tool_choice: Some(if budget_left { ToolChoice::Auto } else { ToolChoice::None }),
             ..ChatRequest::default()
         };
-        let response = self.llm.chat(&request).await?;
-        let reasoning = response.content.clone().unwrap_or_default();
-        let mut calls = response.tool_calls.into_iter();
-        if let Some(first) = calls.next() {
-            if !budget_left {
-                return Err(Failure::Model { detail: "model called a tool after its tool budget was used up".into(), transient: false });
+        let acted = self.llm.act(&request).await?;
+        let mut step = match acted.action {
+            Action::Calls(calls) => {
+                let calls: Vec<ToolCall> = calls.into_iter().map(|c| self.unique_id(c)).collect();
+                let mut calls = calls.into_iter();
+                let first = calls
+                    .next()
+                    .ok_or_else(|| Failure::Model { detail: "model returned an empty list of calls".into(), transient: false })?;
+                self.queued.extend(calls);
+                Step::call(first, acted.reasoning, acted.usage, acted.model)
             }
-            self.queued.extend(calls);
-            return Ok(Step::call(first, reasoning, response.usage, response.model));
+            Action::Report(report) => Step::text(StepKind::Report, report.trim(), acted.usage, acted.model),
+        };
+        step.elided_call_ids = elided;
+        Ok(step)
+    }
+
+    /// Endpoints number calls per turn (`call_0` again and again); ids must be
+    /// unique in a trajectory so results pair with their calls.
+    fn unique_id(&mut self, mut call: ToolCall) -> ToolCall {
+        if call.id.is_empty() || self.call_ids.contains(&call.id) {
+            call.id = format!("call_{}", self.call_ids.len());
+            while self.call_ids.contains(&call.id) {
+                call.id.push('_');
+            }
         }
-        match response.content {
-            Some(report) => Ok(Step::text(StepKind::Report, report.trim(), response.usage, response.model)),
-            None => Err(Failure::Model { detail: "model returned neither a tool call nor a report".into(), transient: false }),
-        }
+        self.call_ids.insert(call.id.clone());
+        call
     }
 
     /// Records the verdict on `step`, the step this session proposed last.
@@ -173,6 +213,7 @@ impl<T: Tools> Session<T> {
             }
             StepKind::ToolCall => {
                 let Some(call) = step.tool_call.clone() else { return };
+                self.call_ids.insert(call.id.clone());
                 let reasoning = (!step.reasoning.is_empty()).then(|| step.reasoning.clone());
                 self.context.push(Message::assistant_calls(reasoning, vec![call.clone()]));
                 if approved {

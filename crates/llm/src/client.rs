@@ -10,7 +10,7 @@ use tracing::{debug, warn};
 use crate::backoff;
 use crate::config::EndpointConfig;
 use crate::error::LlmError;
-use crate::message::{ChatRequest, ChatResponse};
+use crate::message::{ChatRequest, ChatResponse, Message};
 use crate::wire;
 
 /// Longest part of an error body kept in an error message.
@@ -24,6 +24,7 @@ pub struct LlmClient {
     url: Arc<str>,
     api_key: Option<Arc<str>>,
     permits: Arc<Semaphore>,
+    context: Arc<tokio::sync::OnceCell<Option<u32>>>,
 }
 
 impl std::fmt::Debug for LlmClient {
@@ -52,7 +53,7 @@ impl LlmClient {
             .map_err(|e| LlmError::Config(format!("http client: {e}")))?;
         let url = format!("{}/chat/completions", config.base_url.trim_end_matches('/')).into();
         let permits = Arc::new(Semaphore::new(config.max_concurrency));
-        Ok(Self { http, config: Arc::new(config), url, api_key, permits })
+        Ok(Self { http, config: Arc::new(config), url, api_key, permits, context: Arc::default() })
     }
 
     /// The model name this client sends.
@@ -63,6 +64,24 @@ impl LlmClient {
     /// The endpoint configuration.
     pub fn config(&self) -> &EndpointConfig {
         &self.config
+    }
+
+    pub(crate) fn context_cache(&self) -> &tokio::sync::OnceCell<Option<u32>> {
+        &self.context
+    }
+
+    /// GET `url` as JSON with the client's key; `None` on any failure (used
+    /// for optional discovery only).
+    pub(crate) async fn get_json(&self, url: &str) -> Option<serde_json::Value> {
+        let mut request = self.http.get(url);
+        if let Some(key) = &self.api_key {
+            request = request.bearer_auth(key);
+        }
+        let response = request.send().await.ok()?;
+        if !response.status().is_success() {
+            return None;
+        }
+        response.json().await.ok()
     }
 
     /// One chat completion, retried on transient failures.
@@ -142,15 +161,43 @@ impl LlmClient {
         }
     }
 
-    /// A chat completion whose content must be a JSON value (asked for with the
-    /// request's `json_schema`). Returns the parsed value and the response; text
-    /// that holds no JSON is [`LlmError::Unusable`].
+    /// A chat completion whose content must be a JSON value matching the
+    /// request's `json_schema` (when given). An answer without JSON, or one that
+    /// breaks the schema, is sent back with the error up to `reask_limit` times;
+    /// after that it is [`LlmError::Unusable`]. Usage covers every attempt.
     pub async fn chat_json(&self, req: &ChatRequest) -> Result<(serde_json::Value, ChatResponse), LlmError> {
-        let resp = self.chat(req).await?;
-        let text = resp.content.as_deref().unwrap_or("");
-        match crate::extract_json(text) {
-            Some(v) => Ok((v, resp)),
-            None => Err(LlmError::Unusable(format!("expected a JSON object, got {:?}", excerpt(text)))),
+        let validator = match &req.json_schema {
+            Some(s) => Some(
+                jsonschema::validator_for(&s.schema).map_err(|e| LlmError::Config(format!("schema {} does not compile: {e}", s.name)))?,
+            ),
+            None => None,
+        };
+        let mut conversation = req.clone();
+        let mut usage = TokenUsage::default();
+        let mut reasks = 0;
+        loop {
+            let mut resp = self.chat(&conversation).await?;
+            usage += resp.usage;
+            let text = resp.content.clone().unwrap_or_default();
+            let problem = match crate::extract_json(&text) {
+                None => format!("expected a JSON object, got {:?}", excerpt(&text)),
+                Some(v) => match validator.as_ref().map(|val| val.iter_errors(&v).take(3).map(|e| e.to_string()).collect::<Vec<_>>()) {
+                    Some(errors) if !errors.is_empty() => format!("the JSON does not match the schema: {}", errors.join("; ")),
+                    _ => {
+                        resp.usage = usage;
+                        return Ok((v, resp));
+                    }
+                },
+            };
+            if reasks >= self.config.reask_limit {
+                return Err(LlmError::Unusable(format!("{problem} (after {reasks} re-asks)")));
+            }
+            reasks += 1;
+            conversation.messages.push(Message::assistant(if text.is_empty() { "(empty answer)".to_string() } else { text }));
+            conversation.messages.push(Message::user(format!(
+                "{}: {problem}. Answer again with one JSON object that matches the schema.",
+                crate::text_tools::REASK_PREFIX
+            )));
         }
     }
 }

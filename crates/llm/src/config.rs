@@ -2,6 +2,22 @@
 
 use serde::{Deserialize, Serialize};
 
+/// How tool calls travel between the client and the model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ToolMode {
+    /// The endpoint's own `tools` / `tool_calls` (vLLM, SGLang, hosted APIs).
+    #[default]
+    Native,
+    /// Tools described in the prompt; the answer constrained by a JSON schema
+    /// (`response_format`), a oneOf of one object per tool plus the report. The
+    /// reliable choice for small local models.
+    JsonSchema,
+    /// Tools described in the prompt; the call parsed from free text: a
+    /// `<tool_call>` block, then a fenced block, then the first JSON object.
+    Lenient,
+}
+
 /// One OpenAI-compatible endpoint as used by one role.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -30,6 +46,13 @@ pub struct EndpointConfig {
     pub structured_output: bool,
     /// Calls in flight at once to this endpoint from this process.
     pub max_concurrency: usize,
+    /// How tool calls are exchanged with this endpoint.
+    pub tool_mode: ToolMode,
+    /// Times an unusable answer (no JSON, arguments not matching the schema) is
+    /// sent back to the model with the error before it counts as a failure.
+    pub reask_limit: u32,
+    /// Context window in tokens, when known (else asked from the endpoint).
+    pub context_length: Option<u32>,
 }
 
 impl Default for EndpointConfig {
@@ -46,6 +69,9 @@ impl Default for EndpointConfig {
             backoff_max_ms: 30_000,
             structured_output: true,
             max_concurrency: 64,
+            tool_mode: ToolMode::Native,
+            reask_limit: 2,
+            context_length: None,
         }
     }
 }

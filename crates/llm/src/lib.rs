@@ -8,16 +8,20 @@
 //!   honouring `Retry-After` on 429/503.
 //! - An error is always an [`LlmError`]; it is never turned into model content.
 
+mod act;
 mod backoff;
 mod client;
 mod config;
+mod context_window;
 mod error;
 mod json_output;
 mod message;
+mod text_tools;
 mod wire;
 
+pub use act::{Acted, Action};
 pub use client::LlmClient;
-pub use config::EndpointConfig;
+pub use config::{EndpointConfig, ToolMode};
 pub use error::LlmError;
 pub use json_output::extract_json;
 pub use message::{ChatRequest, ChatResponse, JsonSchema, Message, Role, ToolChoice};

@@ -224,6 +224,7 @@ impl From<Step> for pb::Step {
             }),
             usage: Some(s.usage.into()),
             model: s.model,
+            elided_call_ids: s.elided_call_ids,
         }
     }
 }
@@ -246,6 +247,7 @@ impl TryFrom<pb::Step> for Step {
             tool_result: s.tool_result.map(|r| ToolResult { call_id: r.call_id, name: r.name, content: r.content, is_error: r.is_error }),
             usage: usage_from(s.usage),
             model: s.model,
+            elided_call_ids: s.elided_call_ids,
         };
         match kind {
             StepKind::ToolCall if step.tool_call.is_none() => Err(ConvertError::Missing("step.tool_call")),

@@ -90,12 +90,24 @@ pub struct Step {
     /// Model that produced it.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub model: String,
+    /// Tool results elided from what the model saw (context window policy).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub elided_call_ids: Vec<String>,
 }
 
 impl Step {
     /// A plan or report step.
     pub fn text(kind: StepKind, text: impl Into<String>, usage: TokenUsage, model: impl Into<String>) -> Self {
-        Self { kind, reasoning: String::new(), text: text.into(), tool_call: None, tool_result: None, usage, model: model.into() }
+        Self {
+            kind,
+            reasoning: String::new(),
+            text: text.into(),
+            tool_call: None,
+            tool_result: None,
+            usage,
+            model: model.into(),
+            elided_call_ids: Vec::new(),
+        }
     }
 
     /// A tool call step.
@@ -108,6 +120,7 @@ impl Step {
             tool_result: None,
             usage,
             model: model.into(),
+            elided_call_ids: Vec::new(),
         }
     }
 
@@ -121,6 +134,7 @@ impl Step {
             tool_result: Some(result),
             usage: TokenUsage::default(),
             model: String::new(),
+            elided_call_ids: Vec::new(),
         }
     }
 

@@ -1,0 +1,127 @@
+//! One agent action (tool calls or a report) in whichever [`ToolMode`] the
+//! endpoint needs, validated, with a bounded re-ask when the answer is unusable.
+
+use productresearch_record::{TokenUsage, ToolCall, ToolSpec};
+
+use crate::client::LlmClient;
+use crate::config::ToolMode;
+use crate::error::LlmError;
+use crate::message::{ChatRequest, ChatResponse, JsonSchema, Message, ToolChoice};
+use crate::text_tools::{self, Parsed, REASK_PREFIX};
+
+/// What the model decided.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// Call these tools, in order.
+    Calls(Vec<ToolCall>),
+    /// The final report.
+    Report(String),
+}
+
+/// An action with what it cost.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Acted {
+    /// The action.
+    pub action: Action,
+    /// Text that came with a call (the model's reasoning), if any.
+    pub reasoning: String,
+    /// Tokens spent, re-asks included.
+    pub usage: TokenUsage,
+    /// Model that answered.
+    pub model: String,
+    /// Times the answer had to be asked for again.
+    pub reasks: u32,
+}
+
+impl LlmClient {
+    /// Asks for the next action given native-form `req.messages` and `req.tools`.
+    /// `tool_choice: None` means only a report is acceptable. Calls are checked
+    /// against their tool's schema; an unusable answer is sent back with the
+    /// error up to `reask_limit` times, then it is [`LlmError::Unusable`] —
+    /// never passed on as a call or as text.
+    pub async fn act(&self, req: &ChatRequest) -> Result<Acted, LlmError> {
+        let mode = self.config().tool_mode;
+        let allowed = !req.tools.is_empty() && req.tool_choice != Some(ToolChoice::None);
+        let tools: Vec<(ToolSpec, jsonschema::Validator)> = req
+            .tools
+            .iter()
+            .map(|t| {
+                let v = jsonschema::validator_for(&t.parameters)
+                    .map_err(|e| LlmError::Config(format!("tool {} has an invalid schema: {e}", t.name)))?;
+                Ok((t.clone(), v))
+            })
+            .collect::<Result<_, LlmError>>()?;
+        let first_id = req.messages.iter().map(|m| m.tool_calls.len()).sum::<usize>();
+        let mut conversation = req.messages.clone();
+        let mut usage = TokenUsage::default();
+        let mut reasks = 0;
+        loop {
+            let wire = match mode {
+                ToolMode::Native => ChatRequest { messages: conversation.clone(), ..req.clone() },
+                ToolMode::JsonSchema | ToolMode::Lenient => ChatRequest {
+                    messages: text_tools::to_text_form(&conversation, &req.tools, mode, allowed),
+                    tools: Vec::new(),
+                    tool_choice: None,
+                    json_schema: (mode == ToolMode::JsonSchema)
+                        .then(|| JsonSchema { name: "action".into(), schema: text_tools::action_schema(&req.tools, allowed) }),
+                    max_tokens: req.max_tokens,
+                },
+            };
+            let response = self.chat(&wire).await?;
+            usage += response.usage;
+            match interpret(&response, mode, allowed, &tools, first_id) {
+                Ok((action, reasoning)) => return Ok(Acted { action, reasoning, usage, model: response.model, reasks }),
+                Err(problem) if reasks < self.config().reask_limit => {
+                    tracing::debug!(%problem, reasks, "unusable model answer; asking again");
+                    reasks += 1;
+                    conversation.push(Message::assistant(echo(&response)));
+                    conversation
+                        .push(Message::user(format!("{REASK_PREFIX}: {problem}. Answer again, following the required format exactly.")));
+                }
+                Err(problem) => return Err(LlmError::Unusable(format!("{problem} (after {reasks} re-asks)"))),
+            }
+        }
+    }
+}
+
+/// Reads one answer into an action, or says what is wrong with it.
+fn interpret(
+    response: &ChatResponse,
+    mode: ToolMode,
+    allowed: bool,
+    tools: &[(ToolSpec, jsonschema::Validator)],
+    first_id: usize,
+) -> Result<(Action, String), String> {
+    let content = response.content.clone().unwrap_or_default();
+    let (calls, reasoning) = if !response.tool_calls.is_empty() {
+        (response.tool_calls.clone(), content)
+    } else if content.trim().is_empty() {
+        return Err("the answer is empty".into());
+    } else {
+        // Native endpoints with small models often write the call as text.
+        let text_mode = if mode == ToolMode::Native { ToolMode::Lenient } else { mode };
+        match text_tools::parse(&content, text_mode)? {
+            Parsed::Report(report) => return Ok((Action::Report(report), String::new())),
+            Parsed::Call { name, arguments, prose } => {
+                let call = ToolCall { id: format!("call_{first_id}"), name, arguments: arguments.to_string() };
+                (vec![call], prose)
+            }
+        }
+    };
+    if !allowed {
+        return Err("no tool may be called now; write the final report".into());
+    }
+    for call in &calls {
+        text_tools::validate_call(call, tools)?;
+    }
+    Ok((Action::Calls(calls), reasoning))
+}
+
+/// The bad answer as the model gave it, for the re-ask conversation.
+fn echo(response: &ChatResponse) -> String {
+    let mut text = response.content.clone().unwrap_or_default();
+    for c in &response.tool_calls {
+        text.push_str(&format!("\n{{\"tool\": {:?}, \"arguments\": {}}}", c.name, c.arguments));
+    }
+    if text.trim().is_empty() { "(empty answer)".into() } else { text }
+}
