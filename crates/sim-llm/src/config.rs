@@ -5,6 +5,8 @@
 //! ```toml
 //! latency_ms = 5
 //! reject_first_plan = false
+//! text_tool_style = "tagged"
+//! invalid_first_action = true
 //!
 //! [[faults]]
 //! trigger = { first_n = 1 }
@@ -37,6 +39,11 @@ pub struct SimConfig {
     pub reject_first_report: bool,
     /// Tool calls the research agent makes before it writes its report.
     pub tool_steps: usize,
+    /// How a text-form call is written when no `response_format` constrains the reply.
+    pub text_tool_style: TextToolStyle,
+    /// The first text-form call of a conversation breaks its tool's schema, until the
+    /// client re-asks, so the client's bounded re-ask path is exercised.
+    pub invalid_first_action: bool,
     /// Checked in order; the first rule whose trigger matches the request index wins.
     pub faults: Vec<FaultRule>,
 }
@@ -51,6 +58,8 @@ impl Default for SimConfig {
             reject_first_plan: true,
             reject_first_report: true,
             tool_steps: 4,
+            text_tool_style: TextToolStyle::default(),
+            invalid_first_action: false,
             faults: Vec::new(),
         }
     }
@@ -84,6 +93,20 @@ impl SimConfig {
         }
         Ok(())
     }
+}
+
+/// The shapes small local models write tool calls in, when nothing forces JSON.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TextToolStyle {
+    /// A sentence of intent, then the call in a fenced `json` code block.
+    #[default]
+    Fenced,
+    /// `<tool_call>{"name": .., "arguments": ..}</tool_call>`, as Qwen and Hermes templates
+    /// train models to write (note `name`, not `tool`).
+    Tagged,
+    /// The `{"tool": .., "arguments": ..}` object alone.
+    Bare,
 }
 
 /// One injected failure: when it fires and what the client sees.
@@ -137,6 +160,7 @@ mod tests {
             r#"
             latency_ms = 5
             reject_first_plan = false
+            text_tool_style = "tagged"
             [[faults]]
             trigger = { first_n = 1 }
             kind = { rate_limited = { retry_after_secs = 2 } }
@@ -153,6 +177,8 @@ mod tests {
         assert!(!config.reject_first_plan);
         assert!(config.reject_first_report);
         assert_eq!(config.model, "sim-model");
+        assert_eq!(config.text_tool_style, TextToolStyle::Tagged);
+        assert!(!config.invalid_first_action);
         assert_eq!(config.faults.len(), 3);
         assert_eq!(config.faults[0].kind, FaultKind::RateLimited { retry_after_secs: 2 });
         assert_eq!(config.faults[1].trigger, Trigger::Requests(vec![3, 4]));
@@ -163,6 +189,7 @@ mod tests {
     fn unknown_keys_and_bad_values_are_rejected() {
         assert!(SimConfig::from_toml_str("latency = 5").is_err());
         assert!(SimConfig::from_toml_str("tokens_per_sec = 0.0").is_err());
+        assert!(SimConfig::from_toml_str("text_tool_style = \"xml\"").is_err());
         let every_zero = "[[faults]]\ntrigger = { every_nth = 0 }\nkind = \"server_error\"";
         assert!(SimConfig::from_toml_str(every_zero).is_err());
     }

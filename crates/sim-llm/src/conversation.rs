@@ -1,7 +1,8 @@
 //! Reading a request as a conversation: which messages say what. The roles only look at
-//! requests through these questions, so the agents' prompt contract lives in one place.
+//! requests through these questions, so the agents' prompt contract lives in one place
+//! (with `text_form` for tool use written as text).
 
-use crate::wire::{ChatRequest, Content, FunctionDef, Message};
+use crate::wire::{ChatRequest, Content, Message};
 
 /// How the caller constrained tool use.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,18 +46,20 @@ impl ChatRequest {
         self.user_texts().last()
     }
 
-    /// Tool results in conversation order.
+    /// Tool results in conversation order, native or in the text form.
     pub fn tool_texts(&self) -> Vec<String> {
-        self.texts_of("tool").collect()
+        self.messages.iter().filter_map(Message::tool_output).collect()
     }
 
     pub fn last_tool_text(&self) -> Option<String> {
-        self.texts_of("tool").last()
+        self.messages.iter().rev().find_map(Message::tool_output)
     }
 
-    /// Assistant turns that called tools: how far along the research script is.
+    /// Assistant turns that called tools: how far along the research script is. A call the
+    /// client answered with a re-ask was refused, not run, so it is no step of the script.
     pub fn tool_call_turns(&self) -> usize {
-        self.messages.iter().filter(|m| m.has_tool_calls()).count()
+        let refused = |i: usize| self.messages[i + 1..].iter().find(|m| m.role != "assistant").is_some_and(Message::is_retry);
+        self.messages.iter().enumerate().filter(|&(i, m)| m.calls_tools() && !refused(i)).count()
     }
 
     /// Individual tool calls so far, which numbers the next call id.
@@ -78,10 +81,6 @@ impl ChatRequest {
 
     pub fn offered_tools(&self) -> &[crate::wire::ToolDef] {
         self.tools.as_deref().unwrap_or_default()
-    }
-
-    pub fn offered_tool(&self, name: &str) -> Option<&FunctionDef> {
-        self.offered_tools().iter().map(|t| &t.function).find(|f| f.name == name)
     }
 
     pub fn tool_choice(&self) -> ToolChoice {

@@ -12,9 +12,10 @@ mod error;
 mod fault;
 mod roles;
 mod server;
+mod text_form;
 mod usage;
 mod wire;
 
-pub use config::{FaultKind, FaultRule, SimConfig, Trigger};
+pub use config::{FaultKind, FaultRule, SimConfig, TextToolStyle, Trigger};
 pub use error::ConfigError;
 pub use server::{SimHandle, spawn, spawn_local};

@@ -67,7 +67,7 @@ pub struct ToolDef {
     pub function: FunctionDef,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct FunctionDef {
     pub name: String,
     #[serde(default)]
@@ -85,6 +85,9 @@ pub struct ResponseFormat {
 #[derive(Debug, Clone, Deserialize)]
 pub struct JsonSchemaFormat {
     pub name: String,
+    /// Read only for the text-form action schema, whose `oneOf` lists the callable tools.
+    #[serde(default)]
+    pub schema: Option<Value>,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -69,6 +69,37 @@ fn clamp(value: Value, property: &Value) -> Value {
     if value.is_i64() || value.is_u64() { Value::from(bounded as i64) } else { Number::from_f64(bounded).map_or(value, Value::Number) }
 }
 
+/// `arguments` made to break `parameters`, the way a small model's first try often does:
+/// a required key left out, else a declared property of the wrong type. A schema that
+/// allows anything cannot be broken, and the arguments come back as they were.
+pub fn violate(mut arguments: Map<String, Value>, parameters: Option<&Value>) -> Map<String, Value> {
+    let Some(schema) = parameters.and_then(Value::as_object) else {
+        return arguments;
+    };
+    let mut required = schema.get("required").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str);
+    if let Some(key) = required.next() {
+        arguments.remove(key);
+        return arguments;
+    }
+    let properties = schema.get("properties").and_then(Value::as_object).into_iter().flatten();
+    let mistyped = properties.filter_map(|(key, property)| Some((key, wrong_type(property)?))).next();
+    if let Some((key, value)) = mistyped {
+        arguments.insert(key.clone(), value);
+    }
+    arguments
+}
+
+/// A value no type the property declares accepts; `None` when it declares none.
+fn wrong_type(property: &Value) -> Option<Value> {
+    let declared: Vec<&str> = match property.get("type")? {
+        Value::String(t) => vec![t.as_str()],
+        Value::Array(ts) => ts.iter().filter_map(Value::as_str).collect(),
+        _ => return None,
+    };
+    let candidates = [("array", Value::from(vec!["wrong"])), ("string", Value::from("wrong")), ("boolean", Value::from(false))];
+    candidates.into_iter().find(|(ty, _)| !declared.contains(ty)).map(|(_, value)| value)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -99,5 +130,16 @@ mod tests {
         let schema = json!({"properties":{"product_id":{"type":"string"},"limit":{"type":"integer"}}});
         let fitted = fit(map(json!({"product_id":42,"limit":"5"})), Some(&schema)).unwrap();
         assert_eq!(Value::Object(fitted), json!({"product_id":"42","limit":5}));
+    }
+
+    #[test]
+    fn violations_drop_a_required_key_or_mistype_a_property() {
+        let schema = json!({"required":["query"],"properties":{"query":{"type":"string"},"limit":{"type":"integer"}}});
+        let broken = violate(map(json!({"query":"mugs","limit":5})), Some(&schema));
+        assert_eq!(Value::Object(broken), json!({"limit":5}));
+        let optional = json!({"properties":{"query":{"type":["string","array"]}}});
+        let broken = violate(map(json!({"query":"mugs"})), Some(&optional));
+        assert_eq!(Value::Object(broken), json!({"query":false}));
+        assert_eq!(Value::Object(violate(map(json!({"a":1})), None)), json!({"a":1}));
     }
 }

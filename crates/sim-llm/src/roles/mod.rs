@@ -11,11 +11,13 @@ mod plan;
 mod reflection;
 mod report;
 mod research;
+mod text_action;
 mod verdict;
 
 use serde_json::Value;
 
 use crate::config::SimConfig;
+use crate::text_form::TextForm;
 use crate::wire::ChatRequest;
 
 /// What the assistant says back: text, or one tool call.
@@ -32,7 +34,7 @@ impl Reply {
 }
 
 /// The agent roles, told apart by the request shape (see the agents' prompt contract).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 enum Role {
     /// User agent: persona, query and rubric from a purchase history.
     Intent,
@@ -44,6 +46,8 @@ enum Role {
     Reflection,
     /// Research agent acting with tools (or writing its report).
     Research,
+    /// The same, through the text form: tools listed in the prompt, calls written as text.
+    TextResearch(TextForm),
     /// Anything else.
     Other,
 }
@@ -55,8 +59,12 @@ impl Role {
             Some("plan") => Self::Plan,
             Some("verdict") => Self::Verdict,
             Some("reflection") => Self::Reflection,
-            _ if !request.wants_json() && !request.offered_tools().is_empty() => Self::Research,
-            _ => Self::Other,
+            // A catalog in the prompt means the text form even though no `tools` were sent.
+            _ => match request.text_form() {
+                Some(form) => Self::TextResearch(form),
+                None if !request.wants_json() && !request.offered_tools().is_empty() => Self::Research,
+                None => Self::Other,
+            },
         }
     }
 }
@@ -69,6 +77,7 @@ pub fn answer(request: &ChatRequest, config: &SimConfig) -> Reply {
         Role::Verdict => Reply::json(&verdict::answer(request, config)),
         Role::Reflection => Reply::json(&reflection::answer(request)),
         Role::Research => research::answer(request, config),
+        Role::TextResearch(form) => text_action::answer(request, config, &form),
         Role::Other => chat::answer(request),
     }
 }

@@ -1,7 +1,8 @@
 //! Research agent acting: one tool call per turn following a fixed script
 //! (product_search → visit_product → web_search → web_visit → …), then the report.
 //! Each step reads the previous tool result, so the script only succeeds when the agent
-//! really feeds tool results back.
+//! really feeds tool results back. The script decides an [`Action`]; native tool calls and
+//! the text form (see `text_action`) only differ in how it is written down.
 
 use serde_json::{Map, Value, json};
 
@@ -11,15 +12,22 @@ use super::keywords::keywords;
 use super::{Reply, report};
 use crate::config::SimConfig;
 use crate::conversation::ToolChoice;
-use crate::wire::ChatRequest;
+use crate::wire::{ChatRequest, FunctionDef};
 
 /// Results asked of each search.
 const SEARCH_LIMIT: u64 = 5;
 
-/// A tool call the script wants to make, before checking it is offered.
-struct Call {
-    name: String,
-    arguments: Map<String, Value>,
+/// A tool call the script wants to make; once returned in an [`Action`], fitted to the
+/// offered tool of that name.
+pub struct Call {
+    pub name: String,
+    pub arguments: Map<String, Value>,
+}
+
+/// What the research agent does this turn.
+pub enum Action {
+    Call(Call),
+    Report,
 }
 
 impl Call {
@@ -29,7 +37,21 @@ impl Call {
     }
 }
 
+/// The native answer: the call as `tool_calls`, the report as content.
 pub fn answer(request: &ChatRequest, config: &SimConfig) -> Reply {
+    let tools: Vec<FunctionDef> = request.offered_tools().iter().map(|t| t.function.clone()).collect();
+    match act(request, config, &tools) {
+        Action::Call(call) => Reply::ToolCall {
+            id: format!("call_{}", request.tool_calls_so_far()),
+            name: call.name,
+            arguments: Value::Object(call.arguments).to_string(),
+        },
+        Action::Report => Reply::Content(report::write(request)),
+    }
+}
+
+/// The script's next step given the tools the caller offered.
+pub fn act(request: &ChatRequest, config: &SimConfig, tools: &[FunctionDef]) -> Action {
     let choice = request.tool_choice();
     let turns = request.tool_call_turns();
     let write_report = match choice {
@@ -39,21 +61,17 @@ pub fn answer(request: &ChatRequest, config: &SimConfig) -> Reply {
         ToolChoice::Auto => turns >= config.tool_steps,
     };
     if write_report {
-        return Reply::Content(report::write(request));
+        return Action::Report;
     }
     let wanted = match &choice {
-        ToolChoice::Function(name) => forced(request, name),
+        ToolChoice::Function(name) => forced(request, tools, name),
         _ => Some(scripted(request, turns)),
     };
-    match wanted.and_then(|call| offered(request, call)) {
-        Some(call) => Reply::ToolCall {
-            id: format!("call_{}", request.tool_calls_so_far()),
-            name: call.name,
-            arguments: Value::Object(call.arguments).to_string(),
-        },
+    match wanted.and_then(|call| offered(tools, call)) {
+        Some(call) => Action::Call(call),
         None => {
             tracing::debug!(turns, "needed tool not offered or not callable; writing the report");
-            Reply::Content(report::write(request))
+            Action::Report
         }
     }
 }
@@ -79,7 +97,7 @@ fn scripted(request: &ChatRequest, k: usize) -> Call {
 }
 
 /// The call for a tool the caller forced by name; `None` if there is nothing to call it with.
-fn forced(request: &ChatRequest, name: &str) -> Option<Call> {
+fn forced(request: &ChatRequest, tools: &[FunctionDef], name: &str) -> Option<Call> {
     let terms = keywords(&request.research_query());
     let results = request.tool_texts();
     let newest_first = || results.iter().rev();
@@ -91,14 +109,14 @@ fn forced(request: &ChatRequest, name: &str) -> Option<Call> {
             Call::new(name, json!({ "product_id": id }))
         }
         "web_visit" => Call::new(name, json!({ "url": newest_first().find_map(|t| first_url(t))? })),
-        other => generic(request, other, &terms)?,
+        other => generic(tools, other, &terms)?,
     };
     Some(call)
 }
 
 /// An unknown tool's required parameters filled with the search terms or small defaults.
-fn generic(request: &ChatRequest, name: &str, terms: &str) -> Option<Call> {
-    let schema = request.offered_tool(name)?.parameters.clone().unwrap_or_else(|| json!({}));
+fn generic(tools: &[FunctionDef], name: &str, terms: &str) -> Option<Call> {
+    let schema = offered_tool(tools, name)?.parameters.clone().unwrap_or_else(|| json!({}));
     let mut arguments = Map::new();
     for key in schema.get("required").and_then(Value::as_array).into_iter().flatten() {
         let key = key.as_str()?;
@@ -115,8 +133,13 @@ fn generic(request: &ChatRequest, name: &str, terms: &str) -> Option<Call> {
 }
 
 /// `call` fitted to the offered tool of that name, if there is one it fits.
-fn offered(request: &ChatRequest, call: Call) -> Option<Call> {
-    let tool = request.offered_tool(&call.name)?;
+fn offered(tools: &[FunctionDef], call: Call) -> Option<Call> {
+    let tool = offered_tool(tools, &call.name)?;
     let arguments = fit(call.arguments, tool.parameters.as_ref())?;
     Some(Call { name: call.name, arguments })
+}
+
+/// The tool of that name among those the caller offered.
+pub fn offered_tool<'a>(tools: &'a [FunctionDef], name: &str) -> Option<&'a FunctionDef> {
+    tools.iter().find(|t| t.name == name)
 }

@@ -5,6 +5,7 @@ mod endpoints;
 mod faults;
 mod research;
 mod roles;
+mod text_form;
 
 use productresearch_sim_llm::{SimConfig, SimHandle, spawn_local};
 use reqwest::StatusCode;

@@ -1,13 +1,13 @@
 use productresearch_sim_llm::SimConfig;
 use serde_json::{Value, json};
 
-use crate::agent::{self, QUERY, opening, tools};
+use crate::agent::{self, Form, QUERY, opening, tools};
 use crate::{chat, message, sim};
 
 #[tokio::test]
 async fn script_searches_visits_and_reports_with_citations() {
     let sim = sim(SimConfig::default()).await;
-    let trace = agent::run(&sim, opening(), &tools()).await;
+    let trace = agent::run(&sim, Form::Native, opening(), &tools()).await;
 
     let names: Vec<&str> = trace.calls.iter().map(|(_, name, _)| name.as_str()).collect();
     assert_eq!(names, ["product_search", "visit_product", "web_search", "web_visit"]);
@@ -46,7 +46,7 @@ async fn script_searches_visits_and_reports_with_citations() {
 #[tokio::test]
 async fn tool_steps_and_tool_choice_control_when_the_report_comes() {
     let sim = sim(SimConfig { tool_steps: 6, ..SimConfig::default() }).await;
-    let trace = agent::run(&sim, opening(), &tools()).await;
+    let trace = agent::run(&sim, Form::Native, opening(), &tools()).await;
     let names: Vec<&str> = trace.calls.iter().map(|(_, n, _)| n.as_str()).collect();
     assert_eq!(names.len(), 6);
     assert_eq!(&names[4..], ["product_search", "product_search"]);
