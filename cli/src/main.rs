@@ -10,6 +10,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use productresearch::local_mesh::{LocalMesh, MeshSettings};
 use productresearch::run_config::{MODEL_ROLES, RunConfig};
 use productresearch::{histories, pipeline};
+use productresearch_llm::{EndpointConfig, ToolMode};
+use productresearch_local_model::LocalModel;
 use serde::Serialize;
 
 #[derive(Parser)]
@@ -51,7 +53,8 @@ struct RunArgs {
     #[arg(long)]
     #[serde(skip_serializing_if = "Option::is_none")]
     concurrency: Option<usize>,
-    /// Use the built-in simulated model for every role. It is a deterministic
+    /// Use the built-in simulated model for every role instead of the local
+    /// model or the configured endpoints. It is a deterministic
     /// test instrument: the run exercises the pipeline, the data is not worth
     /// training on.
     #[arg(long)]
@@ -76,16 +79,9 @@ fn main() -> ExitCode {
 async fn run(args: RunArgs) -> anyhow::Result<()> {
     let file = args.config.clone().or_else(|| Some(PathBuf::from("productresearch.toml")).filter(|p| p.exists()));
     let mut config: RunConfig = productresearch_runtime::config::load(file.as_deref(), "PR", &args)?;
-    let simulated = if args.simulated_llm {
-        let sim = productresearch_sim_llm::spawn_local(productresearch_sim_llm::SimConfig::default())
-            .await
-            .context("cannot start the simulated model")?;
-        config.llm = productresearch_llm::EndpointConfig::new(sim.base_url(), "sim-model");
+    if args.simulated_llm {
         config.roles.clear();
-        Some(sim)
-    } else {
-        None
-    };
+    }
     if args.print_config {
         print!("{}", productresearch_runtime::config::render(&config));
         return Ok(());
@@ -102,39 +98,104 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         anyhow::bail!("no usable history in {}", config.histories.display());
     }
 
-    if simulated.is_some() {
-        eprintln!(
-            "NOTE: every role uses the SIMULATED model (--simulated-llm), a deterministic test instrument; the output exercises the pipeline and is not training data."
-        );
-    }
-    for role in MODEL_ROLES {
-        let e = config.endpoint(role).map_err(|e| anyhow::anyhow!(e))?;
-        eprintln!("{role:>14}: model {} at {}", e.model, e.base_url);
-    }
-    let settings = MeshSettings {
-        user_agent_llm: config.endpoint("user-agent").map_err(|e| anyhow::anyhow!(e))?,
-        research_agent_llm: config.endpoint("research-agent").map_err(|e| anyhow::anyhow!(e))?,
-        supervisor_llm: config.endpoint("supervisor").map_err(|e| anyhow::anyhow!(e))?,
-        catalogs: config.catalogs.clone(),
-        web_corpus: config.web_corpus.clone(),
-        records_dir: config.out.join("records"),
-        caps: config.caps,
-        batch_concurrency: config.concurrency,
-    };
     let started = Instant::now();
-    let mesh = LocalMesh::start(settings).await?;
-    eprintln!("mesh up on loopback in {:.1}s: supervisor {}", started.elapsed().as_secs_f64(), mesh.endpoints.supervisor);
-
-    let result = synthesize_and_distill(&mesh, &config, histories).await;
-    let stopped = mesh.stop().await;
-    if let Some(sim) = simulated {
-        sim.shutdown().await;
+    let models = ModelBackend::start(&args, &mut config).await?;
+    let outcome = async {
+        let settings = MeshSettings {
+            user_agent_llm: config.endpoint("user-agent", models.local.as_ref()).map_err(|e| anyhow::anyhow!(e))?,
+            research_agent_llm: config.endpoint("research-agent", models.local.as_ref()).map_err(|e| anyhow::anyhow!(e))?,
+            supervisor_llm: config.endpoint("supervisor", models.local.as_ref()).map_err(|e| anyhow::anyhow!(e))?,
+            catalogs: config.catalogs.clone(),
+            web_corpus: config.web_corpus.clone(),
+            records_dir: config.out.join("records"),
+            caps: config.caps,
+            batch_concurrency: config.concurrency,
+        };
+        for (role, e) in MODEL_ROLES.iter().zip([&settings.user_agent_llm, &settings.research_agent_llm, &settings.supervisor_llm]) {
+            eprintln!("{role:>14}: model {} at {} (tool mode {:?})", e.model, e.base_url, e.tool_mode);
+        }
+        let mesh = LocalMesh::start(settings).await?;
+        eprintln!("mesh up on loopback in {:.1}s: supervisor {}", started.elapsed().as_secs_f64(), mesh.endpoints.supervisor);
+        // Ctrl-C stops the batch; what finished is already in trajectories.jsonl.
+        let result = tokio::select! {
+            r = synthesize_and_distill(&mesh, &config, histories) => r,
+            _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!("interrupted; finished trajectories are in {}", config.out.join(pipeline::TRAJECTORIES_FILE).display())),
+        };
+        let stopped = mesh.stop().await;
+        result.and(stopped)
     }
-    result?;
-    stopped?;
+    .await;
+    models.stop().await;
+    outcome?;
     eprintln!("done in {:.1}s", started.elapsed().as_secs_f64());
     Ok(())
 }
+
+/// The model servers this run started: the simulated model (only when asked
+/// for) or the embedded local model (for roles without an endpoint).
+struct ModelBackend {
+    sim: Option<productresearch_sim_llm::SimHandle>,
+    local_server: Option<LocalModel>,
+    local: Option<EndpointConfig>,
+}
+
+impl ModelBackend {
+    async fn start(args: &RunArgs, config: &mut RunConfig) -> anyhow::Result<Self> {
+        if args.simulated_llm {
+            let sim = productresearch_sim_llm::spawn_local(productresearch_sim_llm::SimConfig::default())
+                .await
+                .context("cannot start the simulated model")?;
+            eprintln!(
+                "NOTE: every role uses the SIMULATED model (--simulated-llm), a deterministic test instrument; the output exercises the pipeline and is not training data."
+            );
+            config.llm = EndpointConfig::new(sim.base_url(), "sim-model");
+            return Ok(Self { sim: Some(sim), local_server: None, local: None });
+        }
+        if !MODEL_ROLES.iter().any(|r| config.uses_local_model(r)) {
+            return Ok(Self { sim: None, local_server: None, local: None });
+        }
+        let located = LocalModel::locate(&config.local_model)?;
+        eprintln!("starting the local model ({}) ...", located.model_path.display());
+        let server = LocalModel::start(located, &config.local_model).await?;
+        let local = local_endpoint(&server, &config.local_model);
+        Ok(Self { sim: None, local_server: Some(server), local: Some(local) })
+    }
+
+    async fn stop(self) {
+        if let Some(sim) = self.sim {
+            sim.shutdown().await;
+        }
+        if let Some(server) = self.local_server {
+            if let Err(e) = server.stop().await {
+                eprintln!("warning: stopping the local model: {e}");
+            }
+        }
+    }
+}
+
+/// How every role talks to the embedded model: small models cannot emit native
+/// tool calls, so actions are JSON-schema-constrained; answers are kept short so
+/// a 2-core machine finishes a trajectory in minutes.
+fn local_endpoint(server: &LocalModel, settings: &productresearch_local_model::LocalModelConfig) -> EndpointConfig {
+    EndpointConfig {
+        tool_mode: ToolMode::JsonSchema,
+        // The server's window is shared by its slots; one request gets its share.
+        context_length: Some(
+            server.context_length().map_or(LOCAL_WINDOW_PER_REQUEST, |n| (n / settings.parallel.max(1)).min(LOCAL_WINDOW_PER_REQUEST)),
+        ),
+        max_tokens: Some(LOCAL_MAX_TOKENS),
+        temperature: Some(0.2),
+        timeout_secs: 600,
+        max_retries: 2,
+        max_concurrency: settings.parallel.max(1) as usize,
+        ..EndpointConfig::new(server.base_url(), server.model())
+    }
+}
+
+/// Context window one request may use on the local model.
+const LOCAL_WINDOW_PER_REQUEST: u32 = 8_192;
+/// Longest answer asked of the local model.
+const LOCAL_MAX_TOKENS: u32 = 1_536;
 
 async fn synthesize_and_distill(
     mesh: &LocalMesh,

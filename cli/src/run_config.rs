@@ -2,8 +2,10 @@
 //! (or `--config`) → `PR_*` environment variables → flags.
 //!
 //! Every role reads one OpenAI-compatible endpoint: `[llm]` is the default for
-//! all roles, and `[roles.<role>]` overrides any of its fields for one role,
-//! e.g. a stronger model for the supervisor:
+//! all roles, and `[roles.<role>]` overrides any of its fields for one role.
+//! A role whose `base_url` stays empty uses the embedded local model (started
+//! on loopback for the run). E.g. a hosted model for everything and a stronger
+//! one for the supervisor:
 //!
 //! ```toml
 //! [llm]
@@ -18,6 +20,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use productresearch_llm::EndpointConfig;
+use productresearch_local_model::LocalModelConfig;
 use productresearch_runtime::telemetry::TelemetryConfig;
 use serde::{Deserialize, Serialize};
 use supervisor::Caps;
@@ -64,6 +67,8 @@ pub struct RunConfig {
     pub concurrency: usize,
     /// Distillation settings.
     pub distill: DistillSettings,
+    /// The embedded local model, for roles without a `base_url`.
+    pub local_model: LocalModelConfig,
     /// Logging.
     pub telemetry: TelemetryConfig,
 }
@@ -80,17 +85,33 @@ impl Default for RunConfig {
             caps: Caps::default(),
             concurrency: 4,
             distill: DistillSettings::default(),
+            local_model: LocalModelConfig::default(),
             telemetry: TelemetryConfig { log_filter: "warn".into(), json_logs: false },
         }
     }
 }
 
 impl RunConfig {
-    /// The endpoint of `role`: `llm` with the role's overrides applied.
-    pub fn endpoint(&self, role: &str) -> Result<EndpointConfig, String> {
-        let mut merged = serde_json::to_value(&self.llm).map_err(|e| e.to_string())?;
-        let overrides = self.roles.get(role).or_else(|| self.roles.get(&role.replace('-', "_")));
-        if let (Some(overrides), Some(obj)) = (overrides, merged.as_object_mut()) {
+    fn overrides(&self, role: &str) -> Option<&serde_json::Map<String, serde_json::Value>> {
+        self.roles.get(role).or_else(|| self.roles.get(&role.replace('-', "_")))
+    }
+
+    /// True when `role` has no endpoint of its own and runs on the local model.
+    pub fn uses_local_model(&self, role: &str) -> bool {
+        let overridden = self.overrides(role).and_then(|o| o.get("base_url")).and_then(|v| v.as_str()).is_some_and(|s| !s.is_empty());
+        self.llm.base_url.is_empty() && !overridden
+    }
+
+    /// The endpoint of `role`: `llm` (or `local`, the running local model, when
+    /// the role has no `base_url`) with the role's overrides applied.
+    pub fn endpoint(&self, role: &str, local: Option<&EndpointConfig>) -> Result<EndpointConfig, String> {
+        let base = if self.uses_local_model(role) {
+            local.ok_or_else(|| format!("{role}: no model endpoint and no local model running"))?
+        } else {
+            &self.llm
+        };
+        let mut merged = serde_json::to_value(base).map_err(|e| e.to_string())?;
+        if let (Some(overrides), Some(obj)) = (self.overrides(role), merged.as_object_mut()) {
             for (k, v) in overrides {
                 obj.insert(k.clone(), v.clone());
             }
@@ -107,11 +128,11 @@ impl RunConfig {
                 return Err(format!("roles.{key}: unknown role; the roles with a model are {}", MODEL_ROLES.join(", ")));
             }
         }
-        if self.llm.base_url.is_empty() && self.roles.values().all(|r| !r.contains_key("base_url")) {
-            return Err("no model endpoint configured: set [llm] base_url and model in productresearch.toml (or PR_LLM__BASE_URL and PR_LLM__MODEL), or pass --simulated-llm to use the built-in simulated model (a test instrument)".into());
-        }
+        // Check the overrides against a stand-in local endpoint: a typo must
+        // fail now, not after the local model has started.
+        let stand_in = EndpointConfig::new("http://127.0.0.1:1/v1", "local");
         for role in MODEL_ROLES {
-            self.endpoint(role)?;
+            self.endpoint(role, Some(&stand_in))?;
         }
         self.caps.validate()?;
         if self.concurrency == 0 {
@@ -131,20 +152,31 @@ mod tests {
         let mut c = RunConfig { llm: EndpointConfig::new("http://127.0.0.1:1/v1", "small"), ..RunConfig::default() };
         c.roles.insert("supervisor".into(), json!({"model": "big", "temperature": 0.0}).as_object().unwrap().clone());
         assert!(c.validate().is_ok());
-        assert_eq!(c.endpoint("supervisor").unwrap().model, "big");
-        assert_eq!(c.endpoint("supervisor").unwrap().temperature, Some(0.0));
-        assert_eq!(c.endpoint("research-agent").unwrap().model, "small");
+        assert_eq!(c.endpoint("supervisor", None).unwrap().model, "big");
+        assert_eq!(c.endpoint("supervisor", None).unwrap().temperature, Some(0.0));
+        assert_eq!(c.endpoint("research-agent", None).unwrap().model, "small");
+        assert!(!c.uses_local_model("user-agent"));
     }
 
     #[test]
-    fn missing_endpoint_and_unknown_role_are_one_line_errors() {
-        let err = RunConfig::default().validate().unwrap_err();
-        assert!(err.contains("--simulated-llm") && !err.contains('\n'));
-        let mut c = RunConfig { llm: EndpointConfig::new("http://127.0.0.1:1/v1", "m"), ..RunConfig::default() };
+    fn roles_without_an_endpoint_use_the_local_model() {
+        let mut c = RunConfig::default();
+        c.roles.insert("supervisor".into(), json!({"base_url": "http://127.0.0.1:2/v1", "model": "hosted"}).as_object().unwrap().clone());
+        assert!(c.uses_local_model("research-agent") && !c.uses_local_model("supervisor"));
+        let local = EndpointConfig::new("http://127.0.0.1:3/v1", "qwen-0.5b");
+        assert_eq!(c.endpoint("research-agent", Some(&local)).unwrap().model, "qwen-0.5b");
+        assert_eq!(c.endpoint("supervisor", Some(&local)).unwrap().model, "hosted");
+        assert!(c.endpoint("user-agent", None).unwrap_err().contains("no local model"));
+    }
+
+    #[test]
+    fn unknown_roles_and_fields_are_one_line_errors() {
+        let mut c = RunConfig::default();
         c.roles.insert("superviser".into(), serde_json::Map::new());
         assert!(c.validate().unwrap_err().contains("unknown role"));
-        let mut c = RunConfig { llm: EndpointConfig::new("http://127.0.0.1:1/v1", "m"), ..RunConfig::default() };
+        let mut c = RunConfig::default();
         c.roles.insert("supervisor".into(), json!({"modle": "x"}).as_object().unwrap().clone());
-        assert!(c.validate().unwrap_err().contains("modle"));
+        let err = c.validate().unwrap_err();
+        assert!(err.contains("modle") && !err.contains('\n'), "{err}");
     }
 }

@@ -1,6 +1,6 @@
 //! What the user agent asks its model, and the schema of the answer.
 
-use productresearch_record::UserHistory;
+use productresearch_record::{Dimension, UserHistory};
 use serde_json::{Value, json};
 
 /// Instructions for the intent model.
@@ -56,39 +56,48 @@ pub fn render_history(history: &UserHistory) -> String {
 }
 
 /// JSON schema of the intent; sent as `response_format` where supported.
+///
+/// The four dimensions are a tuple (`prefixItems`) in RACE order, each with its
+/// name as a constant: a grammar-constrained endpoint then cannot repeat or
+/// skip a dimension, which small models otherwise do. (`items: false` would say
+/// "nothing after the tuple" too, but llama.cpp's grammar builder rejects a
+/// boolean schema; `maxItems` says the same.)
 pub fn intent_schema() -> Value {
     let criterion = json!({
         "type": "object",
         "properties": {
-            "criterion": {"type": "string"},
+            "criterion": {"type": "string", "minLength": 1},
             "explanation": {"type": "string"},
-            "weight": {"type": "number"}
+            "weight": {"type": "number", "minimum": 0}
         },
         "required": ["criterion", "explanation", "weight"],
         "additionalProperties": false
     });
+    let dimension = |name: &str| {
+        json!({
+            "type": "object",
+            "properties": {
+                "dimension": {"const": name},
+                "weight": {"type": "number", "minimum": 0},
+                "criteria": {"type": "array", "minItems": 1, "maxItems": 5, "items": criterion}
+            },
+            "required": ["dimension", "weight", "criteria"],
+            "additionalProperties": false
+        })
+    };
     json!({
         "type": "object",
         "properties": {
-            "persona": {"type": "string"},
-            "query": {"type": "string"},
+            "persona": {"type": "string", "minLength": 1},
+            "query": {"type": "string", "minLength": 1},
             "rubric": {
                 "type": "object",
                 "properties": {
                     "dimensions": {
                         "type": "array",
+                        "prefixItems": Dimension::ALL.iter().map(|d| dimension(d.name())).collect::<Vec<_>>(),
                         "minItems": 4,
-                        "maxItems": 4,
-                        "items": {
-                            "type": "object",
-                            "properties": {
-                                "dimension": {"type": "string", "enum": ["comprehensiveness", "depth", "instruction_following", "readability"]},
-                                "weight": {"type": "number"},
-                                "criteria": {"type": "array", "minItems": 1, "items": criterion}
-                            },
-                            "required": ["dimension", "weight", "criteria"],
-                            "additionalProperties": false
-                        }
+                        "maxItems": 4
                     }
                 },
                 "required": ["dimensions"],
@@ -140,5 +149,18 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("- [search]: quiet kettle\n"), "{text}");
+    }
+
+    #[test]
+    fn the_schema_admits_each_dimension_once_in_order() {
+        let schema = jsonschema::validator_for(&intent_schema()).unwrap();
+        let dim = |d: &str| serde_json::json!({"dimension": d, "weight": 0.25, "criteria": [{"criterion": "c", "explanation": "e", "weight": 1.0}]});
+        let intent = |dims: Vec<serde_json::Value>| serde_json::json!({"persona": "p", "query": "q", "rubric": {"dimensions": dims}});
+        let good = intent(vec![dim("comprehensiveness"), dim("depth"), dim("instruction_following"), dim("readability")]);
+        assert!(schema.is_valid(&good));
+        let repeated = intent(vec![dim("depth"), dim("depth"), dim("instruction_following"), dim("readability")]);
+        assert!(!schema.is_valid(&repeated));
+        let short = intent(vec![dim("comprehensiveness"), dim("depth"), dim("instruction_following")]);
+        assert!(!schema.is_valid(&short));
     }
 }

@@ -84,6 +84,9 @@ impl LlmClient {
     }
 }
 
+/// What the model is told when its answer hit the token limit.
+pub(crate) const CUT_OFF: &str = "the answer was cut off at the length limit; answer again, more briefly";
+
 /// Reads one answer into an action, or says what is wrong with it.
 fn interpret(
     response: &ChatResponse,
@@ -92,6 +95,9 @@ fn interpret(
     tools: &[(ToolSpec, jsonschema::Validator)],
     first_id: usize,
 ) -> Result<(Action, String), String> {
+    if response.finish_reason.as_deref() == Some("length") {
+        return Err(CUT_OFF.into());
+    }
     let content = response.content.clone().unwrap_or_default();
     let (calls, reasoning) = if !response.tool_calls.is_empty() {
         (response.tool_calls.clone(), content)

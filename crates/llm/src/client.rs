@@ -180,6 +180,7 @@ impl LlmClient {
             usage += resp.usage;
             let text = resp.content.clone().unwrap_or_default();
             let problem = match crate::extract_json(&text) {
+                _ if resp.finish_reason.as_deref() == Some("length") => crate::act::CUT_OFF.to_string(),
                 None => format!("expected a JSON object, got {:?}", excerpt(&text)),
                 Some(v) => match validator.as_ref().map(|val| val.iter_errors(&v).take(3).map(|e| e.to_string()).collect::<Vec<_>>()) {
                     Some(errors) if !errors.is_empty() => format!("the JSON does not match the schema: {}", errors.join("; ")),

@@ -1,0 +1,71 @@
+//! Local model configuration.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::LocalModelError;
+
+/// Env variable that relocates the models directory; `scripts/setup-model.sh` honours it too.
+pub const MODELS_DIR_ENV: &str = "PR_MODELS_DIR";
+
+/// Where the model and its server come from, and how the server is sized.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LocalModelConfig {
+    /// Output of `scripts/setup-model.sh`: `READY`, the gguf and `venv/`.
+    /// Default: `$PR_MODELS_DIR`, else `.models` (relative to the current dir).
+    pub models_dir: PathBuf,
+    /// `serve_model.py`; default `scripts/serve_model.py` relative to the current dir.
+    pub script: Option<PathBuf>,
+    /// KV cache size in tokens, shared by all slots: one request may use all
+    /// of it, but requests in flight together must fit in it side by side, so
+    /// it is sized as `parallel` × the per-request window clients are told
+    /// (32,768 = 4 × 8,192; the 0.5B model's KV cache is ~12 KB a token).
+    pub ctx_size: u32,
+    /// Requests the server decodes at once.
+    pub parallel: u32,
+    /// CPU threads for generation and prompt processing.
+    pub threads: u32,
+    /// Bound on spawn → `/health` 200 (model load included).
+    pub startup_timeout_secs: u64,
+}
+
+impl Default for LocalModelConfig {
+    fn default() -> Self {
+        let models_dir = std::env::var_os(MODELS_DIR_ENV).filter(|v| !v.is_empty()).map(PathBuf::from);
+        Self {
+            models_dir: models_dir.unwrap_or_else(|| PathBuf::from(".models")),
+            script: None,
+            ctx_size: 32_768,
+            parallel: 4,
+            threads: 2,
+            startup_timeout_secs: 120,
+        }
+    }
+}
+
+impl LocalModelConfig {
+    /// The server script to run.
+    pub fn script_path(&self) -> PathBuf {
+        self.script.clone().unwrap_or_else(|| PathBuf::from("scripts/serve_model.py"))
+    }
+
+    /// Rejects values the server cannot start with, as one line.
+    pub fn validate(&self) -> Result<(), LocalModelError> {
+        let bad = |what: &str| Err(LocalModelError::Config(what.to_owned()));
+        if self.ctx_size < 256 {
+            return bad("ctx_size must be at least 256 tokens");
+        }
+        if self.parallel == 0 {
+            return bad("parallel must be at least 1");
+        }
+        if self.threads == 0 {
+            return bad("threads must be at least 1");
+        }
+        if self.startup_timeout_secs == 0 {
+            return bad("startup_timeout_secs must be at least 1");
+        }
+        Ok(())
+    }
+}

