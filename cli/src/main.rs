@@ -116,10 +116,10 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         }
         let mesh = LocalMesh::start(settings).await?;
         eprintln!("mesh up on loopback in {:.1}s: supervisor {}", started.elapsed().as_secs_f64(), mesh.endpoints.supervisor);
-        // Ctrl-C stops the batch; what finished is already in trajectories.jsonl.
+        // Ctrl-C or SIGTERM stops the batch; what finished is already in trajectories.jsonl.
         let result = tokio::select! {
             r = synthesize_and_distill(&mesh, &config, histories) => r,
-            _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!("interrupted; finished trajectories are in {}", config.out.join(pipeline::TRAJECTORIES_FILE).display())),
+            _ = productresearch_runtime::signal::shutdown() => Err(anyhow::anyhow!("interrupted; finished trajectories are in {}", config.out.join(pipeline::TRAJECTORIES_FILE).display())),
         };
         let stopped = mesh.stop().await;
         result.and(stopped)
@@ -165,10 +165,10 @@ impl ModelBackend {
         if let Some(sim) = self.sim {
             sim.shutdown().await;
         }
-        if let Some(server) = self.local_server {
-            if let Err(e) = server.stop().await {
-                eprintln!("warning: stopping the local model: {e}");
-            }
+        if let Some(server) = self.local_server
+            && let Err(e) = server.stop().await
+        {
+            eprintln!("warning: stopping the local model: {e}");
         }
     }
 }
