@@ -72,3 +72,26 @@ pub fn exit_code(result: anyhow::Result<()>) -> std::process::ExitCode {
         }
     }
 }
+
+/// The whole `main.rs` of a service: a clap command named `$name` with the
+/// shared [`ServiceFlags`], serving `$run` with config from `$env_prefix` on
+/// `$listen` by default.
+#[macro_export]
+macro_rules! service_main {
+    ($name:literal, $about:literal, $env_prefix:expr, $listen:literal, $run:path) => {
+        #[derive(::clap::Parser)]
+        #[command(name = $name, version, about = $about)]
+        struct Cli {
+            #[command(flatten)]
+            flags: $crate::boot::ServiceFlags,
+        }
+
+        #[tokio::main]
+        async fn main() -> ::std::process::ExitCode {
+            let cli = <Cli as ::clap::Parser>::parse();
+            $crate::boot::exit_code(
+                $crate::boot::serve_main($name, $env_prefix, $listen, cli.flags, $crate::boot::NoOverrides {}, $run).await,
+            )
+        }
+    };
+}
