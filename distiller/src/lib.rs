@@ -15,6 +15,7 @@ mod error;
 pub mod export;
 pub mod filter;
 pub mod internalize;
+pub mod race;
 pub mod reflection;
 mod service;
 pub mod validate;
