@@ -9,6 +9,7 @@ mod budget;
 pub mod catalog;
 mod config;
 mod error;
+pub mod fetch;
 mod gateway;
 mod goal;
 pub mod html_text;
