@@ -170,8 +170,7 @@ fn reasoning_of(lessons: Vec<String>, step: &Step) -> Option<String> {
 #[cfg(test)]
 pub(crate) mod tests {
     use productresearch_record::{
-        Criterion, Dimension, EventBody, Intent, Rubric, RubricDimension, SupervisorState, Termination, TerminationReason, TokenUsage,
-        ToolCall, ToolResult, Verdict,
+        EventBody, Intent, SupervisorState, Termination, TerminationReason, TokenUsage, ToolCall, ToolResult, Verdict,
     };
 
     use super::*;
@@ -185,16 +184,7 @@ pub(crate) mod tests {
     impl Script {
         pub fn new(id: &str, query: &str) -> Self {
             let mut t = Trajectory::new(id, "user-1");
-            let rubric = Rubric {
-                dimensions: Dimension::ALL
-                    .iter()
-                    .map(|d| RubricDimension {
-                        dimension: *d,
-                        weight: 0.25,
-                        criteria: vec![Criterion { criterion: "c".into(), explanation: "e".into(), weight: 1.0 }],
-                    })
-                    .collect(),
-            };
+            let rubric = productresearch_record::fixtures::rubric();
             t.push(0, EventBody::Intent(Intent { persona: "a student".into(), query: query.into(), rubric }));
             t.models.insert("research-agent".into(), "qwen3-4b".into());
             t.trace_id = "4bf92f3577b34da6a3ce929d0e0e4736".into();

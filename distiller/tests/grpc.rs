@@ -9,8 +9,8 @@ use productresearch_proto::distiller::v1::distiller_service_client::DistillerSer
 use productresearch_proto::distiller::v1::{DistillRequest, JudgeRequest};
 use productresearch_proto::tool_gateway::v1::ToolDefinition;
 use productresearch_record::{
-    Criterion, Dimension, EventBody, Intent, Rubric, RubricDimension, Step, StepKind, SupervisorState, Termination, TerminationReason,
-    TokenUsage, ToolCall, ToolResult, Trajectory, Verdict,
+    EventBody, Intent, Step, StepKind, SupervisorState, Termination, TerminationReason, TokenUsage, ToolCall, ToolResult, Trajectory,
+    Verdict,
 };
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -59,16 +59,7 @@ async fn ready(addr: SocketAddr) -> Channel {
 
 fn trajectory(id: &str, approved: bool) -> Trajectory {
     let mut t = Trajectory::new(id, "user-7");
-    let rubric = Rubric {
-        dimensions: Dimension::ALL
-            .iter()
-            .map(|d| RubricDimension {
-                dimension: *d,
-                weight: 0.25,
-                criteria: vec![Criterion { criterion: "c".into(), explanation: "e".into(), weight: 1.0 }],
-            })
-            .collect(),
-    };
+    let rubric = productresearch_record::fixtures::rubric();
     t.push(0, EventBody::Intent(Intent { persona: "home cook".into(), query: "Best blender under $100 for ice?".into(), rubric }));
     let usage = TokenUsage::default();
     t.push(0, EventBody::Step(Step::text(StepKind::Plan, "1. find blenders", usage, "m")));

@@ -4,6 +4,7 @@
 use std::sync::{Arc, Mutex};
 
 use productresearch_llm::{EndpointConfig, LlmClient};
+use productresearch_record::fixtures;
 use productresearch_record::*;
 use research_agent::{Session, Tools};
 
@@ -40,20 +41,7 @@ fn specs() -> Vec<ToolSpec> {
 }
 
 fn intent() -> Intent {
-    Intent {
-        persona: "A commuter".into(),
-        query: "Which noise cancelling headphones should I buy under $300?".into(),
-        rubric: Rubric {
-            dimensions: Dimension::ALL
-                .iter()
-                .map(|d| RubricDimension {
-                    dimension: *d,
-                    weight: 0.25,
-                    criteria: vec![Criterion { criterion: "c".into(), explanation: "e".into(), weight: 1.0 }],
-                })
-                .collect(),
-        },
-    }
+    fixtures::intent("Which noise cancelling headphones should I buy under $300?")
 }
 
 fn approve(kind: StepKind) -> Verdict {

@@ -5,25 +5,13 @@ use std::sync::{Arc, Mutex};
 
 use futures::StreamExt;
 use productresearch_llm::{EndpointConfig, LlmClient};
+use productresearch_record::fixtures;
 use productresearch_record::*;
 use supervisor::{AgentMessage, Caps, InferredIntent, Mesh, MeshError, ResearchLink, StartSession, Supervisor};
 use tokio::sync::mpsc;
 
 fn intent() -> Intent {
-    Intent {
-        persona: "A commuter".into(),
-        query: "Which noise cancelling headphones under $300?".into(),
-        rubric: Rubric {
-            dimensions: Dimension::ALL
-                .iter()
-                .map(|d| RubricDimension {
-                    dimension: *d,
-                    weight: 0.25,
-                    criteria: vec![Criterion { criterion: "c".into(), explanation: "e".into(), weight: 1.0 }],
-                })
-                .collect(),
-        },
-    }
+    fixtures::intent("Which noise cancelling headphones under $300?")
 }
 
 fn history() -> UserHistory {

@@ -409,17 +409,7 @@ mod tests {
 
     fn sample() -> Trajectory {
         let mut t = Trajectory::new("t1", "u1");
-        let rubric = Rubric {
-            dimensions: Dimension::ALL
-                .iter()
-                .map(|d| RubricDimension {
-                    dimension: *d,
-                    weight: 0.25,
-                    criteria: vec![Criterion { criterion: "c".into(), explanation: "e".into(), weight: 1.0 }],
-                })
-                .collect(),
-        };
-        t.push(0, EventBody::Intent(Intent { persona: "p".into(), query: "q".into(), rubric }));
+        t.push(0, EventBody::Intent(crate::fixtures::intent("q")));
         t.push(
             0,
             EventBody::Step(Step::call(

@@ -5,6 +5,8 @@
 //! [`convert`] maps between the two in one place.
 
 pub mod convert;
+#[cfg(any(test, feature = "fixtures"))]
+pub mod fixtures;
 pub mod history;
 pub mod intent;
 pub mod rubric;
