@@ -174,8 +174,9 @@ impl ModelBackend {
 }
 
 /// How every role talks to the embedded model: small models cannot emit native
-/// tool calls, so actions are JSON-schema-constrained; answers are kept short so
-/// a 2-core machine finishes a trajectory in minutes.
+/// tool calls, so actions are JSON-schema-constrained; answers are capped at
+/// 768 tokens because, on 2 cores shared by 4 slots, generation runs at a few
+/// tokens per second per request.
 fn local_endpoint(server: &LocalModel, settings: &productresearch_local_model::LocalModelConfig) -> EndpointConfig {
     EndpointConfig {
         tool_mode: ToolMode::JsonSchema,
@@ -187,6 +188,9 @@ fn local_endpoint(server: &LocalModel, settings: &productresearch_local_model::L
         temperature: Some(0.2),
         timeout_secs: 600,
         max_retries: 2,
+        // A 0.5B model that rambled to the token cap once usually does again;
+        // one re-ask, then a recorded model failure, keeps a step to minutes.
+        reask_limit: 1,
         max_concurrency: settings.parallel.max(1) as usize,
         ..EndpointConfig::new(server.base_url(), server.model())
     }
@@ -195,7 +199,7 @@ fn local_endpoint(server: &LocalModel, settings: &productresearch_local_model::L
 /// Context window one request may use on the local model.
 const LOCAL_WINDOW_PER_REQUEST: u32 = 8_192;
 /// Longest answer asked of the local model.
-const LOCAL_MAX_TOKENS: u32 = 1_536;
+const LOCAL_MAX_TOKENS: u32 = 768;
 
 async fn synthesize_and_distill(
     mesh: &LocalMesh,

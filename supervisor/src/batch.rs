@@ -67,7 +67,15 @@ pub async fn run<M: Mesh>(
             }
         })
         .buffer_unordered(concurrency.max(1));
-    while let Some((user_id, result)) = results.next().await {
+    loop {
+        // A caller that goes away cancels the batch at once: dropping `results`
+        // drops every trajectory in flight, which closes their research streams
+        // and so stops the agents' model and tool calls.
+        let next = tokio::select! {
+            next = results.next() => next,
+            _ = events.closed() => return,
+        };
+        let Some((user_id, result)) = next else { break };
         progress.done += 1;
         let event = match result {
             Ok(t) => {

@@ -74,7 +74,12 @@ impl<M: Mesh> SupervisorService for Service<M> {
                     }
                 }
             };
-            let (result, ()) = tokio::join!(supervisor.synthesize(history, caps, Some(events)), forward);
+            // A caller that goes away stops the trajectory at once (its log
+            // then simply ends; the recorded steps stay).
+            let (result, ()) = tokio::select! {
+                done = async { tokio::join!(supervisor.synthesize(history, caps, Some(events)), forward) } => done,
+                _ = out.closed() => return,
+            };
             let last = match result {
                 Ok(t) => Ok(SynthesizeResponse { event: Some(synthesize_response::Event::Trajectory(t.into())) }),
                 Err(e) => Err(Status::from(e)),
