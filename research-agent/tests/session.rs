@@ -31,13 +31,7 @@ impl Tools for FakeTools {
 }
 
 fn specs() -> Vec<ToolSpec> {
-    let schema = |key: &str| serde_json::json!({"type": "object", "properties": {key: {"type": "string"}, "limit": {"type": "integer"}}, "required": [key]});
-    vec![
-        ToolSpec { name: "product_search".into(), description: "search products".into(), parameters: schema("query") },
-        ToolSpec { name: "visit_product".into(), description: "open a product".into(), parameters: schema("product_id") },
-        ToolSpec { name: "web_search".into(), description: "search the web".into(), parameters: schema("query") },
-        ToolSpec { name: "web_visit".into(), description: "read a page".into(), parameters: schema("url") },
-    ]
+    fixtures::tools()
 }
 
 fn intent() -> Intent {

@@ -5,17 +5,9 @@
 use productresearch_llm::{Action, ChatRequest, EndpointConfig, LlmClient, LlmError, Message, ToolChoice, ToolMode};
 use productresearch_record::ToolSpec;
 use productresearch_sim_llm::{SimConfig, TextToolStyle, spawn_local};
-use serde_json::json;
 
 fn tools() -> Vec<ToolSpec> {
-    let schema =
-        |key: &str| json!({"type": "object", "properties": {key: {"type": "string"}, "limit": {"type": "integer"}}, "required": [key]});
-    vec![
-        ToolSpec { name: "product_search".into(), description: "search products".into(), parameters: schema("query") },
-        ToolSpec { name: "visit_product".into(), description: "open a product".into(), parameters: schema("product_id") },
-        ToolSpec { name: "web_search".into(), description: "search the web".into(), parameters: schema("query") },
-        ToolSpec { name: "web_visit".into(), description: "read a page".into(), parameters: schema("url") },
-    ]
+    productresearch_record::fixtures::tools()
 }
 
 fn request() -> ChatRequest {

@@ -21,3 +21,18 @@ pub fn rubric() -> Rubric {
 pub fn intent(query: &str) -> Intent {
     Intent { persona: "A commuter who takes the train every day.".into(), query: query.into(), rubric: rubric() }
 }
+
+/// The four tools with minimal schemas: one required string argument each
+/// (`query`, `product_id`, `query`, `url`) and an optional integer `limit`.
+pub fn tools() -> Vec<crate::ToolSpec> {
+    let schema = |key: &str| serde_json::json!({"type": "object", "properties": {key: {"type": "string"}, "limit": {"type": "integer"}}, "required": [key]});
+    [
+        ("product_search", "search products", "query"),
+        ("visit_product", "open a product", "product_id"),
+        ("web_search", "search the web", "query"),
+        ("web_visit", "read a page", "url"),
+    ]
+    .into_iter()
+    .map(|(name, description, key)| crate::ToolSpec { name: name.into(), description: description.into(), parameters: schema(key) })
+    .collect()
+}
