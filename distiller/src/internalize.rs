@@ -185,7 +185,7 @@ pub(crate) mod tests {
         pub fn new(id: &str, query: &str) -> Self {
             let mut t = Trajectory::new(id, "user-1");
             let rubric = productresearch_record::fixtures::rubric();
-            t.push(0, EventBody::Intent(Intent { persona: "a student".into(), query: query.into(), rubric }));
+            t.push(0, EventBody::Intent(Intent { persona: "a student".into(), query: query.into(), rubric, follow_ups: Vec::new() }));
             t.models.insert("research-agent".into(), "qwen3-4b".into());
             t.trace_id = "4bf92f3577b34da6a3ce929d0e0e4736".into();
             Self { t, round: 0 }

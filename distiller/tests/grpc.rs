@@ -60,7 +60,7 @@ async fn ready(addr: SocketAddr) -> Channel {
 fn trajectory(id: &str, approved: bool) -> Trajectory {
     let mut t = Trajectory::new(id, "user-7");
     let rubric = productresearch_record::fixtures::rubric();
-    t.push(0, EventBody::Intent(Intent { persona: "home cook".into(), query: "Best blender under $100 for ice?".into(), rubric }));
+    t.push(0, EventBody::Intent(Intent { persona: "home cook".into(), query: "Best blender under $100 for ice?".into(), rubric, follow_ups: Vec::new() }));
     let usage = TokenUsage::default();
     t.push(0, EventBody::Step(Step::text(StepKind::Plan, "1. find blenders", usage, "m")));
     t.push(0, EventBody::Verdict(Verdict::revise(SupervisorState::CheckPlan, "The supervisor wants a warranty comparison.")));

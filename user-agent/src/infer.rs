@@ -61,7 +61,7 @@ pub fn parse_intent(value: serde_json::Value) -> Result<Intent, Error> {
         return Err(Error::InvalidIntent("persona is empty".into()));
     }
     let rubric = intent.rubric.normalized().map_err(|e| Error::InvalidIntent(e.to_string()))?;
-    Ok(Intent { persona: intent.persona.trim().to_string(), query, rubric })
+    Ok(Intent { persona: intent.persona.trim().to_string(), query, rubric, follow_ups: Vec::new() })
 }
 
 #[cfg(test)]

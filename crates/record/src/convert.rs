@@ -185,14 +185,48 @@ impl TryFrom<pb::Rubric> for Rubric {
 
 impl From<Intent> for pb::Intent {
     fn from(i: Intent) -> Self {
-        Self { persona: i.persona, query: i.query, rubric: Some(i.rubric.into()) }
+        Self {
+            persona: i.persona,
+            query: i.query,
+            rubric: Some(i.rubric.into()),
+            follow_ups: i.follow_ups.into_iter().map(Into::into).collect(),
+        }
     }
 }
 
 impl TryFrom<pb::Intent> for Intent {
     type Error = ConvertError;
     fn try_from(i: pb::Intent) -> Result<Self, ConvertError> {
-        Ok(Self { persona: i.persona, query: i.query, rubric: i.rubric.ok_or(ConvertError::Missing("intent.rubric"))?.try_into()? })
+        Ok(Self {
+            persona: i.persona,
+            query: i.query,
+            rubric: i.rubric.ok_or(ConvertError::Missing("intent.rubric"))?.try_into()?,
+            follow_ups: i.follow_ups.into_iter().map(TryInto::try_into).collect::<Result<_, _>>()?,
+        })
+    }
+}
+
+impl From<FollowUp> for pb::FollowUp {
+    fn from(f: FollowUp) -> Self {
+        let shift = match f.shift {
+            IntentShift::Narrow => pb::IntentShift::Narrow,
+            IntentShift::Broaden => pb::IntentShift::Broaden,
+            IntentShift::ChangeConstraint => pb::IntentShift::ChangeConstraint,
+        };
+        Self { shift: shift.into(), message: f.message }
+    }
+}
+
+impl TryFrom<pb::FollowUp> for FollowUp {
+    type Error = ConvertError;
+    fn try_from(f: pb::FollowUp) -> Result<Self, ConvertError> {
+        let shift = match pb::IntentShift::try_from(f.shift) {
+            Ok(pb::IntentShift::Narrow) => IntentShift::Narrow,
+            Ok(pb::IntentShift::Broaden) => IntentShift::Broaden,
+            Ok(pb::IntentShift::ChangeConstraint) => IntentShift::ChangeConstraint,
+            _ => return Err(ConvertError::Missing("follow_up.shift")),
+        };
+        Ok(Self { shift, message: f.message })
     }
 }
 

@@ -19,7 +19,7 @@ pub fn rubric() -> Rubric {
 
 /// An intent with `query` and [`rubric`].
 pub fn intent(query: &str) -> Intent {
-    Intent { persona: "A commuter who takes the train every day.".into(), query: query.into(), rubric: rubric() }
+    Intent { persona: "A commuter who takes the train every day.".into(), query: query.into(), rubric: rubric(), follow_ups: Vec::new() }
 }
 
 /// The four tools with minimal schemas: one required string argument each

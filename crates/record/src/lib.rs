@@ -16,7 +16,7 @@ pub mod trajectory;
 
 pub use convert::ConvertError;
 pub use history::{HistoryEvent, HistoryEventKind, UserHistory};
-pub use intent::Intent;
+pub use intent::{FollowUp, Intent, IntentShift};
 pub use rubric::{Criterion, Dimension, Rubric, RubricDimension, RubricError};
 pub use step::{Decision, Step, StepKind, SupervisorState, TokenUsage, ToolCall, ToolResult, Verdict};
 pub use tool::ToolSpec;
