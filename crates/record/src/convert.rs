@@ -259,6 +259,7 @@ impl From<Step> for pb::Step {
             usage: Some(s.usage.into()),
             model: s.model,
             elided_call_ids: s.elided_call_ids,
+            prompts: prompts_to_pb(s.prompts),
         }
     }
 }
@@ -282,6 +283,7 @@ impl TryFrom<pb::Step> for Step {
             usage: usage_from(s.usage),
             model: s.model,
             elided_call_ids: s.elided_call_ids,
+            prompts: prompts_from_pb(s.prompts),
         };
         match kind {
             StepKind::ToolCall if step.tool_call.is_none() => Err(ConvertError::Missing("step.tool_call")),
@@ -312,6 +314,7 @@ impl From<Verdict> for pb::Verdict {
             state: pb::SupervisorState::from(v.state) as i32,
             deterministic: v.deterministic,
             usage: Some(v.usage.into()),
+            prompts: prompts_to_pb(v.prompts),
         }
     }
 }
@@ -330,7 +333,14 @@ impl TryFrom<pb::Verdict> for Verdict {
             pb::SupervisorState::CheckReport => SupervisorState::CheckReport,
             pb::SupervisorState::Unspecified => return Err(ConvertError::BadEnum("verdict.state", v.state)),
         };
-        Ok(Verdict { decision, feedback: v.feedback, state, deterministic: v.deterministic, usage: usage_from(v.usage) })
+        Ok(Verdict {
+            decision,
+            feedback: v.feedback,
+            state,
+            deterministic: v.deterministic,
+            usage: usage_from(v.usage),
+            prompts: prompts_from_pb(v.prompts),
+        })
     }
 }
 
@@ -383,16 +393,71 @@ impl TryFrom<i32> for TerminationReason {
     }
 }
 
+impl From<BudgetKind> for pb::BudgetKind {
+    fn from(k: BudgetKind) -> Self {
+        match k {
+            BudgetKind::ReportRounds => Self::ReportRounds,
+            BudgetKind::ToolCalls => Self::ToolCalls,
+            BudgetKind::RoundToolCalls => Self::RoundToolCalls,
+            BudgetKind::Rejections => Self::Rejections,
+            BudgetKind::Tokens => Self::Tokens,
+            BudgetKind::RoleTokens => Self::RoleTokens,
+            BudgetKind::WallTime => Self::WallTime,
+        }
+    }
+}
+
+/// Unspecified is "no budget".
+fn budget_kind(v: i32) -> Result<Option<BudgetKind>, ConvertError> {
+    Ok(Some(match en::<pb::BudgetKind>("termination.budget", v)? {
+        pb::BudgetKind::Unspecified => return Ok(None),
+        pb::BudgetKind::ReportRounds => BudgetKind::ReportRounds,
+        pb::BudgetKind::ToolCalls => BudgetKind::ToolCalls,
+        pb::BudgetKind::RoundToolCalls => BudgetKind::RoundToolCalls,
+        pb::BudgetKind::Rejections => BudgetKind::Rejections,
+        pb::BudgetKind::Tokens => BudgetKind::Tokens,
+        pb::BudgetKind::RoleTokens => BudgetKind::RoleTokens,
+        pb::BudgetKind::WallTime => BudgetKind::WallTime,
+    }))
+}
+
+impl From<FailureKind> for pb::FailureKind {
+    fn from(k: FailureKind) -> Self {
+        match k {
+            FailureKind::Model => Self::Model,
+            FailureKind::Tool => Self::Tool,
+            FailureKind::Policy => Self::Policy,
+            FailureKind::Protocol => Self::Protocol,
+            FailureKind::Mesh => Self::Mesh,
+        }
+    }
+}
+
+fn failure_kind(v: i32) -> Result<FailureKind, ConvertError> {
+    Ok(match en::<pb::FailureKind>("termination.failure.kind", v)? {
+        pb::FailureKind::Model => FailureKind::Model,
+        pb::FailureKind::Tool => FailureKind::Tool,
+        pb::FailureKind::Policy => FailureKind::Policy,
+        pb::FailureKind::Protocol => FailureKind::Protocol,
+        pb::FailureKind::Mesh => FailureKind::Mesh,
+        pb::FailureKind::Unspecified => return Err(ConvertError::BadEnum("termination.failure.kind", v)),
+    })
+}
+
 impl From<TrajectoryEvent> for pb::TrajectoryEvent {
     fn from(e: TrajectoryEvent) -> Self {
         use pb::trajectory_event::Event;
         let event = match e.body {
             EventBody::Intent(i) => Event::Intent(i.into()),
+            EventBody::UserTurn(u) => Event::UserTurn(pb::UserTurn { turn: u.turn, follow_up: Some(u.follow_up.into()) }),
             EventBody::Step(s) => Event::Step(s.into()),
             EventBody::Verdict(v) => Event::Verdict(v.into()),
-            EventBody::Termination(t) => {
-                Event::Termination(pb::Termination { reason: pb::TerminationReason::from(t.reason) as i32, detail: t.detail })
-            }
+            EventBody::Termination(t) => Event::Termination(pb::Termination {
+                reason: pb::TerminationReason::from(t.reason) as i32,
+                detail: t.detail,
+                budget: t.budget.map_or(pb::BudgetKind::Unspecified, pb::BudgetKind::from) as i32,
+                failure: t.failure.map(|f| pb::FailureClass { kind: pb::FailureKind::from(f.kind) as i32, transient: f.transient }),
+            }),
         };
         Self { seq: e.seq, timestamp: e.timestamp, round: e.round, event: Some(event) }
     }
@@ -404,9 +469,18 @@ impl TryFrom<pb::TrajectoryEvent> for TrajectoryEvent {
         use pb::trajectory_event::Event;
         let body = match e.event.ok_or(ConvertError::Missing("trajectory_event.event"))? {
             Event::Intent(i) => EventBody::Intent(i.try_into()?),
+            Event::UserTurn(u) => EventBody::UserTurn(UserTurn {
+                turn: u.turn,
+                follow_up: u.follow_up.ok_or(ConvertError::Missing("user_turn.follow_up"))?.try_into()?,
+            }),
             Event::Step(s) => EventBody::Step(s.try_into()?),
             Event::Verdict(v) => EventBody::Verdict(v.try_into()?),
-            Event::Termination(t) => EventBody::Termination(Termination { reason: t.reason.try_into()?, detail: t.detail }),
+            Event::Termination(t) => EventBody::Termination(Termination {
+                reason: t.reason.try_into()?,
+                detail: t.detail,
+                budget: budget_kind(t.budget)?,
+                failure: t.failure.map(|f| failure_kind(f.kind).map(|kind| FailureClass { kind, transient: f.transient })).transpose()?,
+            }),
         };
         Ok(Self { seq: e.seq, timestamp: e.timestamp, round: e.round, body })
     }
@@ -420,8 +494,23 @@ impl From<Trajectory> for pb::Trajectory {
             events: t.events.into_iter().map(Into::into).collect(),
             models: t.models.into_iter().collect(),
             trace_id: t.trace_id,
+            prompts: prompts_to_pb(t.prompts),
         }
     }
+}
+
+// ---- prompts -------------------------------------------------------------
+
+// PromptRef is defined in the prompts crate, so these are functions (orphan rule).
+
+/// Domain prompt refs → proto.
+pub fn prompts_to_pb(prompts: Vec<PromptRef>) -> Vec<pb::PromptRef> {
+    prompts.into_iter().map(|p| pb::PromptRef { name: p.name, sha256: p.sha256 }).collect()
+}
+
+/// Proto prompt refs → domain.
+pub fn prompts_from_pb(prompts: Vec<pb::PromptRef>) -> Vec<PromptRef> {
+    prompts.into_iter().map(|p| PromptRef { name: p.name, sha256: p.sha256 }).collect()
 }
 
 impl TryFrom<pb::Trajectory> for Trajectory {
@@ -433,6 +522,7 @@ impl TryFrom<pb::Trajectory> for Trajectory {
             events: t.events.into_iter().map(TryInto::try_into).collect::<Result<_, _>>()?,
             models: t.models.into_iter().collect(),
             trace_id: t.trace_id,
+            prompts: prompts_from_pb(t.prompts),
         })
     }
 }
@@ -454,7 +544,7 @@ mod tests {
             )),
         );
         t.push(0, EventBody::Verdict(Verdict::revise(SupervisorState::CheckToolcall, "fix")));
-        t.push(1, EventBody::Termination(Termination { reason: TerminationReason::RoundCap, detail: "6 rounds".into() }));
+        t.push(1, EventBody::Termination(Termination::budget(BudgetKind::ReportRounds, "6 rounds")));
         t.models.insert("research-agent".into(), "m".into());
         t
     }

@@ -17,7 +17,11 @@ pub mod trajectory;
 pub use convert::ConvertError;
 pub use history::{HistoryEvent, HistoryEventKind, UserHistory};
 pub use intent::{FollowUp, Intent, IntentShift};
+/// Which prompt template (name + hash) produced a model input.
+pub use productresearch_prompts::PromptRef;
 pub use rubric::{Criterion, Dimension, Rubric, RubricDimension, RubricError};
 pub use step::{Decision, Step, StepKind, SupervisorState, TokenUsage, ToolCall, ToolResult, Verdict};
 pub use tool::ToolSpec;
-pub use trajectory::{EventBody, Termination, TerminationReason, Trajectory, TrajectoryEvent};
+pub use trajectory::{
+    BudgetKind, EventBody, FailureClass, FailureKind, Termination, TerminationReason, Trajectory, TrajectoryEvent, UserTurn,
+};

@@ -93,6 +93,9 @@ pub struct Step {
     /// Tool results elided from what the model saw (context window policy).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub elided_call_ids: Vec<String>,
+    /// Prompt templates the model was given for this step.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub prompts: Vec<crate::PromptRef>,
 }
 
 impl Step {
@@ -107,6 +110,7 @@ impl Step {
             usage,
             model: model.into(),
             elided_call_ids: Vec::new(),
+            prompts: Vec::new(),
         }
     }
 
@@ -121,6 +125,7 @@ impl Step {
             usage,
             model: model.into(),
             elided_call_ids: Vec::new(),
+            prompts: Vec::new(),
         }
     }
 
@@ -135,6 +140,7 @@ impl Step {
             usage: TokenUsage::default(),
             model: String::new(),
             elided_call_ids: Vec::new(),
+            prompts: Vec::new(),
         }
     }
 
@@ -199,17 +205,34 @@ pub struct Verdict {
     /// Tokens the supervisor's model spent.
     #[serde(default)]
     pub usage: TokenUsage,
+    /// Prompt templates the supervisor's model was given (empty when deterministic).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub prompts: Vec<crate::PromptRef>,
 }
 
 impl Verdict {
     /// An approval by a deterministic check.
     pub fn approve(state: SupervisorState) -> Self {
-        Self { decision: Decision::Approve, feedback: String::new(), state, deterministic: true, usage: TokenUsage::default() }
+        Self {
+            decision: Decision::Approve,
+            feedback: String::new(),
+            state,
+            deterministic: true,
+            usage: TokenUsage::default(),
+            prompts: Vec::new(),
+        }
     }
 
     /// A rejection by a deterministic check.
     pub fn revise(state: SupervisorState, feedback: impl Into<String>) -> Self {
-        Self { decision: Decision::Revise, feedback: feedback.into(), state, deterministic: true, usage: TokenUsage::default() }
+        Self {
+            decision: Decision::Revise,
+            feedback: feedback.into(),
+            state,
+            deterministic: true,
+            usage: TokenUsage::default(),
+            prompts: Vec::new(),
+        }
     }
 
     /// True for approvals.

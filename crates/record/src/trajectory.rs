@@ -36,6 +36,82 @@ pub struct Termination {
     /// Detail for people.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub detail: String,
+    /// Which budget ran out (reasons `budget` and `round_cap`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget: Option<BudgetKind>,
+    /// The classified failure (model, tool and mesh failures); the distiller's
+    /// filters read this instead of parsing `detail`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<FailureClass>,
+}
+
+impl Termination {
+    /// A termination without budget or failure class.
+    pub fn new(reason: TerminationReason, detail: impl Into<String>) -> Self {
+        Self { reason, detail: detail.into(), budget: None, failure: None }
+    }
+
+    /// A budget termination naming the budget.
+    pub fn budget(kind: BudgetKind, detail: impl Into<String>) -> Self {
+        let reason = if kind == BudgetKind::ReportRounds { TerminationReason::RoundCap } else { TerminationReason::Budget };
+        Self { budget: Some(kind), ..Self::new(reason, detail) }
+    }
+
+    /// A failure termination; the reason follows from the failure's kind.
+    pub fn failure(class: FailureClass, detail: impl Into<String>) -> Self {
+        let reason = match class.kind {
+            FailureKind::Model | FailureKind::Policy => TerminationReason::ModelFailure,
+            FailureKind::Tool => TerminationReason::ToolFailure,
+            FailureKind::Protocol | FailureKind::Mesh => TerminationReason::MeshFailure,
+        };
+        Self { failure: Some(class), ..Self::new(reason, detail) }
+    }
+}
+
+/// Which budget of a trajectory ran out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BudgetKind {
+    /// Report rounds.
+    ReportRounds,
+    /// Approved tool calls of the trajectory.
+    ToolCalls,
+    /// Approved tool calls within one report round.
+    RoundToolCalls,
+    /// Rejections of one step in a row.
+    Rejections,
+    /// Prompt + completion tokens of the trajectory.
+    Tokens,
+    /// Prompt + completion tokens of one role.
+    RoleTokens,
+    /// Wall time.
+    WallTime,
+}
+
+/// What failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureKind {
+    /// A model call failed after its retries, or its output stayed unusable.
+    Model,
+    /// A tool or the tool gateway failed.
+    Tool,
+    /// A policy refused (content filter, blocked URL, auth).
+    Policy,
+    /// A peer broke the protocol.
+    Protocol,
+    /// Another service could not be reached.
+    Mesh,
+}
+
+/// A classified failure: what failed and whether retrying later may succeed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FailureClass {
+    /// What failed.
+    pub kind: FailureKind,
+    /// True when the failure was transient and its retries ran out.
+    pub transient: bool,
 }
 
 /// What an event records.
@@ -50,6 +126,19 @@ pub enum EventBody {
     Verdict(Verdict),
     /// The end.
     Termination(Termination),
+    /// The user's next turn: after an approved report, the research
+    /// continues with a follow-up of the intent.
+    UserTurn(UserTurn),
+}
+
+/// A follow-up turn of the user within one trajectory.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserTurn {
+    /// Which turn starts (1 for the first follow-up; the opening query is turn 0).
+    pub turn: u32,
+    /// The follow-up from the intent.
+    pub follow_up: crate::FollowUp,
 }
 
 /// One entry of the record.
@@ -81,6 +170,10 @@ pub struct Trajectory {
     /// W3C trace id, hex.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub trace_id: String,
+    /// Every prompt template used in the trajectory, each once, sorted; steps
+    /// and verdicts add theirs when pushed, the intent's come via [`Trajectory::add_prompts`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub prompts: Vec<crate::PromptRef>,
 }
 
 impl Trajectory {
@@ -92,6 +185,16 @@ impl Trajectory {
             events: Vec::new(),
             models: BTreeMap::new(),
             trace_id: String::new(),
+            prompts: Vec::new(),
+        }
+    }
+
+    /// Notes prompt templates used for this trajectory (kept sorted, no repeats).
+    pub fn add_prompts<'a>(&mut self, prompts: impl IntoIterator<Item = &'a crate::PromptRef>) {
+        for p in prompts {
+            if let Err(at) = self.prompts.binary_search(p) {
+                self.prompts.insert(at, p.clone());
+            }
         }
     }
 
@@ -99,8 +202,20 @@ impl Trajectory {
     pub fn push(&mut self, round: u32, body: EventBody) -> &TrajectoryEvent {
         let seq = self.events.len() as u64;
         let timestamp = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        match &body {
+            EventBody::Step(s) => self.add_prompts(&s.prompts.clone()),
+            EventBody::Verdict(v) => self.add_prompts(&v.prompts.clone()),
+            _ => {}
+        }
         self.events.push(TrajectoryEvent { seq, timestamp, round, body });
         self.events.last().expect("just pushed")
+    }
+
+    /// Time since the first event was recorded (None for an empty record or
+    /// an unreadable timestamp).
+    pub fn age(&self) -> Option<std::time::Duration> {
+        let first = chrono::DateTime::parse_from_rfc3339(&self.events.first()?.timestamp).ok()?;
+        (chrono::Utc::now() - first.with_timezone(&chrono::Utc)).to_std().ok()
     }
 
     /// The intent, if recorded.
