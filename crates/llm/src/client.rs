@@ -25,6 +25,8 @@ pub struct LlmClient {
     api_key: Option<Arc<str>>,
     permits: Arc<Semaphore>,
     context: Arc<tokio::sync::OnceCell<Option<u32>>>,
+    /// `gen_ai.agent.name` of this client's chat spans (empty: not set).
+    agent: &'static str,
 }
 
 impl std::fmt::Debug for LlmClient {
@@ -53,7 +55,14 @@ impl LlmClient {
             .map_err(|e| LlmError::Config(format!("http client: {e}")))?;
         let url = format!("{}/chat/completions", config.base_url.trim_end_matches('/')).into();
         let permits = Arc::new(Semaphore::new(config.max_concurrency));
-        Ok(Self { http, config: Arc::new(config), url, api_key, permits, context: Arc::default() })
+        Ok(Self { http, config: Arc::new(config), url, api_key, permits, context: Arc::default(), agent: "" })
+    }
+
+    /// The same client, naming `agent` (`gen_ai.agent.name`) on its chat spans
+    /// and metrics.
+    pub fn for_agent(mut self, agent: &'static str) -> Self {
+        self.agent = agent;
+        self
     }
 
     /// The model name this client sends.
@@ -84,15 +93,54 @@ impl LlmClient {
         response.json().await.ok()
     }
 
-    /// One chat completion, retried on transient failures.
+    /// One chat completion, retried on transient failures, in a `chat <model>`
+    /// span of the GenAI conventions (payloads as sizes and hashes).
     pub async fn chat(&self, req: &ChatRequest) -> Result<ChatResponse, LlmError> {
+        use productresearch_runtime::telemetry::{genai, metrics};
+        use tracing::Instrument;
+        let span = genai::chat_span(self.agent, &self.config.model);
+        let started = std::time::Instant::now();
+        let result = self.chat_with_retries(req, &span).instrument(span.clone()).await;
+        let elapsed = started.elapsed();
+        match &result {
+            Ok(resp) => {
+                let text = resp.content.as_deref().unwrap_or_default();
+                let calls = if resp.tool_calls.is_empty() { String::new() } else { format!("{:?}", resp.tool_calls) };
+                genai::record_payload(&span, genai::Payload::Response, &format!("{text}{calls}"), Some("gen_ai.output.messages"));
+                genai::record_chat_response(
+                    &span,
+                    &resp.model,
+                    resp.usage.prompt_tokens,
+                    resp.usage.completion_tokens,
+                    resp.finish_reason.as_deref(),
+                );
+                let tokens = Some((resp.usage.prompt_tokens, resp.usage.completion_tokens));
+                metrics::gen_ai_operation("chat", self.agent, &self.config.model, elapsed, tokens, None);
+            }
+            Err(e) => {
+                genai::record_error(&span, e.kind());
+                metrics::gen_ai_operation("chat", self.agent, &self.config.model, elapsed, None, Some(e.kind()));
+            }
+        }
+        result
+    }
+
+    async fn chat_with_retries(&self, req: &ChatRequest, span: &tracing::Span) -> Result<ChatResponse, LlmError> {
         let body = wire::request(&self.config.model, req, self.config.structured_output, self.config.temperature, self.config.max_tokens);
         let body = serde_json::to_vec(&body).map_err(|e| LlmError::Config(format!("request not serialisable: {e}")))?;
+        // The request as sent (messages, tools, schema): size and hash, content only when captured.
+        productresearch_runtime::telemetry::genai::record_payload(
+            span,
+            productresearch_runtime::telemetry::genai::Payload::Request,
+            &String::from_utf8_lossy(&body),
+            Some("gen_ai.input.messages"),
+        );
         let _permit = self.permits.acquire().await.map_err(|_| LlmError::Config("client closed".into()))?;
         let base = Duration::from_millis(self.config.backoff_base_ms);
         let max = Duration::from_millis(self.config.backoff_max_ms);
         let mut attempt = 0u32;
         loop {
+            span.record("productresearch.attempts", i64::from(attempt) + 1);
             match self.attempt(&body).await {
                 Ok(resp) => return Ok(resp),
                 Err(err) if err.is_transient() && attempt < self.config.max_retries => {

@@ -58,6 +58,19 @@ impl LlmError {
         }
     }
 
+    /// A short class of the failure for the `error.type` attribute.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Connect { .. } => "connect",
+            Self::Timeout(_) => "timeout",
+            Self::Status { .. } => "http_status",
+            Self::Malformed(_) => "malformed_response",
+            Self::Unusable(_) => "unusable_output",
+            Self::Exhausted { .. } => "retries_exhausted",
+            Self::Config(_) => "config",
+        }
+    }
+
     /// How long the endpoint asked us to wait, if it did.
     pub fn retry_after(&self) -> Option<Duration> {
         match self {

@@ -6,12 +6,15 @@
 //! A list of several endpoints is balanced per call, because one long-lived
 //! HTTP/2 connection would otherwise pin all traffic to one replica.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+use tonic::metadata::{Ascii, MetadataValue};
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Channel, Endpoint};
 
+use crate::tls::ClientTls;
 use crate::{context, telemetry};
 
 /// Where and how to reach another service.
@@ -24,11 +27,31 @@ pub struct ClientConfig {
     pub connect_timeout_ms: u64,
     /// Deadline of a call when the caller has none (0: none).
     pub default_timeout_ms: u64,
+    /// TLS to the endpoints (then `https://`); off by default (see [`crate::tls`]).
+    pub tls: ClientTls,
+    /// File holding the bearer token sent with every call (a mounted Secret),
+    /// for servers that require one (see [`crate::auth`]).
+    pub bearer_token_file: Option<PathBuf>,
+    /// Name of an environment variable holding the bearer token; used when
+    /// `bearer_token_file` is unset.
+    pub bearer_token_env: Option<String>,
+    /// Re-resolve the (one) endpoint's host every this many seconds and balance
+    /// calls across all its addresses, e.g. a headless Service's pods (0: off,
+    /// one connection; see [`crate::discovery`]).
+    pub dns_refresh_secs: u64,
 }
 
 impl Default for ClientConfig {
     fn default() -> Self {
-        Self { endpoints: Vec::new(), connect_timeout_ms: 5_000, default_timeout_ms: 0 }
+        Self {
+            endpoints: Vec::new(),
+            connect_timeout_ms: 5_000,
+            default_timeout_ms: 0,
+            tls: ClientTls::default(),
+            bearer_token_file: None,
+            bearer_token_env: None,
+            dns_refresh_secs: 0,
+        }
     }
 }
 
@@ -55,6 +78,33 @@ pub enum ClientError {
         /// Why it is invalid.
         source: tonic::transport::Error,
     },
+    /// TLS is configured and an endpoint is plaintext, or the reverse: refusing
+    /// to silently downgrade (or to fail at the first call).
+    #[error("endpoint {endpoint:?} for {service}: {reason}")]
+    Scheme {
+        /// Which service.
+        service: &'static str,
+        /// The endpoint as given.
+        endpoint: String,
+        /// What is wrong.
+        reason: &'static str,
+    },
+    /// The TLS files are missing or invalid.
+    #[error("{service}: {source}")]
+    Tls {
+        /// Which service.
+        service: &'static str,
+        /// Why.
+        source: crate::tls::TlsError,
+    },
+    /// The bearer token cannot be read or is not a valid header value.
+    #[error("{service}: {reason}")]
+    Token {
+        /// Which service.
+        service: &'static str,
+        /// Why (never the token).
+        reason: String,
+    },
 }
 
 /// The channel type all service clients use.
@@ -67,33 +117,92 @@ pub fn channel(service: &'static str, config: &ClientConfig) -> Result<MeshChann
     if config.endpoints.is_empty() {
         return Err(ClientError::NoEndpoint(service));
     }
+    let tls = config.tls.load().map_err(|source| ClientError::Tls { service, source })?;
+    let authorization = bearer_token(service, config)?;
     let endpoints = config
         .endpoints
         .iter()
         .map(|e| {
-            Endpoint::from_shared(e.clone())
+            let https = e.starts_with("https://");
+            if tls.is_some() && !https {
+                return Err(ClientError::Scheme {
+                    service,
+                    endpoint: e.clone(),
+                    reason: "tls is configured, so the endpoint must be https://",
+                });
+            }
+            if tls.is_none() && https {
+                return Err(ClientError::Scheme { service, endpoint: e.clone(), reason: "an https:// endpoint needs tls.ca_file" });
+            }
+            let ep = Endpoint::from_shared(e.clone())
                 .map(|ep| {
                     ep.connect_timeout(Duration::from_millis(config.connect_timeout_ms))
                         .tcp_nodelay(true)
                         .http2_keep_alive_interval(Duration::from_secs(30))
                         .keep_alive_while_idle(true)
                 })
-                .map_err(|source| ClientError::BadEndpoint { service, endpoint: e.clone(), source })
+                .map_err(|source| ClientError::BadEndpoint { service, endpoint: e.clone(), source })?;
+            match &tls {
+                Some(tls) => ep.tls_config(tls.clone()).map_err(|source| ClientError::BadEndpoint { service, endpoint: e.clone(), source }),
+                None => Ok(ep),
+            }
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let channel = if endpoints.len() == 1 {
+    let channel = if config.dns_refresh_secs > 0 {
+        let [endpoint] = <[Endpoint; 1]>::try_from(endpoints).map_err(|_| ClientError::Scheme {
+            service,
+            endpoint: config.endpoints.join(","),
+            reason: "dns_refresh_secs balances the addresses of one name: list exactly one endpoint",
+        })?;
+        if tokio::runtime::Handle::try_current().is_err() {
+            return Err(ClientError::Scheme {
+                service,
+                endpoint: config.endpoints[0].clone(),
+                reason: "dns_refresh_secs needs a tokio runtime to re-resolve in",
+            });
+        }
+        crate::discovery::resolving_channel(
+            endpoint,
+            tls.clone(),
+            Duration::from_secs(config.dns_refresh_secs),
+            Duration::from_millis(config.connect_timeout_ms),
+        )
+    } else if endpoints.len() == 1 {
         endpoints.into_iter().next().expect("one endpoint").connect_lazy()
     } else {
         Channel::balance_list(endpoints.into_iter())
     };
     let default_timeout = (config.default_timeout_ms > 0).then(|| Duration::from_millis(config.default_timeout_ms));
-    Ok(InterceptedService::new(channel, ContextInterceptor { default_timeout }))
+    Ok(InterceptedService::new(channel, ContextInterceptor { default_timeout, authorization }))
+}
+
+/// The `authorization` value of every call, marked sensitive so that no
+/// `Debug` output shows it.
+fn bearer_token(service: &'static str, config: &ClientConfig) -> Result<Option<MetadataValue<Ascii>>, ClientError> {
+    let token = match (&config.bearer_token_file, &config.bearer_token_env) {
+        (Some(path), _) => std::fs::read_to_string(path).map_err(|e| ClientError::Token {
+            service,
+            reason: format!("cannot read bearer token file {}: {}", path.display(), e.kind()),
+        })?,
+        (None, Some(var)) => std::env::var(var)
+            .map_err(|_| ClientError::Token { service, reason: format!("environment variable {var} (bearer_token_env) is not set") })?,
+        (None, None) => return Ok(None),
+    };
+    let token = token.trim();
+    if token.is_empty() {
+        return Err(ClientError::Token { service, reason: "the configured bearer token is empty".into() });
+    }
+    let mut value = MetadataValue::try_from(format!("Bearer {token}"))
+        .map_err(|_| ClientError::Token { service, reason: "the bearer token is not a valid header value".into() })?;
+    value.set_sensitive(true);
+    Ok(Some(value))
 }
 
 /// Writes trace context and deadline into every outgoing call.
 #[derive(Clone, Debug)]
 pub struct ContextInterceptor {
     default_timeout: Option<Duration>,
+    authorization: Option<MetadataValue<Ascii>>,
 }
 
 impl tonic::service::Interceptor for ContextInterceptor {
@@ -106,6 +215,9 @@ impl tonic::service::Interceptor for ContextInterceptor {
             {
                 req.metadata_mut().insert(key, v);
             }
+        }
+        if let Some(token) = &self.authorization {
+            req.metadata_mut().insert("authorization", token.clone());
         }
         match context::remaining() {
             Some(left) if left.is_zero() => {

@@ -6,15 +6,21 @@
 //! - [`server`]: the one gRPC server stack (health, reflection, tower layers).
 //! - [`client`]: gRPC channels that carry trace context and the caller's deadline.
 //! - [`context`]: the request context (deadline, span) and how it follows spawned work.
+//! - [`tls`], [`auth`], [`limits`]: mutual TLS, bearer tokens for external
+//!   callers, message size limits — all off (or generous) by default.
 
+pub mod auth;
 pub mod boot;
 pub mod client;
 pub mod config;
 pub mod context;
+pub mod discovery;
 pub mod failure;
+pub mod limits;
 pub mod server;
 pub mod signal;
 pub mod telemetry;
+pub mod tls;
 
 /// Installs the process-wide rustls crypto provider (ring), shared by tonic and
 /// reqwest. Safe to call more than once.

@@ -11,10 +11,13 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
+use tonic::transport::server::TcpIncoming;
 use tonic::service::Routes;
 use tonic_health::ServingStatus;
 
+use crate::auth::{AuthConfig, AuthError, AuthLayer};
+use crate::limits::MessageLimitLayer;
+use crate::tls::{ServerTls, TlsError};
 use crate::{context, telemetry};
 
 /// Limits of one gRPC server.
@@ -26,13 +29,28 @@ pub struct ServerConfig {
     pub request_timeout_secs: u64,
     /// Requests served at once; more are shed with UNAVAILABLE instead of queueing.
     pub concurrency_limit: usize,
-    /// Largest message accepted or sent, in bytes.
+    /// Largest message accepted or sent, in bytes; a larger one fails the call
+    /// with RESOURCE_EXHAUSTED (see [`crate::limits`]).
     pub max_message_bytes: usize,
+    /// TLS (and mutual TLS) of the gRPC port; off by default (see [`crate::tls`]).
+    pub tls: ServerTls,
+    /// Bearer tokens required of callers; off by default (see [`crate::auth`]).
+    pub auth: AuthConfig,
+    /// Extra plaintext listener serving only gRPC health (e.g. `0.0.0.0:8081`),
+    /// for kubelet's gRPC probes, which cannot speak TLS or send tokens.
+    pub health_listen: Option<String>,
 }
 
 impl Default for ServerConfig {
     fn default() -> Self {
-        Self { request_timeout_secs: 600, concurrency_limit: 2048, max_message_bytes: 16 * 1024 * 1024 }
+        Self {
+            request_timeout_secs: 600,
+            concurrency_limit: 2048,
+            max_message_bytes: 16 * 1024 * 1024,
+            tls: ServerTls::default(),
+            auth: AuthConfig::default(),
+            health_listen: None,
+        }
     }
 }
 
@@ -45,6 +63,20 @@ pub enum ServeError {
     /// The reflection service could not be built from the descriptor set.
     #[error("grpc reflection: {0}")]
     Reflection(#[from] tonic_reflection::server::Error),
+    /// The TLS files are missing or invalid.
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+    /// The bearer token source cannot be read.
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+    /// The health listener cannot bind.
+    #[error("cannot listen for health probes on {addr}: {reason}")]
+    HealthListen {
+        /// The address.
+        addr: String,
+        /// Why.
+        reason: std::io::Error,
+    },
 }
 
 /// Serves `routes` (plus health and reflection) on `listener` until `shutdown`.
@@ -56,6 +88,14 @@ pub async fn serve(
     config: &ServerConfig,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), ServeError> {
+    // Security settings are read before anything serves, so a bad file stops
+    // the start with one line instead of failing calls later.
+    let tls = config.tls.load()?;
+    let tokens = config.auth.load()?;
+    let health_listener = match &config.health_listen {
+        Some(addr) => Some(TcpListener::bind(addr).await.map_err(|reason| ServeError::HealthListen { addr: addr.clone(), reason })?),
+        None => None,
+    };
     let (health, health_service) = tonic_health::server::health_reporter();
     for name in services {
         health.set_service_status(*name, ServingStatus::Serving).await;
@@ -68,6 +108,18 @@ pub async fn serve(
         .register_encoded_file_descriptor_set(productresearch_proto::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1alpha()?;
+    // Probes get their own plaintext port when configured; it stops after the
+    // main server has drained.
+    let (probe_stop, probe_stopped) = tokio::sync::oneshot::channel::<()>();
+    let probes = health_listener.map(|listener| {
+        let health = health_service.clone();
+        tokio::spawn(tonic::transport::Server::builder().add_service(health).serve_with_incoming_shutdown(
+            no_delay(listener),
+            async move {
+                let _ = probe_stopped.await;
+            },
+        ))
+    });
     let routes = routes.add_service(health_service).add_service(reflection_v1).add_service(reflection_v1alpha);
 
     let reporter = health.clone();
@@ -83,23 +135,34 @@ pub async fn serve(
     // The tower stack every server runs, outermost first:
     // 1. trace: one span per call, child of the caller's W3C trace context, so the
     //    handler (and every call it makes) is in the caller's trace;
-    // 2. deadline: records the caller's `grpc-timeout` so outgoing calls inherit it;
-    // 3. timeout: the server's own cap on a call (DEADLINE_EXCEEDED past it);
-    // 4. load shed: rejects at once when the limit below is saturated, so overload
+    // 2. auth: a call without an accepted bearer token (when tokens are
+    //    configured) ends here, traced but costing no capacity below;
+    // 3. message limit: RESOURCE_EXHAUSTED as soon as a request message announces
+    //    more than `max_message_bytes`, before it is buffered;
+    // 4. deadline: records the caller's `grpc-timeout` so outgoing calls inherit it;
+    // 5. timeout: the server's own cap on a call (DEADLINE_EXCEEDED past it);
+    // 6. load shed: rejects at once when the limit below is saturated, so overload
     //    becomes a fast UNAVAILABLE a client can retry elsewhere, not a queue;
-    // 5. concurrency limit.
+    // 7. concurrency limit.
     let stack = tower::ServiceBuilder::new()
         .layer(tower_http::trace::TraceLayer::new_for_grpc().make_span_with(server_span))
+        .layer(AuthLayer::new(tokens))
+        .layer(MessageLimitLayer::new(config.max_message_bytes))
         .layer(DeadlineLayer)
         .timeout(Duration::from_secs(config.request_timeout_secs))
         .load_shed()
         .concurrency_limit(config.concurrency_limit)
         .into_inner();
-    tonic::transport::Server::builder()
-        .layer(stack)
-        .add_routes(routes)
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
-        .await?;
+    let mut builder = tonic::transport::Server::builder();
+    if let Some(tls) = tls {
+        builder = builder.tls_config(tls)?;
+    }
+    let served = builder.layer(stack).add_routes(routes).serve_with_incoming_shutdown(no_delay(listener), shutdown).await;
+    let _ = probe_stop.send(());
+    if let Some(probes) = probes {
+        let _ = probes.await;
+    }
+    served?;
     Ok(())
 }
 
@@ -153,4 +216,11 @@ where
             .map(|d| Instant::now() + d);
         Box::pin(context::with_deadline(deadline, self.inner.call(req)))
     }
+}
+
+/// Accepted connections with Nagle's algorithm off: a gRPC message is often
+/// smaller than a segment, and Nagle plus the peer's delayed ACK held each
+/// small response back ~40 ms per hop.
+fn no_delay(listener: tokio::net::TcpListener) -> TcpIncoming {
+    TcpIncoming::from(listener).with_nodelay(Some(true))
 }

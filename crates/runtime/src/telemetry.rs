@@ -1,22 +1,39 @@
-//! Tracing set-up shared by every binary.
+//! Tracing and metrics set-up shared by every binary.
 //!
 //! Spans are created with `tracing`; an OpenTelemetry layer gives each span a W3C
-//! trace context so that it can be propagated on gRPC hops (see [`crate::client`]
-//! and [`crate::server`]). Exporting spans is configured elsewhere; without an
-//! exporter the context still propagates, which is what keeps one trace per
-//! trajectory across processes.
+//! trace context that is propagated on gRPC hops (see [`crate::client`] and
+//! [`crate::server`]), so a trajectory is one trace across processes. Export:
+//!
+//! - OTLP over gRPC when `telemetry.otlp_endpoint` or the standard
+//!   `OTEL_EXPORTER_OTLP_ENDPOINT` / `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` is set
+//!   (headers from `OTEL_EXPORTER_OTLP_HEADERS`, sampling from `OTEL_TRACES_SAMPLER`);
+//! - OTLP JSON lines into `telemetry.traces_file` (see [`jsonl`]), spans and metrics.
+//!
+//! Without either the context still propagates. [`TelemetryGuard`] flushes
+//! both on drop: spans ended before it drops are exported.
+//! [`genai`] builds the spans of the GenAI semantic conventions and [`metrics`]
+//! records the mesh's metrics.
+
+pub mod genai;
+pub mod jsonl;
+pub mod metrics;
+
+use std::path::PathBuf;
+use std::time::Duration;
 
 use opentelemetry::propagation::{Extractor, Injector, TextMapPropagator};
 use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider};
 use opentelemetry_sdk::propagation::TraceContextPropagator;
-use opentelemetry_sdk::trace::SdkTracerProvider;
+use opentelemetry_sdk::trace::{BatchConfigBuilder, BatchSpanProcessor, SdkTracerProvider};
 use serde::{Deserialize, Serialize};
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
 
-/// Logging and tracing settings.
+/// Logging, tracing and metrics settings.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TelemetryConfig {
@@ -24,33 +41,147 @@ pub struct TelemetryConfig {
     pub log_filter: String,
     /// Emit logs as JSON lines instead of text.
     pub json_logs: bool,
+    /// OTLP JSON-lines file for spans and metrics (empty: none).
+    pub traces_file: Option<PathBuf>,
+    /// OTLP/gRPC endpoint (e.g. `http://127.0.0.1:4317`); the standard
+    /// `OTEL_EXPORTER_OTLP_ENDPOINT` also turns OTLP export on.
+    pub otlp_endpoint: Option<String>,
+    /// Attach (truncated) prompts, completions and tool payloads to spans.
+    /// Off by default: spans carry sizes and sha256 only.
+    pub capture_content: bool,
+    /// Cap of a captured payload and of any free-text attribute, in bytes.
+    pub content_max_bytes: usize,
+    /// How often metrics are exported, in milliseconds (and once at shutdown).
+    pub metrics_interval_ms: u64,
 }
 
 impl Default for TelemetryConfig {
     fn default() -> Self {
-        Self { log_filter: "info".into(), json_logs: false }
+        Self {
+            log_filter: "info".into(),
+            json_logs: false,
+            traces_file: None,
+            otlp_endpoint: None,
+            capture_content: false,
+            content_max_bytes: genai::DEFAULT_CONTENT_MAX_BYTES,
+            metrics_interval_ms: 10_000,
+        }
     }
 }
 
-/// Keeps the tracer provider alive; shuts it down (flushing) on drop.
+impl TelemetryConfig {
+    /// The OTLP endpoint in force: the config's, else the standard env vars'
+    /// (the exporter reads those itself).
+    fn otlp(&self) -> Option<Option<String>> {
+        if let Some(e) = self.otlp_endpoint.as_ref().filter(|e| !e.is_empty()) {
+            return Some(Some(e.clone()));
+        }
+        let set = |v: &str| std::env::var(v).is_ok_and(|s| !s.is_empty());
+        (set("OTEL_EXPORTER_OTLP_ENDPOINT") || set("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")).then_some(None)
+    }
+
+    fn file(&self) -> Option<&PathBuf> {
+        self.traces_file.as_ref().filter(|p| !p.as_os_str().is_empty())
+    }
+}
+
+/// Keeps the tracer and meter providers alive; shuts them down (flushing
+/// every ended span and a last metrics collection) on drop.
 pub struct TelemetryGuard {
-    provider: SdkTracerProvider,
+    tracer: SdkTracerProvider,
+    meter: SdkMeterProvider,
+}
+
+impl TelemetryGuard {
+    /// Exports every span ended so far and the current metrics.
+    pub fn flush(&self) {
+        let _ = self.tracer.force_flush();
+        let _ = self.meter.force_flush();
+    }
 }
 
 impl Drop for TelemetryGuard {
     fn drop(&mut self) {
-        let _ = self.provider.shutdown();
+        let _ = self.tracer.shutdown();
+        let _ = self.meter.shutdown();
     }
 }
 
+/// Why telemetry could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum TelemetryError {
+    /// The traces file cannot be opened.
+    #[error("telemetry.traces_file {path}: {source}")]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The OTLP exporter cannot be built (bad endpoint or headers).
+    #[error("otlp exporter: {0}")]
+    Otlp(String),
+}
+
+/// Spans queued for export; past it the SDK drops spans, so it is sized for a
+/// burst of many concurrent trajectories rather than the SDK's 2,048.
+const MAX_QUEUED_SPANS: usize = 65_536;
+
 /// Installs the global subscriber for a process named `service_name`. Logs go
 /// to stderr so that stdout stays free for a CLI's output. `RUST_LOG`, when set,
-/// overrides `config.log_filter`.
+/// overrides `config.log_filter`. A traces file or OTLP endpoint that cannot be
+/// set up is reported on stderr and skipped: telemetry never stops the work
+/// (use [`try_init`] to fail instead).
 pub fn init(service_name: &'static str, config: &TelemetryConfig) -> TelemetryGuard {
+    match try_init(service_name, config) {
+        Ok(g) => g,
+        Err(e) => {
+            eprintln!("warning: telemetry export disabled: {e}");
+            let plain = TelemetryConfig { traces_file: None, otlp_endpoint: None, ..config.clone() };
+            // SAFETY of the fallback: without a file or endpoint nothing can fail.
+            try_init_with(service_name, &plain, false).expect("telemetry without exporters")
+        }
+    }
+}
+
+/// [`init`], failing when an exporter cannot be set up.
+pub fn try_init(service_name: &'static str, config: &TelemetryConfig) -> Result<TelemetryGuard, TelemetryError> {
+    try_init_with(service_name, config, true)
+}
+
+fn try_init_with(service_name: &'static str, config: &TelemetryConfig, use_env_otlp: bool) -> Result<TelemetryGuard, TelemetryError> {
     opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
-    let provider = SdkTracerProvider::builder().build();
-    let tracer = provider.tracer(service_name);
-    opentelemetry::global::set_tracer_provider(provider.clone());
+    genai::set_content_policy(config.capture_content, config.content_max_bytes);
+    let resource = Resource::builder().with_service_name(service_name).build();
+    let mut tracer = SdkTracerProvider::builder().with_resource(resource.clone());
+    let mut meter = SdkMeterProvider::builder().with_resource(resource);
+    let interval = Duration::from_millis(config.metrics_interval_ms.max(100));
+    let batch = || BatchConfigBuilder::default().with_max_queue_size(MAX_QUEUED_SPANS).with_max_export_batch_size(512).build();
+
+    if let Some(path) = config.file() {
+        let file = jsonl::JsonLinesFile::open(path).map_err(|source| TelemetryError::File { path: path.clone(), source })?;
+        tracer = tracer.with_span_processor(
+            BatchSpanProcessor::builder(jsonl::JsonLinesSpanExporter::new(file.clone())).with_batch_config(batch()).build(),
+        );
+        meter = meter.with_reader(PeriodicReader::builder(jsonl::JsonLinesMetricExporter::new(file)).with_interval(interval).build());
+    }
+    if let Some(endpoint) = config.otlp().filter(|e| use_env_otlp || e.is_some()) {
+        use opentelemetry_otlp::WithExportConfig;
+        let mut spans = opentelemetry_otlp::SpanExporter::builder().with_tonic();
+        let mut metrics = opentelemetry_otlp::MetricExporter::builder().with_tonic();
+        if let Some(e) = &endpoint {
+            spans = spans.with_endpoint(e.clone());
+            metrics = metrics.with_endpoint(e.clone());
+        }
+        let spans = spans.build().map_err(|e| TelemetryError::Otlp(e.to_string()))?;
+        let metrics = metrics.build().map_err(|e| TelemetryError::Otlp(e.to_string()))?;
+        tracer = tracer.with_span_processor(BatchSpanProcessor::builder(spans).with_batch_config(batch()).build());
+        meter = meter.with_reader(PeriodicReader::builder(metrics).with_interval(interval).build());
+    }
+    let tracer = tracer.build();
+    let meter = meter.build();
+    opentelemetry::global::set_tracer_provider(tracer.clone());
+    opentelemetry::global::set_meter_provider(meter.clone());
 
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&config.log_filter));
     let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_target(false);
@@ -58,9 +189,9 @@ pub fn init(service_name: &'static str, config: &TelemetryConfig) -> TelemetryGu
     // The OTel layer gets its own filter: the log filter must not decide which
     // spans exist (RUST_LOG=warn would otherwise remove every span and break
     // propagation).
-    let otel = tracing_opentelemetry::layer().with_tracer(tracer).with_filter(EnvFilter::new("info"));
+    let otel = tracing_opentelemetry::layer().with_tracer(tracer.tracer(service_name)).with_filter(EnvFilter::new("info"));
     let _ = tracing_subscriber::registry().with(fmt.with_filter(filter)).with(otel).try_init();
-    TelemetryGuard { provider }
+    Ok(TelemetryGuard { tracer, meter })
 }
 
 /// W3C trace id (hex) of the current span, or `None` when it has no valid context.
