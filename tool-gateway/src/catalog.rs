@@ -1,50 +1,56 @@
 //! The product catalog: the generic JSONL product schema (see `CATALOG.md`) and
-//! its loader.
+//! its loader, which also reads the marketplace formats of [`crate::formats`].
 //!
 //! Catalogs come from many sources (converted marketplace dumps, hand-written demo
 //! data), so one bad line must never cost the rest of a file: it is rejected with
 //! its file, line number and reason, and loading goes on.
 
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::fmt;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader};
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
 use serde::de::{self, MapAccess, Visitor};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::error::Error;
+use crate::formats::{self, CatalogFormat};
 
 /// One product of the catalog.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 pub struct Product {
     /// Unique within all loaded catalogs.
     pub product_id: String,
     pub title: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub brand: Option<String>,
     /// A path such as `Electronics > Audio > Headphones`.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub category: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub price: Option<f64>,
     /// ISO 4217 code, e.g. `USD`.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub currency: Option<String>,
     /// Average rating, 0 to 5.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rating: Option<f64>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rating_count: Option<u64>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    #[serde(default)]
+    /// Bullet points ("about this item"), in the seller's order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub features: Vec<String>,
+    #[serde(default, skip_serializing_if = "Specs::is_empty")]
     pub specs: Specs,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reviews: Vec<Review>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
 }
 
@@ -65,6 +71,10 @@ pub struct Review {
 pub struct Specs(pub Vec<(String, String)>);
 
 impl Specs {
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
     /// `key: value` lines, for full-text indexing.
     pub fn to_text(&self) -> String {
         self.0.iter().map(|(k, v)| format!("{k}: {v}")).collect::<Vec<_>>().join("\n")
@@ -120,8 +130,13 @@ impl Product {
             return Err("line is not a JSON object".into());
         }
         let product: Product = serde_json::from_str(line).map_err(|e| json_reason(&e))?;
-        product.check()?;
-        Ok(product)
+        product.checked()
+    }
+
+    /// The product if it passes [`Self::check`], else the reason it does not.
+    pub(crate) fn checked(self) -> Result<Product, String> {
+        self.check()?;
+        Ok(self)
     }
 
     /// Checks what serde cannot: non-blank ids and titles, plausible numbers.
@@ -186,6 +201,26 @@ impl LoadReport {
         self.accepted += other.accepted;
         self.rejected.extend(other.rejected);
     }
+
+    fn log_overflow(&self, path: &Path) {
+        if self.rejected.len() > MAX_WARNINGS_PER_FILE {
+            tracing::warn!("catalog {}: {} more lines skipped", path.display(), self.rejected.len() - MAX_WARNINGS_PER_FILE);
+        }
+    }
+}
+
+/// Counts the bytes read through it, for progress reports.
+struct CountingReader<R> {
+    inner: R,
+    bytes: Rc<Cell<u64>>,
+}
+
+impl<R: io::Read> io::Read for CountingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.bytes.set(self.bytes.get() + n as u64);
+        Ok(n)
+    }
 }
 
 /// Rejected lines logged per file; a file converted with the wrong tool would
@@ -202,55 +237,110 @@ pub struct Catalog {
 }
 
 impl Catalog {
-    /// Loads every file in order. A missing or unreadable file is an error; bad
-    /// lines are not (they are in the report and logged as warnings).
+    /// Loads every file in order, each in the format [`CatalogFormat::detect`]
+    /// finds. A missing or unreadable file is an error; bad lines are not (they
+    /// are in the report and logged as warnings).
     pub fn load(paths: &[PathBuf]) -> Result<(Catalog, LoadReport), Error> {
         let mut catalog = Catalog::default();
         let mut total = LoadReport::default();
         for path in paths {
-            let file = File::open(path).map_err(|e| Error::catalog(path, &e))?;
-            if file.metadata().map(|m| m.is_dir()).unwrap_or(false) {
-                return Err(Error::Catalog { path: path.display().to_string(), reason: "is a directory".into() });
-            }
-            let report = catalog.add_jsonl(path, BufReader::new(file)).map_err(|e| Error::catalog(path, &e))?;
-            tracing::info!(catalog = %path.display(), accepted = report.accepted, rejected = report.rejected.len(), "catalog loaded");
+            let (format, report) = catalog.add_file(path, None, &mut |_| {})?;
+            tracing::info!(catalog = %path.display(), %format, accepted = report.accepted, rejected = report.rejected.len(), "catalog loaded");
             total.absorb(report);
         }
         Ok((catalog, total))
     }
 
-    /// Adds the products of one JSONL source; `path` only names it in reasons.
-    pub fn add_jsonl(&mut self, path: &Path, mut reader: impl BufRead) -> io::Result<LoadReport> {
+    /// Adds one catalog file in `format` (detected when `None`); `progress`
+    /// gets the bytes read so far, for progress bars.
+    pub fn add_file(
+        &mut self,
+        path: &Path,
+        format: Option<CatalogFormat>,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<(CatalogFormat, LoadReport), Error> {
+        let file = File::open(path).map_err(|e| Error::catalog(path, &e))?;
+        if file.metadata().map(|m| m.is_dir()).unwrap_or(false) {
+            return Err(Error::Catalog { path: path.display().to_string(), reason: "is a directory".into() });
+        }
+        let mut reader = BufReader::new(file);
+        let format = match format {
+            Some(format) => format,
+            None => {
+                let head = reader.fill_buf().map_err(|e| Error::catalog(path, &e))?;
+                let first_line = String::from_utf8_lossy(head.split(|&b| b == b'\n').find(|l| !l.trim_ascii().is_empty()).unwrap_or(&[]));
+                CatalogFormat::detect(&path.to_string_lossy(), first_line.trim())
+            }
+        };
+        let report = match format {
+            CatalogFormat::Flipkart => self.add_csv(path, reader, progress),
+            _ => self.add_lines(path, format, reader, progress),
+        }
+        .map_err(|e| Error::catalog(path, &e))?;
+        Ok((format, report))
+    }
+
+    /// Adds the products of one generic JSONL source; `path` only names it in reasons.
+    pub fn add_jsonl(&mut self, path: &Path, reader: impl BufRead) -> io::Result<LoadReport> {
+        self.add_lines(path, CatalogFormat::Generic, reader, &mut |_| {})
+    }
+
+    fn add_lines(
+        &mut self,
+        path: &Path,
+        format: CatalogFormat,
+        mut reader: impl BufRead,
+        progress: &mut dyn FnMut(u64),
+    ) -> io::Result<LoadReport> {
         let mut report = LoadReport::default();
         let mut buf = Vec::new();
         let mut line_no = 0;
+        let mut bytes = 0u64;
         loop {
             buf.clear();
             // Bytes, not `lines()`: one line of bad UTF-8 must be rejected alone.
-            if reader.read_until(b'\n', &mut buf)? == 0 {
+            let n = reader.read_until(b'\n', &mut buf)?;
+            if n == 0 {
                 break;
             }
+            bytes += n as u64;
             line_no += 1;
             let outcome = match std::str::from_utf8(&buf) {
                 Err(_) => Err("line is not valid UTF-8".to_string()),
                 Ok(text) if text.trim().is_empty() => continue,
-                Ok(text) => Product::from_json_line(text.trim()).and_then(|p| self.insert(p, path, line_no)),
+                Ok(text) => format.product_from_line(text.trim()),
             };
-            match outcome {
-                Ok(()) => report.accepted += 1,
-                Err(reason) => {
-                    let rejected = RejectedLine { path: path.to_path_buf(), line: line_no, reason };
-                    if report.rejected.len() < MAX_WARNINGS_PER_FILE {
-                        tracing::warn!("catalog line skipped: {rejected}");
-                    }
-                    report.rejected.push(rejected);
+            self.record(path, line_no, outcome, &mut report);
+            progress(bytes);
+        }
+        report.log_overflow(path);
+        Ok(report)
+    }
+
+    fn add_csv(&mut self, path: &Path, reader: impl io::Read, progress: &mut dyn FnMut(u64)) -> io::Result<LoadReport> {
+        let mut report = LoadReport::default();
+        let bytes = Rc::new(Cell::new(0u64));
+        let counted = CountingReader { inner: reader, bytes: Rc::clone(&bytes) };
+        formats::read_flipkart_csv(path, counted, |line, outcome| {
+            self.record(path, line, outcome, &mut report);
+            progress(bytes.get());
+        })?;
+        report.log_overflow(path);
+        Ok(report)
+    }
+
+    /// Inserts a converted product, or notes why its line was rejected.
+    fn record(&mut self, path: &Path, line: usize, outcome: Result<Product, String>, report: &mut LoadReport) {
+        match outcome.and_then(|p| self.insert(p, path, line)) {
+            Ok(()) => report.accepted += 1,
+            Err(reason) => {
+                let rejected = RejectedLine { path: path.to_path_buf(), line, reason };
+                if report.rejected.len() < MAX_WARNINGS_PER_FILE {
+                    tracing::warn!("catalog line skipped: {rejected}");
                 }
+                report.rejected.push(rejected);
             }
         }
-        if report.rejected.len() > MAX_WARNINGS_PER_FILE {
-            tracing::warn!("catalog {}: {} more lines skipped", path.display(), report.rejected.len() - MAX_WARNINGS_PER_FILE);
-        }
-        Ok(report)
     }
 
     fn insert(&mut self, product: Product, path: &Path, line: usize) -> Result<(), String> {

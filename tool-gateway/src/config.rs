@@ -7,6 +7,10 @@ use productresearch_runtime::telemetry::TelemetryConfig;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
+use crate::fetch::FetchPolicy;
+use crate::middleware::MiddlewareConfig;
+use crate::search_providers::WebSearchConfig;
+use crate::tool_store::ToolsMode;
 
 /// Prefix of the environment variables that override the config
 /// (`TOOL_GATEWAY_MAX_RESULTS`, `TOOL_GATEWAY_SERVER__CONCURRENCY_LIMIT`, ...).
@@ -34,6 +38,24 @@ pub struct Config {
     /// Longest answer of `visit_product` and `web_visit`, in characters: a page
     /// must not eat the agent's context window.
     pub visit_max_chars: usize,
+    /// Whether `web_visit` fetches URLs the web corpus does not hold (under
+    /// `fetch`, the SSRF policy, which cannot be switched off).
+    pub live_fetch: bool,
+    /// Limits and domain lists for live fetches.
+    pub fetch: FetchPolicy,
+    /// Retries, rate and concurrency limits and cache of live fetches.
+    pub fetch_middleware: MiddlewareConfig,
+    /// Which backend answers `web_search`.
+    pub web_search: WebSearchConfig,
+    /// `live`, `record` (store every response in `tool_store`) or `replay`
+    /// (answer only from `tool_store`, never touching a backend).
+    pub tools_mode: ToolsMode,
+    /// Folder of recorded tool responses (record and replay modes).
+    pub tool_store: Option<PathBuf>,
+    /// Model that condenses a visited page toward the agent's `goal` (as
+    /// Tongyi DeepResearch's visit tool does); unset, the page's paragraphs
+    /// are only reordered by the goal.
+    pub visit_summary: Option<productresearch_llm::EndpointConfig>,
 }
 
 impl Default for Config {
@@ -47,6 +69,13 @@ impl Default for Config {
             telemetry: TelemetryConfig::default(),
             max_results: 20,
             visit_max_chars: 6000,
+            live_fetch: true,
+            fetch: FetchPolicy::default(),
+            fetch_middleware: MiddlewareConfig::default(),
+            web_search: WebSearchConfig::default(),
+            tools_mode: ToolsMode::Live,
+            tool_store: None,
+            visit_summary: None,
         }
     }
 }
@@ -60,6 +89,9 @@ impl Config {
         // Below this even a product's mandatory fields do not fit.
         if self.visit_max_chars < 200 {
             return Err(Error::Config(format!("visit_max_chars must be at least 200, got {}", self.visit_max_chars)));
+        }
+        if self.tools_mode != ToolsMode::Live && self.tool_store.is_none() {
+            return Err(Error::Config(format!("tools_mode {:?} needs tool_store (a folder)", self.tools_mode)));
         }
         Ok(())
     }

@@ -1,10 +1,18 @@
 //! The gateway: the four tools over their loaded backends, without any gRPC, so
 //! the tools can be used and tested in-process.
 
+use std::sync::Arc;
+
 use crate::catalog::Catalog;
+use crate::catalog_index;
 use crate::config::Config;
 use crate::error::Error;
+use crate::fetch::{Fetched, Fetcher};
 use crate::index::{PageIndex, ProductIndex};
+use crate::middleware::{Backend, BackendError, MiddlewareConfig};
+use crate::page_fetch::PageFetch;
+use crate::search_providers::{Provider, SearchHit, SearchRequest};
+use crate::tool_store::{ToolStore, ToolsMode};
 use crate::tools::{Tool, ToolDefinition, ToolError, ToolErrorKind, ToolOutcome};
 use crate::web_corpus::WebCorpus;
 use crate::{product_search, visit_product, web_search, web_visit};
@@ -22,6 +30,16 @@ pub struct Gateway {
     pub(crate) web: Option<Web>,
     pub(crate) max_results: usize,
     pub(crate) visit_max_chars: usize,
+    /// Live pages for URLs the corpus does not hold, behind the middleware;
+    /// `None` when switched off.
+    pub(crate) fetcher: Option<Backend<String, Fetched>>,
+    fetch_middleware: MiddlewareConfig,
+    /// A hosted search provider; `None` searches the corpus.
+    pub(crate) search: Option<Backend<SearchRequest, Vec<SearchHit>>>,
+    /// Record or replay; `None` when live.
+    store: Option<(ToolsMode, ToolStore)>,
+    /// Condenses visited pages toward a goal; `None` when not configured.
+    pub(crate) summarizer: Option<productresearch_llm::LlmClient>,
     tools: Vec<Tool>,
 }
 
@@ -30,8 +48,25 @@ impl Gateway {
     /// Bad catalog or corpus lines are logged and skipped; a missing file is an error.
     pub fn load(config: &Config) -> Result<Gateway, Error> {
         config.validate()?;
-        let (catalog, report) = Catalog::load(&config.catalogs)?;
-        tracing::info!(products = catalog.len(), rejected_lines = report.rejected.len(), "catalogs loaded");
+        // One prebuilt index is served as is; several sources are merged and
+        // indexed in RAM (an index folder then contributes its catalog.jsonl).
+        let prebuilt = match config.catalogs.as_slice() {
+            [dir] if catalog_index::is_index_dir(dir) => Some(catalog_index::open(dir)?),
+            _ => None,
+        };
+        let (catalog, products) = match prebuilt {
+            Some((catalog, index)) => (catalog, Some(index)),
+            None => {
+                let files: Vec<_> = config
+                    .catalogs
+                    .iter()
+                    .map(|p| if catalog_index::is_index_dir(p) { p.join(catalog_index::CATALOG_FILE) } else { p.clone() })
+                    .collect();
+                let (catalog, report) = Catalog::load(&files)?;
+                tracing::info!(products = catalog.len(), rejected_lines = report.rejected.len(), "catalogs loaded");
+                (catalog, None)
+            }
+        };
         let corpus = match &config.web_corpus {
             Some(dir) if !dir.as_os_str().is_empty() => {
                 let (corpus, rejected) = WebCorpus::load(dir)?;
@@ -43,13 +78,21 @@ impl Gateway {
                 None
             }
         };
-        Gateway::new(catalog, corpus, config)
+        Gateway::with_index(catalog, products, corpus, config)
     }
 
     /// A gateway over already loaded data; `config` gives the limits.
     pub fn new(catalog: Catalog, corpus: Option<WebCorpus>, config: &Config) -> Result<Gateway, Error> {
+        Self::with_index(catalog, None, corpus, config)
+    }
+
+    /// Like [`Self::new`], with the catalog's index when one was built already.
+    fn with_index(catalog: Catalog, products: Option<ProductIndex>, corpus: Option<WebCorpus>, config: &Config) -> Result<Gateway, Error> {
         config.validate()?;
-        let products = ProductIndex::build(&catalog)?;
+        let products = match products {
+            Some(index) => index,
+            None => ProductIndex::build(&catalog)?,
+        };
         let web = match corpus {
             Some(corpus) => Some(Web { index: PageIndex::build(&corpus)?, corpus }),
             None => None,
@@ -63,7 +106,40 @@ impl Gateway {
         .into_iter()
         .map(Tool::new)
         .collect::<Result<Vec<_>, _>>()?;
-        Ok(Gateway { catalog, products, web, max_results: config.max_results, visit_max_chars: config.visit_max_chars, tools })
+        // The policy is always on: only its test switch (not settable from
+        // config) opens loopback.
+        let fetcher = config.live_fetch.then(|| Arc::new(Fetcher::system(config.fetch.clone())) as Arc<dyn PageFetch>);
+        let search = Provider::from_config(&config.web_search)?.map(|provider| {
+            let name = provider.name();
+            Backend::new(name, config.web_search.middleware.clone(), move |req: SearchRequest| {
+                let provider = provider.clone();
+                async move { provider.search(req).await }
+            })
+        });
+        let store = match (config.tools_mode, &config.tool_store) {
+            (ToolsMode::Live, _) => None,
+            (mode, Some(dir)) => Some((mode, ToolStore::open(dir, mode == ToolsMode::Record)?)),
+            (mode, None) => return Err(Error::Config(format!("tools_mode {mode:?} needs tool_store (a folder)"))),
+        };
+        let summarizer = match &config.visit_summary {
+            Some(endpoint) => {
+                Some(productresearch_llm::LlmClient::new(endpoint.clone()).map_err(|e| Error::Config(format!("visit_summary: {e}")))?)
+            }
+            None => None,
+        };
+        Ok(Gateway {
+            catalog,
+            products,
+            web,
+            max_results: config.max_results,
+            visit_max_chars: config.visit_max_chars,
+            fetcher: fetcher.map(|f| page_backend(f, config.fetch_middleware.clone())),
+            fetch_middleware: config.fetch_middleware.clone(),
+            search,
+            store,
+            summarizer,
+            tools,
+        })
     }
 
     /// The tools, in a stable order.
@@ -71,17 +147,66 @@ impl Gateway {
         self.tools.iter().map(|t| t.definition.clone()).collect()
     }
 
+    /// Replaces how live pages are fetched (tests: a fetcher with a fixed
+    /// resolver and the loopback test switch), or switches live fetching off.
+    pub fn with_fetcher(mut self, fetcher: Option<Arc<dyn PageFetch>>) -> Self {
+        self.fetcher = fetcher.map(|f| page_backend(f, self.fetch_middleware.clone()));
+        self
+    }
+
     /// Runs one tool call. Never fails: every problem with the call is an outcome
-    /// with an error kind and a message the agent can act on.
-    pub fn call(&self, name: &str, arguments_json: &str) -> ToolOutcome {
+    /// with an error kind and a message the agent can act on. In replay mode
+    /// the store answers alone; in record mode every outcome is stored.
+    pub async fn call(&self, name: &str, arguments_json: &str) -> ToolOutcome {
+        match &self.store {
+            Some((ToolsMode::Replay, store)) => match store.replay(name, arguments_json) {
+                Ok(Some(stored)) => stored.outcome(),
+                Ok(None) => ToolOutcome {
+                    content: format!("no recorded response for this {name} call; replay mode answers only calls recorded before"),
+                    error: Some(ToolErrorKind::Backend),
+                },
+                Err(e) => ToolError::backend(name, &e).into_outcome(),
+            },
+            Some((_, store)) => {
+                let outcome = self.call_backends(name, arguments_json).await;
+                if let Err(e) = store.record(name, arguments_json, &outcome, self.backend_name(name, arguments_json)) {
+                    tracing::warn!(tool = name, error = %e, "tool response not recorded");
+                }
+                outcome
+            }
+            None => self.call_backends(name, arguments_json).await,
+        }
+    }
+
+    /// What answers a call (recorded with its response).
+    fn backend_name(&self, name: &str, arguments_json: &str) -> &'static str {
+        match name {
+            product_search::NAME | visit_product::NAME => "catalog",
+            web_search::NAME => self.search.as_ref().map_or("corpus", |b| b.name()),
+            web_visit::NAME => {
+                let url = serde_json::from_str::<serde_json::Value>(arguments_json).ok().and_then(|v| v["url"].as_str().map(String::from));
+                let in_corpus = url.zip(self.web.as_ref()).is_some_and(|(u, w)| w.corpus.get(&u).is_some());
+                if in_corpus { "corpus" } else { "live" }
+            }
+            _ => "none",
+        }
+    }
+
+    async fn call_backends(&self, name: &str, arguments_json: &str) -> ToolOutcome {
         let Some(tool) = self.tools.iter().find(|t| t.definition.name == name) else {
             return self.unknown_tool(name);
         };
         let result = match name {
             product_search::NAME => tool.arguments(arguments_json).and_then(|a| product_search::run(self, a)),
             visit_product::NAME => tool.arguments(arguments_json).and_then(|a| visit_product::run(self, a)),
-            web_search::NAME => tool.arguments(arguments_json).and_then(|a| web_search::run(self, a)),
-            web_visit::NAME => tool.arguments(arguments_json).and_then(|a| web_visit::run(self, a)),
+            web_search::NAME => match tool.arguments(arguments_json) {
+                Ok(a) => web_search::run(self, a).await,
+                Err(e) => Err(e),
+            },
+            web_visit::NAME => match tool.arguments(arguments_json) {
+                Ok(a) => web_visit::run(self, a).await,
+                Err(e) => Err(e),
+            },
             _ => return self.unknown_tool(name),
         };
         result.into()
@@ -95,7 +220,8 @@ impl Gateway {
         }
     }
 
-    /// The web corpus, or the error the web tools give without one.
+    /// The web corpus, or the error the web tools give without one (unless a
+    /// hosted search provider stands in).
     pub(crate) fn web(&self, tool: &str) -> Result<&Web, ToolError> {
         self.web.as_ref().ok_or_else(|| ToolError {
             kind: ToolErrorKind::Backend,
@@ -114,6 +240,23 @@ impl Gateway {
     }
 }
 
+/// Live fetches behind the middleware: 429 and 5xx answers and transport
+/// failures are transient (retried), policy refusals and 404s are final.
+fn page_backend(fetcher: Arc<dyn PageFetch>, config: MiddlewareConfig) -> Backend<String, Fetched> {
+    Backend::new("web_visit", config, move |url: String| {
+        let fetcher = Arc::clone(&fetcher);
+        async move {
+            let fetched = fetcher.fetch(&url).await.map_err(web_visit::fetch_error)?;
+            match fetched.status {
+                200..=399 => Ok(fetched),
+                404 | 410 => Err(BackendError::permanent(ToolErrorKind::NotFound, format!("{url} answered http {}", fetched.status))),
+                429 | 500..=599 => Err(BackendError::transient(format!("{url} answered http {}", fetched.status))),
+                status => Err(BackendError::permanent(ToolErrorKind::Backend, format!("{url} answered http {status}"))),
+            }
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -123,7 +266,8 @@ mod tests {
 
     fn demo_config() -> Config {
         let demo = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../demo"));
-        Config { catalogs: vec![demo.join("catalog.jsonl")], web_corpus: Some(demo.join("web")), ..Config::default() }
+        // No live fetching: a URL outside the corpus must not reach real DNS.
+        Config { catalogs: vec![demo.join("catalog.jsonl")], web_corpus: Some(demo.join("web")), live_fetch: false, ..Config::default() }
     }
 
     /// The demo data, loaded once for all tests.
@@ -133,13 +277,13 @@ mod tests {
     }
 
     fn ok(name: &str, args: Value) -> Value {
-        let outcome = demo().call(name, &args.to_string());
+        let outcome = futures::executor::block_on(demo().call(name, &args.to_string()));
         assert!(!outcome.is_error(), "{name} {args}: {outcome:?}");
         serde_json::from_str(&outcome.content).unwrap()
     }
 
     fn err(name: &str, args: &str) -> (ToolErrorKind, String) {
-        let outcome = demo().call(name, args);
+        let outcome = futures::executor::block_on(demo().call(name, args));
         (outcome.error.expect("an error"), outcome.content)
     }
 
@@ -253,7 +397,7 @@ mod tests {
         for max in [200, 500, 1000, 3000, 6000] {
             let config = Config { visit_max_chars: max, ..demo_config() };
             let gateway = Gateway::new(catalog.clone(), None, &config).unwrap();
-            let outcome = gateway.call("visit_product", r#"{"product_id": "big"}"#);
+            let outcome = futures::executor::block_on(gateway.call("visit_product", r#"{"product_id": "big"}"#));
             assert!(!outcome.is_error());
             assert!(outcome.content.chars().count() <= max, "{max}: {}", outcome.content.chars().count());
             let page: Value = serde_json::from_str(&outcome.content).unwrap();
@@ -310,7 +454,9 @@ mod tests {
     fn web_visit_content_is_cut_to_the_budget() {
         let config = Config { visit_max_chars: 300, ..demo_config() };
         let gateway = Gateway::load(&config).unwrap();
-        let outcome = gateway.call("web_visit", r#"{"url": "https://homebarista.example/best-espresso-machines-under-1000"}"#);
+        let outcome = futures::executor::block_on(
+            gateway.call("web_visit", r#"{"url": "https://homebarista.example/best-espresso-machines-under-1000"}"#),
+        );
         let page: Value = serde_json::from_str(&outcome.content).unwrap();
         let content = page["content"].as_str().unwrap();
         assert!(content.chars().count() <= 300 && content.ends_with('…'), "{content}");
@@ -320,7 +466,7 @@ mod tests {
     fn web_tools_without_a_corpus_say_so() {
         let config = Config { web_corpus: None, ..demo_config() };
         let gateway = Gateway::load(&config).unwrap();
-        let outcome = gateway.call("web_search", r#"{"query": "headphones"}"#);
+        let outcome = futures::executor::block_on(gateway.call("web_search", r#"{"query": "headphones"}"#));
         assert_eq!(outcome.error, Some(ToolErrorKind::Backend));
         assert_eq!(outcome.content, "web_search is unavailable: this gateway has no web corpus");
     }

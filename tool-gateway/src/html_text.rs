@@ -63,7 +63,11 @@ const BLOCKS: &[&str] = &[
 
 /// Extracts the title and clean text of an HTML document.
 pub fn extract(html: &str) -> PageText {
-    let document = Html::parse_document(html);
+    extract_document(&Html::parse_document(html))
+}
+
+/// [`extract`] of an already parsed document.
+pub fn extract_document(document: &Html) -> PageText {
     let mut blocks = Blocks::default();
     // Counts open dropped elements; while positive everything is skipped. A
     // counter, not a flag, because dropped elements nest (a <form> in a <nav>).
@@ -95,7 +99,7 @@ pub fn extract(html: &str) -> PageText {
         }
     }
     let text = blocks.finish();
-    PageText { title: title(&document), text }
+    PageText { title: title(document), text }
 }
 
 fn is_dropped(el: &scraper::node::Element) -> bool {

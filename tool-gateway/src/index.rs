@@ -5,6 +5,7 @@
 //! index only stores ids; the records themselves stay in the catalog and corpus.
 
 use std::ops::Bound;
+use std::path::Path;
 
 use tantivy::collector::{Count, TopDocs};
 use tantivy::query::{BooleanQuery, BoostQuery, ConstScoreQuery, Occur, Query, RangeQuery, TermQuery, TermSetQuery};
@@ -131,24 +132,52 @@ pub struct ProductIndex {
 }
 
 impl ProductIndex {
-    pub fn build(catalog: &Catalog) -> Result<ProductIndex, Error> {
+    /// The tantivy schema of a product index.
+    fn schema() -> Schema {
         let mut schema = Schema::builder();
-        let fields = ProductFields {
-            id: schema.add_text_field("product_id", STRING | STORED),
-            title: schema.add_text_field("title", text_options()),
-            brand: schema.add_text_field("brand", text_options()),
-            category: schema.add_text_field("category", text_options()),
-            description: schema.add_text_field("description", text_options()),
-            specs: schema.add_text_field("specs", text_options()),
-            brand_exact: schema.add_text_field("brand_exact", STRING),
-            category_exact: schema.add_text_field("category_exact", STRING),
-            price: schema.add_f64_field("price", FAST | INDEXED),
-            rating: schema.add_f64_field("rating", FAST | INDEXED),
+        schema.add_text_field("product_id", STRING | STORED);
+        for name in ["title", "brand", "category", "description", "specs"] {
+            schema.add_text_field(name, text_options());
+        }
+        schema.add_text_field("brand_exact", STRING);
+        schema.add_text_field("category_exact", STRING);
+        schema.add_f64_field("price", FAST | INDEXED);
+        schema.add_f64_field("rating", FAST | INDEXED);
+        schema.build()
+    }
+
+    fn fields(schema: &Schema) -> Result<ProductFields, Error> {
+        let f = |name: &str| schema.get_field(name).map_err(Error::from);
+        Ok(ProductFields {
+            id: f("product_id")?,
+            title: f("title")?,
+            brand: f("brand")?,
+            category: f("category")?,
+            description: f("description")?,
+            specs: f("specs")?,
+            brand_exact: f("brand_exact")?,
+            category_exact: f("category_exact")?,
+            price: f("price")?,
+            rating: f("rating")?,
+        })
+    }
+
+    /// An index of `catalog` in RAM.
+    pub fn build(catalog: &Catalog) -> Result<ProductIndex, Error> {
+        Self::build_in(catalog, None)
+    }
+
+    /// An index of `catalog`, in RAM or written to `dir` (which must exist and
+    /// be empty) so [`Self::open`] can serve it without re-indexing.
+    pub fn build_in(catalog: &Catalog, dir: Option<&Path>) -> Result<ProductIndex, Error> {
+        let index = match dir {
+            None => Index::create_in_ram(Self::schema()),
+            Some(dir) => Index::create_in_dir(dir, Self::schema())?,
         };
-        let index = Index::create_in_ram(schema.build());
         register_tokenizer(&index);
+        let fields = Self::fields(&index.schema())?;
         let mut writer: IndexWriter = index.writer_with_num_threads(WRITER_THREADS, WRITER_MEMORY_BYTES)?;
-        let mut categories: Vec<String> = Vec::new();
+        let categories = Self::categories(catalog);
         for p in catalog.products() {
             let mut doc = TantivyDocument::default();
             doc.add_text(fields.id, &p.product_id);
@@ -161,12 +190,13 @@ impl ProductIndex {
                 let exact = category.trim().to_lowercase();
                 doc.add_text(fields.category, category);
                 doc.add_text(fields.category_exact, &exact);
-                if !categories.contains(&exact) {
-                    categories.push(exact);
-                }
             }
             if let Some(description) = &p.description {
                 doc.add_text(fields.description, description);
+            }
+            // Feature bullets say what the seller wants found: searched as description.
+            for feature in &p.features {
+                doc.add_text(fields.description, feature);
             }
             if !p.specs.0.is_empty() {
                 doc.add_text(fields.specs, p.specs.to_text());
@@ -180,8 +210,40 @@ impl ProductIndex {
             writer.add_document(doc)?;
         }
         writer.commit()?;
+        // Few segments keep every query to few posting lists.
+        writer.wait_merging_threads()?;
         let reader = reader(&index)?;
         Ok(ProductIndex { index, reader, fields, categories })
+    }
+
+    /// Opens an index [`Self::build_in`] wrote for `catalog`.
+    pub fn open(dir: &Path, catalog: &Catalog) -> Result<ProductIndex, Error> {
+        let index = Index::open_in_dir(dir)?;
+        register_tokenizer(&index);
+        let fields = Self::fields(&index.schema())?;
+        let reader = reader(&index)?;
+        let searcher = reader.searcher();
+        if searcher.num_docs() as usize != catalog.len() {
+            return Err(Error::Config(format!(
+                "index {} holds {} products but its catalog {}; rebuild it with `productresearch catalog index`",
+                dir.display(),
+                searcher.num_docs(),
+                catalog.len()
+            )));
+        }
+        let categories = Self::categories(catalog);
+        Ok(ProductIndex { index, reader, fields, categories })
+    }
+
+    fn categories(catalog: &Catalog) -> Vec<String> {
+        let mut seen = std::collections::HashSet::new();
+        catalog
+            .products()
+            .iter()
+            .filter_map(|p| p.category.as_ref())
+            .map(|c| c.trim().to_lowercase())
+            .filter(|c| seen.insert(c.clone()))
+            .collect()
     }
 
     pub fn search(&self, q: &ProductQuery) -> Result<ProductHits, Error> {

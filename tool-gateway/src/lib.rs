@@ -7,15 +7,22 @@
 
 mod budget;
 pub mod catalog;
+pub mod catalog_index;
 mod config;
 mod error;
 pub mod fetch;
+pub mod formats;
 mod gateway;
 mod goal;
 pub mod html_text;
 mod index;
+pub mod middleware;
+pub mod page_fetch;
+pub mod page_reader;
 mod product_search;
+pub mod search_providers;
 mod service;
+pub mod tool_store;
 mod tools;
 mod visit_product;
 pub mod web_corpus;

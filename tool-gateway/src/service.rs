@@ -46,10 +46,9 @@ impl ToolGatewayService for ToolGatewayApi {
             tool.error_kind = tracing::field::Empty,
         );
         let gateway = Arc::clone(&self.gateway);
-        // Index searches and HTML work are CPU-bound: off the async workers.
-        let worker_span = span.clone();
-        let outcome = tokio::task::spawn_blocking(move || worker_span.in_scope(|| gateway.call(&name, &arguments_json)))
-            .instrument(span.clone())
+        // Its own task, so a panic in a tool is an internal error, not a dead
+        // connection; CPU-heavy steps inside move to blocking threads.
+        let outcome = tokio::spawn(async move { gateway.call(&name, &arguments_json).await }.instrument(span.clone()))
             .await
             .map_err(|e| Error::Task(e.to_string()))?;
         span.record("tool.is_error", outcome.is_error());

@@ -74,6 +74,12 @@ impl ToolError {
     }
 }
 
+impl ToolError {
+    pub fn into_outcome(self) -> ToolOutcome {
+        ToolOutcome { content: self.message, error: Some(self.kind) }
+    }
+}
+
 impl From<Result<String, ToolError>> for ToolOutcome {
     fn from(result: Result<String, ToolError>) -> Self {
         match result {

@@ -15,6 +15,8 @@ const MAX_REVIEWS: usize = 5;
 /// Under budget pressure, reviews are dropped down to this many before the
 /// description is cut.
 const KEEP_REVIEWS: usize = 2;
+/// Likewise for feature bullets.
+const KEEP_FEATURES: usize = 3;
 /// A description or review is not cut below this many characters until
 /// everything else has given way.
 const MIN_DESCRIPTION_CHARS: usize = 300;
@@ -26,8 +28,9 @@ pub fn definition(visit_max_chars: usize) -> ToolDefinition {
         description: format!(
             "Open one catalog product by its product_id (from product_search). Returns JSON \
              {{\"product_id\",\"title\",\"brand\",\"category\",\"price\",\"currency\",\"rating\",\"rating_count\",\
-             \"description\",\"specs\":{{...}},\"reviews\":[{{\"rating\",\"title\",\"text\"}}],\"url\"}} with up to \
-             {MAX_REVIEWS} reviews; with a goal, the reviews most related to it come first. At most {visit_max_chars} \
+             \"description\",\"features\":[...],\"specs\":{{...}},\"reviews\":[{{\"rating\",\"title\",\"text\"}}],\"url\"}} with up to \
+             {MAX_REVIEWS} reviews; with a goal, the features, specs and reviews most related to it come first and \
+             are the last to be cut. At most {visit_max_chars} \
              characters; cut text ends with \"…\"."
         ),
         parameters: json!({
@@ -67,6 +70,8 @@ struct ProductPage<'a> {
     rating_count: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     description: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    features: Vec<String>,
     specs: Specs,
     reviews: Vec<Review>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -78,9 +83,15 @@ pub fn run(gateway: &Gateway, args: Arguments) -> Result<String, ToolError> {
     let Some(p) = gateway.catalog.get(id) else {
         return Err(ToolError::not_found(format!("no product with id \"{}\"; use an id returned by product_search", args.product_id)));
     };
-    let reviews = match Goal::parse(args.goal.as_deref()) {
-        Some(goal) => goal.rank(p.reviews.clone(), |r| format!("{} {}", r.title.as_deref().unwrap_or(""), r.text)),
-        None => p.reviews.clone(),
+    // With a goal, what matches it comes first within each section, so the
+    // budget cuts (which start at the end of a section) take the rest first.
+    let (features, specs, reviews) = match Goal::parse(args.goal.as_deref()) {
+        Some(goal) => (
+            goal.rank(p.features.clone(), |f| f.clone()),
+            Specs(goal.rank(p.specs.0.clone(), |(k, v)| format!("{k} {v}"))),
+            goal.rank(p.reviews.clone(), |r| format!("{} {}", r.title.as_deref().unwrap_or(""), r.text)),
+        ),
+        None => (p.features.clone(), p.specs.clone(), p.reviews.clone()),
     };
     let page = ProductPage {
         product_id: &p.product_id,
@@ -92,7 +103,8 @@ pub fn run(gateway: &Gateway, args: Arguments) -> Result<String, ToolError> {
         rating: p.rating,
         rating_count: p.rating_count,
         description: p.description.clone(),
-        specs: p.specs.clone(),
+        features,
+        specs,
         reviews: reviews.into_iter().take(MAX_REVIEWS).collect(),
         url: p.url.as_deref(),
     };
@@ -100,8 +112,9 @@ pub fn run(gateway: &Gateway, args: Arguments) -> Result<String, ToolError> {
 }
 
 /// Serialises `page` within `max_chars`, giving up the least useful text first:
-/// reviews beyond the best two, then description length, then review length,
-/// then the remaining reviews, description, specs (last first) and url. Every
+/// reviews beyond the best two, features beyond the best three, then
+/// description length, then review length, then the remaining reviews,
+/// features, description, specs (last first) and url. Every
 /// step shrinks the page, so the loop ends; the JSON stays valid throughout.
 fn fit(mut page: ProductPage<'_>, max_chars: usize) -> String {
     loop {
@@ -116,6 +129,8 @@ fn fit(mut page: ProductPage<'_>, max_chars: usize) -> String {
         let longest_review = (0..page.reviews.len()).max_by_key(|&i| chars(&page.reviews[i].text));
         if page.reviews.len() > KEEP_REVIEWS {
             page.reviews.pop();
+        } else if page.features.len() > KEEP_FEATURES {
+            page.features.pop();
         } else if description_len > MIN_DESCRIPTION_CHARS {
             let target = description_len.saturating_sub(over + 1).max(MIN_DESCRIPTION_CHARS);
             page.description = page.description.map(|d| budget::truncate(&d, target));
@@ -125,6 +140,8 @@ fn fit(mut page: ProductPage<'_>, max_chars: usize) -> String {
             page.reviews[i].text = budget::truncate(&page.reviews[i].text, target);
         } else if !page.reviews.is_empty() {
             page.reviews.pop();
+        } else if !page.features.is_empty() {
+            page.features.pop();
         } else if description_len > 0 {
             let target = description_len.saturating_sub(over + 1);
             page.description = (target > 1).then(|| budget::truncate(page.description.as_deref().unwrap_or(""), target));

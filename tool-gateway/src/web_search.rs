@@ -1,9 +1,11 @@
-//! `web_search`: BM25 search over the local web corpus.
+//! `web_search`: BM25 search over the local web corpus, or a hosted provider
+//! (see [`crate::search_providers`]) behind the backend middleware.
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::gateway::Gateway;
+use crate::search_providers::SearchRequest;
 use crate::tools::{ToolDefinition, ToolError};
 
 pub const NAME: &str = "web_search";
@@ -48,12 +50,19 @@ struct PageResult<'a> {
     snippet: String,
 }
 
-pub fn run(gateway: &Gateway, args: Arguments) -> Result<String, ToolError> {
-    let web = gateway.web(NAME)?;
+pub async fn run(gateway: &Gateway, args: Arguments) -> Result<String, ToolError> {
     if args.query.trim().is_empty() {
         return Err(ToolError::invalid("argument \"query\" is blank; give keywords to search for"));
     }
     let limit = args.limit.map_or(DEFAULT_LIMIT, |l| l as usize).clamp(1, MAX_LIMIT);
+    if let Some(provider) = &gateway.search {
+        let hits = provider
+            .call(SearchRequest { query: args.query.trim().to_string(), limit })
+            .await
+            .map_err(|e| ToolError { kind: e.kind, message: format!("{NAME} failed ({}): {e}", provider.name()) })?;
+        return Ok(serde_json::to_string(&json!({ "results": hits })).expect("serializable"));
+    }
+    let web = gateway.web(NAME)?;
     let hits = web.index.search(&web.corpus, &args.query, limit).map_err(|e| ToolError::backend(NAME, &e))?;
     let results = hits
         .into_iter()

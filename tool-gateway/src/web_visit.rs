@@ -1,12 +1,17 @@
-//! `web_visit`: a corpus page as clean text, trimmed to the agent's budget.
+//! `web_visit`: a page as clean text, trimmed to the agent's budget. Pages of
+//! the local corpus are served from it; any other URL is fetched live under
+//! the fetch policy (see [`crate::fetch`]) and read with [`crate::page_reader`].
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::budget;
+use crate::fetch::FetchError;
 use crate::gateway::Gateway;
 use crate::goal::Goal;
-use crate::tools::{ToolDefinition, ToolError};
+use crate::middleware::BackendError;
+use crate::page_reader;
+use crate::tools::{ToolDefinition, ToolError, ToolErrorKind};
 use crate::web_corpus::is_http_url;
 
 pub const NAME: &str = "web_visit";
@@ -16,9 +21,10 @@ pub fn definition(visit_max_chars: usize) -> ToolDefinition {
         name: NAME,
         description: format!(
             "Read a web page (a url from web_search) as clean text: headings as \"#\" lines, list items as \"- \" \
-             lines, paragraphs separated by blank lines. Returns JSON {{\"url\",\"title\",\"content\"}}; with a goal, \
-             the paragraphs most related to it come first. Content is cut to {visit_max_chars} characters (ending \
-             with \"…\")."
+             lines, paragraphs separated by blank lines; product pages start with the facts they state (price, \
+             brand, availability). Returns JSON {{\"url\",\"title\",\"content\"}}; with a goal, the paragraphs most \
+             related to it come first, or, where a summary model is configured, content is what the page says about \
+             the goal (\"summarized_for_goal\": true). Content is cut to {visit_max_chars} characters (ending with \"…\")."
         ),
         parameters: json!({
             "type": "object",
@@ -44,23 +50,91 @@ struct PageContent<'a> {
     url: &'a str,
     title: &'a str,
     content: String,
+    /// Set when `content` is the model's summary toward the goal.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    summarized_for_goal: bool,
 }
 
-pub fn run(gateway: &Gateway, args: Arguments) -> Result<String, ToolError> {
+pub async fn run(gateway: &Gateway, args: Arguments) -> Result<String, ToolError> {
     if !is_http_url(&args.url) {
         return Err(ToolError::invalid(format!("argument \"url\" must be an http or https URL, got \"{}\"", args.url)));
     }
-    let web = gateway.web(NAME)?;
-    let Some(page) = web.corpus.get(&args.url) else {
+    let goal = Goal::parse(args.goal.as_deref());
+    if let Some(page) = gateway.web.as_ref().and_then(|web| web.corpus.get(&args.url)) {
+        let summary = summarize(gateway, &page.title, &page.text, args.goal.as_deref()).await;
+        return Ok(answer(gateway, &page.url, &page.title, &page.text, goal.as_ref(), summary));
+    }
+    let Some(fetcher) = &gateway.fetcher else {
+        gateway.web(NAME)?;
         return Err(ToolError::not_found(format!("no page at \"{}\" in the web corpus; use a url returned by web_search", args.url)));
     };
-    let content = match Goal::parse(args.goal.as_deref()) {
-        Some(goal) => {
-            let paragraphs: Vec<&str> = page.text.split("\n\n").collect();
-            goal.rank(paragraphs, |p| p.to_string()).join("\n\n")
-        }
-        None => page.text.clone(),
+    let fetched = fetcher.call(args.url.clone()).await.map_err(|e| ToolError { kind: e.kind, message: e.message })?;
+    let url = fetched.final_url.to_string();
+    // Parsing a page of up to max_bytes is CPU work: off the async workers.
+    let (body, reader_url) = (fetched.body, url.clone());
+    let page = tokio::task::spawn_blocking(move || page_reader::read(&body, Some(&reader_url)))
+        .await
+        .map_err(|e| ToolError { kind: ToolErrorKind::Backend, message: format!("{NAME} failed: reading the page: {e}") })?;
+    let title = page.title.unwrap_or_default();
+    let summary = summarize(gateway, &title, &page.text, args.goal.as_deref()).await;
+    Ok(answer(gateway, &url, &title, &page.text, goal.as_ref(), summary))
+}
+
+/// The page's text (paragraphs most related to the goal first), or the
+/// model's summary toward the goal, within the budget.
+fn answer(gateway: &Gateway, url: &str, title: &str, text: &str, goal: Option<&Goal>, summary: Option<String>) -> String {
+    let summarized_for_goal = summary.is_some();
+    let content = match (summary, goal) {
+        (Some(summary), _) => summary,
+        (None, Some(goal)) => goal.rank(text.split("\n\n").collect(), |p| p.to_string()).join("\n\n"),
+        (None, None) => text.to_string(),
     };
     let content = budget::truncate(&content, gateway.visit_max_chars);
-    Ok(serde_json::to_string(&PageContent { url: &page.url, title: &page.title, content }).expect("serializable"))
+    serde_json::to_string(&PageContent { url, title, content, summarized_for_goal }).expect("serializable")
+}
+
+/// Most page text sent to the summary model, in characters.
+const SUMMARY_INPUT_CHARS: usize = 24_000;
+
+/// The configured model's account of what the page says about `goal`; `None`
+/// without a model or goal, or when the model fails (the page text then
+/// stands, and the failure is logged: a summary is a convenience, not the
+/// page).
+async fn summarize(gateway: &Gateway, title: &str, text: &str, goal: Option<&str>) -> Option<String> {
+    let client = gateway.summarizer.as_ref()?;
+    let goal = goal.map(str::trim).filter(|g| !g.is_empty())?;
+    let request = productresearch_llm::ChatRequest {
+        messages: vec![
+            productresearch_llm::Message::system(
+                "You read one web page for a shopping researcher. Report only what the page says that bears on the goal: \
+                 products, prices, specifications, test results and verdicts, quoted exactly. If the page does not \
+                 address the goal, say so in one sentence. Plain text, no preamble.",
+            ),
+            productresearch_llm::Message::user(format!(
+                "Goal: {goal}\n\nPage title: {title}\n\nPage text:\n{}",
+                budget::truncate(text, SUMMARY_INPUT_CHARS)
+            )),
+        ],
+        ..Default::default()
+    };
+    match client.chat(&request).await {
+        Ok(response) => response.content.map(|c| c.trim().to_string()).filter(|c| !c.is_empty()),
+        Err(e) => {
+            tracing::warn!(error = %e, "web_visit summary failed; returning the page text");
+            None
+        }
+    }
+}
+
+/// Refusals by the policy are the agent's to route around (never retried);
+/// transport failures and timeouts may pass (retried by the middleware).
+pub(crate) fn fetch_error(e: FetchError) -> BackendError {
+    match e {
+        FetchError::Blocked(_) | FetchError::ContentType(_) | FetchError::TooLarge(_) | FetchError::TooManyRedirects(_) => {
+            BackendError::permanent(ToolErrorKind::Policy, format!("{NAME} refused: {e}"))
+        }
+        FetchError::InvalidUrl { .. } => BackendError::permanent(ToolErrorKind::InvalidArguments, e.to_string()),
+        FetchError::Resolve { .. } => BackendError::permanent(ToolErrorKind::NotFound, format!("{NAME} failed: {e}")),
+        FetchError::Http(_) | FetchError::Timeout(_) => BackendError::transient(format!("{NAME} failed: {e}")),
+    }
 }

@@ -14,7 +14,7 @@ use tool_gateway::Config;
 
 fn demo_config() -> Config {
     let demo = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../demo"));
-    Config { catalogs: vec![demo.join("catalog.jsonl")], web_corpus: Some(demo.join("web")), ..Config::default() }
+    Config { catalogs: vec![demo.join("catalog.jsonl")], web_corpus: Some(demo.join("web")), live_fetch: false, ..Config::default() }
 }
 
 /// Connects and waits until the service answers: the listener is bound before

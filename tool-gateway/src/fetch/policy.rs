@@ -24,7 +24,9 @@ pub struct FetchPolicy {
     pub allow_private: bool,
     /// Lets loopback addresses (127.0.0.0/8, ::1) through but nothing else
     /// private, so tests can serve pages on 127.0.0.1 and still check that a
-    /// redirect into the private network is refused.
+    /// redirect into the private network is refused. Not read from config
+    /// files or env: only code (tests) can set it.
+    #[serde(skip)]
     pub allow_loopback_for_tests: bool,
     /// Redirects followed before giving up; every hop is checked again.
     pub max_redirects: u8,
