@@ -1,96 +1,111 @@
-//! History → intent.
+//! History → intent: one schema-constrained call, checked, re-asked with the
+//! validation error when the answer is not usable (bounded).
 
+use productresearch_histories::privacy::Scrubber;
 use productresearch_llm::{ChatRequest, JsonSchema, LlmClient, Message};
+use productresearch_prompts::{PromptRef, PromptSet};
 use productresearch_record::{Intent, TokenUsage, UserHistory};
 
 use crate::error::Error;
-use crate::prompt;
-
-/// Longest query accepted; a longer one is not "one concrete question".
-const MAX_QUERY_CHARS: usize = 1_500;
+use crate::prompt::{self, FollowUpRange};
+use crate::validate;
 
 /// An inferred intent with what it cost.
 #[derive(Debug, Clone)]
 pub struct Inferred {
     /// The validated intent.
     pub intent: Intent,
-    /// Tokens spent.
+    /// Tokens spent (every attempt).
     pub usage: TokenUsage,
     /// Model that answered.
     pub model: String,
+    /// Prompt templates used.
+    pub prompts: Vec<PromptRef>,
+}
+
+/// How the inferrer asks.
+#[derive(Debug, Clone)]
+pub struct InferOptions {
+    /// Also ask for follow-up turns (multi-turn mode).
+    pub follow_ups: Option<FollowUpRange>,
+    /// Re-asks after an answer that parses but fails validation.
+    pub max_reasks: u32,
+}
+
+impl Default for InferOptions {
+    fn default() -> Self {
+        Self { follow_ups: None, max_reasks: 2 }
+    }
 }
 
 /// Infers intents with one model.
 #[derive(Debug, Clone)]
 pub struct IntentInferrer {
     llm: LlmClient,
+    prompts: PromptSet,
+    options: InferOptions,
 }
 
 impl IntentInferrer {
-    /// An inferrer using `llm`.
+    /// An inferrer using `llm`, the built-in prompts and the default options.
     pub fn new(llm: LlmClient) -> Self {
-        Self { llm }
+        Self { llm, prompts: PromptSet::builtin(), options: InferOptions::default() }
     }
 
-    /// Infers and validates one intent.
+    /// Uses these prompt templates.
+    pub fn with_prompts(mut self, prompts: PromptSet) -> Self {
+        self.prompts = prompts;
+        self
+    }
+
+    /// Uses these options.
+    pub fn with_options(mut self, options: InferOptions) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// Infers and validates one intent. The history's free text is scrubbed of
+    /// personal data first (the loaders do it too; this guards direct callers).
     pub async fn infer(&self, history: &UserHistory) -> Result<Inferred, Error> {
         history.validate().map_err(Error::InvalidHistory)?;
-        let request = ChatRequest {
-            messages: vec![Message::system(prompt::SYSTEM), Message::user(prompt::render_history(history))],
-            json_schema: Some(JsonSchema { name: "intent".into(), schema: prompt::intent_schema() }),
+        let history = Scrubber::default().scrub_history(history);
+        let bad_prompt = |e: productresearch_prompts::PromptError| Error::Config(e.to_string());
+        let system = prompt::system(&self.prompts, self.options.follow_ups).map_err(bad_prompt)?;
+        let user = prompt::render_history(&self.prompts, &history).map_err(bad_prompt)?;
+        let mut prompts = vec![system.prompt, user.prompt];
+        let mut request = ChatRequest {
+            messages: vec![Message::system(system.text), Message::user(user.text)],
+            json_schema: Some(JsonSchema { name: "intent".into(), schema: prompt::intent_schema(self.options.follow_ups) }),
             ..ChatRequest::default()
         };
-        let (value, response) = self.llm.chat_json(&request).await?;
-        let intent = parse_intent(value)?;
-        Ok(Inferred { intent, usage: response.usage, model: response.model })
+        let mut usage = TokenUsage::default();
+        let mut reasks = 0;
+        loop {
+            let (value, response) = self.llm.chat_json(&request).await?;
+            usage += response.usage;
+            let answer = value.to_string();
+            match validate::intent(value, self.options.follow_ups) {
+                Ok(intent) => return Ok(Inferred { intent, usage, model: response.model, prompts }),
+                Err(problem) if reasks < self.options.max_reasks => {
+                    reasks += 1;
+                    let retry = prompt::retry(&self.prompts, &problem).map_err(bad_prompt)?;
+                    if !prompts.contains(&retry.prompt) {
+                        prompts.push(retry.prompt);
+                    }
+                    request.messages.push(Message::assistant(answer));
+                    request.messages.push(Message::user(retry.text));
+                }
+                Err(problem) => return Err(Error::InvalidIntent(format!("{problem} (after {reasks} re-asks)"))),
+            }
+        }
     }
 }
 
-/// Parses and validates the model's JSON: rubric weights normalised, the query
-/// a single non-empty question of sane length.
+/// Parses and validates the model's JSON in single-turn mode (see
+/// [`validate::intent`]).
 pub fn parse_intent(value: serde_json::Value) -> Result<Intent, Error> {
-    let intent: Intent = serde_json::from_value(value).map_err(|e| Error::InvalidIntent(e.to_string()))?;
-    let query = intent.query.trim().to_string();
-    if query.is_empty() {
-        return Err(Error::InvalidIntent("query is empty".into()));
-    }
-    if query.chars().count() > MAX_QUERY_CHARS {
-        return Err(Error::InvalidIntent(format!("query is longer than {MAX_QUERY_CHARS} characters")));
-    }
-    if intent.persona.trim().is_empty() {
-        return Err(Error::InvalidIntent("persona is empty".into()));
-    }
-    let rubric = intent.rubric.normalized().map_err(|e| Error::InvalidIntent(e.to_string()))?;
-    Ok(Intent { persona: intent.persona.trim().to_string(), query, rubric, follow_ups: Vec::new() })
+    validate::intent(value, None).map_err(Error::InvalidIntent)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    fn dims(w: f64) -> serde_json::Value {
-        json!(
-            ["comprehensiveness", "depth", "instruction_following", "readability"]
-                .iter()
-                .map(|d| json!({"dimension": d, "weight": w, "criteria": [{"criterion": "c", "explanation": "e", "weight": 2.0}]}))
-                .collect::<Vec<_>>()
-        )
-    }
-
-    #[test]
-    fn weights_are_normalised() {
-        let i = parse_intent(json!({"persona": "p", "query": " q? ", "rubric": {"dimensions": dims(25.0)}})).unwrap();
-        assert_eq!(i.query, "q?");
-        assert!((i.rubric.dimensions.iter().map(|d| d.weight).sum::<f64>() - 1.0).abs() < 1e-9);
-        assert_eq!(i.rubric.dimensions[0].criteria[0].weight, 1.0);
-    }
-
-    #[test]
-    fn empty_query_and_bad_rubric_are_rejected() {
-        assert!(parse_intent(json!({"persona": "p", "query": "  ", "rubric": {"dimensions": dims(1.0)}})).is_err());
-        let three = json!({"persona": "p", "query": "q", "rubric": {"dimensions": [dims(1.0)[0], dims(1.0)[1], dims(1.0)[2]]}});
-        assert!(matches!(parse_intent(three), Err(Error::InvalidIntent(m)) if m.contains("four dimensions")));
-        assert!(parse_intent(json!({"persona": "p", "query": "q"})).is_err());
-    }
-}
+/// The follow-up range used when multi-turn mode is on.
+pub const FOLLOW_UPS: FollowUpRange = FollowUpRange { min: 2, max: 3 };

@@ -6,6 +6,7 @@ mod error;
 mod infer;
 mod prompt;
 mod service;
+mod validate;
 
 use std::future::Future;
 
@@ -15,7 +16,9 @@ use tokio::net::TcpListener;
 
 pub use config::Config;
 pub use error::Error;
-pub use infer::{Inferred, IntentInferrer, parse_intent};
+pub use infer::{FOLLOW_UPS, InferOptions, Inferred, IntentInferrer, parse_intent};
+pub use prompt::{FollowUpRange, intent_schema, render_history};
+pub use validate::query as validate_query;
 
 /// Fully qualified gRPC service name (for health checks).
 pub const SERVICE_NAME: &str = "productresearch.user_agent.v1.UserAgentService";
@@ -23,11 +26,13 @@ pub const SERVICE_NAME: &str = "productresearch.user_agent.v1.UserAgentService";
 /// Serves the user agent on `listener` until `shutdown` resolves.
 pub async fn run(config: Config, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), Error> {
     config.validate().map_err(Error::Config)?;
-    let llm = LlmClient::new(config.llm.clone())?;
+    let llm = LlmClient::new(config.llm.clone())?.for_agent("user-agent");
     let max = config.server.max_message_bytes;
-    let svc = UserAgentServiceServer::new(service::Service::new(IntentInferrer::new(llm)))
-        .max_decoding_message_size(max)
-        .max_encoding_message_size(max);
+    let prompts = productresearch_prompts::PromptSet::load(config.prompts_dir.as_deref()).map_err(|e| Error::Config(e.to_string()))?;
+    let options = InferOptions { follow_ups: config.follow_ups.then_some(FOLLOW_UPS), max_reasks: config.max_reasks };
+    prompt::check(&prompts, options.follow_ups).map_err(|e| Error::Config(e.to_string()))?;
+    let inferrer = IntentInferrer::new(llm).with_prompts(prompts).with_options(options);
+    let svc = UserAgentServiceServer::new(service::Service::new(inferrer)).max_decoding_message_size(max).max_encoding_message_size(max);
     tracing::info!(addr = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default(), model = %config.llm.model, "user-agent serving");
     productresearch_runtime::server::serve(listener, tonic::service::Routes::new(svc), &[SERVICE_NAME], &config.server, shutdown).await?;
     Ok(())

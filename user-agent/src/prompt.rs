@@ -1,58 +1,96 @@
 //! What the user agent asks its model, and the schema of the answer.
 
+use productresearch_prompts::{PromptError, PromptSet, Rendered};
 use productresearch_record::{Dimension, UserHistory};
+use serde::Serialize;
 use serde_json::{Value, json};
 
-/// Instructions for the intent model.
-pub const SYSTEM: &str = "You simulate a real online shopper. From the shopper's behaviour history you infer \
-who they are and what they will want to research next. Answer with one JSON object with keys \
-\"persona\" (2-4 sentences about the shopper, grounded in the history), \"query\" (ONE concrete, \
-complex research question this shopper would ask a shopping research assistant, with their \
-constraints such as budget, use case and must-have features; answerable by searching a product \
-catalog and the web) and \"rubric\" (how to judge an answer: \"dimensions\" is a list of exactly \
-four entries, one per dimension comprehensiveness, depth, instruction_following and readability, \
-each with a \"weight\" (the four sum to 1) and 2-4 \"criteria\", each with \"criterion\", \
-\"explanation\" and \"weight\" (summing to 1 within the dimension)). Use only what the history \
-supports; do not invent personal details.";
+/// The system message (template `user_agent/intent_system`).
+pub const SYSTEM: &str = "user_agent/intent_system";
+/// The user message: the history (template `user_agent/history`).
+pub const HISTORY: &str = "user_agent/history";
+/// Sent back with a validation error (template `user_agent/intent_retry`).
+pub const RETRY: &str = "user_agent/intent_retry";
+
+/// How many follow-up turns the multi-turn mode asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct FollowUpRange {
+    /// Fewest turns.
+    pub min: usize,
+    /// Most turns.
+    pub max: usize,
+}
+
+/// The system message; with `follow_ups` it also asks for follow-up turns.
+pub fn system(prompts: &PromptSet, follow_ups: Option<FollowUpRange>) -> Result<Rendered, PromptError> {
+    prompts.render(SYSTEM, json!({ "follow_ups": follow_ups }))
+}
+
+/// One event as the history template sees it: the detail block is
+/// pre-formatted so numbers read as the source gave them (`20.5`, `4`).
+#[derive(Serialize)]
+struct EventView<'a> {
+    kind: &'static str,
+    title: &'a str,
+    details: String,
+    text: String,
+    timestamp: Option<&'a str>,
+}
 
 /// Renders a history as the user message, oldest event first: one line per
 /// event, `- [kind] Title (category: …, price: …, rating: …): text`, with the
 /// time on an indented line below (times contain `:` and `,`, which would make
 /// the detail block ambiguous).
-pub fn render_history(history: &UserHistory) -> String {
-    let mut out = String::from("Behaviour history of the shopper (oldest first):\n");
-    for e in &history.events {
-        out.push_str("- [");
-        out.push_str(e.kind.label());
-        out.push(']');
-        if !e.title.is_empty() {
-            out.push(' ');
-            out.push_str(&e.title);
-        }
-        let mut details = Vec::new();
-        if !e.category.is_empty() {
-            details.push(format!("category: {}", e.category));
-        }
-        if let Some(p) = e.price {
-            details.push(format!("price: {p}"));
-        }
-        if let Some(r) = e.rating {
-            details.push(format!("rating: {r}"));
-        }
-        if !details.is_empty() {
-            out.push_str(&format!(" ({})", details.join(", ")));
-        }
-        if !e.text.is_empty() {
-            out.push_str(": ");
-            out.push_str(&e.text.replace('\n', " "));
-        }
-        out.push('\n');
-        if let Some(t) = &e.timestamp {
-            out.push_str(&format!("  at {t}\n"));
-        }
-    }
-    out.push_str("\nInfer the persona, the next research query and its rubric as JSON.");
-    out
+pub fn render_history(prompts: &PromptSet, history: &UserHistory) -> Result<Rendered, PromptError> {
+    let events: Vec<EventView> = history
+        .events
+        .iter()
+        .map(|e| {
+            let mut details = Vec::new();
+            if !e.category.is_empty() {
+                details.push(format!("category: {}", e.category));
+            }
+            if let Some(p) = e.price {
+                details.push(format!("price: {p}"));
+            }
+            if let Some(r) = e.rating {
+                details.push(format!("rating: {r}"));
+            }
+            EventView {
+                kind: e.kind.label(),
+                title: &e.title,
+                details: details.join(", "),
+                text: e.text.replace('\n', " "),
+                timestamp: e.timestamp.as_deref(),
+            }
+        })
+        .collect();
+    prompts.render(HISTORY, json!({ "events": events }))
+}
+
+/// Renders every user agent template once with sample values, so a broken
+/// override fails at start (one line naming the template), not per request.
+pub fn check(prompts: &PromptSet, follow_ups: Option<FollowUpRange>) -> Result<(), PromptError> {
+    use productresearch_record::{HistoryEvent, HistoryEventKind};
+    system(prompts, follow_ups)?;
+    let event = HistoryEvent {
+        kind: HistoryEventKind::Purchase,
+        timestamp: Some("2025-01-01T00:00:00Z".into()),
+        product_id: "p".into(),
+        title: "t".into(),
+        price: Some(1.0),
+        rating: Some(1.0),
+        text: "x".into(),
+        category: "c".into(),
+    };
+    render_history(prompts, &UserHistory { user_id: "u".into(), events: vec![event] })?;
+    retry(prompts, "e")?;
+    Ok(())
+}
+
+/// The re-ask after an answer that failed validation.
+pub fn retry(prompts: &PromptSet, error: &str) -> Result<Rendered, PromptError> {
+    prompts.render(RETRY, json!({ "error": error }))
 }
 
 /// JSON schema of the intent; sent as `response_format` where supported.
@@ -62,7 +100,7 @@ pub fn render_history(history: &UserHistory) -> String {
 /// skip a dimension, which small models otherwise do. (`items: false` would say
 /// "nothing after the tuple" too, but llama.cpp's grammar builder rejects a
 /// boolean schema; `maxItems` says the same.)
-pub fn intent_schema() -> Value {
+pub fn intent_schema(follow_ups: Option<FollowUpRange>) -> Value {
     let criterion = json!({
         "type": "object",
         "properties": {
@@ -85,7 +123,7 @@ pub fn intent_schema() -> Value {
             "additionalProperties": false
         })
     };
-    json!({
+    let mut schema = json!({
         "type": "object",
         "properties": {
             "persona": {"type": "string", "minLength": 1},
@@ -106,7 +144,26 @@ pub fn intent_schema() -> Value {
         },
         "required": ["persona", "query", "rubric"],
         "additionalProperties": false
-    })
+    });
+    if let Some(range) = follow_ups {
+        // Same call, same constraint: the turns are part of the one answer.
+        schema["properties"]["follow_ups"] = json!({
+            "type": "array",
+            "minItems": range.min,
+            "maxItems": range.max,
+            "items": {
+                "type": "object",
+                "properties": {
+                    "shift": {"type": "string", "enum": ["narrow", "broaden", "change_constraint"]},
+                    "message": {"type": "string", "minLength": 1}
+                },
+                "required": ["shift", "message"],
+                "additionalProperties": false
+            }
+        });
+        schema["required"] = json!(["persona", "query", "rubric", "follow_ups"]);
+    }
+    schema
 }
 
 #[cfg(test)]
@@ -141,7 +198,7 @@ mod tests {
                 },
             ],
         };
-        let text = render_history(&h);
+        let text = render_history(&PromptSet::builtin(), &h).unwrap().text;
         assert!(
             text.contains(
                 "- [purchase] Kettle (category: Home > Kitchen, price: 20.5, rating: 4): boils fast\n  at 2025-01-02T03:04:05Z\n"
@@ -153,7 +210,7 @@ mod tests {
 
     #[test]
     fn the_schema_admits_each_dimension_once_in_order() {
-        let schema = jsonschema::validator_for(&intent_schema()).unwrap();
+        let schema = jsonschema::validator_for(&intent_schema(None)).unwrap();
         let dim = |d: &str| serde_json::json!({"dimension": d, "weight": 0.25, "criteria": [{"criterion": "c", "explanation": "e", "weight": 1.0}]});
         let intent = |dims: Vec<serde_json::Value>| serde_json::json!({"persona": "p", "query": "q", "rubric": {"dimensions": dims}});
         let good = intent(vec![dim("comprehensiveness"), dim("depth"), dim("instruction_following"), dim("readability")]);

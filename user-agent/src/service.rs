@@ -22,7 +22,7 @@ impl Service {
 
 #[tonic::async_trait]
 impl UserAgentService for Service {
-    #[instrument(name = "user_agent.infer_intent", skip_all, fields(gen_ai.agent.name = "user-agent"))]
+    #[instrument(name = "invoke_agent user-agent", skip_all, fields(gen_ai.operation.name = "invoke_agent", gen_ai.agent.name = "user-agent"))]
     async fn infer_intent(&self, request: Request<InferIntentRequest>) -> Result<Response<InferIntentResponse>, Status> {
         let history = request.into_inner().history.ok_or_else(|| Status::invalid_argument("history is required"))?;
         let history = UserHistory::try_from(history).map_err(|e| Status::invalid_argument(format!("invalid history: {e}")))?;
@@ -31,6 +31,7 @@ impl UserAgentService for Service {
             intent: Some(inferred.intent.into()),
             usage: Some(inferred.usage.into()),
             model: inferred.model,
+            prompts: productresearch_record::convert::prompts_to_pb(inferred.prompts),
         }))
     }
 }
