@@ -16,6 +16,9 @@ pub struct Config {
     pub tool_gateway: ClientConfig,
     /// Tool calls allowed before the agent must report, when the supervisor sets none.
     pub max_tool_calls: u32,
+    /// Folder of prompt template overrides (`<dir>/research_agent/system.j2`, ...;
+    /// see docs/prompts.md); the built-in templates when unset.
+    pub prompts_dir: Option<std::path::PathBuf>,
     /// gRPC server limits.
     pub server: ServerConfig,
     /// Logging.
@@ -28,6 +31,7 @@ impl Default for Config {
             llm: EndpointConfig::default(),
             tool_gateway: ClientConfig::single("http://127.0.0.1:50054"),
             max_tool_calls: 8,
+            prompts_dir: None,
             server: ServerConfig::default(),
             telemetry: TelemetryConfig::default(),
         }

@@ -1,53 +1,49 @@
-//! What the research agent tells its model.
+//! What the research agent tells its model: the templates `research_agent/*`
+//! (see docs/prompts.md) and the schema of a plan.
 
+use productresearch_prompts::{PromptError, PromptSet};
 use productresearch_record::Intent;
 use serde_json::{Value, json};
 
-/// Instructions for the agent's model.
-pub const SYSTEM: &str = "You are a meticulous e-commerce research agent. You answer a shopper's research \
-query by planning, gathering evidence with tools, and writing a report. Tools: product_search \
-(search the product catalog), visit_product (open one product's full record by product_id), \
-web_search (search web pages such as reviews and buying guides) and web_visit (read one page by \
-url). Call one tool at a time and use what it returns; never invent products, prices or facts. \
-When you have enough evidence, answer without calling a tool: write the final report in \
-Markdown, recommend concrete products by citing their ids in square brackets like [hp-001], \
-give prices and the evidence for each recommendation, and list the URLs you used.";
-
-/// The opening user message.
-pub fn opening(intent: &Intent) -> String {
-    format!(
-        "Research query: {}\n\nAbout the shopper: {}\n\nStart by writing a research plan as JSON \
-         {{\"plan\": \"...\"}}: the numbered steps you will take to answer the query.",
-        intent.query, intent.persona
-    )
-}
-
+/// The system message.
+pub const SYSTEM: &str = "research_agent/system";
+/// The opening user message: query, persona, "write a plan".
+pub const PLAN: &str = "research_agent/plan";
 /// Sent once the plan stands, to start acting.
-pub const ACT: &str = "Now carry out your plan: call the tools one at a time. When you have enough \
-evidence, write the final report instead of calling a tool.";
-
+pub const ACT: &str = "research_agent/act";
 /// Sent when the tool budget is used up.
-pub const BUDGET_USED: &str = "You have used all your tool calls. Write the final report now from the \
-evidence you have.";
+pub const BUDGET_USED: &str = "research_agent/budget_used";
+/// Revision request after a rejected plan (`feedback`).
+pub const PLAN_FEEDBACK: &str = "research_agent/plan_feedback";
+/// Revision request after a rejected report (`feedback`).
+pub const REPORT_FEEDBACK: &str = "research_agent/report_feedback";
+/// What the agent sees in place of a tool result when its call was rejected (`feedback`).
+pub const CALL_REJECTED: &str = "research_agent/call_rejected";
+/// Added after a tool result that was judged unhelpful (`feedback`).
+pub const RESULT_FEEDBACK: &str = "research_agent/result_feedback";
 
-/// Revision request after a rejected plan.
-pub fn plan_feedback(feedback: &str) -> String {
-    format!("Feedback on your plan: {feedback}\nWrite the revised plan as JSON {{\"plan\": \"...\"}}.")
+/// Variables of the opening message.
+pub fn opening_context(intent: &Intent) -> Value {
+    json!({"query": intent.query, "persona": intent.persona})
 }
 
-/// Revision request after a rejected report.
-pub fn report_feedback(feedback: &str) -> String {
-    format!("Feedback on your report: {feedback}\nGather more evidence with the tools if needed, then write the revised report.")
+/// Variables of the feedback messages.
+pub fn feedback_context(feedback: &str) -> Value {
+    json!({"feedback": feedback})
 }
 
-/// What the agent sees in place of a tool result when its call was rejected.
-pub fn call_rejected(feedback: &str) -> String {
-    format!("This call was not executed. {feedback}")
-}
-
-/// Added after a tool result that was judged unhelpful.
-pub fn result_feedback(feedback: &str) -> String {
-    format!("Feedback on that tool result: {feedback}")
+/// Renders every template of the agent once with sample values, so a broken
+/// override fails at start (one line naming the template), not mid-trajectory.
+pub fn check(prompts: &PromptSet) -> Result<(), PromptError> {
+    let intent = json!({"query": "q", "persona": "p"});
+    for name in [SYSTEM, ACT, BUDGET_USED] {
+        prompts.render(name, json!({}))?;
+    }
+    prompts.render(PLAN, &intent)?;
+    for name in [PLAN_FEEDBACK, REPORT_FEEDBACK, CALL_REJECTED, RESULT_FEEDBACK] {
+        prompts.render(name, feedback_context("f"))?;
+    }
+    Ok(())
 }
 
 /// JSON schema of a plan.
@@ -58,4 +54,28 @@ pub fn plan_schema() -> Value {
         "required": ["plan"],
         "additionalProperties": false
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // The simulated model and the supervisor's parsing rely on these lines.
+    #[test]
+    fn builtin_templates_render_the_documented_messages() {
+        let p = PromptSet::builtin();
+        check(&p).unwrap();
+        let intent = json!({"query": "Which kettle?", "persona": "A tea drinker."});
+        assert_eq!(
+            p.render(PLAN, &intent).unwrap().text,
+            "Research query: Which kettle?\n\nAbout the shopper: A tea drinker.\n\nStart by writing a research plan as JSON \
+             {\"plan\": \"...\"}: the numbered steps you will take to answer the query."
+        );
+        assert_eq!(
+            p.render(PLAN_FEEDBACK, feedback_context("add prices")).unwrap().text,
+            "Feedback on your plan: add prices\nWrite the revised plan as JSON {\"plan\": \"...\"}."
+        );
+        assert_eq!(p.render(CALL_REJECTED, feedback_context("repeat")).unwrap().text, "This call was not executed. repeat");
+        assert!(p.render(SYSTEM, json!({})).unwrap().text.contains("web_visit"));
+    }
 }

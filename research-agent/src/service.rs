@@ -8,7 +8,8 @@ use productresearch_llm::LlmClient;
 use productresearch_proto::common::v1 as pb;
 use productresearch_proto::research_agent::v1::research_agent_service_server::ResearchAgentService;
 use productresearch_proto::research_agent::v1::{ResearchRequest, ResearchResponse, StartResearch, research_request, research_response};
-use productresearch_record::{Intent, TrajectoryEvent, Verdict};
+use productresearch_record::{Decision, EventBody, Intent, Step, StepKind, SupervisorState, TrajectoryEvent, Verdict};
+use productresearch_runtime::telemetry::genai;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
@@ -26,12 +27,19 @@ pub struct Service<T> {
     llm: LlmClient,
     tools: Arc<T>,
     default_max_tool_calls: u32,
+    prompts: productresearch_prompts::PromptSet,
 }
 
 impl<T: Tools> Service<T> {
     /// A service using `llm` and `tools`.
     pub fn new(llm: LlmClient, tools: Arc<T>, default_max_tool_calls: u32) -> Self {
-        Self { llm, tools, default_max_tool_calls }
+        Self { llm, tools, default_max_tool_calls, prompts: productresearch_prompts::PromptSet::builtin() }
+    }
+
+    /// Sessions use these prompt templates instead of the built-in ones.
+    pub fn with_prompts(mut self, prompts: productresearch_prompts::PromptSet) -> Self {
+        self.prompts = prompts;
+        self
     }
 }
 
@@ -50,12 +58,28 @@ impl<T: Tools> ResearchAgentService for Service<T> {
         let (trajectory_id, intent, transcript, max_tool_calls) = decode_start(start)?;
         let max_tool_calls = if max_tool_calls == 0 { self.default_max_tool_calls } else { max_tool_calls };
         let specs = self.tools.list().await.map_err(|e| Status::unavailable(format!("cannot list tools: {e}")))?;
-        let mut session = Session::new(self.llm.clone(), self.tools.clone(), specs, trajectory_id.clone(), &intent, max_tool_calls);
+        let mut session = Session::with_prompts(
+            self.llm.clone(),
+            self.tools.clone(),
+            specs,
+            trajectory_id.clone(),
+            &intent,
+            max_tool_calls,
+            self.prompts.clone(),
+        );
         session.replay(&transcript).map_err(Status::invalid_argument)?;
 
         let (tx, rx) = mpsc::channel(OUTBOX);
         let span = info_span!("research_agent.session", trajectory.id = %trajectory_id, gen_ai.agent.name = "research-agent", resumed_events = transcript.len());
-        productresearch_runtime::context::spawn(drive(session, inbound, tx).instrument(span));
+        // Rounds already done: every rejected report ended one.
+        let round = 1 + transcript
+            .iter()
+            .filter(
+                |e| matches!(&e.body, EventBody::Verdict(v) if v.state == SupervisorState::CheckReport && v.decision != Decision::Approve),
+            )
+            .count() as u32;
+        let resumed = transcript.len();
+        productresearch_runtime::context::spawn(drive(session, inbound, tx, trajectory_id, resumed, round).instrument(span));
         Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
     }
 }
@@ -67,15 +91,27 @@ async fn drive<T: Tools>(
     mut session: Session<T>,
     mut inbound: Streaming<ResearchRequest>,
     tx: mpsc::Sender<Result<ResearchResponse, Status>>,
+    trajectory_id: String,
+    resumed_events: usize,
+    mut round: u32,
 ) {
+    // Spans: round N -> step <kind> -> chat <model> / execute_tool <tool>.
+    let mut rounds = genai::Rounds::new(genai::agent::RESEARCH_AGENT, &trajectory_id);
+    let mut index = resumed_events as u64;
     while !session.done() {
+        let step_span = genai::step_span(&rounds.span(round), &trajectory_id, index);
+        index += 2; // a step and its verdict
         let next = tokio::select! {
-            next = session.next_step() => next,
+            next = session.next_step().instrument(step_span.clone()) => next,
             _ = tx.closed() => return,
         };
         let step = match next {
-            Ok(step) => step,
+            Ok(step) => {
+                record_step(&step_span, &step);
+                step
+            }
             Err(failure) => {
+                genai::record_error(&step_span, failure.kind());
                 warn!(?failure, "session cannot continue");
                 let _ = tx.send(Ok(ResearchResponse { message: Some(research_response::Message::Failure(to_proto(failure))) })).await;
                 return;
@@ -94,13 +130,41 @@ async fn drive<T: Tools>(
             Ok(None) | Err(_) => return,
         };
         match verdict {
-            Ok(v) => session.apply(&step, &v),
+            Ok(v) => {
+                if step.kind == StepKind::Report && v.decision != Decision::Approve {
+                    round += 1;
+                }
+                session.apply(&step, &v)
+            }
             Err(e) => {
                 let _ = tx.send(Err(Status::invalid_argument(format!("invalid verdict: {e}")))).await;
                 return;
             }
         }
     }
+}
+
+/// Names the step span after the step and records its payload and usage.
+fn record_step(span: &tracing::Span, step: &Step) {
+    let kind = match step.kind {
+        StepKind::Plan => "plan",
+        StepKind::ToolCall => "tool_call",
+        StepKind::ToolResult => "tool_result",
+        StepKind::Report => "report",
+    };
+    genai::record_step_kind(span, kind);
+    let text = if step.text.is_empty() { &step.reasoning } else { &step.text };
+    genai::record_payload(span, genai::Payload::StepText, text, None);
+    if let Some(call) = &step.tool_call {
+        span.record("gen_ai.tool.name", call.name.as_str());
+        span.record("gen_ai.tool.call.id", call.id.as_str());
+    }
+    if let Some(result) = &step.tool_result {
+        span.record("gen_ai.tool.name", result.name.as_str());
+        span.record("gen_ai.tool.call.id", result.call_id.as_str());
+    }
+    span.record("gen_ai.usage.input_tokens", step.usage.prompt_tokens as i64);
+    span.record("gen_ai.usage.output_tokens", step.usage.completion_tokens as i64);
 }
 
 fn decode_start(start: StartResearch) -> Result<(String, Intent, Vec<TrajectoryEvent>, u32), Status> {

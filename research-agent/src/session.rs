@@ -11,7 +11,9 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 
 use productresearch_llm::{Action, ChatRequest, JsonSchema, LlmClient, LlmError, Message, ToolChoice};
-use productresearch_record::{Decision, EventBody, Intent, Step, StepKind, ToolCall, ToolSpec, TrajectoryEvent, Verdict};
+use productresearch_prompts::PromptSet;
+use productresearch_record::{Decision, EventBody, Intent, PromptRef, Step, StepKind, ToolCall, ToolSpec, TrajectoryEvent, Verdict};
+use serde_json::json;
 
 use crate::context::{self, ContextPolicy};
 use crate::prompt;
@@ -24,6 +26,16 @@ pub enum Failure {
     Model { detail: String, transient: bool },
     /// The tool gateway failed.
     Tool(String),
+}
+
+impl Failure {
+    /// A short class for the `error.type` attribute.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Failure::Model { .. } => "model_failure",
+            Failure::Tool(_) => "tool_failure",
+        }
+    }
 }
 
 impl From<LlmError> for Failure {
@@ -58,6 +70,13 @@ pub struct Session<T> {
     keep_last_results: usize,
     /// Call ids seen, so every call of the trajectory has a unique id.
     call_ids: std::collections::HashSet<String>,
+    /// The prompt templates.
+    prompts: PromptSet,
+    /// Templates rendered into the context so far: recorded on each step the
+    /// model produces.
+    prompts_used: std::collections::BTreeSet<PromptRef>,
+    /// A template failed to render; the next step fails with this.
+    prompt_error: Option<String>,
 }
 
 /// Tool results always kept whole by the context policy.
@@ -66,14 +85,27 @@ const KEEP_LAST_RESULTS: usize = 2;
 const DEFAULT_RESERVE: u32 = 1_024;
 
 impl<T: Tools> Session<T> {
-    /// A new session on `intent` with the gateway's tools.
+    /// A new session on `intent` with the gateway's tools and the built-in prompts.
     pub fn new(llm: LlmClient, tools: Arc<T>, specs: Vec<ToolSpec>, trajectory_id: String, intent: &Intent, max_tool_calls: u32) -> Self {
-        Self {
+        Self::with_prompts(llm, tools, specs, trajectory_id, intent, max_tool_calls, PromptSet::builtin())
+    }
+
+    /// A new session whose messages come from `prompts`.
+    pub fn with_prompts(
+        llm: LlmClient,
+        tools: Arc<T>,
+        specs: Vec<ToolSpec>,
+        trajectory_id: String,
+        intent: &Intent,
+        max_tool_calls: u32,
+        prompts: PromptSet,
+    ) -> Self {
+        let mut session = Self {
             llm,
             tools,
             specs,
             trajectory_id,
-            context: vec![Message::system(prompt::SYSTEM), Message::user(prompt::opening(intent))],
+            context: Vec::new(),
             phase: Phase::Plan,
             to_execute: None,
             queued: VecDeque::new(),
@@ -82,7 +114,35 @@ impl<T: Tools> Session<T> {
             budget_notice_sent: false,
             keep_last_results: KEEP_LAST_RESULTS,
             call_ids: Default::default(),
+            prompts,
+            prompts_used: Default::default(),
+            prompt_error: None,
+        };
+        let system = session.say(prompt::SYSTEM, json!({}));
+        session.context.push(Message::system(system));
+        let opening = session.say(prompt::PLAN, prompt::opening_context(intent));
+        session.context.push(Message::user(opening));
+        session
+    }
+
+    /// Renders template `name` and notes it as used. A failure is kept and
+    /// ends the next step (the text is then empty and never sent).
+    fn say(&mut self, name: &str, ctx: serde_json::Value) -> String {
+        match self.prompts.render(name, ctx) {
+            Ok(r) => {
+                self.prompts_used.insert(r.prompt);
+                r.text
+            }
+            Err(e) => {
+                self.prompt_error.get_or_insert_with(|| e.to_string());
+                String::new()
+            }
         }
+    }
+
+    /// The templates behind the current context, for the step about to be made.
+    fn prompt_refs(&self) -> Vec<PromptRef> {
+        self.prompts_used.iter().cloned().collect()
     }
 
     /// Rebuilds the state from a transcript of steps each followed by its
@@ -95,10 +155,23 @@ impl<T: Tools> Session<T> {
                 (EventBody::Step(s), None) => pending = Some(s),
                 (EventBody::Verdict(v), Some(s)) => self.apply(s, v),
                 (EventBody::Intent(_), None) => {}
+                (EventBody::UserTurn(u), None) => self.follow_up(&u.follow_up.message),
                 (body, _) => return Err(format!("transcript event {} ({}) is out of order", event.seq, kind_name(body))),
             }
         }
         Ok(())
+    }
+
+    /// The user's next turn after an approved report: the research goes on
+    /// with the follow-up, with a fresh tool budget for the turn.
+    fn follow_up(&mut self, message: &str) {
+        self.context.push(Message::user(format!(
+            "The user follows up: {message}\nResearch what this changes, then write a new report that answers the follow-up."
+        )));
+        self.phase = Phase::Act;
+        self.queued.clear();
+        self.tool_calls_done = 0;
+        self.budget_notice_sent = false;
     }
 
     /// True once a report was approved.
@@ -113,14 +186,39 @@ impl<T: Tools> Session<T> {
 
     /// Proposes the next step.
     pub async fn next_step(&mut self) -> Result<Step, Failure> {
+        if let Some(detail) = &self.prompt_error {
+            return Err(Failure::Model { detail: detail.clone(), transient: false });
+        }
         if let Some(call) = self.to_execute.take() {
-            let result = self.tools.call(&self.trajectory_id, &call.id, &call.name, &call.arguments).await.map_err(Failure::Tool)?;
-            return Ok(Step::result(result));
+            return self.execute(call).await;
         }
         match self.phase {
             Phase::Plan => self.plan().await,
             Phase::Act | Phase::Done => self.act().await,
         }
+    }
+
+    /// Executes an approved call in an `execute_tool <tool>` span.
+    async fn execute(&mut self, call: ToolCall) -> Result<Step, Failure> {
+        use productresearch_runtime::telemetry::{genai, metrics};
+        use tracing::Instrument;
+        let span = genai::execute_tool_span(genai::agent::RESEARCH_AGENT, &call.name, &call.id);
+        genai::record_payload(&span, genai::Payload::ToolArguments, &call.arguments, Some("gen_ai.tool.call.arguments"));
+        let started = std::time::Instant::now();
+        let result = self.tools.call(&self.trajectory_id, &call.id, &call.name, &call.arguments).instrument(span.clone()).await;
+        let error = match &result {
+            Ok(r) => {
+                genai::record_payload(&span, genai::Payload::ToolResult, &r.content, Some("gen_ai.tool.call.result"));
+                span.record("productresearch.tool.is_error", r.is_error);
+                r.is_error.then_some("tool_error")
+            }
+            Err(_) => Some("tool_unavailable"),
+        };
+        if let Some(e) = error {
+            genai::record_error(&span, e);
+        }
+        metrics::gen_ai_operation("execute_tool", genai::agent::RESEARCH_AGENT, &call.name, started.elapsed(), None, error);
+        Ok(Step::result(result.map_err(Failure::Tool)?))
     }
 
     /// The context policy for the next request: the endpoint's window and the
@@ -149,6 +247,7 @@ impl<T: Tools> Session<T> {
             .ok_or_else(|| Failure::Model { detail: "plan output has no non-empty \"plan\" string".into(), transient: false })?;
         let mut step = Step::text(StepKind::Plan, plan, response.usage, response.model);
         step.elided_call_ids = elided;
+        step.prompts = self.prompt_refs();
         Ok(step)
     }
 
@@ -158,7 +257,8 @@ impl<T: Tools> Session<T> {
         }
         let budget_left = self.tool_calls_done < self.max_tool_calls;
         if !budget_left && !self.budget_notice_sent {
-            self.context.push(Message::user(prompt::BUDGET_USED));
+            let notice = self.say(prompt::BUDGET_USED, json!({}));
+            self.context.push(Message::user(notice));
             self.budget_notice_sent = true;
         }
         let (messages, elided) = context::fit(&self.context, &self.specs, &self.policy().await);
@@ -182,6 +282,7 @@ impl<T: Tools> Session<T> {
             Action::Report(report) => Step::text(StepKind::Report, report.trim(), acted.usage, acted.model),
         };
         step.elided_call_ids = elided;
+        step.prompts = self.prompt_refs();
         Ok(step)
     }
 
@@ -205,10 +306,12 @@ impl<T: Tools> Session<T> {
             StepKind::Plan => {
                 self.context.push(Message::assistant(&step.text));
                 if approved {
-                    self.context.push(Message::user(prompt::ACT));
+                    let act = self.say(prompt::ACT, json!({}));
+                    self.context.push(Message::user(act));
                     self.phase = Phase::Act;
                 } else {
-                    self.context.push(Message::user(prompt::plan_feedback(&verdict.feedback)));
+                    let text = self.say(prompt::PLAN_FEEDBACK, prompt::feedback_context(&verdict.feedback));
+                    self.context.push(Message::user(text));
                 }
             }
             StepKind::ToolCall => {
@@ -220,7 +323,8 @@ impl<T: Tools> Session<T> {
                     self.tool_calls_done += 1;
                     self.to_execute = Some(call);
                 } else {
-                    self.context.push(Message::tool(call.id, prompt::call_rejected(&verdict.feedback)));
+                    let text = self.say(prompt::CALL_REJECTED, prompt::feedback_context(&verdict.feedback));
+                    self.context.push(Message::tool(call.id, text));
                 }
             }
             StepKind::ToolResult => {
@@ -228,17 +332,21 @@ impl<T: Tools> Session<T> {
                 self.to_execute = None;
                 self.context.push(Message::tool(&result.call_id, &result.content));
                 if !approved {
-                    self.context.push(Message::user(prompt::result_feedback(&verdict.feedback)));
+                    let text = self.say(prompt::RESULT_FEEDBACK, prompt::feedback_context(&verdict.feedback));
+                    self.context.push(Message::user(text));
                 }
             }
             StepKind::Report => {
                 if approved {
+                    // Kept in the context for a follow-up turn.
+                    self.context.push(Message::assistant(&step.text));
                     self.phase = Phase::Done;
                 } else {
                     // Calls queued behind a rejected report are stale.
                     self.queued.clear();
                     self.context.push(Message::assistant(&step.text));
-                    self.context.push(Message::user(prompt::report_feedback(&verdict.feedback)));
+                    let text = self.say(prompt::REPORT_FEEDBACK, prompt::feedback_context(&verdict.feedback));
+                    self.context.push(Message::user(text));
                 }
             }
         }
@@ -251,5 +359,6 @@ fn kind_name(body: &EventBody) -> &'static str {
         EventBody::Step(_) => "step",
         EventBody::Verdict(_) => "verdict",
         EventBody::Termination(_) => "termination",
+        EventBody::UserTurn(_) => "user turn",
     }
 }

@@ -63,7 +63,8 @@ pub async fn run<M: Mesh>(
             async move {
                 started.fetch_add(1, Ordering::Relaxed);
                 let user_id = history.user_id.clone();
-                (user_id, supervisor.synthesize(history, caps, None).await)
+                // One trace per trajectory, linked to the batch call.
+                (user_id, productresearch_runtime::telemetry::genai::own_trace(supervisor.synthesize(history, caps, None)).await)
             }
         })
         .buffer_unordered(concurrency.max(1));

@@ -1,7 +1,7 @@
 //! Deterministic checks of Check Toolcall: they decide without a model call,
 //! before a bad call costs anything.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use productresearch_record::{ToolCall, ToolSpec};
 
@@ -9,7 +9,23 @@ use productresearch_record::{ToolCall, ToolSpec};
 pub struct CallChecker {
     validators: HashMap<String, jsonschema::Validator>,
     seen: HashSet<(String, String)>,
+    /// Approved calls by their loose form, for near repeats.
+    loose: Vec<Loose>,
 }
+
+/// A call with its free-text arguments reduced to their content words: the
+/// same query with other word order, case, punctuation or stopwords has the
+/// same `words`.
+#[derive(Debug, Clone, PartialEq)]
+struct Loose {
+    name: String,
+    /// The arguments that are not free text, canonical.
+    exact: String,
+    words: BTreeSet<String>,
+}
+
+/// Content words shared (Jaccard) above which two free-text arguments ask the same thing.
+const NEAR_REPEAT: f64 = 0.8;
 
 impl CallChecker {
     /// A checker for the tools in `specs`. A tool whose schema does not compile
@@ -25,7 +41,7 @@ impl CallChecker {
                 (s.name.clone(), v)
             })
             .collect();
-        Self { validators, seen: HashSet::new() }
+        Self { validators, seen: HashSet::new(), loose: Vec::new() }
     }
 
     /// Feedback when the call must be revised, `None` when it passes.
@@ -49,15 +65,112 @@ impl CallChecker {
                 call.name
             ));
         }
+        let loose = loose(&call.name, &args);
+        if let Some(earlier) = self.loose.iter().find(|l| l.near(&loose)) {
+            return Some(format!(
+                "This {} call asks nearly the same as an earlier one (same content words: {}); use that result, or search for something different.",
+                call.name,
+                earlier.words.iter().map(String::as_str).collect::<Vec<_>>().join(" ")
+            ));
+        }
+        for text in strings(&args) {
+            if let Some(feedback) = degenerate(text) {
+                return Some(format!("The arguments of {}: {feedback}", call.name));
+            }
+        }
         None
     }
 
-    /// Remembers an approved call, so an exact repeat is caught.
+    /// Remembers an approved call, so an exact or near repeat is caught.
     pub fn record(&mut self, call: &ToolCall) {
         if let Ok(args) = serde_json::from_str::<serde_json::Value>(&call.arguments) {
             self.seen.insert(key(&call.name, &args));
+            self.loose.push(loose(&call.name, &args));
         }
     }
+}
+
+impl Loose {
+    fn near(&self, other: &Loose) -> bool {
+        if self.name != other.name || self.exact != other.exact || self.words.is_empty() || other.words.is_empty() {
+            return false;
+        }
+        let shared = self.words.intersection(&other.words).count() as f64;
+        let union = self.words.union(&other.words).count() as f64;
+        shared / union >= NEAR_REPEAT
+    }
+}
+
+/// Words that change no search: articles, prepositions, filler.
+const STOPWORDS: &[&str] = &[
+    "a", "an", "and", "are", "at", "best", "by", "for", "from", "good", "i", "in", "is", "it", "me", "my", "of", "on", "or", "the", "to",
+    "top", "what", "which", "with",
+];
+
+/// Free text (a string with a space) becomes content words; anything else
+/// (ids, URLs, numbers) must match exactly.
+fn loose(name: &str, args: &serde_json::Value) -> Loose {
+    let mut exact = serde_json::Map::new();
+    let mut words = BTreeSet::new();
+    if let serde_json::Value::Object(map) = args {
+        for (k, v) in map {
+            match v.as_str() {
+                Some(text) if text.trim().contains(char::is_whitespace) => words.extend(content_words(text)),
+                _ => {
+                    exact.insert(k.clone(), v.clone());
+                }
+            }
+        }
+    }
+    Loose { name: name.to_string(), exact: serde_json::Value::Object(exact).to_string(), words }
+}
+
+fn content_words(text: &str) -> impl Iterator<Item = String> + '_ {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(|w| {
+            let w = w.to_lowercase();
+            // A plural and its singular search the same.
+            match w.strip_suffix('s') {
+                Some(stem) if stem.len() > 2 && !stem.ends_with('s') => stem.to_string(),
+                _ => w,
+            }
+        })
+        .filter(|w| !STOPWORDS.contains(&w.as_str()))
+}
+
+fn strings(v: &serde_json::Value) -> Vec<&str> {
+    match v {
+        serde_json::Value::String(s) => vec![s.as_str()],
+        serde_json::Value::Array(a) => a.iter().flat_map(strings).collect(),
+        serde_json::Value::Object(m) => m.values().flat_map(strings).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Shortest text checked for repetition; short texts repeat by chance.
+const DEGENERATE_MIN_WORDS: usize = 24;
+/// Share of repeated word 4-grams above which text is a loop, not content.
+const DEGENERATE_REPEATED_SHARE: f64 = 0.5;
+
+/// Feedback when `text` is degenerate model output — the same phrase over and
+/// over (a decoder stuck in a loop) — `None` otherwise. Measured as the share
+/// of word 4-grams that occurred before in the text.
+pub fn degenerate(text: &str) -> Option<String> {
+    let words: Vec<String> = text.split_whitespace().map(|w| w.to_lowercase()).collect();
+    if words.len() < DEGENERATE_MIN_WORDS {
+        return None;
+    }
+    let grams: Vec<&[String]> = words.windows(4).collect();
+    let mut seen = HashSet::new();
+    let repeated = grams.iter().filter(|g| !seen.insert(**g)).count();
+    let share = repeated as f64 / grams.len() as f64;
+    (share > DEGENERATE_REPEATED_SHARE).then(|| {
+        format!(
+            "The text repeats itself ({:.0}% of its phrases occur more than once); write it again without the repetition.",
+            share * 100.0
+        )
+    })
 }
 
 /// Name plus canonical arguments (serde_json objects sort their keys), so
@@ -111,5 +224,33 @@ mod tests {
         c.record(&call("product_search", "{\"query\": \"x\", \"limit\": 3}"));
         assert!(c.check(&call("product_search", "{ \"limit\": 3, \"query\": \"x\" }")).unwrap().contains("already called"));
         assert!(c.check(&call("product_search", "{\"query\": \"y\", \"limit\": 3}")).is_none());
+    }
+
+    #[test]
+    fn near_repeats_are_caught_modulo_order_case_and_stopwords() {
+        let mut c = checker();
+        c.record(&call("product_search", r#"{"query": "noise cancelling headphones under 300", "limit": 5}"#));
+        let again = c.check(&call("product_search", r#"{"query": "The best Headphones, noise-cancelling, under 300", "limit": 5}"#));
+        assert!(again.unwrap().contains("nearly the same"));
+        // Other limit, or a different product: a new call.
+        assert!(c.check(&call("product_search", r#"{"query": "noise cancelling headphones under 300", "limit": 10}"#)).is_none());
+        assert!(c.check(&call("product_search", r#"{"query": "noise cancelling earbuds under 300"}"#)).is_none());
+        // Ids are compared exactly, never by words.
+        c.record(&call("product_search", r#"{"query": "B0ABC"}"#));
+        assert!(c.check(&call("product_search", r#"{"query": "B0ABD"}"#)).is_none());
+    }
+
+    #[test]
+    fn degenerate_output_is_rejected_before_it_costs_a_call() {
+        let looped = "compare the battery life ".repeat(12);
+        assert!(degenerate(&looped).unwrap().contains("repeats itself"));
+        let c = checker();
+        let args = serde_json::json!({"query": looped}).to_string();
+        assert!(c.check(&call("product_search", &args)).unwrap().contains("repeats itself"));
+        let report = "The Sony WH-1000XM5 leads on noise cancelling and comfort; the Bose QC45 is lighter and cheaper at $249, \
+            while the Sennheiser Momentum 4 lasts longest on a charge (60 hours) but costs more. For a commuter under $300 the Bose \
+            is the better value; for long flights the Sennheiser.";
+        assert!(degenerate(report).is_none());
+        assert!(degenerate("yes yes yes yes").is_none(), "short texts are not judged");
     }
 }

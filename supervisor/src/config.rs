@@ -9,6 +9,8 @@ use productresearch_runtime::telemetry::TelemetryConfig;
 use serde::{Deserialize, Serialize};
 
 use crate::caps::Caps;
+use crate::machine::Resume;
+use crate::store::Fsync;
 
 /// Everything the supervisor needs; env prefix `SUPERVISOR`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -26,8 +28,18 @@ pub struct Config {
     pub caps: Caps,
     /// Folder of the trajectory records (one JSONL event log per trajectory).
     pub records_dir: PathBuf,
+    /// Object store for the records instead of the folder: `memory://`,
+    /// `file:///abs/path`, or `s3://bucket/prefix` (built with feature `s3`).
+    pub records_url: Option<String>,
+    /// When the local logs are fsynced (see docs/durability.md).
+    pub fsync: Fsync,
+    /// Retries and resumes through restarting services.
+    pub resume: Resume,
     /// Trajectories in flight at once in a batch, when the caller sets none.
     pub batch_concurrency: usize,
+    /// Folder of prompt template overrides (`<dir>/supervisor/check_plan.j2`, ...;
+    /// see docs/prompts.md); the built-in templates when unset.
+    pub prompts_dir: Option<PathBuf>,
     /// gRPC server limits.
     pub server: ServerConfig,
     /// Logging.
@@ -43,7 +55,11 @@ impl Default for Config {
             tool_gateway: ClientConfig::single("http://127.0.0.1:50054"),
             caps: Caps::default(),
             records_dir: PathBuf::from("records"),
+            records_url: None,
+            fsync: Fsync::default(),
+            resume: Resume::default(),
             batch_concurrency: 8,
+            prompts_dir: None,
             server: ServerConfig::default(),
             telemetry: TelemetryConfig::default(),
         }
@@ -55,6 +71,9 @@ impl Config {
     pub fn validate(&self) -> Result<(), String> {
         self.llm.validate("supervisor")?;
         self.caps.validate()?;
+        if self.resume.max_attempts == 0 {
+            return Err("supervisor: resume.max_attempts must be > 0".into());
+        }
         if self.batch_concurrency == 0 {
             return Err("supervisor: batch_concurrency must be > 0".into());
         }

@@ -14,6 +14,9 @@ pub enum Error {
         /// Cause.
         source: std::io::Error,
     },
+    /// The record store failed.
+    #[error("record store: {0}")]
+    Store(String),
     /// The server could not start or failed.
     #[error(transparent)]
     Serve(#[from] productresearch_runtime::server::ServeError),

@@ -12,6 +12,8 @@ mod machine;
 mod mesh;
 mod recorder;
 mod service;
+mod spans;
+pub mod store;
 mod trajectory_id;
 mod verdict;
 
@@ -25,10 +27,10 @@ use tokio::net::TcpListener;
 
 pub use batch::{BatchEvent, Progress};
 pub use caps::Caps;
-pub use check::CallChecker;
+pub use check::{CallChecker, degenerate};
 pub use config::Config;
 pub use error::Error;
-pub use machine::Supervisor;
+pub use machine::{Resume, Supervisor};
 pub use mesh::{AgentMessage, GrpcMesh, InferredIntent, Mesh, MeshError, ResearchLink, StartSession};
 pub use trajectory_id::trajectory_id;
 
@@ -38,13 +40,19 @@ pub const SERVICE_NAME: &str = "productresearch.supervisor.v1.SupervisorService"
 /// Serves the supervisor on `listener` until `shutdown` resolves.
 pub async fn run(config: Config, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), Error> {
     config.validate().map_err(Error::Config)?;
-    let llm = LlmClient::new(config.llm.clone())?;
+    let llm = LlmClient::new(config.llm.clone())?.for_agent("supervisor");
     let mesh = GrpcMesh::new(
         channel("user-agent", &config.user_agent)?,
         channel("research-agent", &config.research_agent)?,
         channel("tool-gateway", &config.tool_gateway)?,
     );
-    let supervisor = Supervisor::new(Arc::new(mesh), llm, config.caps, config.records_dir.clone());
+    let store = store::from_config(&config.records_dir, config.records_url.as_deref(), config.fsync)?;
+    let prompts = productresearch_prompts::PromptSet::load(config.prompts_dir.as_deref()).map_err(|e| Error::Config(e.to_string()))?;
+    verdict::check_templates(&prompts).map_err(|e| Error::Config(e.to_string()))?;
+    let supervisor = Supervisor::new(Arc::new(mesh), llm, config.caps, &config.records_dir)
+        .with_store(store)
+        .with_resume(config.resume)
+        .with_prompts(prompts);
     let max = config.server.max_message_bytes;
     let svc = SupervisorServiceServer::new(service::Service::new(supervisor, config.batch_concurrency))
         .max_decoding_message_size(max)

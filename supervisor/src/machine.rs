@@ -4,38 +4,90 @@
 //! agent proposes is checked — Check Plan, Check Toolcall (deterministic checks
 //! first, then the model), Check Report (against the rubric) — and answered with
 //! a verdict. Rejected reports start the next round, up to the round cap. Every
-//! event is recorded before the verdict goes back to the agent.
+//! event is recorded before the verdict goes back to the agent, so the record
+//! is a checkpoint: a trajectory whose record exists is resumed from its last
+//! recorded verdict (the agent re-opened with the transcript), one whose record
+//! ends with a termination is returned as it is.
 
-use std::path::PathBuf;
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use futures::StreamExt;
-use productresearch_llm::LlmClient;
+use productresearch_llm::{LlmClient, LlmError};
 use productresearch_record::{
-    EventBody, Step, StepKind, SupervisorState, Termination, TerminationReason, ToolCall, Trajectory, TrajectoryEvent, UserHistory, Verdict,
+    BudgetKind, EventBody, FailureClass, FailureKind, Intent, Step, StepKind, SupervisorState, Termination, TerminationReason, ToolCall,
+    Trajectory, TrajectoryEvent, UserHistory, UserTurn, Verdict,
 };
+use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
-use tracing::{Instrument, info, info_span};
+use tracing::{Instrument, info, warn};
 
 use crate::caps::Caps;
-use crate::check::CallChecker;
+use crate::check::{CallChecker, degenerate};
 use crate::error::Error;
-use crate::mesh::{AgentMessage, Mesh, MeshError, StartSession};
-use crate::recorder::Recorder;
+use crate::mesh::{AgentMessage, Mesh, MeshError, ResearchLink, StartSession};
+use crate::recorder::{ListenerGone, Recorder};
+use crate::store::{Fsync, LocalStore, RecordStore};
 use crate::trajectory_id::trajectory_id;
 use crate::verdict;
+
+/// How the supervisor rides out restarting services: a failure that may pass
+/// (connection refused or reset, a tool gateway that is down) is retried, and a
+/// broken research session is re-opened from the record, with exponential
+/// backoff; `max_attempts` failures in a row without a newly recorded event
+/// (or `4 × max_attempts` re-opened sessions in all) end the trajectory with
+/// the classified failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Resume {
+    /// Failures in a row before the trajectory ends.
+    pub max_attempts: u32,
+    /// First wait.
+    pub backoff_ms: u64,
+    /// Longest wait.
+    pub max_backoff_ms: u64,
+}
+
+impl Default for Resume {
+    fn default() -> Self {
+        Self { max_attempts: 12, backoff_ms: 100, max_backoff_ms: 3_000 }
+    }
+}
+
+impl Resume {
+    fn wait(&self, attempt: u32) -> Duration {
+        let ms = self.backoff_ms.saturating_mul(1u64 << attempt.min(16)).min(self.max_backoff_ms);
+        Duration::from_millis(ms)
+    }
+}
 
 /// Synthesizes trajectories.
 pub struct Supervisor<M> {
     mesh: Arc<M>,
     llm: LlmClient,
     caps: Caps,
-    records_dir: PathBuf,
+    store: Arc<dyn RecordStore>,
+    resume: Resume,
+    /// Prompt templates of the verdict checks.
+    prompts: productresearch_prompts::PromptSet,
+    /// Trajectories being synthesized in this process: a second call for the
+    /// same id waits for the first, so one log never has two writers.
+    in_flight: Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
 }
 
 impl<M> Clone for Supervisor<M> {
     fn clone(&self) -> Self {
-        Self { mesh: self.mesh.clone(), llm: self.llm.clone(), caps: self.caps, records_dir: self.records_dir.clone() }
+        Self {
+            mesh: self.mesh.clone(),
+            llm: self.llm.clone(),
+            caps: self.caps,
+            store: self.store.clone(),
+            resume: self.resume,
+            prompts: self.prompts.clone(),
+            in_flight: self.in_flight.clone(),
+        }
     }
 }
 
@@ -44,10 +96,16 @@ struct End(u32, Termination);
 
 impl End {
     fn new(round: u32, reason: TerminationReason, detail: impl Into<String>) -> Self {
-        Self(round, Termination { reason, detail: detail.into() })
+        Self(round, Termination::new(reason, detail))
+    }
+    fn budget(round: u32, kind: BudgetKind, detail: impl Into<String>) -> Self {
+        Self(round, Termination::budget(kind, detail))
     }
     fn from_mesh(round: u32, e: MeshError) -> Self {
-        Self::new(round, e.reason, e.detail)
+        if e.reason == TerminationReason::Cancelled {
+            return Self::new(round, e.reason, e.detail);
+        }
+        Self(round, Termination::failure(e.class(), e.detail))
     }
 }
 
@@ -55,10 +113,40 @@ fn cancelled(round: u32) -> End {
     End::new(round, TerminationReason::Cancelled, "the caller stopped listening")
 }
 
+/// How one research session ended.
+enum Flow {
+    /// The trajectory ended.
+    End(End),
+    /// The session broke (resumable when the error is transient).
+    Broken(MeshError),
+    /// A report was approved and the intent has a follow-up: the next turn.
+    NextTurn,
+}
+
 impl<M: Mesh> Supervisor<M> {
-    /// A supervisor over `mesh`, judging with `llm`.
-    pub fn new(mesh: Arc<M>, llm: LlmClient, caps: Caps, records_dir: PathBuf) -> Self {
-        Self { mesh, llm, caps, records_dir }
+    /// A supervisor over `mesh`, judging with `llm`, recording into the local
+    /// folder `records_dir`.
+    pub fn new(mesh: Arc<M>, llm: LlmClient, caps: Caps, records_dir: impl AsRef<Path>) -> Self {
+        let store = Arc::new(LocalStore::new(records_dir.as_ref(), Fsync::default()));
+        Self { mesh, llm, caps, store, resume: Resume::default(), prompts: Default::default(), in_flight: Default::default() }
+    }
+
+    /// Records into `store` instead.
+    pub fn with_store(mut self, store: Arc<dyn RecordStore>) -> Self {
+        self.store = store;
+        self
+    }
+
+    /// Retries and resumes with `resume`.
+    pub fn with_resume(mut self, resume: Resume) -> Self {
+        self.resume = resume;
+        self
+    }
+
+    /// Judges with these prompt templates instead of the built-in ones.
+    pub fn with_prompts(mut self, prompts: productresearch_prompts::PromptSet) -> Self {
+        self.prompts = prompts;
+        self
     }
 
     /// The default caps.
@@ -68,7 +156,11 @@ impl<M: Mesh> Supervisor<M> {
 
     /// Runs one trajectory to its end and returns the complete record. Only a
     /// record that cannot be written is an error; every failure of a model, a
-    /// tool or a service ends the trajectory with a typed termination.
+    /// tool or a service ends the trajectory with a typed termination. A
+    /// trajectory already finished in the store is returned without any call;
+    /// an unfinished one continues after its last recorded verdict. A cancelled
+    /// trajectory (the caller went away) is not ended in the store, so the next
+    /// run resumes it; only the returned record carries the cancellation.
     pub async fn synthesize(
         &self,
         history: UserHistory,
@@ -77,14 +169,42 @@ impl<M: Mesh> Supervisor<M> {
     ) -> Result<Trajectory, Error> {
         history.validate().map_err(Error::InvalidRequest)?;
         let id = trajectory_id(&history, &caps, self.llm.model());
-        let span = info_span!("trajectory", trajectory.id = %id, user.id = %history.user_id, gen_ai.agent.name = "supervisor");
+        let _one_writer = self.lock(&id).await;
+        let span = productresearch_runtime::telemetry::genai::trajectory_span(&id, &history.user_id);
         async {
-            let mut record = Recorder::create(&self.records_dir, Trajectory::new(&id, &history.user_id), listener).await?;
+            let mut record = match Recorder::open(self.store.as_ref(), Trajectory::new(&id, &history.user_id), listener).await? {
+                Ok(r) => r,
+                Err(ListenerGone) => {
+                    let mut t = Trajectory::new(&id, &history.user_id);
+                    let End(round, termination) = cancelled(0);
+                    t.push(round, EventBody::Termination(termination));
+                    return Ok(t);
+                }
+            };
+            fill_models(record.trajectory_mut(), self.llm.model());
+            if record.trajectory().termination().is_some() {
+                info!(events = record.trajectory().events.len(), "trajectory already finished; not run again");
+                return record.finish().await;
+            }
+            // A step whose verdict was never recorded is proposed again.
+            if let Some(EventBody::Step(_)) = record.trajectory().events.last().map(|e| &e.body) {
+                let keep = record.trajectory().events.len() - 1;
+                record.truncate(keep).await?;
+            }
+            if !record.trajectory().events.is_empty() {
+                info!(events = record.trajectory().events.len(), "resuming trajectory from its record");
+            }
             record.trajectory_mut().trace_id = productresearch_runtime::telemetry::current_trace_id().unwrap_or_default();
-            record.trajectory_mut().models.insert("supervisor".into(), self.llm.model().to_string());
+            productresearch_runtime::telemetry::metrics::trajectory_started();
             let End(round, termination) = self.drive(&mut record, &history, caps).await?;
-            info!(reason = ?termination.reason, detail = %termination.detail, round, "trajectory ended");
-            // The caller may be gone (that is why we stopped); the log still gets the end.
+            crate::spans::record_end(&tracing::Span::current(), record.trajectory(), round, &termination);
+            info!(reason = ?termination.reason, budget = ?termination.budget, failure = ?termination.failure, detail = %termination.detail, round, "trajectory ended");
+            if termination.reason == TerminationReason::Cancelled {
+                let mut t = record.trajectory().clone();
+                t.push(round, EventBody::Termination(termination));
+                return Ok(t);
+            }
+            // The caller may be gone; the log still gets the end.
             let _ = record.push(round, EventBody::Termination(termination)).await?;
             record.finish().await
         }
@@ -92,107 +212,273 @@ impl<M: Mesh> Supervisor<M> {
         .await
     }
 
-    async fn drive(&self, record: &mut Recorder, history: &UserHistory, caps: Caps) -> Result<End, Error> {
-        let inferred = match self.mesh.infer_intent(history).await {
-            Ok(i) => i,
-            Err(e) => return Ok(End::from_mesh(0, e)),
-        };
-        record.trajectory_mut().models.insert("user-agent".into(), inferred.model.clone());
-        let intent = inferred.intent;
-        if record.push(0, EventBody::Intent(intent.clone())).await?.is_err() {
-            return Ok(cancelled(0));
+    async fn lock(&self, id: &str) -> InFlight {
+        let slot = self.in_flight.lock().expect("in-flight map").entry(id.to_string()).or_default().clone();
+        let guard = slot.clone().lock_owned().await;
+        InFlight { map: self.in_flight.clone(), id: id.to_string(), slot, _guard: guard }
+    }
+
+    /// Retries `call` while it fails transiently.
+    async fn retried<T, F: Future<Output = Result<T, MeshError>>>(&self, what: &str, mut call: impl FnMut() -> F) -> Result<T, MeshError> {
+        let mut attempt = 0;
+        loop {
+            match call().await {
+                Err(e) if e.transient && attempt + 1 < self.resume.max_attempts => {
+                    warn!(what, attempt, error = %e.detail, "transient failure; retrying");
+                    tokio::time::sleep(self.resume.wait(attempt)).await;
+                    attempt += 1;
+                }
+                other => return other,
+            }
         }
-        let specs = match self.mesh.list_tools().await {
+    }
+
+    async fn drive(&self, record: &mut Recorder, history: &UserHistory, caps: Caps) -> Result<End, Error> {
+        let intent = match record.trajectory().intent().cloned() {
+            Some(intent) => intent,
+            None => {
+                let inferred = match self.retried("infer intent", || self.mesh.infer_intent(history)).await {
+                    Ok(i) => i,
+                    Err(e) => return Ok(End::from_mesh(0, e)),
+                };
+                record.trajectory_mut().models.insert("user-agent".into(), inferred.model.clone());
+                record.trajectory_mut().add_prompts(&inferred.prompts);
+                crate::spans::record_intent_usage(&inferred.usage);
+                if record.push(0, EventBody::Intent(inferred.intent.clone())).await?.is_err() {
+                    return Ok(cancelled(0));
+                }
+                inferred.intent
+            }
+        };
+        let specs = match self.retried("list tools", || self.mesh.list_tools()).await {
             Ok(s) => s,
-            Err(e) => return Ok(End::from_mesh(0, MeshError { reason: TerminationReason::ToolFailure, detail: e.detail })),
+            Err(e) => return Ok(End::from_mesh(0, MeshError { reason: TerminationReason::ToolFailure, ..e })),
         };
         let mut checker = CallChecker::new(&specs);
-        let start = StartSession {
-            trajectory_id: record.trajectory().trajectory_id.clone(),
-            intent: intent.clone(),
-            transcript: Vec::new(),
-            max_tool_calls: caps.max_tool_calls,
-        };
-        let mut link = match self.mesh.open_research(start).await {
-            Ok(l) => l,
-            Err(e) => return Ok(End::from_mesh(1, e)),
-        };
-
         let mut state = Progress { round: 1, ..Progress::default() };
+        // Counters and the checker's memory as they were after the last verdict.
+        let mut turn_due = false;
+        let mut pending: Option<&Step> = None;
+        for event in &record.trajectory().events {
+            match &event.body {
+                EventBody::Step(step) => pending = Some(step),
+                EventBody::Verdict(verdict) => {
+                    let Some(step) = pending.take() else { continue };
+                    if let Some(end) = state.apply(step, verdict, &caps, &mut checker) {
+                        if state.turn_follows(&end, &intent) {
+                            turn_due = true;
+                        } else {
+                            // The log ended between a deciding verdict and its termination.
+                            return Ok(end);
+                        }
+                    }
+                }
+                EventBody::UserTurn(_) => {
+                    state.next_turn();
+                    turn_due = false;
+                }
+                EventBody::Intent(_) | EventBody::Termination(_) => {}
+            }
+        }
+        if turn_due && self.start_turn(record, &intent, &mut state).await?.is_err() {
+            return Ok(cancelled(state.round));
+        }
+
+        let mut failures_in_a_row = 0;
+        let mut resumes = 0;
+        loop {
+            let recorded = record.trajectory().events.len();
+            let start = StartSession {
+                trajectory_id: record.trajectory().trajectory_id.clone(),
+                intent: intent.clone(),
+                transcript: record
+                    .trajectory()
+                    .events
+                    .iter()
+                    .filter(|e| matches!(e.body, EventBody::Step(_) | EventBody::Verdict(_) | EventBody::UserTurn(_)))
+                    .cloned()
+                    .collect(),
+                max_tool_calls: caps.max_tool_calls,
+            };
+            let turn_intent = state.turn_intent(&intent);
+            let outcome = match self.mesh.open_research(start).await {
+                Ok(mut link) => self.session(record, &turn_intent, &mut link, &mut state, &caps, &mut checker).await?,
+                Err(e) => Flow::Broken(e),
+            };
+            let e = match outcome {
+                Flow::End(end) => return Ok(end),
+                Flow::NextTurn => {
+                    if self.start_turn(record, &intent, &mut state).await?.is_err() {
+                        return Ok(cancelled(state.round));
+                    }
+                    continue;
+                }
+                Flow::Broken(e) => e,
+            };
+            if record.trajectory().events.len() > recorded {
+                failures_in_a_row = 0;
+            }
+            // Model failures already had their retries in the client.
+            let resumable = e.transient && e.reason != TerminationReason::ModelFailure;
+            resumes += 1;
+            // An agent that breaks off again and again, progress or not, is not resumed forever.
+            if !resumable || failures_in_a_row + 1 >= self.resume.max_attempts || resumes > 4 * self.resume.max_attempts {
+                return Ok(End::from_mesh(state.round, e));
+            }
+            warn!(attempt = failures_in_a_row, error = %e.detail, "research session broke; resuming from the record");
+            tokio::time::sleep(self.resume.wait(failures_in_a_row)).await;
+            failures_in_a_row += 1;
+        }
+    }
+
+    /// Records the user's next turn and moves the counters to it.
+    async fn start_turn(&self, record: &mut Recorder, intent: &Intent, state: &mut Progress) -> Result<Result<(), ListenerGone>, Error> {
+        let follow_up = intent.follow_ups[state.turn as usize].clone();
+        state.next_turn();
+        info!(turn = state.turn, "next user turn");
+        record.push(state.round, EventBody::UserTurn(UserTurn { turn: state.turn, follow_up })).await
+    }
+
+    /// Drives one research session until the trajectory ends or the session
+    /// breaks.
+    async fn session(
+        &self,
+        record: &mut Recorder,
+        intent: &Intent,
+        link: &mut ResearchLink,
+        state: &mut Progress,
+        caps: &Caps,
+        checker: &mut CallChecker,
+    ) -> Result<Flow, Error> {
+        let mut rounds = productresearch_runtime::telemetry::genai::Rounds::new("supervisor", &record.trajectory().trajectory_id);
         loop {
             let step = match link.steps.next().await {
                 Some(Ok(AgentMessage::Step(step))) => step,
-                Some(Ok(AgentMessage::Failure(e))) | Some(Err(e)) => return Ok(End::from_mesh(state.round, e)),
+                Some(Ok(AgentMessage::Failure(e))) | Some(Err(e)) => return Ok(Flow::Broken(e)),
                 None => {
-                    return Ok(End::new(
-                        state.round,
+                    return Ok(Flow::Broken(MeshError::transient(
                         TerminationReason::MeshFailure,
                         "research-agent ended the session before a report was approved",
-                    ));
+                    )));
                 }
             };
             if let Err(m) = step.validate() {
-                return Ok(End::new(state.round, TerminationReason::MeshFailure, format!("research-agent sent an invalid step: {m}")));
+                return Ok(Flow::End(End(
+                    state.round,
+                    Termination::failure(
+                        FailureClass { kind: FailureKind::Protocol, transient: false },
+                        format!("research-agent sent an invalid step: {m}"),
+                    ),
+                )));
             }
             if !step.model.is_empty() {
                 record.trajectory_mut().models.insert("research-agent".into(), step.model.clone());
             }
-            if step.kind == StepKind::ToolCall && state.approved_calls >= caps.max_tool_calls {
+            if let Some(end) = state.over_budget(&step, record.trajectory(), caps) {
                 let _ = record.push(state.round, EventBody::Step(step)).await?;
-                return Ok(End::new(state.round, TerminationReason::Budget, format!("tool call cap of {} reached", caps.max_tool_calls)));
+                return Ok(Flow::End(end));
             }
-            let verdict = match self.check(&intent, &step, &checker, &state).await {
-                Ok(v) => v,
-                Err(detail) => {
+            let span = crate::spans::verdict_span(&mut rounds, &step, state.round, state.attempt(step.kind));
+            let verdict = match self.check(intent, &step, checker, state).instrument(span.clone()).await {
+                Ok(v) => {
+                    crate::spans::record_verdict(&span, &step, &v, state.round);
+                    v
+                }
+                Err(e) => {
+                    productresearch_runtime::telemetry::genai::record_error(&span, e.kind());
                     let _ = record.push(state.round, EventBody::Step(step)).await?;
-                    return Ok(End::new(state.round, TerminationReason::ModelFailure, detail));
+                    return Ok(Flow::End(End(state.round, Termination::failure(classify(&e), format!("supervisor model: {e}")))));
                 }
             };
             let round = state.round;
-            if record.push(round, EventBody::Step(step.clone())).await?.is_err()
-                || record.push(round, EventBody::Verdict(verdict.clone())).await?.is_err()
-            {
-                return Ok(cancelled(round));
+            // Both go into the log even when the caller is gone, so a resumed
+            // run does not pay for this verdict again.
+            let step_seen = record.push(round, EventBody::Step(step.clone())).await?;
+            let verdict_seen = record.push(round, EventBody::Verdict(verdict.clone())).await?;
+            if step_seen.is_err() || verdict_seen.is_err() {
+                return Ok(Flow::End(cancelled(round)));
             }
-            let end = state.apply(&step, &verdict, &caps, &mut checker);
-            if link.verdicts.send(verdict).await.is_err() && end.is_none() {
-                return Ok(End::new(round, TerminationReason::MeshFailure, "research-agent closed the session"));
-            }
+            let end = state.apply(&step, &verdict, caps, checker);
+            let delivered = link.verdicts.send(verdict).await.is_ok();
             if let Some(end) = end {
-                return Ok(end);
+                return Ok(if state.turn_follows(&end, intent) { Flow::NextTurn } else { Flow::End(end) });
+            }
+            if !delivered {
+                return Ok(Flow::Broken(MeshError::transient(TerminationReason::MeshFailure, "research-agent closed the session")));
             }
         }
     }
 
     /// The verdict on one step: deterministic checks first, then the model.
-    async fn check(
-        &self,
-        intent: &productresearch_record::Intent,
-        step: &Step,
-        checker: &CallChecker,
-        state: &Progress,
-    ) -> Result<Verdict, String> {
+    async fn check(&self, intent: &Intent, step: &Step, checker: &CallChecker, state: &Progress) -> Result<Verdict, LlmError> {
         let attempt = state.attempt(step.kind);
         match step.kind {
             StepKind::ToolResult => return Ok(Verdict::approve(SupervisorState::CheckToolcall)),
             StepKind::ToolCall => {
-                if let Some(feedback) = step.tool_call.as_ref().and_then(|c| checker.check(c)) {
+                if let Some(feedback) = step.tool_call.as_ref().and_then(|c| checker.check(c)).or_else(|| degenerate(&step.reasoning)) {
                     return Ok(Verdict::revise(SupervisorState::CheckToolcall, feedback));
                 }
             }
-            StepKind::Plan | StepKind::Report => {}
+            StepKind::Plan | StepKind::Report => {
+                if let Some(feedback) = degenerate(&step.text) {
+                    return Ok(Verdict::revise(SupervisorState::for_step(step.kind), feedback));
+                }
+            }
         }
-        verdict::ask(&self.llm, intent, step, attempt, &state.evidence).await.map_err(|e| format!("supervisor model: {e}"))
+        verdict::ask(&self.llm, &self.prompts, intent, step, attempt, &state.evidence).await
     }
 }
 
-/// Counters of one session.
+/// Holds a trajectory id for one writer; the last holder removes the entry.
+struct InFlight {
+    map: Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
+    id: String,
+    slot: Arc<tokio::sync::Mutex<()>>,
+    _guard: tokio::sync::OwnedMutexGuard<()>,
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        let mut map = self.map.lock().expect("in-flight map");
+        // The map's reference, ours and the guard's: nobody else waits.
+        if Arc::strong_count(&self.slot) <= 3 {
+            map.remove(&self.id);
+        }
+    }
+}
+
+/// Models known from the record itself (a resumed or finished trajectory).
+fn fill_models(t: &mut Trajectory, supervisor_model: &str) {
+    t.models.insert("supervisor".into(), supervisor_model.to_string());
+    if let Some(model) = t.steps().iter().rev().map(|(_, s, _)| s.model.as_str()).find(|m| !m.is_empty()).map(str::to_string) {
+        t.models.insert("research-agent".into(), model);
+    }
+}
+
+/// The supervisor's own model failed: policy refusals (auth, content filters)
+/// apart from other failures, transient ones (retries exhausted) marked.
+fn classify(e: &LlmError) -> FailureClass {
+    let last = match e {
+        LlmError::Exhausted { last, .. } => last.as_ref(),
+        other => other,
+    };
+    let kind = match last {
+        LlmError::Status { status: 401 | 403 | 451, .. } => FailureKind::Policy,
+        _ => FailureKind::Model,
+    };
+    FailureClass { kind, transient: matches!(e, LlmError::Exhausted { .. }) || e.is_transient() }
+}
+
+/// Counters of one trajectory.
 #[derive(Default)]
 struct Progress {
     round: u32,
+    /// User turn (0: the opening query; 1.. the intent's follow-ups).
+    turn: u32,
     plan_attempts: u32,
     reports: u32,
     approved_calls: u32,
+    round_calls: u32,
     call_rejections_in_a_row: u32,
     last_approved_call: Option<ToolCall>,
     /// One line per executed call, for the model's checks.
@@ -200,6 +486,35 @@ struct Progress {
 }
 
 impl Progress {
+    /// True when `end` is an approved report and the intent has a follow-up
+    /// after the current turn.
+    fn turn_follows(&self, end: &End, intent: &Intent) -> bool {
+        end.1.reason == TerminationReason::Approved && (self.turn as usize) < intent.follow_ups.len()
+    }
+
+    /// Moves to the next user turn: a new round, and the per-turn counters
+    /// (tool calls, reports, rejections) start over; tokens and wall time
+    /// stay per trajectory.
+    fn next_turn(&mut self) {
+        self.turn += 1;
+        self.round += 1;
+        self.plan_attempts = 0;
+        self.reports = 0;
+        self.approved_calls = 0;
+        self.round_calls = 0;
+        self.call_rejections_in_a_row = 0;
+    }
+
+    /// The intent as the supervisor's checks see it in the current turn: the
+    /// query followed by the follow-ups so far.
+    fn turn_intent(&self, intent: &Intent) -> Intent {
+        let mut turn = intent.clone();
+        for f in intent.follow_ups.iter().take(self.turn as usize) {
+            turn.query.push_str(&format!("\nFollow-up from the user: {}", f.message));
+        }
+        turn
+    }
+
     /// Which try of its kind `kind`'s next step is (1 for the first).
     fn attempt(&self, kind: StepKind) -> u32 {
         match kind {
@@ -210,6 +525,57 @@ impl Progress {
         }
     }
 
+    /// The budget `step` would overrun, checked before it costs a verdict.
+    fn over_budget(&self, step: &Step, record: &Trajectory, caps: &Caps) -> Option<End> {
+        if step.kind == StepKind::ToolCall && self.approved_calls >= caps.max_tool_calls {
+            return Some(End::budget(self.round, BudgetKind::ToolCalls, format!("tool call cap of {} reached", caps.max_tool_calls)));
+        }
+        if step.kind == StepKind::ToolCall && caps.max_round_tool_calls > 0 && self.round_calls >= caps.max_round_tool_calls {
+            return Some(End::budget(
+                self.round,
+                BudgetKind::RoundToolCalls,
+                format!("tool call cap of {} in round {} reached", caps.max_round_tool_calls, self.round),
+            ));
+        }
+        let (mut agent, mut supervisor) = (step.usage.total(), 0u64);
+        for e in &record.events {
+            match &e.body {
+                EventBody::Step(s) => agent += s.usage.total(),
+                EventBody::Verdict(v) => supervisor += v.usage.total(),
+                _ => {}
+            }
+        }
+        if caps.max_tokens > 0 && agent + supervisor > caps.max_tokens {
+            return Some(End::budget(
+                self.round,
+                BudgetKind::Tokens,
+                format!("{} tokens used, budget {}", agent + supervisor, caps.max_tokens),
+            ));
+        }
+        if caps.max_role_tokens > 0 {
+            for (role, used) in [("research-agent", agent), ("supervisor", supervisor)] {
+                if used > caps.max_role_tokens {
+                    return Some(End::budget(
+                        self.round,
+                        BudgetKind::RoleTokens,
+                        format!("{role} used {used} tokens, budget {}", caps.max_role_tokens),
+                    ));
+                }
+            }
+        }
+        if caps.max_wall_secs > 0
+            && let Some(age) = record.age()
+            && age > Duration::from_secs(caps.max_wall_secs)
+        {
+            return Some(End::budget(
+                self.round,
+                BudgetKind::WallTime,
+                format!("{:.0}s of wall time used, budget {}s", age.as_secs_f64(), caps.max_wall_secs),
+            ));
+        }
+        None
+    }
+
     /// Updates the counters with a recorded verdict; `Some` ends the trajectory.
     fn apply(&mut self, step: &Step, verdict: &Verdict, caps: &Caps, checker: &mut CallChecker) -> Option<End> {
         let approved = verdict.approved();
@@ -217,22 +583,23 @@ impl Progress {
             StepKind::Plan => {
                 self.plan_attempts += 1;
                 if !approved && self.plan_attempts >= caps.max_rejections_per_step {
-                    return Some(End::new(self.round, TerminationReason::Budget, format!("plan rejected {} times", self.plan_attempts)));
+                    return Some(End::budget(self.round, BudgetKind::Rejections, format!("plan rejected {} times", self.plan_attempts)));
                 }
             }
             StepKind::ToolCall => {
                 let call = step.tool_call.as_ref().expect("validated");
                 if approved {
                     self.approved_calls += 1;
+                    self.round_calls += 1;
                     self.call_rejections_in_a_row = 0;
                     checker.record(call);
                     self.last_approved_call = Some(call.clone());
                 } else {
                     self.call_rejections_in_a_row += 1;
                     if self.call_rejections_in_a_row >= caps.max_rejections_per_step {
-                        return Some(End::new(
+                        return Some(End::budget(
                             self.round,
-                            TerminationReason::Budget,
+                            BudgetKind::Rejections,
                             format!("{} tool calls in a row rejected", self.call_rejections_in_a_row),
                         ));
                     }
@@ -250,13 +617,14 @@ impl Progress {
                     return Some(End::new(self.round, TerminationReason::Approved, format!("report approved in round {}", self.round)));
                 }
                 if self.reports >= caps.max_report_rounds {
-                    return Some(End::new(
+                    return Some(End::budget(
                         self.round,
-                        TerminationReason::RoundCap,
+                        BudgetKind::ReportRounds,
                         format!("no report approved in {} rounds", caps.max_report_rounds),
                     ));
                 }
                 self.round += 1;
+                self.round_calls = 0;
             }
         }
         None

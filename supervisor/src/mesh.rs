@@ -13,6 +13,7 @@ use productresearch_proto::tool_gateway::v1::ListToolsRequest;
 use productresearch_proto::tool_gateway::v1::tool_gateway_service_client::ToolGatewayServiceClient;
 use productresearch_proto::user_agent::v1::InferIntentRequest;
 use productresearch_proto::user_agent::v1::user_agent_service_client::UserAgentServiceClient;
+use productresearch_record::{FailureClass, FailureKind as RecordedKind};
 use productresearch_record::{Intent, Step, TerminationReason, TokenUsage, ToolSpec, TrajectoryEvent, UserHistory, Verdict};
 use productresearch_runtime::client::MeshChannel;
 use productresearch_runtime::failure::{self, FailureKind};
@@ -26,17 +27,47 @@ pub struct MeshError {
     pub reason: TerminationReason,
     /// What failed.
     pub detail: String,
+    /// True when trying again later may succeed (a restarting service, a
+    /// broken connection): the supervisor then resumes the trajectory from its
+    /// record instead of ending it.
+    pub transient: bool,
 }
 
 impl MeshError {
-    fn from_status(service: &str, s: &tonic::Status) -> Self {
-        let reason = match failure::kind_of(s) {
-            Some(FailureKind::Model) => TerminationReason::ModelFailure,
-            Some(FailureKind::Tool) => TerminationReason::ToolFailure,
-            None if s.code() == tonic::Code::Cancelled => TerminationReason::Cancelled,
-            None => TerminationReason::MeshFailure,
+    /// A permanent failure.
+    pub fn permanent(reason: TerminationReason, detail: impl Into<String>) -> Self {
+        Self { reason, detail: detail.into(), transient: false }
+    }
+
+    /// A failure that a retry may get past.
+    pub fn transient(reason: TerminationReason, detail: impl Into<String>) -> Self {
+        Self { reason, detail: detail.into(), transient: true }
+    }
+
+    /// The failure as the record classifies it.
+    pub fn class(&self) -> FailureClass {
+        let kind = match self.reason {
+            TerminationReason::ModelFailure => RecordedKind::Model,
+            TerminationReason::ToolFailure => RecordedKind::Tool,
+            _ if self.transient => RecordedKind::Mesh,
+            _ => RecordedKind::Protocol,
         };
-        Self { reason, detail: format!("{service}: {} ({:?})", s.message(), s.code()) }
+        FailureClass { kind, transient: self.transient }
+    }
+
+    fn from_status(service: &str, s: &tonic::Status) -> Self {
+        use tonic::Code;
+        // What a killed or restarting peer looks like from here: refused or
+        // reset connections, streams cut mid-message.
+        let unreachable = matches!(s.code(), Code::Unavailable | Code::Unknown | Code::Aborted | Code::ResourceExhausted)
+            || (s.code() == Code::Internal && failure::kind_of(s).is_none());
+        let (reason, transient) = match failure::kind_of(s) {
+            Some(FailureKind::Model) => (TerminationReason::ModelFailure, false),
+            Some(FailureKind::Tool) => (TerminationReason::ToolFailure, s.code() == Code::Unavailable),
+            None if s.code() == Code::Cancelled => (TerminationReason::Cancelled, false),
+            None => (TerminationReason::MeshFailure, unreachable),
+        };
+        Self { reason, detail: format!("{service}: {} ({:?})", s.message(), s.code()), transient }
     }
 }
 
@@ -49,6 +80,8 @@ pub struct InferredIntent {
     pub usage: TokenUsage,
     /// Model that inferred it.
     pub model: String,
+    /// Prompt templates the user agent used (recorded on the trajectory).
+    pub prompts: Vec<productresearch_record::PromptRef>,
 }
 
 /// What the research agent sends.
@@ -119,10 +152,15 @@ impl Mesh for GrpcMesh {
         let request = InferIntentRequest { history: Some(history.clone().into()) };
         let response =
             self.user_agent.clone().infer_intent(request).await.map_err(|s| MeshError::from_status("user-agent", &s))?.into_inner();
-        let bad = |detail: String| MeshError { reason: TerminationReason::MeshFailure, detail };
+        let bad = |detail: String| MeshError::permanent(TerminationReason::MeshFailure, detail);
         let intent = response.intent.ok_or_else(|| bad("user-agent returned no intent".into()))?;
         let intent = Intent::try_from(intent).map_err(|e| bad(format!("user-agent returned an invalid intent: {e}")))?;
-        Ok(InferredIntent { intent, usage: response.usage.map(Into::into).unwrap_or_default(), model: response.model })
+        Ok(InferredIntent {
+            intent,
+            usage: response.usage.map(Into::into).unwrap_or_default(),
+            model: response.model,
+            prompts: productresearch_record::convert::prompts_from_pb(response.prompts),
+        })
     }
 
     async fn open_research(&self, start: StartSession) -> Result<ResearchLink, MeshError> {
@@ -141,12 +179,11 @@ impl Mesh for GrpcMesh {
             self.research_agent.clone().research(outbound).await.map_err(|s| MeshError::from_status("research-agent", &s))?.into_inner();
         let steps = inbound.map(|item| match item {
             Ok(msg) => match msg.message {
-                Some(research_response::Message::Step(s)) => Step::try_from(s).map(AgentMessage::Step).map_err(|e| MeshError {
-                    reason: TerminationReason::MeshFailure,
-                    detail: format!("research-agent sent an invalid step: {e}"),
-                }),
+                Some(research_response::Message::Step(s)) => Step::try_from(s)
+                    .map(AgentMessage::Step)
+                    .map_err(|e| MeshError::permanent(TerminationReason::MeshFailure, format!("research-agent sent an invalid step: {e}"))),
                 Some(research_response::Message::Failure(f)) => Ok(AgentMessage::Failure(agent_failure(f))),
-                None => Err(MeshError { reason: TerminationReason::MeshFailure, detail: "research-agent sent an empty message".into() }),
+                None => Err(MeshError::permanent(TerminationReason::MeshFailure, "research-agent sent an empty message")),
             },
             Err(s) => Err(MeshError::from_status("research-agent", &s)),
         });
@@ -164,10 +201,7 @@ impl Mesh for GrpcMesh {
             .tools;
         tools
             .into_iter()
-            .map(|t| {
-                ToolSpec::try_from(t)
-                    .map_err(|e| MeshError { reason: TerminationReason::MeshFailure, detail: format!("tool-gateway: {e}") })
-            })
+            .map(|t| ToolSpec::try_from(t).map_err(|e| MeshError::permanent(TerminationReason::MeshFailure, format!("tool-gateway: {e}"))))
             .collect()
     }
 }
@@ -178,5 +212,5 @@ fn agent_failure(f: pb::Failure) -> MeshError {
         Ok(pb::FailureKind::Tool) => TerminationReason::ToolFailure,
         _ => TerminationReason::MeshFailure,
     };
-    MeshError { reason, detail: format!("research-agent: {}", f.detail) }
+    MeshError { reason, detail: format!("research-agent: {}", f.detail), transient: f.transient }
 }

@@ -1,20 +1,17 @@
 //! The trajectory record as it is written: every event is appended to the
-//! trajectory's JSONL log and flushed before the next step starts, and streamed
-//! to the caller.
-
-use std::path::{Path, PathBuf};
+//! trajectory's log (see [`crate::store`]) before the next step starts, and
+//! streamed to the caller.
 
 use productresearch_record::{EventBody, Trajectory, TrajectoryEvent};
-use tokio::io::AsyncWriteExt;
 use tokio::sync::mpsc;
 
 use crate::error::Error;
+use crate::store::{EventLog, RecordStore};
 
-/// Appends events to a trajectory, its log file and an optional listener.
+/// Appends events to a trajectory, its log and an optional listener.
 pub struct Recorder {
     trajectory: Trajectory,
-    path: PathBuf,
-    file: tokio::fs::File,
+    log: Box<dyn EventLog>,
     listener: Option<mpsc::Sender<TrajectoryEvent>>,
 }
 
@@ -23,14 +20,24 @@ pub struct Recorder {
 pub struct ListenerGone;
 
 impl Recorder {
-    /// Starts the record of `trajectory` in `dir` (`<trajectory_id>.jsonl`),
-    /// replacing any earlier log of the same id.
-    pub async fn create(dir: &Path, trajectory: Trajectory, listener: Option<mpsc::Sender<TrajectoryEvent>>) -> Result<Self, Error> {
-        let path = dir.join(format!("{}.jsonl", trajectory.trajectory_id));
-        let io = |source| Error::Record { path: path.display().to_string(), source };
-        tokio::fs::create_dir_all(dir).await.map_err(io)?;
-        let file = tokio::fs::File::create(&path).await.map_err(io)?;
-        Ok(Self { trajectory, path, file, listener })
+    /// Opens the record of `trajectory` (id and user) in `store`, with the
+    /// events already recorded under that id, and replays those to the listener
+    /// so a caller of a resumed trajectory sees the whole record.
+    pub async fn open(
+        store: &dyn RecordStore,
+        mut trajectory: Trajectory,
+        listener: Option<mpsc::Sender<TrajectoryEvent>>,
+    ) -> Result<Result<Self, ListenerGone>, Error> {
+        let (events, log) = store.open(&trajectory.trajectory_id).await?;
+        if let Some(tx) = &listener {
+            for e in &events {
+                if tx.send(e.clone()).await.is_err() {
+                    return Ok(Err(ListenerGone));
+                }
+            }
+        }
+        trajectory.events = events;
+        Ok(Ok(Self { trajectory, log, listener }))
     }
 
     /// The record so far.
@@ -43,14 +50,17 @@ impl Recorder {
         &mut self.trajectory
     }
 
-    /// Appends one event: in memory, to the log (flushed), to the listener.
+    /// Drops the events from position `keep` on, in memory and in the log.
+    pub async fn truncate(&mut self, keep: usize) -> Result<(), Error> {
+        self.log.truncate(keep).await?;
+        self.trajectory.events.truncate(keep);
+        Ok(())
+    }
+
+    /// Appends one event: in memory, to the log, to the listener.
     pub async fn push(&mut self, round: u32, body: EventBody) -> Result<Result<(), ListenerGone>, Error> {
         let event = self.trajectory.push(round, body).clone();
-        let mut line = serde_json::to_vec(&event).expect("events serialise");
-        line.push(b'\n');
-        let io = |source| Error::Record { path: self.path.display().to_string(), source };
-        self.file.write_all(&line).await.map_err(io)?;
-        self.file.flush().await.map_err(io)?;
+        self.log.append(&event).await?;
         if let Some(tx) = &self.listener
             && tx.send(event).await.is_err()
         {
@@ -59,9 +69,9 @@ impl Recorder {
         Ok(Ok(()))
     }
 
-    /// Syncs the log to disk and returns the record.
-    pub async fn finish(self) -> Result<Trajectory, Error> {
-        self.file.sync_all().await.map_err(|source| Error::Record { path: self.path.display().to_string(), source })?;
+    /// Makes the log durable and returns the record.
+    pub async fn finish(mut self) -> Result<Trajectory, Error> {
+        self.log.sync().await?;
         Ok(self.trajectory)
     }
 }

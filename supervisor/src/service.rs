@@ -35,8 +35,7 @@ impl<M: Mesh> Service<M> {
     }
 
     fn caps(&self, caps: Option<PbCaps>) -> Caps {
-        let c = caps.unwrap_or_default();
-        self.supervisor.caps().overridden_by(c.max_report_rounds, c.max_tool_calls, c.max_rejections_per_step)
+        self.supervisor.caps().overridden_by(caps.unwrap_or_default().into())
     }
 }
 

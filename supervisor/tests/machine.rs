@@ -41,7 +41,7 @@ struct Scripted {
 impl Mesh for Scripted {
     async fn infer_intent(&self, _: &UserHistory) -> Result<InferredIntent, MeshError> {
         self.intent.clone()?;
-        Ok(InferredIntent { intent: intent(), usage: TokenUsage::default(), model: "ua-model".into() })
+        Ok(InferredIntent { intent: intent(), usage: TokenUsage::default(), model: "ua-model".into(), prompts: Vec::new() })
     }
 
     async fn open_research(&self, _: StartSession) -> Result<ResearchLink, MeshError> {
@@ -79,7 +79,8 @@ async fn run(script: Vec<Step>, caps: Caps, intent: Result<(), MeshError>) -> (T
     let verdicts = Arc::new(Mutex::new(Vec::new()));
     let mesh = Scripted { script, intent, verdicts: verdicts.clone() };
     let dir = tempfile::tempdir().unwrap();
-    let sup = Supervisor::new(Arc::new(mesh), llm, caps, dir.path().to_path_buf());
+    let resume = supervisor::Resume { max_attempts: 2, backoff_ms: 1, max_backoff_ms: 1 };
+    let sup = Supervisor::new(Arc::new(mesh), llm, caps, dir.path()).with_resume(resume);
     let t = sup.synthesize(history(), caps, None).await.unwrap();
     t.validate().unwrap();
     let v = verdicts.lock().unwrap().clone();
@@ -144,9 +145,78 @@ async fn an_agent_that_stops_early_is_a_mesh_failure_and_a_model_failure_is_type
     let (t, _) = run(vec![text(StepKind::Plan, "p1")], Caps::default(), Ok(())).await;
     assert_eq!(t.termination().unwrap().reason, TerminationReason::MeshFailure);
 
-    let failure = MeshError { reason: TerminationReason::ModelFailure, detail: "user-agent: model down".into() };
+    let failure = MeshError::permanent(TerminationReason::ModelFailure, "user-agent: model down");
     let (t, _) = run(vec![], Caps::default(), Err(failure)).await;
     assert_eq!(t.events.len(), 1, "only the termination is recorded");
     assert_eq!(t.termination().unwrap().reason, TerminationReason::ModelFailure);
     assert!(t.intent().is_none());
+}
+
+#[tokio::test]
+async fn each_budget_ends_the_trajectory_naming_itself() {
+    let plans = || vec![text(StepKind::Plan, "p1"), text(StepKind::Plan, "p2"), text(StepKind::Report, "r1")];
+    // Each text step costs the agent 15 tokens.
+    let (t, _) = run(plans(), Caps { max_tokens: 20, ..Caps::default() }, Ok(())).await;
+    let end = t.termination().unwrap();
+    assert_eq!((end.reason, end.budget), (TerminationReason::Budget, Some(BudgetKind::Tokens)), "{end:?}");
+    let (t, _) = run(plans(), Caps { max_role_tokens: 20, ..Caps::default() }, Ok(())).await;
+    let end = t.termination().unwrap();
+    assert_eq!(end.budget, Some(BudgetKind::RoleTokens), "{end:?}");
+    assert!(end.detail.contains("research-agent"), "{end:?}");
+
+    let calls = vec![
+        text(StepKind::Plan, "p1"),
+        text(StepKind::Plan, "p2"),
+        call("c1", r#"{"query": "anc headphones"}"#),
+        result("c1"),
+        call("c2", r#"{"query": "wireless earbuds"}"#),
+    ];
+    let (t, _) = run(calls.clone(), Caps { max_round_tool_calls: 1, ..Caps::default() }, Ok(())).await;
+    assert_eq!(t.termination().unwrap().budget, Some(BudgetKind::RoundToolCalls));
+    let (t, _) = run(calls, Caps { max_tool_calls: 1, ..Caps::default() }, Ok(())).await;
+    assert_eq!(t.termination().unwrap().budget, Some(BudgetKind::ToolCalls));
+
+    let (t, _) = run(plans(), Caps { max_report_rounds: 1, ..Caps::default() }, Ok(())).await;
+    let end = t.termination().unwrap();
+    assert_eq!((end.reason, end.budget), (TerminationReason::RoundCap, Some(BudgetKind::ReportRounds)));
+}
+
+#[tokio::test]
+async fn failures_are_classified_in_the_record() {
+    // An agent that keeps breaking off: a transient mesh failure once the resumes run out.
+    let (t, _) = run(vec![text(StepKind::Plan, "p1")], Caps::default(), Ok(())).await;
+    let end = t.termination().unwrap();
+    assert_eq!(end.failure, Some(FailureClass { kind: FailureKind::Mesh, transient: true }), "{end:?}");
+    // A model failure of the user agent is a permanent model failure, recorded as such.
+    let (t, _) = run(vec![], Caps::default(), Err(MeshError::permanent(TerminationReason::ModelFailure, "model down"))).await;
+    let end = t.termination().unwrap();
+    assert_eq!(end.failure, Some(FailureClass { kind: FailureKind::Model, transient: false }));
+    let line = serde_json::to_string(t.events.last().unwrap()).unwrap();
+    assert!(line.contains(r#""failure":{"kind":"model","transient":false}"#), "{line}");
+}
+
+#[tokio::test]
+async fn near_repeats_and_degenerate_output_are_rejected_without_a_model_call() {
+    let looping = "I will search for headphones again and ".repeat(6);
+    let mut degenerate = call("c3", r#"{"query": "over ear headphones"}"#);
+    degenerate.reasoning = looping;
+    let script = vec![
+        text(StepKind::Plan, "p1"),
+        text(StepKind::Plan, "p2"),
+        call("c1", r#"{"query": "noise cancelling headphones"}"#),
+        result("c1"),
+        call("c2", r#"{"query": "Headphones, noise-cancelling"}"#),
+        degenerate,
+        call("c4", r#"{"query": "over ear headphones"}"#),
+        result("c4"),
+        text(StepKind::Report, "r1"),
+        text(StepKind::Report, "r2"),
+    ];
+    let (t, _) = run(script, Caps::default(), Ok(())).await;
+    assert!(t.approved(), "{:?}", t.termination());
+    let near = verdict_of(&t, 4);
+    assert!(near.deterministic && near.feedback.contains("nearly the same"), "{near:?}");
+    let looped = verdict_of(&t, 5);
+    assert!(looped.deterministic && looped.feedback.contains("repeats itself"), "{looped:?}");
+    assert_eq!(verdict_of(&t, 6).decision, Decision::Approve);
 }
