@@ -1,10 +1,15 @@
 //! Configuration of the distiller.
 
+use std::path::PathBuf;
+
+use productresearch_llm::EndpointConfig;
 use productresearch_runtime::server::ServerConfig;
 use productresearch_runtime::telemetry::TelemetryConfig;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
+use crate::filter::FilterConfig;
+use crate::tokens::Bucket;
 
 /// Prefix of the environment variables that override the config
 /// (`DISTILLER_MIN_TOOL_CALLS`, `DISTILLER_SERVER__MAX_MESSAGE_BYTES`, ...).
@@ -29,8 +34,23 @@ pub struct Config {
     /// Fewest approved tool calls (each with its result) a kept trajectory has; a
     /// request's non-zero value replaces it.
     pub min_tool_calls: u32,
+    /// The other filters (their `min_*` values are replaced by the two above).
+    pub filters: FilterConfig,
+    /// Longest example kept, as a bucket: `32k`, `64k` or `128k`.
+    pub bucket: Bucket,
+    /// `o200k_base` (default), `cl100k_base` or a path to a Hugging Face tokenizer.json.
+    pub tokenizer: String,
     /// The system message of every exported example.
     pub system_prompt: String,
+    /// Folder of prompt template overrides (`distiller/reflection.j2`, `distiller/race_judge.j2`, ...).
+    pub prompts_dir: Option<PathBuf>,
+    /// The research agent's model, asked to restate each rejection as its own
+    /// reflection; unset, the rule-based rewrite is used.
+    pub reflection: Option<EndpointConfig>,
+    /// The RACE judge model; unset, the Judge RPC answers FAILED_PRECONDITION.
+    pub judge: Option<EndpointConfig>,
+    /// Times a malformed judgement is asked for again before the Judge RPC fails.
+    pub judge_retries: u32,
     /// The gRPC server's limits.
     pub server: ServerConfig,
     /// Logging.
@@ -42,7 +62,14 @@ impl Default for Config {
         Self {
             min_assistant_turns: 3,
             min_tool_calls: 2,
+            filters: FilterConfig::default(),
+            bucket: Bucket::K128,
+            tokenizer: "o200k_base".into(),
             system_prompt: DEFAULT_SYSTEM_PROMPT.to_string(),
+            prompts_dir: None,
+            reflection: None,
+            judge: None,
+            judge_retries: 2,
             server: ServerConfig::default(),
             telemetry: TelemetryConfig::default(),
         }
@@ -57,6 +84,14 @@ impl Config {
         }
         if self.server.max_message_bytes == 0 {
             return Err(Error::Config("server.max_message_bytes must be positive".into()));
+        }
+        if !(0.0..=1.0).contains(&self.filters.near_duplicate_jaccard) {
+            return Err(Error::Config("filters.near_duplicate_jaccard must be between 0 (off) and 1".into()));
+        }
+        for (role, endpoint) in [("reflection", &self.reflection), ("judge", &self.judge)] {
+            if let Some(e) = endpoint {
+                e.validate(role).map_err(Error::Config)?;
+            }
         }
         if self.server.concurrency_limit == 0 {
             return Err(Error::Config("server.concurrency_limit must be positive".into()));

@@ -5,12 +5,17 @@
 //! checks of the record come first; the depth check needs the internalized
 //! conversation and comes last.
 
-use productresearch_record::{Decision, StepKind, TerminationReason, Trajectory};
+use std::collections::HashMap;
+
+use productresearch_record::{Decision as Verdict, StepKind, TerminationReason, Trajectory};
+use serde::{Deserialize, Serialize};
 
 use crate::internalize::Internalized;
+use crate::{failure, grounding};
 
 /// One filter.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Filter {
     /// The record is broken: `Trajectory::validate` fails, or the step protocol is
     /// violated (an approved call not followed by its result, a result without an
@@ -23,13 +28,35 @@ pub enum Filter {
     Approved,
     /// Too few approved tool calls with results.
     MinToolCalls,
+    /// A step carries a failure record (a tool result marked as an error, a
+    /// recorded model or tool failure): failures are never training data.
+    Failure,
+    /// The agent proposed the same call (name and arguments) too often: a loop.
+    RepeatedCalls,
+    /// The final report cites a product id or URL no tool returned.
+    Grounding,
     /// Too few assistant turns in the internalized conversation.
     MinAssistantTurns,
+    /// The example is longer than the chosen token bucket.
+    TokenLength,
+    /// The query nearly duplicates the query of an earlier kept trajectory.
+    NearDuplicate,
 }
 
 impl Filter {
     /// The order the filters run in.
-    pub const ORDER: [Filter; 5] = [Filter::Structure, Filter::NoQuery, Filter::Approved, Filter::MinToolCalls, Filter::MinAssistantTurns];
+    pub const ORDER: [Filter; 10] = [
+        Filter::Structure,
+        Filter::NoQuery,
+        Filter::Approved,
+        Filter::MinToolCalls,
+        Filter::Failure,
+        Filter::RepeatedCalls,
+        Filter::Grounding,
+        Filter::MinAssistantTurns,
+        Filter::TokenLength,
+        Filter::NearDuplicate,
+    ];
 
     /// The name reported with a drop.
     pub fn name(self) -> &'static str {
@@ -38,7 +65,12 @@ impl Filter {
             Filter::NoQuery => "no_query",
             Filter::Approved => "approved",
             Filter::MinToolCalls => "min_tool_calls",
+            Filter::Failure => "failure",
+            Filter::RepeatedCalls => "repeated_calls",
+            Filter::Grounding => "grounding",
             Filter::MinAssistantTurns => "min_assistant_turns",
+            Filter::TokenLength => "token_length",
+            Filter::NearDuplicate => "near_duplicate",
         }
     }
 }
@@ -46,6 +78,45 @@ impl Filter {
 impl std::fmt::Display for Filter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.name())
+    }
+}
+
+/// What the filters demand. Every filter but `structure` and `no_query` (without
+/// which there is no example at all) can be turned off.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FilterConfig {
+    /// Keep only trajectories whose report the supervisor approved. Off, the
+    /// last report of an unapproved trajectory is its final turn.
+    pub require_approval: bool,
+    /// Fewest approved tool calls with results (0: off).
+    pub min_tool_calls: u32,
+    /// Fewest assistant turns in the internalized conversation (0: off).
+    pub min_assistant_turns: u32,
+    /// Drop trajectories with any failure record.
+    pub drop_failures: bool,
+    /// Most times one call (name + canonical arguments) may be proposed, rejected
+    /// proposals included (0: off).
+    pub max_identical_calls: u32,
+    /// Every product id and URL the final report cites must appear in a tool
+    /// result of the trajectory.
+    pub require_grounding: bool,
+    /// Token Jaccard similarity of normalised queries at or above which a later
+    /// query counts as a near duplicate (0: off).
+    pub near_duplicate_jaccard: f64,
+}
+
+impl Default for FilterConfig {
+    fn default() -> Self {
+        Self {
+            require_approval: true,
+            min_tool_calls: 2,
+            min_assistant_turns: 3,
+            drop_failures: true,
+            max_identical_calls: 2,
+            require_grounding: true,
+            near_duplicate_jaccard: 0.8,
+        }
     }
 }
 
@@ -59,49 +130,157 @@ pub struct Rejection {
 }
 
 impl Rejection {
-    fn new(filter: Filter, reason: impl Into<String>) -> Self {
+    pub(crate) fn new(filter: Filter, reason: impl Into<String>) -> Self {
         Self { filter, reason: reason.into() }
     }
 }
 
-/// Runs the filters that look at the record itself (all but
-/// [`Filter::MinAssistantTurns`]), in order.
-pub fn screen(trajectory: &Trajectory, min_tool_calls: u32) -> Result<(), Rejection> {
+/// One filter's verdict on a kept trajectory: exported with the example
+/// (lineage), so a dataset can be re-filtered with stricter thresholds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Decision {
+    /// The filter.
+    pub filter: Filter,
+    /// What it measured (or `off`).
+    pub detail: String,
+}
+
+/// The decisions so far for one trajectory.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Decisions(pub Vec<Decision>);
+
+impl Decisions {
+    pub(crate) fn pass(&mut self, filter: Filter, detail: impl Into<String>) {
+        self.0.push(Decision { filter, detail: detail.into() });
+    }
+}
+
+/// Runs the filters that look at the record itself (all but the ones needing
+/// the conversation or the dataset), in order; the kept trajectory's decisions
+/// come back.
+pub fn screen(trajectory: &Trajectory, config: &FilterConfig) -> Result<Decisions, Rejection> {
+    let mut d = Decisions::default();
+    screen_into(trajectory, config, &mut d).map(|()| d)
+}
+
+/// [`screen`], recording each passed filter in `d` as it goes (so a drop can
+/// tell what passed before it).
+pub fn screen_into(trajectory: &Trajectory, config: &FilterConfig, d: &mut Decisions) -> Result<(), Rejection> {
     trajectory.validate().map_err(|reason| Rejection::new(Filter::Structure, reason))?;
     protocol(trajectory).map_err(|reason| Rejection::new(Filter::Structure, reason))?;
+    d.pass(Filter::Structure, "ok");
 
     if trajectory.intent().is_none_or(|i| i.query.trim().is_empty()) {
         return Err(Rejection::new(Filter::NoQuery, "the intent has no query"));
     }
+    d.pass(Filter::NoQuery, "ok");
 
-    match trajectory.termination() {
-        Some(t) if t.reason == TerminationReason::Approved => {}
-        Some(t) => {
-            let detail = if t.detail.is_empty() { String::new() } else { format!(" ({})", t.detail) };
-            return Err(Rejection::new(Filter::Approved, format!("ended with {}{detail}, not an approved report", reason_name(t.reason))));
+    let termination = trajectory.termination().map(|t| reason_name(t.reason)).unwrap_or_default();
+    if config.require_approval {
+        match trajectory.termination() {
+            Some(t) if t.reason == TerminationReason::Approved => {}
+            Some(t) => {
+                let detail = if t.detail.is_empty() { String::new() } else { format!(" ({})", t.detail) };
+                return Err(Rejection::new(
+                    Filter::Approved,
+                    format!("ended with {}{detail}, not an approved report", reason_name(t.reason)),
+                ));
+            }
+            None => {
+                return Err(Rejection::new(Filter::Approved, "the trajectory has not ended"));
+            }
         }
-        None => {
-            return Err(Rejection::new(Filter::Approved, "the trajectory has not ended"));
+        if trajectory.final_report().is_none() {
+            return Err(Rejection::new(Filter::Approved, "ended as approved but no report was approved"));
         }
-    }
-    if trajectory.final_report().is_none() {
-        return Err(Rejection::new(Filter::Approved, "ended as approved but no report was approved"));
+        d.pass(Filter::Approved, "approved");
+    } else if final_report_seq(trajectory, false).is_none() {
+        return Err(Rejection::new(Filter::Approved, format!("ended with {termination} before any report")));
+    } else {
+        d.pass(Filter::Approved, format!("off ({termination})"));
     }
 
     let calls = approved_calls_with_results(trajectory);
-    if calls < min_tool_calls {
-        return Err(Rejection::new(Filter::MinToolCalls, format!("{calls} approved tool calls with results, fewer than {min_tool_calls}")));
+    if calls < config.min_tool_calls {
+        return Err(Rejection::new(
+            Filter::MinToolCalls,
+            format!("{calls} approved tool calls with results, fewer than {}", config.min_tool_calls),
+        ));
+    }
+    d.pass(Filter::MinToolCalls, format!("{calls} >= {}", config.min_tool_calls));
+
+    if config.drop_failures {
+        if let Some(reason) = failure::first_failure(trajectory) {
+            return Err(Rejection::new(Filter::Failure, reason));
+        }
+        d.pass(Filter::Failure, "none");
+    } else {
+        d.pass(Filter::Failure, "off");
+    }
+
+    if config.max_identical_calls > 0 {
+        let (count, call) = most_repeated_call(trajectory);
+        if count > config.max_identical_calls as usize {
+            return Err(Rejection::new(
+                Filter::RepeatedCalls,
+                format!("{call} proposed {count} times, more than {}", config.max_identical_calls),
+            ));
+        }
+        d.pass(Filter::RepeatedCalls, format!("at most {count} identical"));
+    } else {
+        d.pass(Filter::RepeatedCalls, "off");
+    }
+
+    if config.require_grounding {
+        let report = final_report_seq(trajectory, config.require_approval)
+            .and_then(|seq| trajectory.steps().into_iter().find(|(e, _, _)| e.seq == seq).map(|(_, s, _)| s.text.clone()))
+            .unwrap_or_default();
+        let cited = grounding::check(trajectory, &report).map_err(|reason| Rejection::new(Filter::Grounding, reason))?;
+        d.pass(Filter::Grounding, format!("{cited} citations found in tool results"));
+    } else {
+        d.pass(Filter::Grounding, "off");
     }
     Ok(())
 }
 
 /// Runs [`Filter::MinAssistantTurns`] on the internalized conversation.
-pub fn depth(internalized: &Internalized, min_assistant_turns: u32) -> Result<(), Rejection> {
+pub fn depth(internalized: &Internalized, min_assistant_turns: u32, decisions: &mut Decisions) -> Result<(), Rejection> {
     let turns = internalized.assistant_turns();
     if turns < min_assistant_turns as usize {
         return Err(Rejection::new(Filter::MinAssistantTurns, format!("{turns} assistant turns, fewer than {min_assistant_turns}")));
     }
+    decisions.pass(Filter::MinAssistantTurns, format!("{turns} >= {min_assistant_turns}"));
     Ok(())
+}
+
+/// The seq of the report that ends the example: the last approved report, or
+/// (approval not required) the last report.
+pub fn final_report_seq(trajectory: &Trajectory, require_approval: bool) -> Option<u64> {
+    trajectory
+        .steps()
+        .into_iter()
+        .rev()
+        .find(|(_, s, v)| s.kind == StepKind::Report && (!require_approval || v.is_some_and(|v| v.approved())))
+        .map(|(e, _, _)| e.seq)
+}
+
+/// The call proposed most often (name + canonical arguments), with its count.
+fn most_repeated_call(trajectory: &Trajectory) -> (usize, String) {
+    let mut counts: HashMap<(String, String), usize> = HashMap::new();
+    for (_, step, _) in trajectory.steps() {
+        if let Some(call) = step.tool_call.as_ref().filter(|_| step.kind == StepKind::ToolCall) {
+            // Canonical arguments: `{"a":1, "b":2}` and `{"b":2,"a":1}` are one call.
+            let args = serde_json::from_str::<serde_json::Value>(&call.arguments)
+                .map(|v| v.to_string())
+                .unwrap_or_else(|_| call.arguments.trim().to_string());
+            *counts.entry((call.name.clone(), args)).or_default() += 1;
+        }
+    }
+    counts
+        .into_iter()
+        .max_by(|a, b| a.1.cmp(&b.1).then_with(|| b.0.cmp(&a.0)))
+        .map(|((name, args), n)| (n, format!("{name} {args}")))
+        .unwrap_or_default()
 }
 
 /// The snake_case name of a termination reason, as in the JSONL record.
@@ -120,7 +299,7 @@ fn protocol(trajectory: &Trajectory) -> Result<(), String> {
         if report_approved {
             return Err(format!("step at event {at} follows the approved report"));
         }
-        let approved = verdict.is_some_and(|v| v.decision == Decision::Approve);
+        let approved = verdict.is_some_and(|v| v.decision == Verdict::Approve);
         if let Some(call_id) = awaiting.take() {
             match &step.tool_result {
                 Some(r) if step.kind == StepKind::ToolResult && r.call_id == call_id => continue,
@@ -174,15 +353,27 @@ mod tests {
     use crate::internalize::internalize;
     use crate::internalize::tests::{Script, supervised};
 
+    /// The default filters with `min_tool_calls`, grounding off (the fixtures
+    /// cite nothing a tool did not return, but most build no tool results).
+    fn cfg(min_tool_calls: u32) -> FilterConfig {
+        FilterConfig { min_tool_calls, ..FilterConfig::default() }
+    }
+
     fn dropped_by(t: &Trajectory, min_tool_calls: u32) -> Option<(&'static str, String)> {
-        screen(t, min_tool_calls).err().map(|r| (r.filter.name(), r.reason))
+        screen(t, &cfg(min_tool_calls)).err().map(|r| (r.filter.name(), r.reason))
     }
 
     #[test]
     fn a_good_trajectory_passes_every_filter() {
         let t = supervised();
-        assert_eq!(screen(&t, 3), Ok(()));
-        assert_eq!(depth(&internalize(&t, "s"), 5), Ok(()));
+        let mut d = screen(&t, &cfg(3)).unwrap();
+        assert_eq!(depth(&internalize(&t, "s"), 5, &mut d), Ok(()));
+        let names: Vec<&str> = d.0.iter().map(|d| d.filter.name()).collect();
+        assert_eq!(
+            names,
+            ["structure", "no_query", "approved", "min_tool_calls", "failure", "repeated_calls", "grounding", "min_assistant_turns"]
+        );
+        assert_eq!(d.0[3].detail, "3 >= 3");
     }
 
     #[test]
@@ -256,7 +447,7 @@ mod tests {
     #[test]
     fn min_tool_calls_counts_approved_calls_with_results() {
         let t = supervised(); // c2, c3, c4 approved with results; c1 rejected
-        assert_eq!(screen(&t, 3), Ok(()));
+        assert!(screen(&t, &cfg(3)).is_ok());
         let (name, reason) = dropped_by(&t, 4).unwrap();
         assert_eq!(name, "min_tool_calls");
         assert_eq!(reason, "3 approved tool calls with results, fewer than 4");
@@ -266,8 +457,8 @@ mod tests {
     fn min_assistant_turns_counts_the_internalized_turns() {
         let t = supervised(); // plan, c2, c3, c4, report
         let out = internalize(&t, "s");
-        assert_eq!(depth(&out, 5), Ok(()));
-        let r = depth(&out, 6).unwrap_err();
+        assert_eq!(depth(&out, 5, &mut Decisions::default()), Ok(()));
+        let r = depth(&out, 6, &mut Decisions::default()).unwrap_err();
         assert_eq!(r.filter.name(), "min_assistant_turns");
         assert_eq!(r.reason, "5 assistant turns, fewer than 6");
     }
@@ -284,6 +475,95 @@ mod tests {
             e.seq = i as u64;
         }
         assert_eq!(dropped_by(&t, 5).unwrap().0, "structure");
-        assert_eq!(Filter::ORDER.map(Filter::name), ["structure", "no_query", "approved", "min_tool_calls", "min_assistant_turns"]);
+        assert_eq!(Filter::ORDER.map(Filter::name)[..4], ["structure", "no_query", "approved", "min_tool_calls"]);
+    }
+
+    #[test]
+    fn failure_drops_error_results_and_failure_terminations() {
+        let mut s = Script::new("t", "q");
+        s.plan("p", "", None).call("c1", "web_visit", r#"{"url":"https://a.example"}"#, None);
+        let r = productresearch_record::ToolResult {
+            call_id: "c1".into(),
+            name: "web_visit".into(),
+            content: "timeout".into(),
+            is_error: true,
+        };
+        s.t.push(0, EventBody::Step(productresearch_record::Step::result(r)));
+        s.t.push(0, EventBody::Verdict(productresearch_record::Verdict::approve(productresearch_record::SupervisorState::CheckToolcall)));
+        let t = s.tool("c2", "web_search", r#"{"query":"x"}"#, "ok").report("r", None).end(TerminationReason::Approved);
+        let (name, reason) = dropped_by(&t, 0).unwrap();
+        assert_eq!(name, "failure");
+        assert!(reason.contains("c1") && reason.contains("is an error"), "{reason}");
+        // Error text in a result not marked as an error counts too.
+        let t = Script::new("t", "q")
+            .plan("p", "", None)
+            .tool("c1", "web_search", "{}", "Error: upstream 503")
+            .report("r", None)
+            .end(TerminationReason::Approved);
+        assert!(dropped_by(&t, 0).unwrap().1.contains("reads as an error text"));
+        // Turned off, it passes (and says so).
+        let off = FilterConfig { drop_failures: false, min_tool_calls: 0, ..FilterConfig::default() };
+        let d = screen(&t, &off).unwrap();
+        assert!(d.0.iter().any(|d| d.filter == Filter::Failure && d.detail == "off"));
+    }
+
+    #[test]
+    fn repeated_calls_drop_a_loop_but_not_one_retry() {
+        let mut s = Script::new("t", "q");
+        s.plan("p", "", None);
+        // Proposed three times (two rejected as repeats): a loop.
+        s.call("c1", "web_search", r#"{"query":"x","k":1}"#, Some("repeat")).call(
+            "c2",
+            "web_search",
+            r#"{"k":1, "query":"x"}"#,
+            Some("repeat"),
+        );
+        let t = s
+            .tool("c3", "web_search", r#"{"query":"x","k":1}"#, "ok")
+            .tool("c4", "web_visit", r#"{"url":"u"}"#, "ok")
+            .report("r", None)
+            .end(TerminationReason::Approved);
+        let (name, reason) = dropped_by(&t, 0).unwrap();
+        assert_eq!(name, "repeated_calls");
+        assert!(reason.contains("3 times, more than 2"), "{reason}");
+        let lenient = FilterConfig { max_identical_calls: 3, min_tool_calls: 0, ..FilterConfig::default() };
+        assert!(screen(&t, &lenient).is_ok());
+    }
+
+    #[test]
+    fn grounding_drops_a_report_citing_what_no_tool_returned() {
+        let t = Script::new("t", "q")
+            .plan("p", "", None)
+            .tool("c1", "product_search", r#"{"query":"x"}"#, "[hp-001] Aurion Quiet 700 $329")
+            .tool("c2", "web_visit", r#"{"url":"https://a.example/review"}"#, "great")
+            .report("Buy [hp-001] (https://a.example/review); or [hp-999], see https://b.example/x.", None)
+            .end(TerminationReason::Approved);
+        let (name, reason) = dropped_by(&t, 0).unwrap();
+        assert_eq!(name, "grounding");
+        assert_eq!(reason, "the report cites 2 that no tool returned: hp-999, https://b.example/x");
+        let grounded = Script::new("t", "q")
+            .plan("p", "", None)
+            .tool("c1", "product_search", r#"{"query":"x"}"#, "[hp-001] Aurion Quiet 700 $329")
+            .tool("c2", "web_visit", r#"{"url":"https://a.example/review"}"#, "great")
+            .report("Buy [hp-001] (https://a.example/review).", None)
+            .end(TerminationReason::Approved);
+        let d = screen(&grounded, &cfg(0)).unwrap();
+        assert!(d.0.iter().any(|d| d.filter == Filter::Grounding && d.detail == "2 citations found in tool results"));
+    }
+
+    #[test]
+    fn approval_can_be_turned_off_and_the_last_report_ends_the_example() {
+        let t = Script::new("t", "q")
+            .plan("p", "", None)
+            .tool("c1", "web_search", "{}", "x")
+            .report("draft one", Some("thin"))
+            .report("draft two", Some("still thin"))
+            .end(TerminationReason::RoundCap);
+        let off = FilterConfig { require_approval: false, min_tool_calls: 0, ..FilterConfig::default() };
+        assert!(screen(&t, &off).is_ok());
+        let out = crate::internalize::internalize_with(&t, "s", &Default::default(), final_report_seq(&t, false));
+        let last = serde_json::to_value(out.messages.last().unwrap()).unwrap();
+        assert_eq!((last["role"].as_str(), last["content"].as_str()), (Some("assistant"), Some("draft two")));
+        assert_eq!(out.rejections_internalized, 1);
     }
 }

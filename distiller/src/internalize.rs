@@ -7,6 +7,8 @@
 //! turn, so the example teaches the corrected action together with the reason it
 //! is better, and never shows a second role.
 
+use std::collections::HashMap;
+
 use productresearch_record::{Decision, Step, StepKind, Trajectory};
 use serde::Serialize;
 
@@ -87,23 +89,41 @@ impl Internalized {
     }
 }
 
-/// Internalizes `trajectory`, opening the conversation with `system_prompt`.
+/// Internalizes `trajectory`, opening the conversation with `system_prompt`,
+/// with the rule-based reflections and the approved report as the last turn.
+pub fn internalize(trajectory: &Trajectory, system_prompt: &str) -> Internalized {
+    let final_seq = crate::filter::final_report_seq(trajectory, true);
+    internalize_with(trajectory, system_prompt, &HashMap::new(), final_seq)
+}
+
+/// Internalizes `trajectory` with `reflections` (rejected step's event seq →
+/// the model's first-person reflection; a rejection missing from it gets the
+/// rule-based one) and the report at `final_seq` as the last turn (the approved
+/// one, or the last one when approval is not required).
 ///
 /// Expects a trajectory that passed the structure filter (every approved call
 /// followed by its result, nothing after the approved report); anything else
 /// yields a conversation the validator rejects.
-pub fn internalize(trajectory: &Trajectory, system_prompt: &str) -> Internalized {
+pub fn internalize_with(
+    trajectory: &Trajectory,
+    system_prompt: &str,
+    reflections: &HashMap<u64, String>,
+    final_seq: Option<u64>,
+) -> Internalized {
     let query = trajectory.intent().map(|i| i.query.trim().to_string()).unwrap_or_default();
     let mut messages = vec![Message::System { content: system_prompt.to_string() }, Message::User { content: query }];
     let (mut rounds, mut tool_calls, mut rejections) = (0, 0, 0);
     // Reflections waiting for the next accepted assistant turn.
     let mut lessons: Vec<String> = Vec::new();
+    let lesson =
+        |seq: u64, step: &Step, feedback: &str| reflections.get(&seq).cloned().unwrap_or_else(|| reflection::reflect(step, feedback));
 
-    for (_, step, verdict) in trajectory.steps() {
+    for (event, step, verdict) in trajectory.steps() {
         if step.kind == StepKind::Report {
             rounds += 1;
         }
-        let feedback = verdict.filter(|v| v.decision == Decision::Revise).map(|v| v.feedback.as_str());
+        let is_final = final_seq == Some(event.seq);
+        let feedback = verdict.filter(|v| v.decision == Decision::Revise && !is_final).map(|v| v.feedback.as_str());
         if step.kind == StepKind::ToolResult {
             // A result is not the agent's turn: it answers the call before it. Even
             // a rejected one stays, because the call ran and the agent saw what came
@@ -112,17 +132,17 @@ pub fn internalize(trajectory: &Trajectory, system_prompt: &str) -> Internalized
                 messages.push(Message::Tool { tool_call_id: result.call_id.clone(), content: result.content.clone() });
             }
             if let Some(f) = feedback {
-                lessons.push(reflection::reflect(step, f));
+                lessons.push(lesson(event.seq, step, f));
                 rejections += 1;
             }
             continue;
         }
-        let approved = verdict.is_some_and(|v| v.approved());
+        let approved = is_final || verdict.is_some_and(|v| v.approved());
         if !approved {
             // A rejected draft vanishes; only what was learned from it remains. A
             // step without a verdict (the record ended first) taught nothing.
             if let Some(f) = feedback {
-                lessons.push(reflection::reflect(step, f));
+                lessons.push(lesson(event.seq, step, f));
                 rejections += 1;
             }
             continue;
@@ -147,7 +167,7 @@ pub fn internalize(trajectory: &Trajectory, system_prompt: &str) -> Internalized
             _ => Message::Assistant { content: step.text.clone(), reasoning_content: reasoning, tool_calls: Vec::new() },
         };
         messages.push(turn);
-        if step.kind == StepKind::Report {
+        if is_final {
             // The approved report ends the trajectory.
             break;
         }
@@ -237,7 +257,7 @@ pub(crate) mod tests {
         }
 
         pub fn end(&mut self, reason: TerminationReason) -> Trajectory {
-            self.t.push(self.round, EventBody::Termination(Termination { reason, detail: String::new() }));
+            self.t.push(self.round, EventBody::Termination(Termination::new(reason, "")));
             self.t.clone()
         }
     }

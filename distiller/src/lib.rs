@@ -10,14 +10,22 @@
 //! `productresearch.distiller.v1.DistillerService`.
 
 mod config;
+pub mod dedup;
 mod distillation;
 mod error;
 pub mod export;
+pub mod failure;
 pub mod filter;
+pub mod format;
+pub mod grounding;
 pub mod internalize;
+pub mod judge;
+pub mod model_reflection;
 pub mod race;
 pub mod reflection;
 mod service;
+pub mod stats;
+pub mod tokens;
 pub mod validate;
 
 use std::future::Future;
@@ -29,8 +37,13 @@ use tokio::net::TcpListener;
 pub use config::{Config, DEFAULT_SYSTEM_PROMPT, ENV_PREFIX};
 pub use distillation::{DistillOptions, Distilled, Dropped, SftExample, distill};
 pub use error::Error;
-pub use filter::Filter;
+pub use filter::{Filter, FilterConfig};
+pub use format::Format;
+pub use judge::ModelJudge;
+pub use model_reflection::{ModelReflector, ReflectionTable};
 pub use service::{DistillerApi, SERVICE_NAME};
+pub use stats::DatasetStats;
+pub use tokens::{Bucket, TokenCounter};
 
 /// Serves the distiller on `listener` until `shutdown` resolves.
 pub async fn run(config: Config, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), Error> {
@@ -39,9 +52,19 @@ pub async fn run(config: Config, listener: TcpListener, shutdown: impl Future<Ou
         address = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default(),
         min_assistant_turns = config.min_assistant_turns,
         min_tool_calls = config.min_tool_calls,
+        bucket = config.bucket.name(),
+        reflection_model = config.reflection.as_ref().map(|e| e.model.as_str()).unwrap_or("rules"),
+        judge_model = config.judge.as_ref().map(|e| e.model.as_str()).unwrap_or("none"),
         "distiller serving"
     );
-    let api = DistillerApi::new(DistillOptions::from_config(&config));
+    // Model clients speak https too; the provider is process-wide and idempotent.
+    productresearch_runtime::install_crypto_provider();
+    let prompts = productresearch_prompts::PromptSet::load(config.prompts_dir.as_deref()).map_err(|e| Error::Config(e.to_string()))?;
+    let llm =
+        |e: &productresearch_llm::EndpointConfig| productresearch_llm::LlmClient::new(e.clone()).map_err(|e| Error::Config(e.to_string()));
+    let reflector = config.reflection.as_ref().map(llm).transpose()?.map(|c| ModelReflector::new(c, prompts.clone()));
+    let judge = config.judge.as_ref().map(llm).transpose()?.map(|c| ModelJudge::new(c, prompts.clone(), config.judge_retries));
+    let api = DistillerApi::new(DistillOptions::from_config(&config)?).with_reflector(reflector).with_judge(judge);
     let routes = tonic::service::Routes::new(
         DistillerServiceServer::new(api)
             .max_decoding_message_size(config.server.max_message_bytes)

@@ -19,8 +19,7 @@
 //! the target and article 2 the reference. `target_score` / `reference_score`
 //! are accepted as well.
 
-use std::fmt::Write as _;
-
+use productresearch_prompts::{PromptError, PromptSet, Rendered};
 use productresearch_record::{Criterion, Dimension, Rubric, RubricDimension};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -395,55 +394,41 @@ fn number_unclamped(v: &Value) -> Option<f64> {
     }
 }
 
-/// The judge prompt: the task, both reports and every criterion with its
-/// explanation, grouped by dimension. Weights are left out on purpose (RACE
-/// hides them so the judge scores each criterion on its own merits). The answer
-/// format is the one [`JudgeScores::parse`] reads; article 1 is the target.
+/// The judge's prompt for `target` against `reference` on `rubric`, from the
+/// built-in `distiller/race_judge` template: criteria and explanations per
+/// dimension, never a weight, and the JSON shape [`JudgeScores::parse`] reads.
 pub fn judge_prompt(query: &str, rubric: &Rubric, target: &str, reference: &str) -> String {
-    let mut criteria = String::new();
-    for dim in &rubric.dimensions {
-        let _ = writeln!(criteria, "## {}", dim.dimension.name());
-        for (i, c) in dim.criteria.iter().enumerate() {
-            let _ = writeln!(criteria, "{}. criterion: {}", i + 1, c.criterion.trim());
-            if !c.explanation.trim().is_empty() {
-                let _ = writeln!(criteria, "   explanation: {}", c.explanation.trim());
-            }
-        }
-        criteria.push('\n');
-    }
-    let mut schema = String::from("{\n");
-    for (i, dim) in rubric.dimensions.iter().enumerate() {
-        let sep = if i + 1 == rubric.dimensions.len() { "" } else { "," };
-        let _ = writeln!(
-            schema,
-            "  \"{}\": [\n    {{\"criterion\": \"<criterion text copied exactly>\", \"analysis\": \"<brief comparison>\", \"article_1_score\": 0.0, \"article_2_score\": 0.0}}\n  ]{sep}",
-            dim.dimension.name()
-        );
-    }
-    schema.push('}');
-    format!(
-        "You are a strict, meticulous and objective evaluator of research reports.\n\
-         \n\
-         Compare two reports written for the same research task. article_1 is the report under evaluation; \
-         article_2 is the reference report.\n\
-         \n\
-         <task>\n{query}\n</task>\n\
-         \n\
-         <article_1>\n{target}\n</article_1>\n\
-         \n\
-         <article_2>\n{reference}\n</article_2>\n\
-         \n\
-         <criteria_list>\n{criteria}</criteria_list>\n\
-         \n\
-         Evaluate every criterion in criteria_list, one by one. For each criterion:\n\
-         1. Briefly compare how well each article satisfies it, citing what each one does or lacks.\n\
-         2. Give article_1 and article_2 separate continuous scores from 0 to 10 \
-         (0-2 very poor, 2-4 poor, 4-6 average, 6-8 good, 8-10 excellent).\n\
-         Judge each criterion on its own; do not favour an article for its length or its position.\n\
-         \n\
-         Return only parseable JSON, with one key per dimension listing every criterion of that dimension, \
-         its text copied exactly from criteria_list:\n{schema}\n"
-    )
+    static BUILTIN: std::sync::OnceLock<PromptSet> = std::sync::OnceLock::new();
+    render_judge_prompt(BUILTIN.get_or_init(PromptSet::builtin), query, rubric, target, reference)
+        .expect("the built-in race_judge template renders (checked by tests)")
+        .text
+}
+
+/// Name of the judge's prompt template.
+pub const JUDGE_TEMPLATE: &str = "distiller/race_judge";
+
+/// [`judge_prompt`] from `prompts` (an override of the template included), with
+/// the template's name and hash for lineage.
+pub fn render_judge_prompt(
+    prompts: &PromptSet,
+    query: &str,
+    rubric: &Rubric,
+    target: &str,
+    reference: &str,
+) -> Result<Rendered, PromptError> {
+    let dimensions: Vec<Value> = rubric
+        .dimensions
+        .iter()
+        .map(|d| {
+            let criteria: Vec<Value> = d
+                .criteria
+                .iter()
+                .map(|c| serde_json::json!({"criterion": c.criterion.trim(), "explanation": c.explanation.trim()}))
+                .collect();
+            serde_json::json!({"name": d.dimension.name(), "criteria": criteria})
+        })
+        .collect();
+    prompts.render(JUDGE_TEMPLATE, serde_json::json!({"query": query, "target": target, "reference": reference, "dimensions": dimensions}))
 }
 
 #[cfg(test)]

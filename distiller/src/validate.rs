@@ -43,7 +43,8 @@ fn violation(rule: &'static str, detail: impl Into<String>) -> Result<(), Violat
 /// - `final_message`: the last message is an assistant message with non-empty
 ///   content and no tool call (the report);
 /// - `internalized_wording`: no reasoning mentions the supervisor, a reviewer or
-///   feedback.
+///   feedback;
+/// - `error_text`: no tool message is an error text (see [`crate::failure`]).
 pub fn check(example: &Value) -> Result<(), Violation> {
     let Some(messages) = example.get("messages").and_then(Value::as_array) else {
         return violation("shape", "no messages array");
@@ -118,6 +119,9 @@ pub fn check(example: &Value) -> Result<(), Violation> {
                 }
             }
             "tool" => {
+                if crate::failure::is_error_text(content) {
+                    return violation("error_text", format!("tool message {i} is an error text"));
+                }
                 let id = m.get("tool_call_id").and_then(Value::as_str).unwrap_or("");
                 if !pending.remove(id) {
                     return violation("orphan_tool_message", format!("tool message {i} answers {id:?}, which is not a pending call"));
@@ -139,6 +143,112 @@ pub fn check(example: &Value) -> Result<(), Violation> {
         }
         _ => violation("final_message", "the last message is not an assistant report with content"),
     }
+}
+
+/// Checks a ShareGPT example (see [`crate::format`]): the LLaMA-Factory roles
+/// only, human first, the sides alternating (human/observation, then
+/// gpt/function_call), every `function_call` a parseable call answered by an
+/// `observation`, the last turn a `gpt` report, and no error text or role word
+/// in any assistant-side turn.
+pub fn check_sharegpt(example: &Value) -> Result<(), Violation> {
+    let Some(turns) = example.get("conversations").and_then(Value::as_array) else {
+        return violation("shape", "no conversations array");
+    };
+    if !example.get("tools").is_some_and(Value::is_string) {
+        return violation("shape", "tools is not a JSON string");
+    }
+    for (i, t) in turns.iter().enumerate() {
+        let from = t.get("from").and_then(Value::as_str).unwrap_or("");
+        let value = t.get("value").and_then(Value::as_str).unwrap_or("");
+        let user_side = i % 2 == 0;
+        match from {
+            "human" if user_side && i == 0 => {}
+            "observation" if user_side && i > 0 => {
+                if crate::failure::is_error_text(value) {
+                    return violation("error_text", format!("turn {i} is an error text"));
+                }
+            }
+            "gpt" | "function_call" if !user_side => {
+                if let Some(word) =
+                    reflection::role_word_in(value.split("</think>").next().filter(|_| value.contains("</think>")).unwrap_or(""))
+                {
+                    return violation("internalized_wording", format!("turn {i} reasoning mentions {word:?}"));
+                }
+                if from == "function_call" {
+                    let body = value.rsplit("</think>").next().unwrap_or(value).trim();
+                    let calls = match serde_json::from_str::<Value>(body) {
+                        Ok(Value::Array(a)) => a,
+                        Ok(v) => vec![v],
+                        Err(e) => return violation("tool_call_arguments", format!("turn {i}: call is not JSON: {e}")),
+                    };
+                    if !calls
+                        .iter()
+                        .all(|c| c.get("name").is_some_and(Value::is_string) && c.get("arguments").is_some_and(Value::is_object))
+                    {
+                        return violation("tool_call_arguments", format!("turn {i}: a call lacks a name or object arguments"));
+                    }
+                    if turns.get(i + 1).and_then(|n| n.get("from")).and_then(Value::as_str) != Some("observation") {
+                        return violation("unanswered_tool_call", format!("function_call turn {i} is not answered by an observation"));
+                    }
+                }
+            }
+            other => {
+                return violation(
+                    "roles",
+                    format!("turn {i} has from {other:?} where the {} side was expected", if user_side { "user" } else { "assistant" }),
+                );
+            }
+        }
+    }
+    match turns.last().and_then(|t| t.get("from")).and_then(Value::as_str) {
+        Some("gpt") => Ok(()),
+        _ => violation("final_message", "the last turn is not a gpt report"),
+    }
+}
+
+/// Checks a Qwen/Hermes training text: ChatML turns of the legal roles only,
+/// every `<tool_call>` a JSON call with object arguments, as many
+/// `<tool_response>` blocks as calls, and the text ending on an assistant turn.
+pub fn check_hermes(text: &str) -> Result<(), Violation> {
+    let mut calls = 0;
+    let mut responses = 0;
+    let mut last_role = "";
+    for (i, turn) in text.split("<|im_start|>").skip(1).enumerate() {
+        let role = turn.split('\n').next().unwrap_or("");
+        if !matches!(role, "system" | "user" | "assistant") {
+            return violation("roles", format!("turn {i} has the role {role:?}"));
+        }
+        if !turn.trim_end().ends_with("<|im_end|>") {
+            return violation("shape", format!("turn {i} is not closed"));
+        }
+        let mut rest = turn;
+        while role == "assistant"
+            && let Some(open) = rest.find("<tool_call>\n")
+        {
+            let after = &rest[open + "<tool_call>\n".len()..];
+            let Some(close) = after.find("\n</tool_call>") else {
+                return violation("tool_call_arguments", format!("turn {i}: unclosed <tool_call>"));
+            };
+            let call: Value = serde_json::from_str(&after[..close])
+                .map_err(|e| Violation { rule: "tool_call_arguments", detail: format!("turn {i}: call is not JSON: {e}") })?;
+            if !call.get("arguments").is_some_and(Value::is_object) {
+                return violation("tool_call_arguments", format!("turn {i}: arguments are not an object"));
+            }
+            calls += 1;
+            rest = &after[close..];
+        }
+        if role == "user" {
+            responses += turn.matches("<tool_response>\n").count();
+        }
+        last_role = role;
+    }
+    if calls != responses {
+        return violation("unanswered_tool_call", format!("{calls} tool calls but {responses} tool responses"));
+    }
+    if last_role != "assistant" {
+        return violation("final_message", "the text does not end on an assistant turn");
+    }
+    Ok(())
 }
 
 /// The id of a well-formed tool call, or what is wrong with it.

@@ -60,7 +60,15 @@ async fn ready(addr: SocketAddr) -> Channel {
 fn trajectory(id: &str, approved: bool) -> Trajectory {
     let mut t = Trajectory::new(id, "user-7");
     let rubric = productresearch_record::fixtures::rubric();
-    t.push(0, EventBody::Intent(Intent { persona: "home cook".into(), query: "Best blender under $100 for ice?".into(), rubric, follow_ups: Vec::new() }));
+    t.push(
+        0,
+        EventBody::Intent(Intent {
+            persona: "home cook".into(),
+            query: "Best blender under $100 for ice?".into(),
+            rubric,
+            follow_ups: Vec::new(),
+        }),
+    );
     let usage = TokenUsage::default();
     t.push(0, EventBody::Step(Step::text(StepKind::Plan, "1. find blenders", usage, "m")));
     t.push(0, EventBody::Verdict(Verdict::revise(SupervisorState::CheckPlan, "The supervisor wants a warranty comparison.")));
@@ -82,10 +90,10 @@ fn trajectory(id: &str, approved: bool) -> Trajectory {
     t.push(1, EventBody::Step(Step::text(StepKind::Report, "Buy the Ninja BN701 ($89, 1400 W, 2-year warranty).", usage, "m")));
     if approved {
         t.push(1, EventBody::Verdict(Verdict::approve(SupervisorState::CheckReport)));
-        t.push(1, EventBody::Termination(Termination { reason: TerminationReason::Approved, detail: String::new() }));
+        t.push(1, EventBody::Termination(Termination::new(TerminationReason::Approved, "")));
     } else {
         t.push(1, EventBody::Verdict(Verdict::revise(SupervisorState::CheckReport, "Reviewer: cite sources")));
-        t.push(1, EventBody::Termination(Termination { reason: TerminationReason::RoundCap, detail: "1 round".into() }));
+        t.push(1, EventBody::Termination(Termination::new(TerminationReason::RoundCap, "1 round")));
     }
     t
 }
@@ -107,6 +115,7 @@ async fn distill_and_judge_over_grpc() {
             description: "Search the catalog".into(),
             parameters_json_schema: r#"{"type":"object","properties":{"query":{"type":"string"}}}"#.into(),
         }],
+        tool_snapshot: "catalog-index:demo".into(),
     };
     let response = client.distill(request).await.unwrap().into_inner();
 
@@ -126,8 +135,13 @@ async fn distill_and_judge_over_grpc() {
     assert_eq!(response.drops[0].filter, "approved");
     assert!(response.drops[0].reason.contains("round_cap"), "{}", response.drops[0].reason);
 
+    assert_eq!(example["meta"]["tool_snapshot"], "catalog-index:demo");
+    assert_eq!(response.drops[0].passed, ["structure: ok", "no_query: ok"]);
+
+    // Without a judge model there is no score, never a made-up one.
     let status = client.judge(JudgeRequest::default()).await.unwrap_err();
-    assert_eq!(status.code(), tonic::Code::Unimplemented);
+    assert_eq!(status.code(), tonic::Code::FailedPrecondition);
+    assert!(status.message().contains("no judge model configured"), "{}", status.message());
 
     server.stop.send(()).unwrap();
     server.task.await.unwrap().unwrap();
@@ -158,4 +172,38 @@ async fn an_undecodable_trajectory_is_a_structure_drop_and_a_bad_tool_schema_is_
 
     server.stop.send(()).unwrap();
     server.task.await.unwrap().unwrap();
+}
+
+#[tokio::test]
+async fn judge_scores_with_the_configured_model_over_grpc() {
+    let sim = productresearch_sim_llm::spawn_local(Default::default()).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let config = Config { judge: Some(productresearch_llm::EndpointConfig::new(sim.base_url(), "judge-model")), ..Config::default() };
+    let task = tokio::spawn(distiller::run(config, listener, async {
+        let _ = stopped.await;
+    }));
+    let mut client = DistillerServiceClient::new(ready(addr).await);
+    let rubric = productresearch_record::fixtures::rubric();
+    let criterion = rubric.dimensions[0].criteria[0].criterion.clone();
+    let request = JudgeRequest {
+        query: "Which blender under $100 crushes ice best?".into(),
+        rubric: Some(rubric.into()),
+        target_report: format!("A long report that addresses {criterion} in detail, with prices and sources. ").repeat(20),
+        reference_report: "Buy a blender.".into(),
+    };
+    let r = client.judge(request).await.unwrap().into_inner();
+    assert_eq!(r.dimensions.len(), 4);
+    assert!(r.overall > 0.5 && r.overall < 1.0, "{}", r.overall);
+    assert!((r.overall - r.target / (r.target + r.reference)).abs() < 1e-9);
+    assert_eq!((r.attempts, r.fallback_criteria, r.model.as_str()), (1, 0, "judge-model"));
+    assert!(r.usage.unwrap().completion_tokens > 0);
+    // A request without a rubric is the caller's mistake.
+    let status =
+        client.judge(JudgeRequest { target_report: "a".into(), reference_report: "b".into(), ..Default::default() }).await.unwrap_err();
+    assert_eq!(status.code(), tonic::Code::InvalidArgument);
+    stop.send(()).unwrap();
+    task.await.unwrap().unwrap();
+    sim.shutdown().await;
 }

@@ -1,0 +1,245 @@
+//! Reflective internalization with the model: for every rejected step of a
+//! kept trajectory, the research agent's model is asked (template
+//! `distiller/reflection`) to restate the rejection as its own first-person
+//! reflection. The answer must not mention a supervisor, a reviewer or
+//! feedback; it is asked once more with the problem named, then the rule-based
+//! rewrite ([`crate::reflection`]) takes over and the reason is counted.
+//!
+//! The raw transcript is the record itself and stays untouched, so a dataset
+//! can be re-distilled with another model or template at any time.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use futures::StreamExt;
+use productresearch_llm::{ChatRequest, JsonSchema, LlmClient, Message};
+use productresearch_prompts::{PromptRef, PromptSet};
+use productresearch_record::{Decision, Step, StepKind, Trajectory};
+use serde_json::{Value, json};
+
+use crate::filter::{self, FilterConfig};
+use crate::reflection;
+
+/// Name of the reflection prompt template.
+pub const TEMPLATE: &str = "distiller/reflection";
+/// Name of the JSON schema of the answer (a simulated endpoint answers by it).
+pub const SCHEMA_NAME: &str = "reflection";
+
+/// The reflections of one trajectory.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TrajectoryReflections {
+    /// Rejected step's event seq → the model's reflection.
+    pub by_seq: HashMap<u64, String>,
+    /// Rejections that fell back to the rule-based rewrite, with why.
+    pub fallbacks: Vec<String>,
+    /// Model that wrote them.
+    pub model: Option<String>,
+    /// The template used.
+    pub prompt: Option<PromptRef>,
+}
+
+impl TrajectoryReflections {
+    /// Lineage of the example's reflections.
+    pub fn lineage(&self, rejections: u32) -> Value {
+        let by_model = self.by_seq.len();
+        json!({
+            "rejections": rejections,
+            "by_model": by_model,
+            "by_rules": (rejections as usize).saturating_sub(by_model),
+            "model": self.model,
+            "fallback_reasons": self.fallbacks,
+        })
+    }
+}
+
+/// Reflections per trajectory id.
+pub type ReflectionTable = HashMap<String, TrajectoryReflections>;
+
+/// Asks a model for reflections.
+#[derive(Clone)]
+pub struct ModelReflector {
+    client: Arc<LlmClient>,
+    prompts: PromptSet,
+    concurrency: usize,
+}
+
+impl ModelReflector {
+    /// A reflector calling `client`, rendering from `prompts`.
+    pub fn new(client: LlmClient, prompts: PromptSet) -> Self {
+        let concurrency = client.config().max_concurrency.clamp(1, 16);
+        Self { client: Arc::new(client), prompts, concurrency }
+    }
+
+    /// Reflections for every rejected step of the trajectories the record
+    /// filters keep (the others are never exported, so never worth a call).
+    pub async fn reflect_all(&self, trajectories: &[Trajectory], filters: &FilterConfig) -> ReflectionTable {
+        let mut jobs = Vec::new();
+        for t in trajectories {
+            if filter::screen(t, filters).is_err() {
+                continue;
+            }
+            let query = t.intent().map(|i| i.query.clone()).unwrap_or_default();
+            let final_seq = filter::final_report_seq(t, filters.require_approval);
+            for (event, step, verdict) in t.steps() {
+                let Some(v) = verdict.filter(|v| v.decision == Decision::Revise && Some(event.seq) != final_seq) else { continue };
+                jobs.push((t.trajectory_id.clone(), event.seq, query.clone(), step.clone(), v.feedback.clone()));
+            }
+        }
+        let results: Vec<_> = futures::stream::iter(jobs)
+            .map(|(id, seq, query, step, feedback)| async move {
+                let outcome = self.reflect(&query, &step, &feedback).await;
+                (id, seq, outcome)
+            })
+            .buffer_unordered(self.concurrency)
+            .collect()
+            .await;
+        let mut table = ReflectionTable::new();
+        for (id, seq, outcome) in results {
+            let entry = table.entry(id).or_default();
+            entry.model = Some(self.client.model().to_string());
+            entry.prompt = self.prompts.reference(TEMPLATE);
+            match outcome {
+                Ok(text) => {
+                    entry.by_seq.insert(seq, text);
+                }
+                Err(reason) => {
+                    tracing::warn!(event = seq, %reason, "model reflection unusable; rule-based reflection used");
+                    entry.fallbacks.push(format!("event {seq}: {reason}"));
+                }
+            }
+        }
+        table
+    }
+
+    /// One reflection, or why none is usable.
+    pub async fn reflect(&self, query: &str, step: &Step, feedback: &str) -> Result<String, String> {
+        let rendered = self
+            .prompts
+            .render(TEMPLATE, json!({"kind": kind_name(step.kind), "query": query, "draft": draft(step), "feedback": feedback}))
+            .map_err(|e| format!("template: {e}"))?;
+        let schema = json!({
+            "type": "object",
+            "properties": {"reflection": {"type": "string", "minLength": 1}},
+            "required": ["reflection"],
+        });
+        let mut req = ChatRequest {
+            messages: vec![Message::user(rendered.text)],
+            json_schema: Some(JsonSchema { name: SCHEMA_NAME.into(), schema }),
+            max_tokens: Some(400),
+            ..ChatRequest::default()
+        };
+        // One extra ask when the wording gives the second role away.
+        for attempt in 0..2 {
+            let (value, _) = self.client.chat_json(&req).await.map_err(|e| format!("model: {e}"))?;
+            let text = value["reflection"].as_str().unwrap_or_default().trim().to_string();
+            let problem = match reflection::role_word_in(&text) {
+                _ if text.is_empty() => "the reflection is empty".to_string(),
+                Some(word) => format!("the reflection mentions {word:?}"),
+                None => return Ok(text),
+            };
+            if attempt == 1 {
+                return Err(format!("{problem} (after one re-ask)"));
+            }
+            req.messages.push(Message::assistant(value.to_string()));
+            req.messages.push(Message::user(format!(
+                "{problem}. Write it again as your own thought, without the words supervisor, reviewer or feedback. \
+                 Answer with one JSON object: {{\"reflection\": \"...\"}}"
+            )));
+        }
+        unreachable!("the loop returns on its second attempt")
+    }
+}
+
+fn kind_name(kind: StepKind) -> &'static str {
+    match kind {
+        StepKind::Plan => "research plan",
+        StepKind::ToolCall => "tool call",
+        StepKind::ToolResult => "tool result you accepted",
+        StepKind::Report => "report",
+    }
+}
+
+/// What the model sees of its rejected draft (long tool results cut).
+fn draft(step: &Step) -> String {
+    const MAX: usize = 2000;
+    let text = match (&step.tool_call, &step.tool_result) {
+        (Some(c), _) => format!("{}({})", c.name, c.arguments),
+        (_, Some(r)) => format!("{} returned: {}", r.name, r.content),
+        _ => step.text.clone(),
+    };
+    if text.len() <= MAX {
+        return text;
+    }
+    let mut end = MAX;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &text[..end])
+}
+
+#[cfg(test)]
+mod tests {
+    use productresearch_llm::EndpointConfig;
+    use productresearch_sim_llm::{FaultKind, FaultRule, SimConfig, Trigger};
+
+    use super::*;
+    use crate::internalize::tests::supervised;
+
+    fn client(base_url: String, reask_limit: u32) -> LlmClient {
+        productresearch_runtime::install_crypto_provider();
+        let mut e = EndpointConfig::new(base_url, "qwen3-4b");
+        e.reask_limit = reask_limit;
+        e.max_retries = 0;
+        LlmClient::new(e).unwrap()
+    }
+
+    #[tokio::test]
+    async fn every_rejection_is_restated_by_the_model_in_the_first_person() {
+        let sim = productresearch_sim_llm::spawn_local(SimConfig::default()).await.unwrap();
+        let reflector = ModelReflector::new(client(sim.base_url(), 1), PromptSet::builtin());
+        let t = supervised();
+        let table = reflector.reflect_all(std::slice::from_ref(&t), &FilterConfig::default()).await;
+        let mine = &table["traj-1"];
+        // Plan, call and round-1 report were rejected: three calls, three reflections.
+        assert_eq!((mine.by_seq.len(), mine.fallbacks.len(), sim.requests()), (3, 0, 3));
+        assert_eq!(mine.prompt.as_ref().unwrap().name, TEMPLATE);
+        for text in mine.by_seq.values() {
+            assert!(text.starts_with("Looking back, I should"), "{text}");
+            assert!(reflection::role_word_in(text).is_none(), "{text}");
+        }
+        // The plan's critique, restated (the model saw the feedback text).
+        let plan_seq = t.steps()[0].0.seq;
+        assert!(mine.by_seq[&plan_seq].contains("warranty"), "{}", mine.by_seq[&plan_seq]);
+
+        // Exported: the model's words lead the turns, and the example validates.
+        let opts = crate::DistillOptions::from_config(&crate::Config::default()).unwrap();
+        let out = crate::distill(&[t], &[], &opts, &table).unwrap();
+        let v = &out.examples[0].value;
+        assert_eq!(v["messages"][2]["reasoning_content"].as_str().unwrap().split("\n\n").next(), Some(mine.by_seq[&plan_seq].as_str()));
+        assert_eq!(
+            (v["meta"]["reflections"]["by_model"].as_u64(), v["meta"]["reflections"]["model"].as_str()),
+            (Some(3), Some("qwen3-4b"))
+        );
+        assert!(v["meta"]["prompts"][TEMPLATE].as_str().is_some_and(|h| h.len() == 64));
+        sim.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn an_unusable_answer_falls_back_to_the_rules_with_the_reason_counted() {
+        let faults = vec![FaultRule { trigger: Trigger::EveryNth(1), kind: FaultKind::GarbledContent }];
+        let sim = productresearch_sim_llm::spawn_local(SimConfig { faults, ..SimConfig::default() }).await.unwrap();
+        let reflector = ModelReflector::new(client(sim.base_url(), 0), PromptSet::builtin());
+        let t = supervised();
+        let table = reflector.reflect_all(std::slice::from_ref(&t), &FilterConfig::default()).await;
+        let mine = &table["traj-1"];
+        assert!(mine.by_seq.is_empty());
+        assert_eq!(mine.fallbacks.len(), 3);
+        assert!(mine.fallbacks.iter().all(|f| f.contains("model:")), "{:?}", mine.fallbacks);
+        let opts = crate::DistillOptions::from_config(&crate::Config::default()).unwrap();
+        let out = crate::distill(&[t], &[], &opts, &table).unwrap();
+        let meta = &out.examples[0].value["meta"]["reflections"];
+        assert_eq!((meta["by_model"].as_u64(), meta["by_rules"].as_u64()), (Some(0), Some(3)));
+        assert_eq!(meta["fallback_reasons"].as_array().unwrap().len(), 3);
+        sim.shutdown().await;
+    }
+}
