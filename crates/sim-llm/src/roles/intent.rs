@@ -48,11 +48,48 @@ fn most_frequent_category(items: &[HistoryItem]) -> Option<&str> {
 pub fn answer(request: &ChatRequest) -> Value {
     let history_text = request.user_texts().collect::<Vec<_>>().join("\n");
     let profile = Profile::from_history(&history::parse(&history_text));
-    json!({
+    let mut intent = json!({
         "persona": persona(&profile),
         "query": query(&profile),
         "rubric": rubric(&profile),
-    })
+    });
+    if let Some((min, max)) = requested_follow_ups(request) {
+        intent["follow_ups"] = follow_ups(&profile, min, max);
+    }
+    intent
+}
+
+/// The item bounds of `follow_ups` when the request's schema asks for them
+/// (the user agent's multi-turn mode); `None` in single-turn mode.
+fn requested_follow_ups(request: &ChatRequest) -> Option<(usize, usize)> {
+    let schema = request.response_format.as_ref()?.json_schema.as_ref()?.schema.as_ref()?;
+    let spec = schema.get("properties")?.get("follow_ups")?;
+    let bound = |key: &str, default: u64| spec.get(key).and_then(Value::as_u64).unwrap_or(default) as usize;
+    Some((bound("minItems", 0), bound("maxItems", 3)))
+}
+
+/// Up to three turns, one per kind of shift, each a single question.
+fn follow_ups(p: &Profile, min: usize, max: usize) -> Value {
+    let c = &p.category;
+    let turns = [
+        (
+            "narrow",
+            match p.budget {
+                Some(b) => format!("Of those, which {c} under {} has the best reviews?", (b as f64 * 0.8).round() as u64),
+                None => format!("Of those, which {c} has the best reviews for reliability?"),
+            },
+        ),
+        (
+            "change_constraint",
+            match p.budget {
+                Some(b) => format!("What if I could spend up to {}: which {c} would you pick then?", (b as f64 * 1.5).round() as u64),
+                None => format!("What if durability mattered more than price: which {c} would you pick then?"),
+            },
+        ),
+        ("broaden", format!("Are there other brands of {c} worth considering that you left out?")),
+    ];
+    let n = max.min(turns.len()).max(min.min(turns.len()));
+    Value::Array(turns.iter().take(n).map(|(shift, message)| json!({"shift": shift, "message": message})).collect())
 }
 
 fn persona(p: &Profile) -> String {
@@ -157,5 +194,24 @@ mod tests {
         );
         let q = query(&Profile::from_history(&h));
         assert!(q.starts_with("I bought the Sony WH-1000XM4 and now want a Headphones upgrade under 417."), "{q}");
+    }
+
+    #[test]
+    fn follow_ups_come_only_when_the_schema_asks_and_respect_its_bounds() {
+        let request = |schema: Value| -> ChatRequest {
+            serde_json::from_value(json!({
+                "model": "m",
+                "messages": [{"role": "user", "content": "- [purchase] Kettle (category: Home > Kettles, price: 40)"}],
+                "response_format": {"type": "json_schema", "json_schema": {"name": "intent", "schema": schema}}
+            }))
+            .unwrap()
+        };
+        assert!(answer(&request(json!({"properties": {}}))).get("follow_ups").is_none());
+        let turns = answer(&request(json!({"properties": {"follow_ups": {"minItems": 2, "maxItems": 3}}})))["follow_ups"].clone();
+        let shifts: Vec<&str> = turns.as_array().unwrap().iter().map(|t| t["shift"].as_str().unwrap()).collect();
+        assert_eq!(shifts, ["narrow", "change_constraint", "broaden"]);
+        assert!(turns.as_array().unwrap().iter().all(|t| t["message"].as_str().unwrap().matches('?').count() == 1));
+        let two = answer(&request(json!({"properties": {"follow_ups": {"minItems": 2, "maxItems": 2}}})))["follow_ups"].clone();
+        assert_eq!(two.as_array().unwrap().len(), 2);
     }
 }

@@ -6,6 +6,7 @@ mod chat;
 mod evidence;
 mod history;
 mod intent;
+mod judge;
 mod keywords;
 mod plan;
 mod reflection;
@@ -44,6 +45,8 @@ enum Role {
     Verdict,
     /// Research agent restating critique in its own words.
     Reflection,
+    /// RACE judge scoring two reports on a rubric.
+    Judge,
     /// Research agent acting with tools (or writing its report).
     Research,
     /// The same, through the text form: tools listed in the prompt, calls written as text.
@@ -59,6 +62,7 @@ impl Role {
             Some("plan") => Self::Plan,
             Some("verdict") => Self::Verdict,
             Some("reflection") => Self::Reflection,
+            Some("race_judge") => Self::Judge,
             // A catalog in the prompt means the text form even though no `tools` were sent.
             _ => match request.text_form() {
                 Some(form) => Self::TextResearch(form),
@@ -76,6 +80,7 @@ pub fn answer(request: &ChatRequest, config: &SimConfig) -> Reply {
         Role::Plan => Reply::json(&plan::answer(request)),
         Role::Verdict => Reply::json(&verdict::answer(request, config)),
         Role::Reflection => Reply::json(&reflection::answer(request)),
+        Role::Judge => Reply::json(&judge::answer(request)),
         Role::Research => research::answer(request, config),
         Role::TextResearch(form) => text_action::answer(request, config, &form),
         Role::Other => chat::answer(request),
