@@ -11,3 +11,8 @@ bash scripts/setup-model.sh
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo test --workspace --locked
+bash scripts/test-phoenix.sh         # OTLP to a real backend (Arize Phoenix on loopback), checked through its API
+bash scripts/check-proto.sh          # buf lint + buf breaking against the previous commit
+bash scripts/test-python-client.sh   # the Python client against the mesh on loopback
+bash scripts/test-distiller-python.sh # SFT exports loaded with datasets, rendered through the Qwen chat template
+bash scripts/check-k8s.sh            # helm lint/template, kubernetes-validate, checkov, configs load

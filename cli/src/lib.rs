@@ -7,8 +7,19 @@
 //!   endpoint per role.
 //! - [`histories`]: reading behaviour histories (JSONL), bad lines reported.
 //! - [`pipeline`]: a batch through the supervisor, then the distiller, into files.
+//! - [`distill`]: `productresearch distill`, trajectories on disk to SFT files in process.
+//! - [`eval`]: `productresearch eval`, the per-round RACE curve of a run and E.Prod.
+//! - [`model_endpoint`]: the model a command outside `run` talks to.
 
+pub mod catalog;
+pub mod distill;
+pub mod eval;
 pub mod histories;
 pub mod local_mesh;
+pub mod model_endpoint;
 pub mod pipeline;
+pub mod prompts;
 pub mod run_config;
+pub mod shard;
+pub mod trace_report;
+pub mod users;

@@ -42,6 +42,17 @@ pub struct MeshSettings {
     pub batch_concurrency: usize,
 }
 
+/// How the tool gateway answers: live, or recording to / replaying from a
+/// store of tool responses.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ToolsSettings {
+    /// `live`, `record` or `replay`.
+    pub mode: tool_gateway::tool_store::ToolsMode,
+    /// The store's folder (record and replay; default `<out>/tool-store`).
+    pub store: Option<PathBuf>,
+}
+
 /// Addresses (`http://127.0.0.1:port`) of the running services.
 #[derive(Debug, Clone)]
 pub struct Endpoints {
@@ -77,10 +88,32 @@ fn spawn<E: std::fmt::Display>(fut: impl Future<Output = Result<(), E>> + Send +
     tokio::spawn(async move { fut.await.map_err(|e| e.to_string()) })
 }
 
+/// Prompt templates and intent shape for the whole mesh (docs/prompts.md).
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PromptSettings {
+    /// Folder of prompt template overrides for every role.
+    pub prompts_dir: Option<PathBuf>,
+    /// The user agent also emits 2-3 follow-up turns (multi-turn intents).
+    pub follow_ups: bool,
+}
+
 impl LocalMesh {
     /// Starts all five services and waits until each reports SERVING. A
     /// service that fails to start is reported by name with its error.
     pub async fn start(settings: MeshSettings) -> anyhow::Result<Self> {
+        Self::start_with_tools(settings, ToolsSettings::default()).await
+    }
+
+    /// [`Self::start`] with the tool gateway recording or replaying its
+    /// responses (`productresearch run --tools-mode`).
+    pub async fn start_with_tools(settings: MeshSettings, tools: ToolsSettings) -> anyhow::Result<Self> {
+        Self::start_with(settings, tools, PromptSettings::default()).await
+    }
+
+    /// [`Self::start_with_tools`] with prompt template overrides and the user
+    /// agent's multi-turn mode (`prompts_dir`, `follow_ups` in the run config).
+    pub async fn start_with(settings: MeshSettings, tools: ToolsSettings, prompts: PromptSettings) -> anyhow::Result<Self> {
         let token = CancellationToken::new();
         let (ua_l, ua) = bind().await?;
         let (sup_l, sup) = bind().await?;
@@ -94,13 +127,24 @@ impl LocalMesh {
             async move { t.cancelled().await }
         };
 
-        let gateway =
-            tool_gateway::Config { catalogs: settings.catalogs.clone(), web_corpus: settings.web_corpus.clone(), ..Default::default() };
-        let user_agent = user_agent::Config { llm: settings.user_agent_llm.clone(), ..Default::default() };
+        let gateway = tool_gateway::Config {
+            catalogs: settings.catalogs.clone(),
+            web_corpus: settings.web_corpus.clone(),
+            tools_mode: tools.mode,
+            tool_store: tools.store.clone(),
+            ..Default::default()
+        };
+        let user_agent = user_agent::Config {
+            llm: settings.user_agent_llm.clone(),
+            prompts_dir: prompts.prompts_dir.clone(),
+            follow_ups: prompts.follow_ups,
+            ..Default::default()
+        };
         let research_agent = research_agent::Config {
             llm: settings.research_agent_llm.clone(),
             tool_gateway: ClientConfig::single(&e.tool_gateway),
             max_tool_calls: settings.caps.max_tool_calls,
+            prompts_dir: prompts.prompts_dir.clone(),
             ..Default::default()
         };
         let supervisor = supervisor::Config {
@@ -111,6 +155,7 @@ impl LocalMesh {
             caps: settings.caps,
             records_dir: settings.records_dir.clone(),
             batch_concurrency: settings.batch_concurrency,
+            prompts_dir: prompts.prompts_dir.clone(),
             ..Default::default()
         };
         let tasks: Vec<Task> = vec![
@@ -126,7 +171,11 @@ impl LocalMesh {
                 "distiller",
                 distiller::SERVICE_NAME,
                 e.distiller.clone(),
-                spawn(distiller::run(distiller::Config::default(), di_l, stop(&token))),
+                spawn(distiller::run(
+                    distiller::Config { prompts_dir: prompts.prompts_dir.clone(), ..Default::default() },
+                    di_l,
+                    stop(&token),
+                )),
             ),
             ("supervisor", supervisor::SERVICE_NAME, e.supervisor.clone(), spawn(supervisor::run(supervisor, sup_l, stop(&token)))),
         ];

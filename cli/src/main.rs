@@ -25,6 +25,18 @@ struct Cli {
 enum Command {
     /// Start the five services on loopback, synthesize a batch and distill it.
     Run(RunArgs),
+    /// Build a catalog index from catalog files (see docs/catalogs.md).
+    Catalog(productresearch::catalog::CatalogArgs),
+    /// Analyse the traces of a run (see docs/telemetry.md).
+    Trace(productresearch::trace_report::TraceArgs),
+    /// Import behaviour histories; measure intent fidelity (see docs/histories.md).
+    Users(productresearch::users::UsersArgs),
+    /// List or export the prompt templates (see docs/prompts.md).
+    Prompts(productresearch::prompts::PromptsArgs),
+    /// Distill trajectories (JSONL) into SFT files: filters, formats, token buckets, statistics.
+    Distill(productresearch::distill::DistillArgs),
+    /// Judge every round's report of a run against its final report (RACE curve, E.Prod).
+    Eval(productresearch::eval::EvalArgs),
 }
 
 #[derive(clap::Args, Serialize)]
@@ -60,10 +72,24 @@ struct RunArgs {
     #[arg(long)]
     #[serde(skip)]
     simulated_llm: bool,
+    /// Take only shard INDEX of COUNT of the histories (every COUNT-th from
+    /// INDEX), as each pod of a Kubernetes Indexed Job does.
+    #[arg(long, value_name = "INDEX/COUNT")]
+    #[serde(skip)]
+    shard: Option<productresearch::shard::Shard>,
     /// Print the effective configuration and exit.
     #[arg(long)]
     #[serde(skip)]
     print_config: bool,
+    /// Tool responses: live (default), record (every response stored in the
+    /// tool store) or replay (answered only from the tool store, no backend).
+    #[arg(long)]
+    #[serde(skip)]
+    tools_mode: Option<tool_gateway::tool_store::ToolsMode>,
+    /// Folder of recorded tool responses (default: <out>/tool-store).
+    #[arg(long)]
+    #[serde(skip)]
+    tool_store: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -72,6 +98,12 @@ fn main() -> ExitCode {
     productresearch_runtime::boot::exit_code(runtime.block_on(async {
         match cli.command {
             Command::Run(args) => run(args).await,
+            Command::Catalog(args) => productresearch::catalog::run(args),
+            Command::Trace(args) => productresearch::trace_report::command(args),
+            Command::Users(args) => productresearch::users::run(args).await,
+            Command::Prompts(args) => productresearch::prompts::run(args),
+            Command::Distill(args) => productresearch::distill::run(args).await,
+            Command::Eval(args) => productresearch::eval::run(args).await,
         }
     }))
 }
@@ -82,11 +114,18 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
     if args.simulated_llm {
         config.roles.clear();
     }
+    config.tools.mode = args.tools_mode.unwrap_or(config.tools.mode);
+    config.tools.store = args.tool_store.clone().or(config.tools.store.take());
+    if config.tools.mode != tool_gateway::tool_store::ToolsMode::Live && config.tools.store.is_none() {
+        config.tools.store = Some(config.out.join("tool-store"));
+    }
     if args.print_config {
         print!("{}", productresearch_runtime::config::render(&config));
         return Ok(());
     }
     config.validate().map_err(|e| anyhow::anyhow!(e))?;
+    // Offline default: the run's traces and metrics as OTLP JSON lines next to its output.
+    config.telemetry.traces_file.get_or_insert_with(|| config.out.join("traces.jsonl"));
     productresearch_runtime::install_crypto_provider();
     let _telemetry = productresearch_runtime::telemetry::init("productresearch", &config.telemetry);
 
@@ -97,6 +136,7 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
     if histories.is_empty() {
         anyhow::bail!("no usable history in {}", config.histories.display());
     }
+    let histories = productresearch::shard::select(args.shard, histories);
 
     let started = Instant::now();
     let models = ModelBackend::start(&args, &mut config).await?;
@@ -114,7 +154,7 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         for (role, e) in MODEL_ROLES.iter().zip([&settings.user_agent_llm, &settings.research_agent_llm, &settings.supervisor_llm]) {
             eprintln!("{role:>14}: model {} at {} (tool mode {:?})", e.model, e.base_url, e.tool_mode);
         }
-        let mesh = LocalMesh::start(settings).await?;
+        let mesh = LocalMesh::start_with(settings, config.tools.clone(), config.prompts.clone()).await?;
         eprintln!("mesh up on loopback in {:.1}s: supervisor {}", started.elapsed().as_secs_f64(), mesh.endpoints.supervisor);
         // Ctrl-C or SIGTERM stops the batch; what finished is already in trajectories.jsonl.
         let result = tokio::select! {

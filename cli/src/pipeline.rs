@@ -1,8 +1,10 @@
 //! One batch end to end over gRPC: histories → supervisor (streaming) →
 //! trajectories on disk → distiller → SFT file.
 
+use std::collections::HashSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::{Context, anyhow};
 use productresearch_proto::distiller::v1::DistillRequest;
@@ -31,52 +33,137 @@ pub struct BatchOutcome {
     pub failures: Vec<(String, String)>,
 }
 
+/// How the batch client rides out a restarting supervisor.
+#[derive(Debug, Clone, Copy)]
+pub struct Reconnect {
+    /// Failed connections or broken streams in a row (without a trajectory
+    /// received in between) before the batch fails.
+    pub max_attempts: u32,
+    /// First wait; doubled per attempt up to `max_wait`.
+    pub wait: Duration,
+    /// Longest wait.
+    pub max_wait: Duration,
+}
+
+impl Default for Reconnect {
+    fn default() -> Self {
+        Self { max_attempts: 20, wait: Duration::from_millis(200), max_wait: Duration::from_secs(3) }
+    }
+}
+
 /// Runs `histories` through the supervisor at `supervisor_url`, appending each
 /// trajectory to `<out>/trajectories.jsonl` as soon as it ends (so an
 /// interrupted run keeps what it finished) and calling `on_progress` on every
 /// progress event and `on_trajectory` for each trajectory.
+///
+/// A broken stream (the supervisor restarted) is re-opened with the histories
+/// not yet finished; the supervisor resumes their trajectories from its
+/// records. Each trajectory id is written once, however often it arrives.
 pub async fn synthesize(
     supervisor_url: &str,
     histories: Vec<UserHistory>,
     caps: Caps,
     concurrency: usize,
     out: &Path,
+    on_progress: impl FnMut(&BatchProgress),
+    on_trajectory: impl FnMut(&Trajectory),
+) -> anyhow::Result<BatchOutcome> {
+    synthesize_with(supervisor_url, histories, caps, concurrency, out, Reconnect::default(), on_progress, on_trajectory).await
+}
+
+/// [`synthesize`] with an explicit reconnect policy.
+#[allow(clippy::too_many_arguments)]
+pub async fn synthesize_with(
+    supervisor_url: &str,
+    histories: Vec<UserHistory>,
+    caps: Caps,
+    concurrency: usize,
+    out: &Path,
+    reconnect: Reconnect,
     mut on_progress: impl FnMut(&BatchProgress),
     mut on_trajectory: impl FnMut(&Trajectory),
 ) -> anyhow::Result<BatchOutcome> {
     std::fs::create_dir_all(out).with_context(|| format!("cannot create output folder {}", out.display()))?;
     let path = out.join(TRAJECTORIES_FILE);
     let mut file = std::fs::File::create(&path).with_context(|| format!("cannot write {}", path.display()))?;
-    let mut client =
+    let client =
         SupervisorServiceClient::new(channel("supervisor", &ClientConfig::single(supervisor_url))?).max_decoding_message_size(usize::MAX);
-    let request = SynthesizeBatchRequest {
-        histories: histories.into_iter().map(Into::into).collect(),
-        caps: Some(PbCaps {
-            max_report_rounds: caps.max_report_rounds,
-            max_tool_calls: caps.max_tool_calls,
-            max_rejections_per_step: caps.max_rejections_per_step,
-        }),
-        concurrency: concurrency as u32,
-    };
-    let mut stream = client.synthesize_batch(request).await.map_err(|s| anyhow!("supervisor: {}", s.message()))?.into_inner();
+    let total = histories.len() as u32;
+    let mut pending = histories;
+    let mut seen = HashSet::new();
     let mut outcome = BatchOutcome::default();
-    while let Some(msg) = stream.message().await.map_err(|s| anyhow!("supervisor stream broke: {}", s.message()))? {
-        match msg.event {
-            Some(synthesize_batch_response::Event::Progress(p)) => on_progress(&p),
-            Some(synthesize_batch_response::Event::Trajectory(t)) => {
-                let t = Trajectory::try_from(t).map_err(|e| anyhow!("supervisor sent an invalid trajectory: {e}"))?;
-                serde_json::to_writer(&mut file, &t)?;
-                file.write_all(b"\n")?;
-                file.flush()?;
-                on_trajectory(&t);
-                outcome.trajectories.push(t);
+    let mut failures_in_a_row = 0u32;
+    while !pending.is_empty() {
+        let before = (outcome.trajectories.len(), outcome.failures.len());
+        // What finished in earlier attempts, so progress counts the whole batch.
+        let finished = before.0 as u32 + before.1 as u32;
+        let failed_before = outcome.failures.len() as u32 + outcome.trajectories.iter().filter(|t| !t.approved()).count() as u32;
+        let request = SynthesizeBatchRequest {
+            histories: pending.iter().cloned().map(Into::into).collect(),
+            caps: Some(PbCaps::from(caps)),
+            concurrency: concurrency as u32,
+        };
+        let broke = match client.clone().synthesize_batch(request).await {
+            Err(s) => anyhow!("supervisor: {} ({:?})", s.message(), s.code()),
+            Ok(stream) => {
+                let mut stream = stream.into_inner();
+                loop {
+                    let msg = match stream.message().await {
+                        Ok(Some(msg)) => msg,
+                        Ok(None) => break anyhow!("supervisor ended the batch stream early"),
+                        Err(s) => break anyhow!("supervisor stream broke: {} ({:?})", s.message(), s.code()),
+                    };
+                    match msg.event {
+                        Some(synthesize_batch_response::Event::Progress(mut p)) => {
+                            p.total = total;
+                            p.done += finished;
+                            p.failed += failed_before;
+                            on_progress(&p);
+                        }
+                        Some(synthesize_batch_response::Event::Trajectory(t)) => {
+                            let t = Trajectory::try_from(t).map_err(|e| anyhow!("supervisor sent an invalid trajectory: {e}"))?;
+                            take(&mut pending, &t.user_id);
+                            if !seen.insert(t.trajectory_id.clone()) {
+                                continue;
+                            }
+                            serde_json::to_writer(&mut file, &t)?;
+                            file.write_all(b"\n")?;
+                            file.flush()?;
+                            on_trajectory(&t);
+                            outcome.trajectories.push(t);
+                        }
+                        Some(synthesize_batch_response::Event::Failure(f)) => {
+                            take(&mut pending, &f.user_id);
+                            outcome.failures.push((f.user_id, f.reason));
+                        }
+                        None => {}
+                    }
+                }
             }
-            Some(synthesize_batch_response::Event::Failure(f)) => outcome.failures.push((f.user_id, f.reason)),
-            None => {}
+        };
+        if pending.is_empty() {
+            break;
         }
+        if (outcome.trajectories.len(), outcome.failures.len()) != before {
+            failures_in_a_row = 0;
+        }
+        failures_in_a_row += 1;
+        if failures_in_a_row >= reconnect.max_attempts {
+            return Err(broke.context(format!("{} trajectories unfinished after {} reconnects", pending.len(), reconnect.max_attempts)));
+        }
+        let wait = reconnect.wait.saturating_mul(1 << failures_in_a_row.min(10)).min(reconnect.max_wait);
+        tracing::warn!(error = %broke, pending = pending.len(), wait_ms = wait.as_millis() as u64, "batch stream broke; reconnecting");
+        tokio::time::sleep(wait).await;
     }
     file.sync_all()?;
     Ok(outcome)
+}
+
+/// Removes one pending history of `user_id`.
+fn take(pending: &mut Vec<UserHistory>, user_id: &str) {
+    if let Some(i) = pending.iter().position(|h| h.user_id == user_id) {
+        pending.swap_remove(i);
+    }
 }
 
 /// What distillation produced.
@@ -107,8 +194,13 @@ pub async fn distill(
         .map_err(|s| anyhow!("tool-gateway: {}", s.message()))?
         .into_inner()
         .tools;
-    let request =
-        DistillRequest { trajectories: trajectories.iter().cloned().map(Into::into).collect(), min_assistant_turns, min_tool_calls, tools };
+    let request = DistillRequest {
+        trajectories: trajectories.iter().cloned().map(Into::into).collect(),
+        min_assistant_turns,
+        min_tool_calls,
+        tools,
+        ..Default::default()
+    };
     let response = DistillerServiceClient::new(channel("distiller", &ClientConfig::single(distiller_url))?)
         .max_decoding_message_size(usize::MAX)
         .max_encoding_message_size(usize::MAX)

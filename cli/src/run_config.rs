@@ -71,6 +71,10 @@ pub struct RunConfig {
     pub local_model: LocalModelConfig,
     /// Logging.
     pub telemetry: TelemetryConfig,
+    /// Tool responses: live, recorded or replayed (`--tools-mode`).
+    pub tools: crate::local_mesh::ToolsSettings,
+    /// Prompt template overrides and multi-turn intents (docs/prompts.md).
+    pub prompts: crate::local_mesh::PromptSettings,
 }
 
 impl Default for RunConfig {
@@ -86,7 +90,9 @@ impl Default for RunConfig {
             concurrency: 4,
             distill: DistillSettings::default(),
             local_model: LocalModelConfig::default(),
-            telemetry: TelemetryConfig { log_filter: "warn".into(), json_logs: false },
+            telemetry: TelemetryConfig { log_filter: "warn".into(), json_logs: false, ..Default::default() },
+            tools: crate::local_mesh::ToolsSettings::default(),
+            prompts: crate::local_mesh::PromptSettings::default(),
         }
     }
 }

@@ -45,7 +45,7 @@ async fn one_short_trajectory_on_the_real_local_model() {
         ..EndpointConfig::new(server.base_url(), server.model())
     };
     let out = tempfile::tempdir().unwrap();
-    let caps = supervisor::Caps { max_report_rounds: 2, max_tool_calls: 2, max_rejections_per_step: 2 };
+    let caps = supervisor::Caps { max_report_rounds: 2, max_tool_calls: 2, max_rejections_per_step: 2, ..Default::default() };
     let mesh = LocalMesh::start(MeshSettings {
         user_agent_llm: llm.clone(),
         research_agent_llm: llm.clone(),

@@ -1,0 +1,237 @@
+//! Supervisor load bench (prints figures; see docs/benchmarks.md).
+//!
+//! `realistic`: the simulated model answers in 1 s + completion tokens at
+//! 50 tokens/s (≈ 1–3 s per call); N trajectories (default 1,000) run at once
+//! through one supervisor. Prints the achieved wall time against the LLM-bound
+//! ideal (one trajectory alone on the same model), CPU per research step and
+//! peak RSS of the process (all five services and the simulated model).
+//!
+//! `zero`: the model answers at once; measures the mesh itself: CPU µs per
+//! research step, and p50/p99 per hop, with tracing on.
+//!
+//! `cargo bench -p productresearch --bench supervisor_load -- realistic|zero`
+//! (`BENCH_N` sets the number of trajectories).
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use productresearch::local_mesh::{LocalMesh, MeshSettings};
+use productresearch::pipeline;
+use productresearch_llm::{EndpointConfig, LlmClient};
+use productresearch_proto::tool_gateway::v1::CallToolRequest;
+use productresearch_proto::tool_gateway::v1::tool_gateway_service_client::ToolGatewayServiceClient;
+use productresearch_record::{EventBody, StepKind, ToolSpec, UserHistory, Verdict};
+use productresearch_runtime::client::{ClientConfig, channel};
+use productresearch_sim_llm::SimConfig;
+use supervisor::{Caps, GrpcMesh, Mesh, MeshError, ResearchLink, StartSession, Supervisor};
+use tokio::sync::mpsc;
+
+fn demo(path: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../demo").join(path)
+}
+
+/// `n` copies of one demo history under distinct users: same work each.
+fn histories(n: usize) -> Vec<UserHistory> {
+    let base = productresearch::histories::read(&demo("histories.jsonl")).unwrap().0.remove(0);
+    (0..n).map(|i| UserHistory { user_id: format!("bench-{i:05}"), ..base.clone() }).collect()
+}
+
+/// Process CPU time (user + system) from /proc/self/stat.
+fn cpu_time() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap();
+    let fields: Vec<&str> = stat.rsplit_once(") ").unwrap().1.split_whitespace().collect();
+    let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+    Duration::from_secs_f64(ticks as f64 / 100.0)
+}
+
+/// Peak resident set size in MiB (VmHWM).
+fn peak_rss_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let kb: f64 = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap().split_whitespace().nth(1).unwrap().parse().unwrap();
+    kb / 1024.0
+}
+
+async fn mesh(sim: &productresearch_sim_llm::SimHandle, records: PathBuf, concurrency: usize) -> LocalMesh {
+    let llm = EndpointConfig { max_concurrency: concurrency.max(1), timeout_secs: 600, ..EndpointConfig::new(sim.base_url(), "sim-model") };
+    LocalMesh::start(MeshSettings {
+        user_agent_llm: llm.clone(),
+        research_agent_llm: llm.clone(),
+        supervisor_llm: llm,
+        catalogs: vec![demo("catalog.jsonl")],
+        web_corpus: Some(demo("web")),
+        records_dir: records,
+        caps: Caps::default(),
+        batch_concurrency: concurrency,
+    })
+    .await
+    .unwrap()
+}
+
+fn steps(ts: &[productresearch_record::Trajectory]) -> usize {
+    ts.iter().map(|t| t.events.iter().filter(|e| matches!(e.body, EventBody::Step(_))).count()).sum()
+}
+
+async fn realistic(n: usize) {
+    let sim = productresearch_sim_llm::spawn_local(SimConfig { latency_ms: 1_000, tokens_per_sec: Some(50.0), ..Default::default() })
+        .await
+        .unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let mesh = mesh(&sim, work.path().join("records"), n).await;
+    let out = work.path().join("out");
+
+    // The LLM-bound ideal: one trajectory alone takes exactly its model time
+    // plus the mesh's; with an unlimited model, N at once take the same.
+    let t0 = Instant::now();
+    let one = pipeline::synthesize(&mesh.endpoints.supervisor, histories(1), Caps::default(), 1, &out, |_| {}, |_| {}).await.unwrap();
+    let ideal = t0.elapsed();
+    assert!(one.trajectories[0].approved());
+
+    let mut batch = histories(n + 1);
+    batch.remove(0); // not the calibration one (it would be skipped as done)
+    let cpu0 = cpu_time();
+    let t0 = Instant::now();
+    let done = pipeline::synthesize(&mesh.endpoints.supervisor, batch, Caps::default(), n, &out, |_| {}, |_| {}).await.unwrap();
+    let wall = t0.elapsed();
+    let cpu = cpu_time() - cpu0;
+    let approved = done.trajectories.iter().filter(|t| t.approved()).count();
+    let steps = steps(&done.trajectories);
+    println!("realistic: {n} trajectories at once, model 1 s + tokens at 50 tok/s per call");
+    println!("  approved            {approved}/{n}, {steps} research steps, {} model requests", sim.requests());
+    println!("  one alone (ideal)   {:.1} s", ideal.as_secs_f64());
+    println!("  all {n:<5} wall      {:.1} s", wall.as_secs_f64());
+    println!(
+        "  throughput          {:.2} trajectories/s (LLM-bound ideal {:.2})",
+        n as f64 / wall.as_secs_f64(),
+        n as f64 / ideal.as_secs_f64()
+    );
+    println!("  overhead            {:.2} % of wall", 100.0 * (wall.as_secs_f64() - ideal.as_secs_f64()).max(0.0) / wall.as_secs_f64());
+    println!("  CPU                 {:.1} s total, {:.0} µs per research step", cpu.as_secs_f64(), cpu.as_micros() as f64 / steps as f64);
+    println!("  peak RSS            {:.0} MiB (whole process: 5 services + simulated model)", peak_rss_mib());
+    mesh.stop().await.unwrap();
+    sim.shutdown().await;
+}
+
+/// A [`GrpcMesh`] that times each verdict → next step turn of the research stream, by step kind.
+struct TimingMesh {
+    grpc: GrpcMesh,
+    turns: Arc<Mutex<HashMap<StepKind, Vec<Duration>>>>,
+}
+
+impl Mesh for TimingMesh {
+    async fn infer_intent(&self, h: &UserHistory) -> Result<supervisor::InferredIntent, MeshError> {
+        self.grpc.infer_intent(h).await
+    }
+    async fn list_tools(&self) -> Result<Vec<ToolSpec>, MeshError> {
+        self.grpc.list_tools().await
+    }
+    async fn open_research(&self, start: StartSession) -> Result<ResearchLink, MeshError> {
+        let inner = self.grpc.open_research(start).await?;
+        let sent: Arc<Mutex<Option<Instant>>> = Arc::default();
+        let (tx, mut rx) = mpsc::channel::<Verdict>(4);
+        let forward = inner.verdicts.clone();
+        let stamp = sent.clone();
+        tokio::spawn(async move {
+            while let Some(v) = rx.recv().await {
+                *stamp.lock().unwrap() = Some(Instant::now());
+                if forward.send(v).await.is_err() {
+                    return;
+                }
+            }
+        });
+        drop(inner.verdicts);
+        let turns = self.turns.clone();
+        let steps = inner.steps.map(move |m| {
+            if let (Ok(supervisor::AgentMessage::Step(s)), Some(at)) = (&m, sent.lock().unwrap().take()) {
+                turns.lock().unwrap().entry(s.kind).or_default().push(at.elapsed());
+            }
+            m
+        });
+        Ok(ResearchLink { verdicts: tx, steps: Box::pin(steps) })
+    }
+}
+
+fn percentiles(mut v: Vec<Duration>) -> (f64, f64, usize) {
+    v.sort();
+    let at = |q: f64| v[((v.len() as f64 * q) as usize).min(v.len() - 1)].as_secs_f64() * 1e6;
+    (at(0.5), at(0.99), v.len())
+}
+
+async fn zero(n: usize) {
+    let _telemetry = productresearch_runtime::telemetry::init("bench", &Default::default());
+    let sim = productresearch_sim_llm::spawn_local(SimConfig::default()).await.unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let mesh = mesh(&sim, work.path().join("records"), 16).await;
+    let e = &mesh.endpoints;
+
+    // CPU per research step, under load.
+    let cpu0 = cpu_time();
+    let t0 = Instant::now();
+    let done =
+        pipeline::synthesize(&e.supervisor, histories(n), Caps::default(), 16, &work.path().join("out"), |_| {}, |_| {}).await.unwrap();
+    let wall = t0.elapsed();
+    let cpu = cpu_time() - cpu0;
+    let steps = steps(&done.trajectories);
+
+    // Hops, unloaded: one trajectory at a time through a timing mesh.
+    let turns = Arc::new(Mutex::new(HashMap::new()));
+    let grpc = GrpcMesh::new(
+        channel("user-agent", &ClientConfig::single(&e.user_agent)).unwrap(),
+        channel("research-agent", &ClientConfig::single(&e.research_agent)).unwrap(),
+        channel("tool-gateway", &ClientConfig::single(&e.tool_gateway)).unwrap(),
+    );
+    let llm = LlmClient::new(EndpointConfig::new(sim.base_url(), "sim-model")).unwrap();
+    let sup = Supervisor::new(Arc::new(TimingMesh { grpc, turns: turns.clone() }), llm, Caps::default(), work.path().join("timed"));
+    for h in histories(40) {
+        sup.synthesize(h, Caps::default(), None).await.unwrap();
+    }
+    let mut tool = ToolGatewayServiceClient::new(channel("tool-gateway", &ClientConfig::single(&e.tool_gateway)).unwrap());
+    let mut calls = Vec::new();
+    for i in 0..2_000 {
+        let request = CallToolRequest {
+            name: "product_search".into(),
+            arguments_json: format!(r#"{{"query": "espresso grinder {}"}}"#, i % 50),
+            trajectory_id: "bench".into(),
+        };
+        let t = Instant::now();
+        tool.call_tool(request).await.unwrap();
+        calls.push(t.elapsed());
+    }
+
+    println!("zero model latency, tracing on");
+    println!(
+        "  {n} trajectories (16 at once): {:.2} s wall, {steps} research steps, CPU {:.0} µs per research step (whole process)",
+        wall.as_secs_f64(),
+        cpu.as_micros() as f64 / steps as f64
+    );
+    let turns = turns.lock().unwrap().clone();
+    for (kind, what) in [
+        (StepKind::ToolResult, "supervisor -> research-agent -> tool-gateway -> back (verdict to TOOL_RESULT)"),
+        (StepKind::ToolCall, "supervisor -> research-agent -> model (HTTP) -> back (verdict to TOOL_CALL)"),
+        (StepKind::Report, "supervisor -> research-agent -> model (HTTP) -> back (verdict to REPORT)"),
+    ] {
+        if let Some(v) = turns.get(&kind) {
+            let (p50, p99, count) = percentiles(v.clone());
+            println!("  {what}: p50 {p50:.0} µs, p99 {p99:.0} µs (n={count})");
+        }
+    }
+    let (p50, p99, count) = percentiles(calls);
+    println!("  research-agent-side hop: CallTool unary to tool-gateway (product_search): p50 {p50:.0} µs, p99 {p99:.0} µs (n={count})");
+    mesh.stop().await.unwrap();
+    sim.shutdown().await;
+}
+
+fn main() {
+    let mode = std::env::args().skip(1).find(|a| a == "realistic" || a == "zero").unwrap_or_else(|| "zero".into());
+    let n: usize = std::env::var("BENCH_N").ok().and_then(|v| v.parse().ok()).unwrap_or(if mode == "realistic" { 1_000 } else { 200 });
+    productresearch_runtime::install_crypto_provider();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        match mode.as_str() {
+            "realistic" => realistic(n).await,
+            _ => zero(n).await,
+        }
+    });
+}

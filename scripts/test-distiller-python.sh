@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The distiller's exports as trainers read them, run by scripts/test.sh:
+#   1. a venv in .venvs/distiller with datasets, jinja2 and gguf (once, ~75 s);
+#   2. a simulated run (productresearch run --simulated-llm) and
+#      `productresearch distill` into all three formats;
+#   3. scripts/check_sft_formats.py loads each JSONL with datasets.load_dataset
+#      and renders the OpenAI examples through the Qwen chat template embedded in
+#      the local model's GGUF (.models/, set up by scripts/setup-model.sh), or
+#      Qwen2.5's template when there is none; tool calls and responses must render.
+# Idempotent; a second run skips the venv.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+VENV=.venvs/distiller
+if [[ ! -x $VENV/bin/python ]] || ! "$VENV/bin/python" -c "import datasets, jinja2, gguf" 2>/dev/null; then
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check "datasets==5.2.0" "jinja2==3.1.6" "gguf==0.19.0"
+fi
+
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+cargo build --quiet --locked -p productresearch
+BIN=$(realpath "${CARGO_TARGET_DIR:-target}")/debug/productresearch
+"$BIN" run --simulated-llm --out "$WORK/run" >/dev/null 2>"$WORK/run.log" || { cat "$WORK/run.log"; exit 1; }
+"$BIN" distill "$WORK/run/trajectories.jsonl" --out "$WORK/distilled" --format openai --format sharegpt --format hermes --explain
+
+GGUF=$(ls .models/*.gguf 2>/dev/null | head -1 || true)
+"$VENV/bin/python" scripts/check_sft_formats.py "$WORK/distilled" "$GGUF"

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Real OTLP backend: Arize Phoenix (PyPI `arize-phoenix`, in .venvs/phoenix) on
+# 127.0.0.1 with a temporary working dir; a small simulated batch exports OTLP
+# over gRPC to it; then Phoenix's own REST API must show each trajectory as one
+# trace with the span tree of docs/telemetry.md and the GenAI attributes set.
+# Clean install ~75 s (pip), re-run ~1 s; the batch and checks take seconds.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+PHOENIX_VERSION="${PHOENIX_VERSION:-20.26.1}"
+VENV=.venvs/phoenix
+if ! "$VENV/bin/python" -c "import phoenix, importlib.metadata as m; assert m.version('arize-phoenix') == '$PHOENIX_VERSION'" 2>/dev/null; then
+    python3 -m venv "$VENV"
+    "$VENV/bin/pip" install --quiet --disable-pip-version-check "arize-phoenix==$PHOENIX_VERSION"
+fi
+
+WORK="$(mktemp -d)"
+PHOENIX_PID=""
+cleanup() {
+    if [ -n "$PHOENIX_PID" ]; then kill "$PHOENIX_PID" 2>/dev/null || true; wait "$PHOENIX_PID" 2>/dev/null || true; fi
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+free_port() { "$VENV/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+export PHOENIX_HOST=127.0.0.1 PHOENIX_PORT="$(free_port)" PHOENIX_GRPC_PORT="$(free_port)" PHOENIX_WORKING_DIR="$WORK/phoenix"
+export PHOENIX_TELEMETRY_ENABLED=false   # no usage reporting: no network beyond loopback
+"$VENV/bin/phoenix" serve >"$WORK/phoenix.log" 2>&1 &
+PHOENIX_PID=$!
+for _ in $(seq 1 120); do
+    if "$VENV/bin/python" -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$PHOENIX_PORT/healthz', timeout=1)" 2>/dev/null; then break; fi
+    if ! kill -0 "$PHOENIX_PID" 2>/dev/null; then cat "$WORK/phoenix.log"; echo "phoenix did not start" >&2; exit 1; fi
+    sleep 0.5
+done
+
+cargo build --quiet --locked -p productresearch
+head -n 2 demo/histories.jsonl >"$WORK/histories.jsonl"
+OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$PHOENIX_GRPC_PORT" target/debug/productresearch run --simulated-llm \
+    --histories "$WORK/histories.jsonl" --out "$WORK/out" --concurrency 2
+"$VENV/bin/python" scripts/check_phoenix_traces.py "http://127.0.0.1:$PHOENIX_PORT" "$WORK/out/trajectories.jsonl"
