@@ -294,10 +294,15 @@ pub(crate) fn reason_name(reason: TerminationReason) -> String {
 fn protocol(trajectory: &Trajectory) -> Result<(), String> {
     let mut awaiting: Option<&str> = None;
     let mut report_approved = false;
+    let user_turns = trajectory.user_turns_by_next_step();
     for (event, step, verdict) in trajectory.steps() {
         let at = event.seq;
         if report_approved {
-            return Err(format!("step at event {at} follows the approved report"));
+            // Multi-turn: the user's follow-up reopens the conversation.
+            if !user_turns.contains_key(&at) {
+                return Err(format!("step at event {at} follows the approved report"));
+            }
+            report_approved = false;
         }
         let approved = verdict.is_some_and(|v| v.decision == Verdict::Approve);
         if let Some(call_id) = awaiting.take() {

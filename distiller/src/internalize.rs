@@ -118,7 +118,13 @@ pub fn internalize_with(
     let lesson =
         |seq: u64, step: &Step, feedback: &str| reflections.get(&seq).cloned().unwrap_or_else(|| reflection::reflect(step, feedback));
 
+    let user_turns = trajectory.user_turns_by_next_step();
     for (event, step, verdict) in trajectory.steps() {
+        if let Some(turn) = user_turns.get(&event.seq) {
+            // Multi-turn: the approved report before answered the previous turn;
+            // the user's follow-up comes next, as the user's own message.
+            messages.push(Message::User { content: turn.follow_up.message.trim().to_string() });
+        }
         if step.kind == StepKind::Report {
             rounds += 1;
         }
@@ -256,6 +262,14 @@ pub(crate) mod tests {
             self.step(s, Some(Self::verdict(SupervisorState::CheckReport, feedback)))
         }
 
+        /// The user's follow-up after an approved report (multi-turn).
+        pub fn follow_up(&mut self, turn: u32, message: &str) -> &mut Self {
+            let follow_up =
+                productresearch_record::FollowUp { shift: productresearch_record::IntentShift::Narrow, message: message.into() };
+            self.t.push(self.round, EventBody::UserTurn(productresearch_record::UserTurn { turn, follow_up }));
+            self
+        }
+
         pub fn end(&mut self, reason: TerminationReason) -> Trajectory {
             self.t.push(self.round, EventBody::Termination(Termination::new(reason, "")));
             self.t.clone()
@@ -277,6 +291,45 @@ pub(crate) mod tests {
             .tool("c4", "web_visit", r#"{"url":"https://example.com/ninja"}"#, "Ninja BN701 review: crushes ice in 10 s")
             .report("Buy the Ninja BN701 ($89): 1400 W [visit_product], crushes ice in 10 s [web_visit].", None)
             .end(TerminationReason::Approved)
+    }
+
+    /// Two turns: an approved report, the user's follow-up, more research and
+    /// the approved answer to the follow-up.
+    pub(crate) fn two_turns() -> Trajectory {
+        Script::new("traj-2", "Which blender under $100 crushes ice best?")
+            .plan("1. search blenders", "", None)
+            .tool("c1", "product_search", r#"{"query":"blender ice"}"#, "1. Ninja BN701 $89")
+            .report("Buy the Ninja BN701 ($89) [ninja-bn701].", None)
+            .follow_up(1, "Only ones with a glass jar, please.")
+            .tool("c2", "product_search", r#"{"query":"blender glass jar"}"#, "1. Oster Pro $79")
+            .report("Buy the Oster Pro ($79): it has a glass jar.", None)
+            .end(TerminationReason::Approved)
+    }
+
+    #[test]
+    fn a_follow_up_becomes_the_users_next_message_and_passes_every_format() {
+        let t = two_turns();
+        crate::filter::screen(&t, &crate::filter::FilterConfig::default()).expect("a two-turn record passes the filters");
+        let out = internalize(&t, "sys");
+        let roles: Vec<_> = out.messages.iter().map(role).collect();
+        assert_eq!(roles, ["system", "user", "assistant", "assistant", "tool", "assistant", "user", "assistant", "tool", "assistant"]);
+        assert!(matches!(&out.messages[6], Message::User { content } if content == "Only ones with a glass jar, please."));
+        assert_eq!(assistant(&out.messages[9]).0, "Buy the Oster Pro ($79): it has a glass jar.");
+        let example = crate::export::example(&t, &out, &[]);
+        for format in crate::format::Format::ALL {
+            crate::format::render(&example, format).unwrap_or_else(|v| panic!("{}: {v:?}", format.name()));
+        }
+    }
+
+    #[test]
+    fn a_step_after_the_approved_report_without_a_follow_up_is_still_dropped() {
+        let mut t = two_turns();
+        t.events.retain(|e| !matches!(e.body, EventBody::UserTurn(_)));
+        for (seq, e) in t.events.iter_mut().enumerate() {
+            e.seq = seq as u64;
+        }
+        let err = crate::filter::screen(&t, &crate::filter::FilterConfig::default()).unwrap_err();
+        assert!(format!("{err:?}").contains("follows the approved report"), "{err:?}");
     }
 
     fn role(m: &Message) -> &'static str {

@@ -72,6 +72,9 @@ pub fn check(example: &Value) -> Result<(), Violation> {
             Some(want) if role != want => {
                 return violation("opening", format!("message {i} is {role}, expected {want}"));
             }
+            // Multi-turn: a follow-up from the user is legal right after a finished
+            // answer (an assistant message with text and no tool calls).
+            None if role == "user" && i > 1 && messages.get(i - 1).is_some_and(is_finished_answer) => {}
             None if matches!(role, "system" | "user") => {
                 return violation("opening", format!("message {i} is another {role} message"));
             }
@@ -162,7 +165,8 @@ pub fn check_sharegpt(example: &Value) -> Result<(), Violation> {
         let value = t.get("value").and_then(Value::as_str).unwrap_or("");
         let user_side = i % 2 == 0;
         match from {
-            "human" if user_side && i == 0 => {}
+            // Multi-turn: the user's follow-up after a finished gpt answer.
+            "human" if user_side && (i == 0 || turns[i - 1].get("from").and_then(Value::as_str) == Some("gpt")) => {}
             "observation" if user_side && i > 0 => {
                 if crate::failure::is_error_text(value) {
                     return violation("error_text", format!("turn {i} is an error text"));
@@ -249,6 +253,13 @@ pub fn check_hermes(text: &str) -> Result<(), Violation> {
         return violation("final_message", "the text does not end on an assistant turn");
     }
     Ok(())
+}
+
+/// An assistant message that answers the user: text, no tool calls.
+fn is_finished_answer(m: &Value) -> bool {
+    m.get("role").and_then(Value::as_str) == Some("assistant")
+        && m.get("content").and_then(Value::as_str).is_some_and(|c| !c.trim().is_empty())
+        && m.get("tool_calls").and_then(Value::as_array).is_none_or(|c| c.is_empty())
 }
 
 /// The id of a well-formed tool call, or what is wrong with it.

@@ -254,6 +254,26 @@ impl Trajectory {
         out
     }
 
+    /// The user's follow-up turns, each keyed by the seq of the first step
+    /// after it (the step that starts answering it). A turn with no step after
+    /// it (the record ended first) is left out: nothing answered it.
+    pub fn user_turns_by_next_step(&self) -> std::collections::HashMap<u64, &UserTurn> {
+        let mut out = std::collections::HashMap::new();
+        let mut waiting: Option<&UserTurn> = None;
+        for e in &self.events {
+            match &e.body {
+                EventBody::UserTurn(t) => waiting = Some(t),
+                EventBody::Step(_) => {
+                    if let Some(t) = waiting.take() {
+                        out.insert(e.seq, t);
+                    }
+                }
+                _ => {}
+            }
+        }
+        out
+    }
+
     /// The last approved report, if any.
     pub fn final_report(&self) -> Option<&str> {
         self.steps()
