@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
-use tonic::transport::server::TcpIncoming;
 use tonic::service::Routes;
+use tonic::transport::server::TcpIncoming;
 use tonic_health::ServingStatus;
 
 use crate::auth::{AuthConfig, AuthError, AuthLayer};
@@ -113,12 +113,9 @@ pub async fn serve(
     let (probe_stop, probe_stopped) = tokio::sync::oneshot::channel::<()>();
     let probes = health_listener.map(|listener| {
         let health = health_service.clone();
-        tokio::spawn(tonic::transport::Server::builder().add_service(health).serve_with_incoming_shutdown(
-            no_delay(listener),
-            async move {
-                let _ = probe_stopped.await;
-            },
-        ))
+        tokio::spawn(tonic::transport::Server::builder().add_service(health).serve_with_incoming_shutdown(no_delay(listener), async move {
+            let _ = probe_stopped.await;
+        }))
     });
     let routes = routes.add_service(health_service).add_service(reflection_v1).add_service(reflection_v1alpha);
 
