@@ -10,6 +10,14 @@ import urllib.parse
 import urllib.request
 
 
+# The step spans each supervisor state judges (a verdict's parent).
+JUDGED = {
+    "check_plan": ("step plan",),
+    "check_toolcall": ("step tool_call", "step tool_result"),
+    "check_report": ("step report",),
+}
+
+
 def flatten(d, prefix=""):
     """Phoenix nests dotted attribute keys; flatten them back."""
     out = {}
@@ -71,8 +79,16 @@ def main():
         assert chats, "no chat span"
         for s in trace:
             a, p = s["attributes"], parent(s)
-            if s["name"].startswith("step ") or s["name"].startswith("verdict "):
+            if s["name"].startswith("step "):
                 assert p.startswith("round "), f"{s['name']} under {p!r}"
+                verdicts = [v for v in trace if v["name"].startswith("verdict ") and v.get("parent_id") == s["context"]["span_id"]]
+                # A cap can end a trajectory on a step that is never judged.
+                approved = root["attributes"].get("productresearch.termination.reason") == "approved"
+                assert len(verdicts) == 1 if approved else len(verdicts) <= 1, f"{s['name']} has {len(verdicts)} verdict spans under it"
+            if s["name"].startswith("verdict "):
+                # The verdict is a child of the agent's span of the step it judges.
+                judged = JUDGED.get(a.get("productresearch.supervisor.state"), ())
+                assert p in judged, f"{s['name']} under {p!r}"
             if s["name"].startswith("chat "):
                 assert p.startswith("step ") or p.startswith("verdict ") or p == "invoke_agent user-agent", f"{s['name']} under {p!r}"
                 for key in ["gen_ai.operation.name", "gen_ai.request.model", "gen_ai.response.model", "gen_ai.agent.name", "gen_ai.usage.input_tokens", "gen_ai.usage.output_tokens"]:

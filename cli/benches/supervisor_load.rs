@@ -144,7 +144,9 @@ impl Mesh for TimingMesh {
         drop(inner.verdicts);
         let turns = self.turns.clone();
         let steps = inner.steps.map(move |m| {
-            if let (Ok(supervisor::AgentMessage::Step(s)), Some(at)) = (&m, sent.lock().unwrap().take()) {
+            if let (Ok(supervisor::AgentMessage::Step(s) | supervisor::AgentMessage::TracedStep { step: s, .. }), Some(at)) =
+                (&m, sent.lock().unwrap().take())
+            {
                 turns.lock().unwrap().entry(s.kind).or_default().push(at.elapsed());
             }
             m

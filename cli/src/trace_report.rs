@@ -447,8 +447,7 @@ pub fn synthetic_run(trajectories: usize, rounds: u32, tools: u32) -> String {
         };
         let root = span("", "trajectory".into(), 10_000, vec![s("productresearch.termination.reason", "approved")]);
         for r in 1..=rounds {
-            let sup =
-                span(&root, format!("round {r}"), 1_000, vec![s("gen_ai.agent.name", "supervisor"), n("productresearch.round", r as i64)]);
+            span(&root, format!("round {r}"), 1_000, vec![s("gen_ai.agent.name", "supervisor"), n("productresearch.round", r as i64)]);
             let agent = span(
                 &root,
                 format!("round {r}"),
@@ -465,8 +464,9 @@ pub fn synthetic_run(trajectories: usize, rounds: u32, tools: u32) -> String {
             };
             let plan = span(&agent, "step plan".into(), 50, vec![]);
             span(&plan, "chat m".into(), 40, chat("m"));
+            // Verdicts are children of the step they judge (docs/telemetry.md).
             let v = span(
-                &sup,
+                &plan,
                 "verdict check_plan".into(),
                 20,
                 vec![s("productresearch.supervisor.state", "check_plan"), s("productresearch.verdict", "approve")],
@@ -486,7 +486,7 @@ pub fn synthetic_run(trajectories: usize, rounds: u32, tools: u32) -> String {
             let report = span(&agent, "step report".into(), 50, vec![]);
             span(&report, "chat m".into(), 40, chat("m"));
             span(
-                &sup,
+                &report,
                 "verdict check_report".into(),
                 20,
                 vec![s("productresearch.supervisor.state", "check_report"), s("productresearch.verdict", decision)],

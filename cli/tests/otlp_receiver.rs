@@ -132,7 +132,7 @@ async fn a_simulated_batch_exports_one_trace_per_trajectory_over_otlp() {
         assert!(trace_ids.contains(&hex(&s.trace_id)), "{} outside every trajectory trace", s.name);
     }
 
-    // The tree: trajectory -> invoke_agent user-agent -> chat; round N -> step -> chat / execute_tool; round N -> verdict.
+    // The tree: trajectory -> invoke_agent user-agent -> chat; round N -> step -> chat / execute_tool / verdict -> chat.
     let names: HashSet<&str> = spans.iter().map(|s| s.name.as_str()).collect();
     for expected in [
         "invoke_agent user-agent",
@@ -149,7 +149,30 @@ async fn a_simulated_batch_exports_one_trace_per_trajectory_over_otlp() {
     for s in &spans {
         match s.name.as_str() {
             n if n.starts_with("step ") => assert!(parent_name(s).starts_with("round "), "{n} under {}", parent_name(s)),
-            n if n.starts_with("verdict ") => assert!(parent_name(s).starts_with("round "), "{n} under {}", parent_name(s)),
+            // Each verdict is a child of the agent's span of the step it judges.
+            n if n.starts_with("verdict ") => {
+                let judged = match text(s, "productresearch.supervisor.state") {
+                    Some("check_plan") => vec!["step plan"],
+                    Some("check_toolcall") => vec!["step tool_call", "step tool_result"],
+                    Some("check_report") => vec!["step report"],
+                    other => panic!("{n} has state {other:?}"),
+                };
+                assert!(judged.contains(&parent_name(s).as_str()), "{n} under {:?}", parent_name(s));
+                let step = by_id[&s.parent_span_id];
+                assert_eq!(step.trace_id, s.trace_id, "{n} in its step's trace");
+                assert_eq!(text(s, "gen_ai.agent.name"), Some("supervisor"));
+                assert_eq!(text(step, "gen_ai.agent.name"), Some("research-agent"));
+                assert_eq!(text(s, "productresearch.step.kind"), text(step, "productresearch.step.kind"));
+                // The step span stays open until the agent has the verdict.
+                assert!(
+                    step.start_time_unix_nano <= s.start_time_unix_nano && s.end_time_unix_nano <= step.end_time_unix_nano,
+                    "{n} [{}, {}] outside its step [{}, {}]",
+                    s.start_time_unix_nano,
+                    s.end_time_unix_nano,
+                    step.start_time_unix_nano,
+                    step.end_time_unix_nano
+                );
+            }
             n if n.starts_with("execute_tool ") && text(s, "gen_ai.agent.name") == Some("research-agent") => {
                 assert_eq!(parent_name(s), "step tool_result");
                 assert!(text(s, "gen_ai.tool.name").is_some() && text(s, "gen_ai.tool.call.id").is_some());
@@ -174,6 +197,14 @@ async fn a_simulated_batch_exports_one_trace_per_trajectory_over_otlp() {
             }
         }
     }
+    // Every step of these approved trajectories was judged exactly once.
+    let steps: Vec<&Span> = spans.iter().filter(|s| s.name.starts_with("step ")).collect();
+    for step in &steps {
+        let verdicts = spans.iter().filter(|v| v.name.starts_with("verdict ") && v.parent_span_id == step.span_id).count();
+        assert_eq!(verdicts, 1, "{} has {verdicts} verdicts", step.name);
+    }
+    assert_eq!(spans.iter().filter(|s| s.name.starts_with("verdict ")).count(), steps.len());
+
     // Metrics arrive over OTLP too (the last collection at shutdown).
     let metrics = receiver.1.lock().unwrap().clone();
     let metric_names: HashSet<&str> = metrics.iter().map(|m| m.name.as_str()).collect();

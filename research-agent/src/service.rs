@@ -95,7 +95,8 @@ async fn drive<T: Tools>(
     resumed_events: usize,
     mut round: u32,
 ) {
-    // Spans: round N -> step <kind> -> chat <model> / execute_tool <tool>.
+    // Spans: round N -> step <kind> -> chat <model> / execute_tool <tool>, and
+    // the supervisor's verdict <state> (through the message's traceparent).
     let mut rounds = genai::Rounds::new(genai::agent::RESEARCH_AGENT, &trajectory_id);
     let mut index = resumed_events as u64;
     while !session.done() {
@@ -113,14 +114,17 @@ async fn drive<T: Tools>(
             Err(failure) => {
                 genai::record_error(&step_span, failure.kind());
                 warn!(?failure, "session cannot continue");
-                let _ = tx.send(Ok(ResearchResponse { message: Some(research_response::Message::Failure(to_proto(failure))) })).await;
+                let _ = tx.send(Ok(respond(research_response::Message::Failure(to_proto(failure)), &step_span))).await;
                 return;
             }
         };
-        if tx.send(Ok(ResearchResponse { message: Some(research_response::Message::Step(step.clone().into())) })).await.is_err() {
+        // The supervisor's verdict span becomes a child of the step span; the
+        // step span is in scope until the verdict arrives (a span ends at its
+        // last exit), so the verdict lies inside the step in time too.
+        if tx.send(Ok(respond(research_response::Message::Step(step.clone().into()), &step_span))).await.is_err() {
             return;
         }
-        let verdict = match inbound.message().await {
+        let verdict = match inbound.message().instrument(step_span.clone()).await {
             Ok(Some(ResearchRequest { message: Some(research_request::Message::Verdict(v)) })) => Verdict::try_from(v),
             Ok(Some(_)) => {
                 let _ = tx.send(Err(Status::invalid_argument("expected a verdict"))).await;
@@ -142,6 +146,12 @@ async fn drive<T: Tools>(
             }
         }
     }
+}
+
+/// A message to the supervisor carrying the trace context of `span`, the step
+/// it is about.
+fn respond(message: research_response::Message, span: &tracing::Span) -> ResearchResponse {
+    ResearchResponse { message: Some(message), traceparent: productresearch_runtime::telemetry::traceparent(span).unwrap_or_default() }
 }
 
 /// Names the step span after the step and records its payload and usage.

@@ -352,8 +352,9 @@ impl<M: Mesh> Supervisor<M> {
     ) -> Result<Flow, Error> {
         let mut rounds = productresearch_runtime::telemetry::genai::Rounds::new("supervisor", &record.trajectory().trajectory_id);
         loop {
-            let step = match link.steps.next().await {
-                Some(Ok(AgentMessage::Step(step))) => step,
+            let (step, traceparent) = match link.steps.next().await {
+                Some(Ok(AgentMessage::Step(step))) => (step, String::new()),
+                Some(Ok(AgentMessage::TracedStep { step, traceparent })) => (step, traceparent),
                 Some(Ok(AgentMessage::Failure(e))) | Some(Err(e)) => return Ok(Flow::Broken(e)),
                 None => {
                     return Ok(Flow::Broken(MeshError::transient(
@@ -378,7 +379,7 @@ impl<M: Mesh> Supervisor<M> {
                 let _ = record.push(state.round, EventBody::Step(step)).await?;
                 return Ok(Flow::End(end));
             }
-            let span = crate::spans::verdict_span(&mut rounds, &step, state.round, state.attempt(step.kind));
+            let span = crate::spans::verdict_span(&mut rounds, &step, &traceparent, state.round, state.attempt(step.kind));
             let verdict = match self.check(intent, &step, checker, state).instrument(span.clone()).await {
                 Ok(v) => {
                     crate::spans::record_verdict(&span, &step, &v, state.round);

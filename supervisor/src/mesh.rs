@@ -90,6 +90,14 @@ pub struct InferredIntent {
 pub enum AgentMessage {
     /// A proposed step.
     Step(Step),
+    /// A proposed step with the W3C `traceparent` of the agent's span for it:
+    /// the verdict span on the step becomes that span's child.
+    TracedStep {
+        /// The step.
+        step: Step,
+        /// The agent's step span context.
+        traceparent: String,
+    },
     /// The agent cannot continue.
     Failure(MeshError),
 }
@@ -180,7 +188,10 @@ impl Mesh for GrpcMesh {
         let steps = inbound.map(|item| match item {
             Ok(msg) => match msg.message {
                 Some(research_response::Message::Step(s)) => Step::try_from(s)
-                    .map(AgentMessage::Step)
+                    .map(|step| match msg.traceparent {
+                        t if t.is_empty() => AgentMessage::Step(step),
+                        traceparent => AgentMessage::TracedStep { step, traceparent },
+                    })
                     .map_err(|e| MeshError::permanent(TerminationReason::MeshFailure, format!("research-agent sent an invalid step: {e}"))),
                 Some(research_response::Message::Failure(f)) => Ok(AgentMessage::Failure(agent_failure(f))),
                 None => Err(MeshError::permanent(TerminationReason::MeshFailure, "research-agent sent an empty message")),

@@ -1,6 +1,6 @@
 //! The supervisor's span attributes and metrics (listed in docs/telemetry.md):
-//! the trajectory's end, one `verdict <state>` span per checked step inside
-//! the `round N` span, tokens per role and round.
+//! the trajectory's end, one `verdict <state>` span per checked step under
+//! the agent's `step <kind>` span, tokens per role and round.
 
 use productresearch_record::{Decision, Step, Termination, TokenUsage, Trajectory, Verdict};
 use productresearch_runtime::telemetry::{genai, metrics};
@@ -12,10 +12,13 @@ fn name<T: Serialize>(value: &T) -> String {
     serde_json::to_value(value).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
 }
 
-/// The span of the check of `step` in `round`, child of that round's span.
-pub(crate) fn verdict_span(rounds: &mut genai::Rounds, step: &Step, round: u32, attempt: u32) -> Span {
+/// The span of the check of `step` in `round`: a child of the agent's span of
+/// that step (`traceparent`, sent with the step), else of the round's span.
+/// The round span is opened either way: it times the supervisor's round.
+pub(crate) fn verdict_span(rounds: &mut genai::Rounds, step: &Step, traceparent: &str, round: u32, attempt: u32) -> Span {
     let state = name(&productresearch_record::SupervisorState::for_step(step.kind));
     let span = genai::verdict_span(&rounds.span(round), &state, round, attempt);
+    productresearch_runtime::telemetry::set_parent_from_traceparent(&span, traceparent);
     span.record("productresearch.step.kind", name(&step.kind).as_str());
     if let Some(call) = &step.tool_call {
         span.record("gen_ai.tool.name", call.name.as_str());

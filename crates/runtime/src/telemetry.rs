@@ -217,6 +217,28 @@ pub fn set_parent_from(span: &tracing::Span, headers: &http::HeaderMap) {
     }
 }
 
+/// The W3C `traceparent` value of `span`, for carrying its context inside a
+/// message (a stream sends many messages under one set of headers); `None`
+/// when the span has no valid context (telemetry not set up, span disabled).
+pub fn traceparent(span: &tracing::Span) -> Option<String> {
+    let mut carrier = std::collections::HashMap::new();
+    TraceContextPropagator::new().inject_context(&span.context(), &mut carrier);
+    carrier.remove("traceparent")
+}
+
+/// Makes `span` a child of the W3C `traceparent` value (from [`traceparent`]).
+/// Call it before the span is entered. Returns false, leaving the span's
+/// parent as it is, when the value is empty or not a valid context.
+pub fn set_parent_from_traceparent(span: &tracing::Span, traceparent: &str) -> bool {
+    use opentelemetry::trace::TraceContextExt;
+    if traceparent.is_empty() {
+        return false;
+    }
+    let carrier = std::collections::HashMap::from([("traceparent".to_string(), traceparent.to_string())]);
+    let parent = TraceContextPropagator::new().extract(&carrier);
+    parent.span().span_context().is_valid() && span.set_parent(parent).is_ok()
+}
+
 struct HeaderInjector<'a>(&'a mut http::HeaderMap);
 
 impl Injector for HeaderInjector<'_> {

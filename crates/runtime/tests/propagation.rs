@@ -33,6 +33,13 @@ impl ToolGatewayService for Echo {
     }
 }
 
+/// Telemetry for the whole test binary: tests run in parallel, and one
+/// test's guard shutting the tracer down must not end another's spans.
+fn tracing_on() {
+    static GUARD: std::sync::OnceLock<telemetry::TelemetryGuard> = std::sync::OnceLock::new();
+    GUARD.get_or_init(|| telemetry::init("propagation-test", &Default::default()));
+}
+
 async fn start() -> (String, tokio::sync::oneshot::Sender<()>) {
     productresearch_runtime::install_crypto_provider();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -51,7 +58,7 @@ async fn start() -> (String, tokio::sync::oneshot::Sender<()>) {
 
 #[tokio::test]
 async fn trace_id_and_deadline_reach_the_callee() {
-    let _guard = telemetry::init("propagation-test", &Default::default());
+    tracing_on();
     let (url, _stop) = start().await;
     let client = ToolGatewayServiceClient::new(channel("echo", &ClientConfig::single(&url)).unwrap());
     let span = tracing::info_span!("caller");
@@ -143,4 +150,24 @@ async fn health_and_reflection_are_mounted() {
         resp.message_response,
         Some(tonic_reflection::pb::v1alpha::server_reflection_response::MessageResponse::FileDescriptorResponse(_))
     ));
+}
+
+#[tokio::test]
+async fn a_traceparent_in_a_message_parents_a_span_in_another_task() {
+    tracing_on();
+    let step = tracing::info_span!("step");
+    let carried = telemetry::traceparent(&step).expect("an active span has a traceparent");
+    let step_trace = step.in_scope(telemetry::current_trace_id).unwrap();
+    assert!(carried.contains(&step_trace), "{carried} names the trace {step_trace}");
+
+    // The receiving side starts from an unrelated span, as the supervisor's
+    // verdict span starts under its own round span.
+    let verdict = tracing::info_span!(parent: None, "verdict");
+    assert!(telemetry::set_parent_from_traceparent(&verdict, &carried));
+    assert_eq!(verdict.in_scope(telemetry::current_trace_id), Some(step_trace));
+
+    let other = tracing::info_span!(parent: None, "other");
+    assert!(!telemetry::set_parent_from_traceparent(&other, ""));
+    assert!(!telemetry::set_parent_from_traceparent(&other, "not-a-traceparent"));
+    assert_ne!(other.in_scope(telemetry::current_trace_id), verdict.in_scope(telemetry::current_trace_id));
 }
