@@ -3,6 +3,7 @@
 //! computed beforehand by [`crate::model_reflection`] and passed in).
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use productresearch_record::{EventBody, ToolSpec, Trajectory};
 use serde_json::{Value, json};
@@ -131,31 +132,37 @@ pub fn distill(
     let tools_sha256 = tools_hash(tools);
     let none = TrajectoryReflections::default();
     // Each trajectory is independent until the near-duplicate filter, and token
-    // counting dominates: spread them over the cores, keeping input order.
+    // counting dominates: spread them over the cores, each worker taking the
+    // next trajectory when it is free (their lengths and scripts vary, so
+    // fixed shares would leave a core idle), keeping input order.
     let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).clamp(1, trajectories.len().max(1));
-    let chunk = trajectories.len().div_ceil(threads).max(1);
-    let results: Vec<(Result<SftExample, Rejection>, Decisions)> = std::thread::scope(|scope| {
-        let workers: Vec<_> = trajectories
-            .chunks(chunk)
-            .map(|part| {
-                let (tools_sha256, none) = (&tools_sha256, &none);
+    let next = AtomicUsize::new(0);
+    let mut slots: Vec<Option<Result<Outcome, Error>>> = Vec::new();
+    slots.resize_with(trajectories.len(), || None);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                let (next, tools_sha256, none) = (&next, &tools_sha256, &none);
                 scope.spawn(move || {
-                    part.iter()
-                        .map(|t| {
-                            let mut decisions = Decisions::default();
-                            let mine = reflections.get(&t.trajectory_id).unwrap_or(none);
-                            one(t, tools, tools_sha256, opts, mine, &mut decisions).map(|r| (r, decisions))
-                        })
-                        .collect::<Result<Vec<_>, Error>>()
+                    let mut done = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(t) = trajectories.get(i) else { break };
+                        let mut decisions = Decisions::default();
+                        let mine = reflections.get(&t.trajectory_id).unwrap_or(none);
+                        done.push((i, one(t, tools, tools_sha256, opts, mine, &mut decisions).map(|r| (r, decisions))));
+                    }
+                    done
                 })
             })
             .collect();
-        workers
-            .into_iter()
-            .map(|w| w.join().expect("a distill worker panicked"))
-            .collect::<Result<Vec<_>, Error>>()
-            .map(|v| v.into_iter().flatten().collect())
-    })?;
+        for w in workers {
+            for (i, r) in w.join().expect("a distill worker panicked") {
+                slots[i] = Some(r);
+            }
+        }
+    });
+    let results = slots.into_iter().map(|s| s.expect("every trajectory was taken by a worker")).collect::<Result<Vec<_>, Error>>()?;
     // Kept so far, waiting for the dataset-wide near-duplicate filter.
     let mut kept: Vec<(SftExample, String)> = Vec::new();
     for (trajectory, (result, decisions)) in trajectories.iter().zip(results) {
@@ -210,6 +217,9 @@ fn decisions_from_meta(values: Vec<Value>) -> Vec<filter::Decision> {
         })
         .collect()
 }
+
+/// What [`one`] made of a trajectory, and the filters' decisions on the way.
+type Outcome = (Result<SftExample, Rejection>, Decisions);
 
 /// One trajectory through the per-trajectory filters: the example, or the
 /// rejection (the outer error is a validation failure, which fails the batch).

@@ -2,7 +2,8 @@
 //! a 100k-product index, and HTML → text throughput of `web_visit`'s reader.
 //!
 //! ```sh
-//! cargo bench -p tool-gateway --bench tools
+//! cargo bench -p tool-gateway --bench tools            # both
+//! cargo bench -p tool-gateway --bench tools -- html    # only HTML -> text
 //! ```
 //!
 //! The 100k catalog is the three real catalogs in ../shared/data (2,496
@@ -176,6 +177,13 @@ fn main() {
         println!("run with `cargo bench -p tool-gateway --bench tools` for figures");
         return;
     }
-    bench_product_search();
-    bench_html_to_text();
+    // Positional arguments pick benches by name (`product_search`, `html_to_text`).
+    let filters: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
+    let selected = |name: &str| filters.is_empty() || filters.iter().any(|f| name.contains(f.as_str()));
+    if selected("product_search") {
+        bench_product_search();
+    }
+    if selected("html_to_text") {
+        bench_html_to_text();
+    }
 }

@@ -68,45 +68,70 @@ pub fn extract(html: &str) -> PageText {
 
 /// [`extract`] of an already parsed document.
 pub fn extract_document(document: &Html) -> PageText {
-    let mut blocks = Blocks::default();
-    // Counts open dropped elements; while positive everything is skipped. A
-    // counter, not a flag, because dropped elements nest (a <form> in a <nav>).
-    let mut dropped_depth = 0usize;
+    let mut walker = TextWalker::default();
     // An explicit traversal instead of recursion: real pages nest deeply enough
     // to matter for a worker thread's stack.
     for edge in document.tree.root().traverse() {
         match edge {
             Edge::Open(node) => match node.value() {
-                Node::Element(el) => {
-                    if dropped_depth > 0 || is_dropped(el) {
-                        dropped_depth += 1;
-                        continue;
-                    }
-                    blocks.open(el.name());
-                }
-                Node::Text(text) if dropped_depth == 0 => blocks.push_text(text),
+                Node::Element(el) => walker.open(el.name(), |name| el.attr(name)),
+                Node::Text(text) => walker.text(text),
                 _ => {}
             },
             Edge::Close(node) => {
                 if let Node::Element(el) = node.value() {
-                    if dropped_depth > 0 {
-                        dropped_depth -= 1;
-                        continue;
-                    }
-                    blocks.close(el.name());
+                    walker.close(el.name());
                 }
             }
         }
     }
-    let text = blocks.finish();
-    PageText { title: title(document), text }
+    PageText { title: title(document), text: walker.finish() }
 }
 
-fn is_dropped(el: &scraper::node::Element) -> bool {
-    DROPPED.contains(&el.name())
-        || el.attr("hidden").is_some()
-        || el.attr("aria-hidden") == Some("true")
-        || el.attr("role").is_some_and(|r| matches!(r, "navigation" | "banner" | "contentinfo"))
+/// The text conversion fed by any tree walk (open / text / close in document
+/// order), so a reader holding another parser's tree needs no second parse.
+#[derive(Default)]
+pub(crate) struct TextWalker {
+    blocks: Blocks,
+    /// Counts open dropped elements; while positive everything is skipped. A
+    /// counter, not a flag, because dropped elements nest (a <form> in a <nav>).
+    dropped_depth: usize,
+}
+
+impl TextWalker {
+    /// An element opens; `attr` reads its attributes.
+    pub(crate) fn open<'a>(&mut self, name: &str, attr: impl Fn(&str) -> Option<&'a str>) {
+        if self.dropped_depth > 0 || is_dropped(name, attr) {
+            self.dropped_depth += 1;
+            return;
+        }
+        self.blocks.open(name);
+    }
+
+    pub(crate) fn text(&mut self, text: &str) {
+        if self.dropped_depth == 0 {
+            self.blocks.push_text(text);
+        }
+    }
+
+    pub(crate) fn close(&mut self, name: &str) {
+        if self.dropped_depth > 0 {
+            self.dropped_depth -= 1;
+            return;
+        }
+        self.blocks.close(name);
+    }
+
+    pub(crate) fn finish(self) -> String {
+        self.blocks.finish()
+    }
+}
+
+fn is_dropped<'a>(name: &str, attr: impl Fn(&str) -> Option<&'a str>) -> bool {
+    DROPPED.contains(&name)
+        || attr("hidden").is_some()
+        || attr("aria-hidden") == Some("true")
+        || attr("role").is_some_and(|r| matches!(r, "navigation" | "banner" | "contentinfo"))
 }
 
 /// The document's `<title>` (not an SVG icon's), else its first `<h1>`.
@@ -124,7 +149,7 @@ fn title(document: &Html) -> Option<String> {
 }
 
 /// Whitespace runs (including non-breaking spaces) become one space.
-fn collapse(text: &str) -> String {
+pub(crate) fn collapse(text: &str) -> String {
     text.split(|c: char| c.is_whitespace()).filter(|w| !w.is_empty()).collect::<Vec<_>>().join(" ")
 }
 

@@ -14,6 +14,7 @@ pub mod fetch;
 pub mod formats;
 mod gateway;
 mod goal;
+mod html_prune;
 pub mod html_text;
 mod index;
 pub mod middleware;
