@@ -2,7 +2,7 @@
 //! mesh on loopback, every role on the embedded llama.cpp server. A 0.5B model
 //! may or may not get a report approved; what must hold is a typed termination
 //! and a complete, ordered record. Skips (with a line saying why) when the
-//! model is not set up, unless PR_REQUIRE_LOCAL_MODEL is set (CI).
+//! model is not set up, unless PRODUCTRESEARCH_REQUIRE_LOCAL_MODEL is set (CI).
 
 use std::path::PathBuf;
 
@@ -28,7 +28,7 @@ async fn one_short_trajectory_on_the_real_local_model() {
     let located = match LocalModel::locate(&config) {
         Ok(l) => l,
         Err(e @ LocalModelError::NotSetUp { .. }) => {
-            assert!(std::env::var_os("PR_REQUIRE_LOCAL_MODEL").is_none(), "PR_REQUIRE_LOCAL_MODEL is set but {e}");
+            assert!(std::env::var_os("PRODUCTRESEARCH_REQUIRE_LOCAL_MODEL").is_none(), "PRODUCTRESEARCH_REQUIRE_LOCAL_MODEL is set but {e}");
             println!("skipped: {e}");
             return;
         }
