@@ -30,7 +30,7 @@ use supervisor::{Caps, GrpcMesh, Mesh, MeshError, ResearchLink, StartSession, Su
 use tokio::sync::mpsc;
 
 fn demo(path: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../demo").join(path)
+    productresearch::local_mesh::demo_data(path)
 }
 
 /// `n` copies of one demo history under distinct users: same work each.

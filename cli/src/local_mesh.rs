@@ -42,6 +42,28 @@ pub struct MeshSettings {
     pub batch_concurrency: usize,
 }
 
+/// A file of the repository's `demo/` folder (tests and benches run on it).
+pub fn demo_data(rel: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../demo").join(rel)
+}
+
+impl MeshSettings {
+    /// One model for every role over the demo catalog and web corpus, default
+    /// caps: the mesh the tests and benches start.
+    pub fn demo(llm: EndpointConfig, records_dir: PathBuf, batch_concurrency: usize) -> Self {
+        Self {
+            user_agent_llm: llm.clone(),
+            research_agent_llm: llm.clone(),
+            supervisor_llm: llm,
+            catalogs: vec![demo_data("catalog.jsonl")],
+            web_corpus: Some(demo_data("web")),
+            records_dir,
+            caps: supervisor::Caps::default(),
+            batch_concurrency,
+        }
+    }
+}
+
 /// How the tool gateway answers: live, or recording to / replaying from a
 /// store of tool responses.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]

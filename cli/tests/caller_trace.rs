@@ -10,7 +10,7 @@ use productresearch_proto::supervisor::v1::supervisor_service_client::Supervisor
 use productresearch_proto::supervisor::v1::{SynthesizeRequest, synthesize_response};
 
 fn demo(path: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../demo").join(path)
+    productresearch::local_mesh::demo_data(path)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -20,18 +20,7 @@ async fn a_callers_trace_id_is_the_trajectorys() {
     let sim = productresearch_sim_llm::spawn_local(Default::default()).await.unwrap();
     let llm = EndpointConfig::new(sim.base_url(), "sim-model");
     let out = tempfile::tempdir().unwrap();
-    let mesh = LocalMesh::start(MeshSettings {
-        user_agent_llm: llm.clone(),
-        research_agent_llm: llm.clone(),
-        supervisor_llm: llm,
-        catalogs: vec![demo("catalog.jsonl")],
-        web_corpus: Some(demo("web")),
-        records_dir: out.path().join("records"),
-        caps: Default::default(),
-        batch_concurrency: 1,
-    })
-    .await
-    .unwrap();
+    let mesh = LocalMesh::start(MeshSettings::demo(llm, out.path().join("records"), 1)).await.unwrap();
     let (users, _) = histories::read(&demo("histories.jsonl")).unwrap();
 
     // A plain tonic channel: no interceptor of ours, the header is set by hand.

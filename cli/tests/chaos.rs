@@ -25,7 +25,7 @@ const TRAJECTORIES: usize = 50;
 const SERVICES: [&str; 5] = ["tool-gateway", "user-agent", "research-agent", "distiller", "supervisor"];
 
 fn demo(path: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../demo").join(path)
+    productresearch::local_mesh::demo_data(path)
 }
 
 /// The service binaries, built (or found up to date) by cargo into the target

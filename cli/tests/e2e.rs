@@ -11,7 +11,7 @@ use productresearch_record::{Decision, EventBody, StepKind, SupervisorState, Ter
 use serde_json::Value;
 
 fn demo(path: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../demo").join(path)
+    productresearch::local_mesh::demo_data(path)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -21,16 +21,7 @@ async fn demo_batch_runs_through_every_state_and_exports_valid_sft() {
     let sim = productresearch_sim_llm::spawn_local(Default::default()).await.unwrap();
     let llm = EndpointConfig::new(sim.base_url(), "sim-model");
     let out = tempfile::tempdir().unwrap();
-    let settings = MeshSettings {
-        user_agent_llm: llm.clone(),
-        research_agent_llm: llm.clone(),
-        supervisor_llm: llm,
-        catalogs: vec![demo("catalog.jsonl")],
-        web_corpus: Some(demo("web")),
-        records_dir: out.path().join("records"),
-        caps: Default::default(),
-        batch_concurrency: 2,
-    };
+    let settings = MeshSettings::demo(llm, out.path().join("records"), 2);
     let mesh = LocalMesh::start(settings).await.unwrap();
     let (users, rejected) = histories::read(&demo("histories.jsonl")).unwrap();
     assert!(rejected.is_empty(), "{rejected:?}");

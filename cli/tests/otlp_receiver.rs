@@ -19,7 +19,7 @@ use productresearch_llm::EndpointConfig;
 use productresearch_runtime::telemetry::{TelemetryConfig, try_init};
 
 fn demo(path: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../demo").join(path)
+    productresearch::local_mesh::demo_data(path)
 }
 
 #[derive(Clone, Default)]
@@ -88,16 +88,7 @@ async fn a_simulated_batch_exports_one_trace_per_trajectory_over_otlp() {
     let sim = productresearch_sim_llm::spawn_local(Default::default()).await.unwrap();
     let llm = EndpointConfig::new(sim.base_url(), "sim-model");
     let out = tempfile::tempdir().unwrap();
-    let settings = MeshSettings {
-        user_agent_llm: llm.clone(),
-        research_agent_llm: llm.clone(),
-        supervisor_llm: llm,
-        catalogs: vec![demo("catalog.jsonl")],
-        web_corpus: Some(demo("web")),
-        records_dir: out.path().join("records"),
-        caps: Default::default(),
-        batch_concurrency: 2,
-    };
+    let settings = MeshSettings::demo(llm, out.path().join("records"), 2);
     let mesh = LocalMesh::start(settings).await.unwrap();
     let (users, _) = histories::read(&demo("histories.jsonl")).unwrap();
     let users: Vec<_> = users.into_iter().take(2).collect();

@@ -28,7 +28,10 @@ async fn one_short_trajectory_on_the_real_local_model() {
     let located = match LocalModel::locate(&config) {
         Ok(l) => l,
         Err(e @ LocalModelError::NotSetUp { .. }) => {
-            assert!(std::env::var_os("PRODUCTRESEARCH_REQUIRE_LOCAL_MODEL").is_none(), "PRODUCTRESEARCH_REQUIRE_LOCAL_MODEL is set but {e}");
+            assert!(
+                std::env::var_os("PRODUCTRESEARCH_REQUIRE_LOCAL_MODEL").is_none(),
+                "PRODUCTRESEARCH_REQUIRE_LOCAL_MODEL is set but {e}"
+            );
             println!("skipped: {e}");
             return;
         }

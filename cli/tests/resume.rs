@@ -18,7 +18,7 @@ use supervisor::{Caps, GrpcMesh, Supervisor};
 use tokio::sync::mpsc;
 
 fn demo(path: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../demo").join(path)
+    productresearch::local_mesh::demo_data(path)
 }
 
 fn history() -> UserHistory {
@@ -27,18 +27,7 @@ fn history() -> UserHistory {
 
 async fn mesh(sim: &SimHandle, records: PathBuf) -> LocalMesh {
     let llm = EndpointConfig::new(sim.base_url(), "sim-model");
-    LocalMesh::start(MeshSettings {
-        user_agent_llm: llm.clone(),
-        research_agent_llm: llm.clone(),
-        supervisor_llm: llm,
-        catalogs: vec![demo("catalog.jsonl")],
-        web_corpus: Some(demo("web")),
-        records_dir: records,
-        caps: Caps::default(),
-        batch_concurrency: 2,
-    })
-    .await
-    .unwrap()
+    LocalMesh::start(MeshSettings::demo(llm, records, 2)).await.unwrap()
 }
 
 /// A supervisor of this process over the mesh's other services, recording into `records`.

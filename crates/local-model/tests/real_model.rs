@@ -31,7 +31,10 @@ async fn real_model_answers_a_chat_completion() {
         Ok(located) => located,
         Err(e @ LocalModelError::NotSetUp { .. }) => {
             let LocalModelError::NotSetUp { missing } = &e else { unreachable!() };
-            assert!(std::env::var_os("PRODUCTRESEARCH_REQUIRE_LOCAL_MODEL").is_none(), "PRODUCTRESEARCH_REQUIRE_LOCAL_MODEL is set but {e}");
+            assert!(
+                std::env::var_os("PRODUCTRESEARCH_REQUIRE_LOCAL_MODEL").is_none(),
+                "PRODUCTRESEARCH_REQUIRE_LOCAL_MODEL is set but {e}"
+            );
             println!("skipped real_model_answers_a_chat_completion: {e} (missing {})", missing.display());
             return;
         }
