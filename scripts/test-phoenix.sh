@@ -38,3 +38,15 @@ head -n 2 demo/histories.jsonl >"$WORK/histories.jsonl"
 OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$PHOENIX_GRPC_PORT" target/debug/productresearch run --simulated-llm \
     --histories "$WORK/histories.jsonl" --out "$WORK/out" --concurrency 2
 "$VENV/bin/python" scripts/check_phoenix_traces.py "http://127.0.0.1:$PHOENIX_PORT" "$WORK/out/trajectories.jsonl"
+# `trace report` reads the same run back from the backend: the per-round table
+# must equal the one from the run's own traces file.
+target/debug/productresearch trace report "http://127.0.0.1:$PHOENIX_PORT" --svg "$WORK/backend.svg" >"$WORK/backend.txt"
+target/debug/productresearch trace report "$WORK/out/traces.jsonl" --svg "$WORK/file.svg" >"$WORK/file.txt"
+# Seconds columns aside (Phoenix keeps microseconds, the file nanoseconds).
+counts() { awk -F'|' 'BEGIN { OFS = "|" } { $7 = $8 = $9 = ""; print }' "$1"; }
+if ! diff <(counts "$WORK/file.txt") <(counts "$WORK/backend.txt"); then
+    echo "trace report from the backend differs from the one from the traces file" >&2
+    exit 1
+fi
+grep -q '^| 1 | 2 |' "$WORK/backend.txt" || { cat "$WORK/backend.txt"; echo "trace report from the backend has no round 1 of 2 trajectories" >&2; exit 1; }
+echo "trace report: the backend's per-round table equals the traces file's"

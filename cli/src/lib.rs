@@ -21,5 +21,6 @@ pub mod pipeline;
 pub mod prompts;
 pub mod run_config;
 pub mod shard;
+pub mod trace_backend;
 pub mod trace_report;
 pub mod users;

@@ -99,7 +99,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Run(args) => run(args).await,
             Command::Catalog(args) => productresearch::catalog::run(args),
-            Command::Trace(args) => productresearch::trace_report::command(args),
+            Command::Trace(args) => productresearch::trace_report::command(args).await,
             Command::Users(args) => productresearch::users::run(args).await,
             Command::Prompts(args) => productresearch::prompts::run(args),
             Command::Distill(args) => productresearch::distill::run(args).await,

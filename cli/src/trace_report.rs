@@ -390,10 +390,15 @@ pub fn svg(report: &Report) -> String {
 pub fn run(file: &Path, svg_out: Option<&Path>) -> anyhow::Result<()> {
     let started = Instant::now();
     let spans = read_spans(file)?;
-    let report = analyse(&spans);
-    print!("{}", table(&report));
     let svg_path = svg_out.map(Path::to_path_buf).unwrap_or_else(|| file.with_extension("svg"));
-    std::fs::write(&svg_path, svg(&report)).map_err(|e| anyhow::anyhow!("cannot write {}: {e}", svg_path.display()))?;
+    print_report(&spans, &svg_path, started)
+}
+
+/// The table on stdout, the plot to `svg_path`.
+fn print_report(spans: &[SpanRow], svg_path: &Path, started: Instant) -> anyhow::Result<()> {
+    let report = analyse(spans);
+    print!("{}", table(&report));
+    std::fs::write(svg_path, svg(&report)).map_err(|e| anyhow::anyhow!("cannot write {}: {e}", svg_path.display()))?;
     eprintln!("plot -> {}; {} spans analysed in {:.2}s", svg_path.display(), spans.len(), started.elapsed().as_secs_f64());
     Ok(())
 }
@@ -410,8 +415,13 @@ enum TraceCommand {
     /// Per-round table (tokens, latency, tool calls, rejections, scores) and an
     /// SVG plot of the traces of a run.
     Report {
-        /// OTLP JSON-lines file (as `productresearch run` writes to out/traces.jsonl).
+        /// OTLP JSON-lines file (as `productresearch run` writes to
+        /// out/traces.jsonl), or the http(s) URL of a Phoenix server the run
+        /// exported to.
         file: std::path::PathBuf,
+        /// Project to read when FILE is a backend URL.
+        #[arg(long, default_value = "default")]
+        project: String,
         /// Where to write the plot (default: FILE with the extension .svg).
         #[arg(long)]
         svg: Option<std::path::PathBuf>,
@@ -419,9 +429,19 @@ enum TraceCommand {
 }
 
 /// Runs a `trace` subcommand.
-pub fn command(args: TraceArgs) -> anyhow::Result<()> {
+pub async fn command(args: TraceArgs) -> anyhow::Result<()> {
     match args.command {
-        TraceCommand::Report { file, svg } => run(&file, svg.as_deref()),
+        TraceCommand::Report { file, svg, project } => {
+            let source = file.to_string_lossy();
+            if source.starts_with("http://") || source.starts_with("https://") {
+                let started = Instant::now();
+                let spans = crate::trace_backend::read_phoenix(&source, &project).await?;
+                let svg_path = svg.unwrap_or_else(|| std::path::PathBuf::from("traces.svg"));
+                print_report(&spans, &svg_path, started)
+            } else {
+                run(&file, svg.as_deref())
+            }
+        }
     }
 }
 
