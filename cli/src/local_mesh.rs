@@ -101,7 +101,7 @@ pub struct LocalMesh {
 }
 
 async fn bind() -> anyhow::Result<(TcpListener, String)> {
-    let listener = TcpListener::bind("127.0.0.1:0").await.context("cannot bind a loopback port")?;
+    let listener = productresearch_runtime::server::listen("127.0.0.1:0").await.context("cannot bind a loopback port")?;
     let url = format!("http://{}", listener.local_addr()?);
     Ok((listener, url))
 }
@@ -177,6 +177,8 @@ impl LocalMesh {
             caps: settings.caps,
             records_dir: settings.records_dir.clone(),
             batch_concurrency: settings.batch_concurrency,
+            // The local mesh has one caller, the run: its concurrency is the bound.
+            max_in_flight: settings.batch_concurrency,
             prompts_dir: prompts.prompts_dir.clone(),
             ..Default::default()
         };

@@ -37,6 +37,9 @@ pub struct Config {
     pub resume: Resume,
     /// Trajectories in flight at once in a batch, when the caller sets none.
     pub batch_concurrency: usize,
+    /// Trajectories in flight at once in this supervisor, over all calls; free
+    /// slots go round-robin between waiting calls (see `scheduler.rs`).
+    pub max_in_flight: usize,
     /// Folder of prompt template overrides (`<dir>/supervisor/check_plan.j2`, ...;
     /// see docs/prompts.md); the built-in templates when unset.
     pub prompts_dir: Option<PathBuf>,
@@ -59,6 +62,7 @@ impl Default for Config {
             fsync: Fsync::default(),
             resume: Resume::default(),
             batch_concurrency: 8,
+            max_in_flight: 1024,
             prompts_dir: None,
             server: ServerConfig::default(),
             telemetry: TelemetryConfig::default(),
@@ -76,6 +80,9 @@ impl Config {
         }
         if self.batch_concurrency == 0 {
             return Err("supervisor: batch_concurrency must be > 0".into());
+        }
+        if self.max_in_flight == 0 {
+            return Err("supervisor: max_in_flight must be > 0".into());
         }
         Ok(())
     }

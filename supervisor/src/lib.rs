@@ -11,6 +11,7 @@ mod error;
 mod machine;
 mod mesh;
 mod recorder;
+mod scheduler;
 mod service;
 mod spans;
 pub mod store;
@@ -25,13 +26,14 @@ use productresearch_proto::supervisor::v1::supervisor_service_server::Supervisor
 use productresearch_runtime::client::channel;
 use tokio::net::TcpListener;
 
-pub use batch::{BatchEvent, Progress};
+pub use batch::{BatchEvent, Progress, run as run_batch};
 pub use caps::Caps;
 pub use check::{CallChecker, degenerate};
 pub use config::Config;
 pub use error::Error;
 pub use machine::{Resume, Supervisor};
 pub use mesh::{AgentMessage, GrpcMesh, InferredIntent, Mesh, MeshError, ResearchLink, StartSession};
+pub use scheduler::Scheduler;
 pub use trajectory_id::trajectory_id;
 
 /// Fully qualified gRPC service name (for health checks).
@@ -54,10 +56,11 @@ pub async fn run(config: Config, listener: TcpListener, shutdown: impl Future<Ou
         .with_resume(config.resume)
         .with_prompts(prompts);
     let max = config.server.max_message_bytes;
-    let svc = SupervisorServiceServer::new(service::Service::new(supervisor, config.batch_concurrency))
-        .max_decoding_message_size(max)
-        .max_encoding_message_size(max);
-    tracing::info!(addr = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default(), model = %config.llm.model, records = %config.records_dir.display(), "supervisor serving");
+    let svc =
+        SupervisorServiceServer::new(service::Service::new(supervisor, Scheduler::new(config.max_in_flight), config.batch_concurrency))
+            .max_decoding_message_size(max)
+            .max_encoding_message_size(max);
+    tracing::info!(addr = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default(), model = %config.llm.model, max_in_flight = config.max_in_flight, records = %config.records_dir.display(), "supervisor serving");
     productresearch_runtime::server::serve(listener, tonic::service::Routes::new(svc), &[SERVICE_NAME], &config.server, shutdown).await?;
     Ok(())
 }

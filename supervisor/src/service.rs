@@ -18,6 +18,7 @@ use crate::batch::{self, BatchEvent};
 use crate::caps::Caps;
 use crate::machine::Supervisor;
 use crate::mesh::Mesh;
+use crate::scheduler::Scheduler;
 
 /// Events buffered towards a slow caller before the work waits for it.
 const OUTBOX: usize = 64;
@@ -25,13 +26,14 @@ const OUTBOX: usize = 64;
 /// The SupervisorService implementation.
 pub struct Service<M> {
     supervisor: Supervisor<M>,
+    scheduler: Scheduler,
     batch_concurrency: usize,
 }
 
 impl<M: Mesh> Service<M> {
-    /// Wraps a supervisor.
-    pub fn new(supervisor: Supervisor<M>, batch_concurrency: usize) -> Self {
-        Self { supervisor, batch_concurrency }
+    /// Wraps a supervisor; `scheduler` bounds trajectories in flight across all calls.
+    pub fn new(supervisor: Supervisor<M>, scheduler: Scheduler, batch_concurrency: usize) -> Self {
+        Self { supervisor, scheduler, batch_concurrency }
     }
 
     fn caps(&self, caps: Option<PbCaps>) -> Caps {
@@ -58,8 +60,13 @@ impl<M: Mesh> SupervisorService for Service<M> {
         let caps = self.caps(request.caps);
         let history = history(request.history)?;
         let supervisor = self.supervisor.clone();
+        let scheduler = self.scheduler.clone();
         let (out, rx) = mpsc::channel(OUTBOX);
         productresearch_runtime::context::spawn(async move {
+            let _slot = tokio::select! {
+                slot = scheduler.admit() => slot,
+                _ = out.closed() => return,
+            };
             let (events, mut inbox) = mpsc::channel::<productresearch_record::TrajectoryEvent>(OUTBOX);
             let forward = {
                 let out = out.clone();
@@ -102,6 +109,7 @@ impl<M: Mesh> SupervisorService for Service<M> {
             }
         }
         let supervisor = self.supervisor.clone();
+        let scheduler = self.scheduler.clone();
         let (out, rx) = mpsc::channel(OUTBOX);
         productresearch_runtime::context::spawn(async move {
             let failed_early = early_failures.len() as u32;
@@ -111,7 +119,7 @@ impl<M: Mesh> SupervisorService for Service<M> {
                 }
             }
             let (events, mut inbox) = mpsc::channel(OUTBOX);
-            let work = batch::run(supervisor, histories, caps, concurrency, events);
+            let work = batch::run(supervisor, scheduler, histories, caps, concurrency, events);
             let forward = async move {
                 while let Some(event) = inbox.recv().await {
                     let event = match event {

@@ -220,3 +220,51 @@ async fn near_repeats_and_degenerate_output_are_rejected_without_a_model_call() 
     assert!(looped.deterministic && looped.feedback.contains("repeats itself"), "{looped:?}");
     assert_eq!(verdict_of(&t, 6).decision, Decision::Approve);
 }
+
+/// Two batches share one supervisor-wide slot: the one that came second is
+/// not starved by the first; their trajectories take turns.
+#[tokio::test]
+async fn batches_take_turns_for_the_supervisors_slots() {
+    productresearch_runtime::install_crypto_provider();
+    // Slow enough verdicts that the second batch is waiting while the first runs.
+    let sim =
+        productresearch_sim_llm::spawn_local(productresearch_sim_llm::SimConfig { latency_ms: 40, ..Default::default() }).await.unwrap();
+    let llm = LlmClient::new(EndpointConfig::new(sim.base_url(), "sup-model")).unwrap();
+    let script = vec![text(StepKind::Plan, "plan"), text(StepKind::Report, "report")];
+    let mesh = Scripted { script, intent: Ok(()), verdicts: Arc::default() };
+    let dir = tempfile::tempdir().unwrap();
+    let sup = Supervisor::new(Arc::new(mesh), llm, Caps::default(), dir.path());
+    let scheduler = supervisor::Scheduler::new(1);
+    let users = |prefix: &str, n: usize| -> Vec<UserHistory> {
+        (0..n).map(|i| UserHistory { user_id: format!("{prefix}{i}"), ..history() }).collect()
+    };
+    let (done_tx, mut done) = mpsc::unbounded_channel::<String>();
+    let batch = |histories: Vec<UserHistory>| {
+        let (events, mut inbox) = mpsc::channel(64);
+        let work = tokio::spawn(supervisor::run_batch(sup.clone(), scheduler.clone(), histories, Caps::default(), 4, events));
+        let done_tx = done_tx.clone();
+        tokio::spawn(async move {
+            while let Some(event) = inbox.recv().await {
+                if let supervisor::BatchEvent::Trajectory(t) = event {
+                    assert!(t.approved(), "{:?}", t.termination());
+                    done_tx.send(t.user_id.clone()).unwrap();
+                }
+            }
+            work.await.unwrap();
+        })
+    };
+    let big = batch(users("big", 4));
+    tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+    let small = batch(users("small", 2));
+    big.await.unwrap();
+    small.await.unwrap();
+    drop(done_tx);
+    let mut order = Vec::new();
+    while let Some(user) = done.recv().await {
+        order.push(user);
+    }
+    // big1 was already waiting when the small batch came; from then on they
+    // alternate. A plain FIFO queue would run all of big first.
+    assert_eq!(order, ["big0", "big1", "small0", "big2", "small1", "big3"]);
+    assert_eq!(scheduler.in_flight(), 0);
+}

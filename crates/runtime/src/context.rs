@@ -38,8 +38,13 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    let deadline = deadline();
-    tokio::spawn(with_deadline(deadline, fut).instrument(tracing::Span::current()))
+    tokio::spawn(carry(fut))
+}
+
+/// `fut` with the current deadline and span, for a task spawned elsewhere
+/// (a `JoinSet`, say).
+pub fn carry<F: Future>(fut: F) -> impl Future<Output = F::Output> {
+    with_deadline(deadline(), fut).instrument(tracing::Span::current())
 }
 
 /// Parses a `grpc-timeout` header value (e.g. `100m`, `5S`) into a duration.
