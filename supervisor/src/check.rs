@@ -3,11 +3,14 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
+use std::sync::Arc;
+
+use productresearch_llm::Validators;
 use productresearch_record::{ToolCall, ToolSpec};
 
 /// The tools' argument schemas and the calls already approved in one trajectory.
 pub struct CallChecker {
-    validators: HashMap<String, jsonschema::Validator>,
+    validators: HashMap<String, Arc<jsonschema::Validator>>,
     seen: HashSet<(String, String)>,
     /// Approved calls by their loose form, for near repeats.
     loose: Vec<Loose>,
@@ -30,13 +33,14 @@ const NEAR_REPEAT: f64 = 0.8;
 impl CallChecker {
     /// A checker for the tools in `specs`. A tool whose schema does not compile
     /// is still callable; its arguments are then only checked to be an object.
-    pub fn new(specs: &[ToolSpec]) -> Self {
+    /// Schemas compile once per `schemas` cache, not once per trajectory.
+    pub fn new(specs: &[ToolSpec], schemas: &Validators) -> Self {
         let validators = specs
             .iter()
             .map(|s| {
-                let v = jsonschema::validator_for(&s.parameters).unwrap_or_else(|e| {
+                let v = schemas.get(&s.parameters).unwrap_or_else(|e| {
                     tracing::warn!(tool = %s.name, error = %e, "tool schema does not compile; its arguments are checked for shape only");
-                    jsonschema::validator_for(&serde_json::json!({"type": "object"})).expect("trivial schema compiles")
+                    schemas.get(&serde_json::json!({"type": "object"})).expect("trivial schema compiles")
                 });
                 (s.name.clone(), v)
             })
@@ -192,11 +196,14 @@ mod tests {
     use serde_json::json;
 
     fn checker() -> CallChecker {
-        CallChecker::new(&[ToolSpec {
-            name: "product_search".into(),
-            description: "d".into(),
-            parameters: json!({"type": "object", "properties": {"query": {"type": "string", "minLength": 1}, "limit": {"type": "integer", "maximum": 20}}, "required": ["query"]}),
-        }])
+        CallChecker::new(
+            &[ToolSpec {
+                name: "product_search".into(),
+                description: "d".into(),
+                parameters: json!({"type": "object", "properties": {"query": {"type": "string", "minLength": 1}, "limit": {"type": "integer", "maximum": 20}}, "required": ["query"]}),
+            }],
+            &Validators::default(),
+        )
     }
 
     fn call(name: &str, args: &str) -> ToolCall {

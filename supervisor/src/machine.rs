@@ -75,6 +75,8 @@ pub struct Supervisor<M> {
     /// Trajectories being synthesized in this process: a second call for the
     /// same id waits for the first, so one log never has two writers.
     in_flight: Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
+    /// Tool argument schemas, compiled once for all trajectories.
+    schemas: Arc<productresearch_llm::Validators>,
 }
 
 impl<M> Clone for Supervisor<M> {
@@ -87,6 +89,7 @@ impl<M> Clone for Supervisor<M> {
             resume: self.resume,
             prompts: self.prompts.clone(),
             in_flight: self.in_flight.clone(),
+            schemas: self.schemas.clone(),
         }
     }
 }
@@ -128,7 +131,16 @@ impl<M: Mesh> Supervisor<M> {
     /// folder `records_dir`.
     pub fn new(mesh: Arc<M>, llm: LlmClient, caps: Caps, records_dir: impl AsRef<Path>) -> Self {
         let store = Arc::new(LocalStore::new(records_dir.as_ref(), Fsync::default()));
-        Self { mesh, llm, caps, store, resume: Resume::default(), prompts: Default::default(), in_flight: Default::default() }
+        Self {
+            mesh,
+            llm,
+            caps,
+            store,
+            resume: Resume::default(),
+            prompts: Default::default(),
+            in_flight: Default::default(),
+            schemas: Default::default(),
+        }
     }
 
     /// Records into `store` instead.
@@ -254,7 +266,7 @@ impl<M: Mesh> Supervisor<M> {
             Ok(s) => s,
             Err(e) => return Ok(End::from_mesh(0, MeshError { reason: TerminationReason::ToolFailure, ..e })),
         };
-        let mut checker = CallChecker::new(&specs);
+        let mut checker = CallChecker::new(&specs, &self.schemas);
         let mut state = Progress { round: 1, ..Progress::default() };
         // Counters and the checker's memory as they were after the last verdict.
         let mut turn_due = false;

@@ -1,6 +1,8 @@
 //! One agent action (tool calls or a report) in whichever [`ToolMode`] the
 //! endpoint needs, validated, with a bounded re-ask when the answer is unusable.
 
+use std::sync::Arc;
+
 use productresearch_record::{TokenUsage, ToolCall, ToolSpec};
 
 use crate::client::LlmClient;
@@ -42,11 +44,13 @@ impl LlmClient {
     pub async fn act(&self, req: &ChatRequest) -> Result<Acted, LlmError> {
         let mode = self.config().tool_mode;
         let allowed = !req.tools.is_empty() && req.tool_choice != Some(ToolChoice::None);
-        let tools: Vec<(ToolSpec, jsonschema::Validator)> = req
+        let tools: Vec<(ToolSpec, Arc<jsonschema::Validator>)> = req
             .tools
             .iter()
             .map(|t| {
-                let v = jsonschema::validator_for(&t.parameters)
+                let v = self
+                    .validators
+                    .get(&t.parameters)
                     .map_err(|e| LlmError::Config(format!("tool {} has an invalid schema: {e}", t.name)))?;
                 Ok((t.clone(), v))
             })
@@ -92,7 +96,7 @@ fn interpret(
     response: &ChatResponse,
     mode: ToolMode,
     allowed: bool,
-    tools: &[(ToolSpec, jsonschema::Validator)],
+    tools: &[(ToolSpec, Arc<jsonschema::Validator>)],
     first_id: usize,
 ) -> Result<(Action, String), String> {
     if response.finish_reason.as_deref() == Some("length") {

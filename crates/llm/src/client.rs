@@ -11,6 +11,7 @@ use crate::backoff;
 use crate::config::EndpointConfig;
 use crate::error::LlmError;
 use crate::message::{ChatRequest, ChatResponse, Message};
+use crate::validators::Validators;
 use crate::wire;
 
 /// Longest part of an error body kept in an error message.
@@ -27,6 +28,7 @@ pub struct LlmClient {
     context: Arc<tokio::sync::OnceCell<Option<u32>>>,
     /// `gen_ai.agent.name` of this client's chat spans (empty: not set).
     agent: &'static str,
+    pub(crate) validators: Arc<Validators>,
 }
 
 impl std::fmt::Debug for LlmClient {
@@ -55,7 +57,7 @@ impl LlmClient {
             .map_err(|e| LlmError::Config(format!("http client: {e}")))?;
         let url = format!("{}/chat/completions", config.base_url.trim_end_matches('/')).into();
         let permits = Arc::new(Semaphore::new(config.max_concurrency));
-        Ok(Self { http, config: Arc::new(config), url, api_key, permits, context: Arc::default(), agent: "" })
+        Ok(Self { http, config: Arc::new(config), url, api_key, permits, context: Arc::default(), agent: "", validators: Arc::default() })
     }
 
     /// The same client, naming `agent` (`gen_ai.agent.name`) on its chat spans
@@ -215,9 +217,9 @@ impl LlmClient {
     /// after that it is [`LlmError::Unusable`]. Usage covers every attempt.
     pub async fn chat_json(&self, req: &ChatRequest) -> Result<(serde_json::Value, ChatResponse), LlmError> {
         let validator = match &req.json_schema {
-            Some(s) => Some(
-                jsonschema::validator_for(&s.schema).map_err(|e| LlmError::Config(format!("schema {} does not compile: {e}", s.name)))?,
-            ),
+            Some(s) => {
+                Some(self.validators.get(&s.schema).map_err(|e| LlmError::Config(format!("schema {} does not compile: {e}", s.name)))?)
+            }
             None => None,
         };
         let mut conversation = req.clone();

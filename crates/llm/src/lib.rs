@@ -17,6 +17,7 @@ mod error;
 mod json_output;
 mod message;
 mod text_tools;
+mod validators;
 mod wire;
 
 pub use act::{Acted, Action};
@@ -25,3 +26,4 @@ pub use config::{EndpointConfig, ToolMode};
 pub use error::LlmError;
 pub use json_output::extract_json;
 pub use message::{ChatRequest, ChatResponse, JsonSchema, Message, Role, ToolChoice};
+pub use validators::Validators;

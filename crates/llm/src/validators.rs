@@ -1,0 +1,74 @@
+//! Compiled JSON Schemas, kept per client (and by the supervisor for tool
+//! arguments).
+//!
+//! Agents send the same few schemas (the plan, the verdict, each tool's
+//! parameters) with every request; compiling them each time was a measurable
+//! share of a research step's CPU. Keyed by the schema's JSON text.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use jsonschema::Validator;
+use serde_json::Value;
+
+/// More distinct schemas than any role uses; past it the cache starts over,
+/// so a caller that sends a new schema every time cannot grow it without end.
+const MAX_SCHEMAS: usize = 256;
+
+/// Validators by schema text; shared between tasks.
+#[derive(Default)]
+pub struct Validators {
+    compiled: Mutex<HashMap<String, Arc<Validator>>>,
+}
+
+impl Validators {
+    /// The validator of `schema`, compiled on first use.
+    pub fn get(&self, schema: &Value) -> Result<Arc<Validator>, String> {
+        let key = schema.to_string();
+        if let Some(v) = self.lock().get(&key) {
+            return Ok(v.clone());
+        }
+        let compiled = Arc::new(jsonschema::validator_for(schema).map_err(|e| e.to_string())?);
+        let mut cache = self.lock();
+        if cache.len() >= MAX_SCHEMAS {
+            cache.clear();
+        }
+        cache.insert(key, compiled.clone());
+        Ok(compiled)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Validator>>> {
+        // A panic while holding the lock leaves a map that is still valid.
+        self.compiled.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn compiles_once_per_schema_and_validates() {
+        let cache = Validators::default();
+        let schema = json!({"type": "object", "required": ["plan"]});
+        let a = cache.get(&schema).unwrap();
+        let b = cache.get(&schema).unwrap();
+        assert!(Arc::ptr_eq(&a, &b), "the second lookup compiled again");
+        assert!(a.is_valid(&json!({"plan": "x"})));
+        assert!(!a.is_valid(&json!({})));
+        let other = cache.get(&json!({"type": "string"})).unwrap();
+        assert!(!Arc::ptr_eq(&a, &other));
+        assert!(cache.get(&json!({"type": 12})).is_err());
+    }
+
+    #[test]
+    fn starts_over_when_full() {
+        let cache = Validators::default();
+        for i in 0..MAX_SCHEMAS + 1 {
+            cache.get(&json!({"maxLength": i})).unwrap();
+        }
+        assert_eq!(cache.lock().len(), 1);
+    }
+}
