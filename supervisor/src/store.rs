@@ -23,7 +23,7 @@ use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStore, ObjectStoreExt};
 use productresearch_record::TrajectoryEvent;
 use serde::{Deserialize, Serialize};
-use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
+use std::io::{Read, Seek, Write};
 
 use crate::error::Error;
 
@@ -88,17 +88,37 @@ impl LocalStore {
     }
 }
 
+/// The open file of one trajectory. Every operation on it is one blocking
+/// call on tokio's blocking pool: with a thousand trajectories in flight,
+/// tokio's async file (a pool round trip per write, another per flush) was
+/// most of the log's cost and grew the pool to hundreds of threads.
 struct LocalLog {
     path: PathBuf,
-    file: tokio::fs::File,
+    /// Held by the blocking call while one runs; `None` after a call was
+    /// cancelled midway, which ends the log's use.
+    file: Option<std::fs::File>,
     /// Byte offset where each event's line ends.
     ends: Vec<u64>,
     fsync: Fsync,
 }
 
 impl LocalLog {
-    fn io(&self) -> impl Fn(std::io::Error) -> Error + '_ {
-        |source| Error::Record { path: self.path.display().to_string(), source }
+    /// Runs `op` on the file in the blocking pool.
+    async fn with_file<T: Send + 'static>(
+        &mut self,
+        op: impl FnOnce(&mut std::fs::File) -> std::io::Result<T> + Send + 'static,
+    ) -> Result<T, Error> {
+        let path = self.path.display().to_string();
+        let io = |source| Error::Record { path: path.clone(), source };
+        let mut file = self.file.take().ok_or_else(|| io(std::io::Error::other("an earlier write was cancelled midway")))?;
+        let (file, result) = tokio::task::spawn_blocking(move || {
+            let result = op(&mut file);
+            (file, result)
+        })
+        .await
+        .map_err(|e| io(std::io::Error::other(e)))?;
+        self.file = Some(file);
+        result.map_err(io)
     }
 }
 
@@ -122,24 +142,32 @@ pub fn recover(bytes: &[u8]) -> (Vec<TrajectoryEvent>, Vec<u64>) {
     (events, ends)
 }
 
+/// Opens (creating) `path`, reads what is recorded and cuts a torn tail off.
+fn open_local(dir: &Path, path: &Path) -> std::io::Result<(std::fs::File, Vec<TrajectoryEvent>, Vec<u64>)> {
+    std::fs::create_dir_all(dir)?;
+    let mut file = std::fs::OpenOptions::new().read(true).write(true).create(true).truncate(false).open(path)?;
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes)?;
+    let (events, ends) = recover(&bytes);
+    let good = ends.last().copied().unwrap_or(0);
+    if good < bytes.len() as u64 {
+        tracing::warn!(path = %path.display(), kept = events.len(), dropped_bytes = bytes.len() as u64 - good, "record had a torn tail; cut it off");
+        file.set_len(good)?;
+        file.sync_all()?;
+    }
+    file.seek(std::io::SeekFrom::Start(good))?;
+    Ok((file, events, ends))
+}
+
 #[tonic::async_trait]
 impl RecordStore for LocalStore {
     async fn open(&self, trajectory_id: &str) -> Result<(Vec<TrajectoryEvent>, Box<dyn EventLog>), Error> {
         let path = self.dir.join(format!("{trajectory_id}.jsonl"));
         let io = |source| Error::Record { path: path.display().to_string(), source };
-        tokio::fs::create_dir_all(&self.dir).await.map_err(io)?;
-        let mut file = tokio::fs::OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&path).await.map_err(io)?;
-        let mut bytes = Vec::new();
-        file.read_to_end(&mut bytes).await.map_err(io)?;
-        let (events, ends) = recover(&bytes);
-        let good = ends.last().copied().unwrap_or(0);
-        if good < bytes.len() as u64 {
-            tracing::warn!(path = %path.display(), kept = events.len(), dropped_bytes = bytes.len() as u64 - good, "record had a torn tail; cut it off");
-            file.set_len(good).await.map_err(io)?;
-            file.sync_all().await.map_err(io)?;
-        }
-        file.seek(std::io::SeekFrom::Start(good)).await.map_err(io)?;
-        Ok((events, Box::new(LocalLog { path, file, ends, fsync: self.fsync })))
+        let (dir, at) = (self.dir.clone(), path.clone());
+        let (file, events, ends) =
+            tokio::task::spawn_blocking(move || open_local(&dir, &at)).await.map_err(|e| io(std::io::Error::other(e)))?.map_err(io)?;
+        Ok((events, Box::new(LocalLog { path, file: Some(file), ends, fsync: self.fsync })))
     }
 }
 
@@ -148,13 +176,18 @@ impl EventLog for LocalLog {
     async fn append(&mut self, event: &TrajectoryEvent) -> Result<(), Error> {
         let mut line = serde_json::to_vec(event).expect("events serialise");
         line.push(b'\n');
+        let len = line.len() as u64;
+        let fsync = self.fsync == Fsync::Always;
         // One write of the whole line: a killed process leaves it whole or absent.
-        self.file.write_all(&line).await.map_err(self.io())?;
-        self.file.flush().await.map_err(self.io())?;
-        if self.fsync == Fsync::Always {
-            self.file.sync_data().await.map_err(self.io())?;
-        }
-        self.ends.push(self.ends.last().copied().unwrap_or(0) + line.len() as u64);
+        self.with_file(move |file| {
+            file.write_all(&line)?;
+            if fsync {
+                file.sync_data()?;
+            }
+            Ok(())
+        })
+        .await?;
+        self.ends.push(self.ends.last().copied().unwrap_or(0) + len);
         Ok(())
     }
 
@@ -163,15 +196,18 @@ impl EventLog for LocalLog {
             return Ok(());
         }
         let at = if keep == 0 { 0 } else { self.ends[keep - 1] };
-        self.file.set_len(at).await.map_err(self.io())?;
-        self.file.seek(std::io::SeekFrom::Start(at)).await.map_err(self.io())?;
-        self.file.sync_all().await.map_err(self.io())?;
+        self.with_file(move |file| {
+            file.set_len(at)?;
+            file.seek(std::io::SeekFrom::Start(at))?;
+            file.sync_all()
+        })
+        .await?;
         self.ends.truncate(keep);
         Ok(())
     }
 
     async fn sync(&mut self) -> Result<(), Error> {
-        self.file.sync_all().await.map_err(self.io())
+        self.with_file(|file| file.sync_all()).await
     }
 }
 
