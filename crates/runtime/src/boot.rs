@@ -57,7 +57,7 @@ where
     crate::install_crypto_provider();
     let _telemetry = crate::telemetry::init(name, config.telemetry());
     let listen = flags.listen.as_deref().unwrap_or(default_listen);
-    let listener = TcpListener::bind(listen).await.map_err(|e| anyhow::anyhow!("{name}: cannot listen on {listen}: {e}"))?;
+    let listener = crate::server::listen(listen).await.map_err(|e| anyhow::anyhow!("{name}: cannot listen on {listen}: {e}"))?;
     run(config, listener, Box::pin(crate::signal::shutdown())).await.map_err(|e| anyhow::anyhow!("{name}: {e}"))
 }
 

@@ -20,6 +20,27 @@ use crate::limits::MessageLimitLayer;
 use crate::tls::{ServerTls, TlsError};
 use crate::{context, telemetry};
 
+/// Pending connections a listener holds before the kernel drops new ones
+/// (capped by `net.core.somaxconn`). Tokio's `TcpListener::bind` asks for
+/// std's 128: a burst of more new connections than that overflows the queue,
+/// and each dropped SYN is retried by the client only after a second.
+pub const LISTEN_BACKLOG: u32 = 4096;
+
+/// Binds `addr` (`host:port`) with a [`LISTEN_BACKLOG`]-deep accept queue.
+pub async fn listen(addr: &str) -> std::io::Result<TcpListener> {
+    let mut last = None;
+    for at in tokio::net::lookup_host(addr).await? {
+        let socket = if at.is_ipv4() { tokio::net::TcpSocket::new_v4()? } else { tokio::net::TcpSocket::new_v6()? };
+        // As std does: a restarted server can bind while old connections linger.
+        socket.set_reuseaddr(true)?;
+        match socket.bind(at) {
+            Ok(()) => return socket.listen(LISTEN_BACKLOG),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("{addr} resolves to no address"))))
+}
+
 /// Limits of one gRPC server.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -93,7 +114,7 @@ pub async fn serve(
     let tls = config.tls.load()?;
     let tokens = config.auth.load()?;
     let health_listener = match &config.health_listen {
-        Some(addr) => Some(TcpListener::bind(addr).await.map_err(|reason| ServeError::HealthListen { addr: addr.clone(), reason })?),
+        Some(addr) => Some(listen(addr).await.map_err(|reason| ServeError::HealthListen { addr: addr.clone(), reason })?),
         None => None,
     };
     let (health, health_service) = tonic_health::server::health_reporter();

@@ -50,7 +50,7 @@ async fn main() -> anyhow::Result<()> {
         return Ok(());
     }
 
-    let listener = tokio::net::TcpListener::bind(args.listen).await.with_context(|| format!("cannot listen on {}", args.listen))?;
+    let listener = productresearch_sim_llm::listen(args.listen).with_context(|| format!("cannot listen on {}", args.listen))?;
     let handle = productresearch_sim_llm::spawn(config, listener).await?;
     let mut stdout = std::io::stdout().lock();
     writeln!(stdout, "sim-llm listening on {}", handle.base_url())?;

@@ -110,8 +110,18 @@ pub async fn spawn(config: SimConfig, listener: TcpListener) -> std::io::Result<
 
 /// Binds `127.0.0.1:0` and spawns.
 pub async fn spawn_local(config: SimConfig) -> std::io::Result<SimHandle> {
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
-    spawn(config, listener).await
+    spawn(config, listen(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))?).await
+}
+
+/// Binds `addr` with an accept queue as deep as real model servers keep
+/// (uvicorn, under vLLM, asks for 2048). Tokio's `bind` asks for 128: a
+/// thousand agents connecting at once overflowed it, and every dropped SYN
+/// cost its client a second before the retry.
+pub fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() { tokio::net::TcpSocket::new_v4()? } else { tokio::net::TcpSocket::new_v6()? };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(2048)
 }
 
 fn router(sim: Arc<Sim>) -> Router {
