@@ -22,6 +22,10 @@ pub mod signal;
 pub mod telemetry;
 pub mod tls;
 
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Installs the process-wide rustls crypto provider (ring), shared by tonic and
 /// reqwest. Safe to call more than once.
 pub fn install_crypto_provider() {
