@@ -70,6 +70,43 @@ async fn mesh(sim: &productresearch_sim_llm::SimHandle, records: PathBuf, concur
     .unwrap()
 }
 
+/// Milliseconds from `origin` to an event's RFC 3339 timestamp.
+fn ms_since(origin: chrono::DateTime<chrono::Utc>, timestamp: &str) -> f64 {
+    let at = chrono::DateTime::parse_from_rfc3339(timestamp).expect("event timestamps are RFC 3339");
+    (at.with_timezone(&chrono::Utc) - origin).num_milliseconds() as f64
+}
+
+/// Where the batch's wall time goes: when each trajectory recorded its first
+/// and last event, relative to the batch start, against the one run alone.
+fn breakdown(
+    origin: chrono::DateTime<chrono::Utc>,
+    wall: Duration,
+    ts: &[productresearch_record::Trajectory],
+    (alone_origin, alone): (chrono::DateTime<chrono::Utc>, &productresearch_record::Trajectory),
+) {
+    let span = |origin, t: &productresearch_record::Trajectory| {
+        let first = &t.events.first().expect("a finished trajectory has events").timestamp;
+        let last = &t.events.last().expect("a finished trajectory has events").timestamp;
+        (ms_since(origin, first), ms_since(origin, last))
+    };
+    let summary = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        let at = |q: f64| v[((v.len() as f64 * q) as usize).min(v.len() - 1)] / 1e3;
+        format!("min {:.2} s, p50 {:.2} s, p99 {:.2} s, max {:.2} s", at(0.0), at(0.5), at(0.99), at(1.0))
+    };
+    let (a_first, a_last) = span(alone_origin, alone);
+    let spans: Vec<(f64, f64)> = ts.iter().map(|t| span(origin, t)).collect();
+    let last_event = spans.iter().map(|s| s.1).fold(0.0, f64::max);
+    println!("  breakdown (from event timestamps):");
+    println!("    first event after start   {} (alone: {:.2} s)", summary(spans.iter().map(|s| s.0).collect()), a_first / 1e3);
+    println!(
+        "    first to last event       {} (alone: {:.2} s)",
+        summary(spans.iter().map(|s| s.1 - s.0).collect()),
+        (a_last - a_first) / 1e3
+    );
+    println!("    last event to batch end   {:.2} s", wall.as_secs_f64() - last_event / 1e3);
+}
+
 fn steps(ts: &[productresearch_record::Trajectory]) -> usize {
     ts.iter().map(|t| t.events.iter().filter(|e| matches!(e.body, EventBody::Step(_))).count()).sum()
 }
@@ -84,6 +121,7 @@ async fn realistic(n: usize) {
 
     // The LLM-bound ideal: one trajectory alone takes exactly its model time
     // plus the mesh's; with an unlimited model, N at once take the same.
+    let alone_origin = chrono::Utc::now();
     let t0 = Instant::now();
     let one = pipeline::synthesize(&mesh.endpoints.supervisor, histories(1), Caps::default(), 1, &out, |_| {}, |_| {}).await.unwrap();
     let ideal = t0.elapsed();
@@ -92,6 +130,7 @@ async fn realistic(n: usize) {
     let mut batch = histories(n + 1);
     batch.remove(0); // not the calibration one (it would be skipped as done)
     let cpu0 = cpu_time();
+    let origin = chrono::Utc::now();
     let t0 = Instant::now();
     let done = pipeline::synthesize(&mesh.endpoints.supervisor, batch, Caps::default(), n, &out, |_| {}, |_| {}).await.unwrap();
     let wall = t0.elapsed();
@@ -110,6 +149,7 @@ async fn realistic(n: usize) {
     println!("  overhead            {:.2} % of wall", 100.0 * (wall.as_secs_f64() - ideal.as_secs_f64()).max(0.0) / wall.as_secs_f64());
     println!("  CPU                 {:.1} s total, {:.0} µs per research step", cpu.as_secs_f64(), cpu.as_micros() as f64 / steps as f64);
     println!("  peak RSS            {:.0} MiB (whole process: 5 services + simulated model)", peak_rss_mib());
+    breakdown(origin, wall, &done.trajectories, (alone_origin, &one.trajectories[0]));
     mesh.stop().await.unwrap();
     sim.shutdown().await;
 }
