@@ -61,6 +61,10 @@ pub fn sha256(bytes: &[u8]) -> String {
 /// when content capture is on, the (bounded) content as `content_field`.
 /// The fields must have been declared by the span's constructor below.
 pub fn record_payload(span: &Span, prefix: Payload, text: &str, content_field: Option<&'static str>) {
+    // Hashing a whole conversation costs; a span nobody records needs none of it.
+    if span.is_disabled() {
+        return;
+    }
     let (bytes, sha) = prefix.fields();
     span.record(bytes, text.len() as i64);
     span.record(sha, sha256(text.as_bytes()).as_str());
