@@ -83,6 +83,15 @@ async fn run(script: Vec<Step>, caps: Caps, intent: Result<(), MeshError>) -> (T
     let sup = Supervisor::new(Arc::new(mesh), llm, caps, dir.path()).with_resume(resume);
     let t = sup.synthesize(history(), caps, None).await.unwrap();
     t.validate().unwrap();
+    // The scripted agent takes each verdict in its own task, which may run
+    // after `synthesize` returned: wait (boundedly) for it to catch up.
+    let recorded = t.steps().iter().filter(|(_, _, v)| v.is_some()).count();
+    for _ in 0..200 {
+        if verdicts.lock().unwrap().len() >= recorded {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
     let v = verdicts.lock().unwrap().clone();
     (t, v)
 }
