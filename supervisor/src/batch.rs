@@ -68,6 +68,9 @@ pub async fn run<M: Mesh>(
     // the loop so a finished trajectory does not send it to the back.
     let mut admission: Option<std::pin::Pin<Box<dyn std::future::Future<Output = Slot> + Send>>> = None;
     loop {
+        if running.is_empty() && pending.len() == 0 {
+            break;
+        }
         // Ask for a slot only while this batch has room and work: at most one
         // waiter per batch keeps the scheduler's round-robin between callers.
         if admission.is_none() && running.len() < concurrency && pending.len() > 0 {
@@ -116,9 +119,6 @@ pub async fn run<M: Mesh>(
         progress.running = running.len() as u32;
         if events.send(event).await.is_err() || events.send(BatchEvent::Progress(progress)).await.is_err() {
             return;
-        }
-        if running.is_empty() && pending.len() == 0 {
-            break;
         }
     }
 }

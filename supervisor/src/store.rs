@@ -15,6 +15,7 @@
 //!   A put is atomic, so there is no torn write; the log is the objects read in
 //!   order up to the first gap.
 
+use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -23,7 +24,6 @@ use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStore, ObjectStoreExt};
 use productresearch_record::TrajectoryEvent;
 use serde::{Deserialize, Serialize};
-use std::io::{Read, Seek, Write};
 
 use crate::error::Error;
 

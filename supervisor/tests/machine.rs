@@ -276,4 +276,11 @@ async fn batches_take_turns_for_the_supervisors_slots() {
     // alternate. A plain FIFO queue would run all of big first.
     assert_eq!(order, ["big0", "big1", "small0", "big2", "small1", "big3"]);
     assert_eq!(scheduler.in_flight(), 0);
+
+    // A batch with nothing to run (every history rejected up front) ends at once.
+    let (events, mut inbox) = mpsc::channel(4);
+    let empty = supervisor::run_batch(sup.clone(), scheduler.clone(), Vec::new(), Caps::default(), 4, events);
+    tokio::time::timeout(std::time::Duration::from_secs(5), empty).await.expect("an empty batch ended");
+    assert!(matches!(inbox.recv().await, Some(supervisor::BatchEvent::Progress(p)) if p.total == 0));
+    assert!(inbox.recv().await.is_none());
 }
