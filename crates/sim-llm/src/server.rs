@@ -14,6 +14,7 @@ use axum::{Json, Router};
 use serde_json::json;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::completion::envelope;
@@ -31,17 +32,25 @@ struct Sim {
     config: SimConfig,
     /// Chat-completion requests so far; also each request's index for fault triggers.
     requests: AtomicU64,
+    /// Nanoseconds of nominal answer time (latency + decode) over all answers:
+    /// what a model-bound ideal is made of.
+    answer_nanos: AtomicU64,
     /// Cancels in-flight delays too, so shutdown never waits out a `Timeout` fault.
     stopping: CancellationToken,
 }
 
 impl Sim {
-    async fn pause(&self, delay: Duration) -> Result<(), ApiError> {
-        if delay.is_zero() {
+    /// Waits until `deadline`. Deadlines rather than durations: the time the
+    /// simulator itself spends parsing and composing a reply falls inside the
+    /// model's nominal latency, as a real server's compute does, instead of
+    /// being added to it (a thousand replies composed at once on two cores
+    /// would otherwise read as the caller's overhead).
+    async fn pause_until(&self, deadline: Instant) -> Result<(), ApiError> {
+        if deadline <= Instant::now() {
             return Ok(());
         }
         tokio::select! {
-            () = tokio::time::sleep(delay) => Ok(()),
+            () = tokio::time::sleep_until(deadline) => Ok(()),
             () = self.stopping.cancelled() => Err(ApiError::ShuttingDown),
         }
     }
@@ -76,6 +85,12 @@ impl SimHandle {
         self.sim.requests.load(Ordering::SeqCst)
     }
 
+    /// Nominal time of all answers so far: the configured latency plus decode
+    /// time of each one, i.e. what the model alone cost its callers.
+    pub fn answer_time(&self) -> Duration {
+        Duration::from_nanos(self.sim.answer_nanos.load(Ordering::SeqCst))
+    }
+
     /// Stops accepting, cancels pending delays and waits for the server to finish.
     pub async fn shutdown(mut self) {
         self.sim.stopping.cancel();
@@ -95,7 +110,7 @@ impl Drop for SimHandle {
 pub async fn spawn(config: SimConfig, listener: TcpListener) -> std::io::Result<SimHandle> {
     config.validate()?;
     let addr = listener.local_addr()?;
-    let sim = Arc::new(Sim { config, requests: AtomicU64::new(0), stopping: CancellationToken::new() });
+    let sim = Arc::new(Sim { config, requests: AtomicU64::new(0), answer_nanos: AtomicU64::new(0), stopping: CancellationToken::new() });
     let app = router(Arc::clone(&sim));
     let stopping = sim.stopping.clone();
     let task = tokio::spawn(async move {
@@ -149,9 +164,11 @@ async fn models(State(sim): State<Arc<Sim>>) -> Json<ModelList> {
 async fn chat_completions(State(sim): State<Arc<Sim>>, body: Bytes) -> Result<Response, ApiError> {
     // Counted before anything can fail, so triggers see every request.
     let index = sim.requests.fetch_add(1, Ordering::SeqCst);
+    let arrived = Instant::now();
     let fault = fault::select(&sim.config.faults, index);
     tracing::debug!(index, ?fault, "chat completion");
-    sim.pause(Duration::from_millis(sim.config.latency_ms)).await?;
+    let first_token = arrived + Duration::from_millis(sim.config.latency_ms);
+    sim.pause_until(first_token).await?;
 
     // Status faults come before validation, as a rate limiter in front of a real API does.
     match fault {
@@ -162,7 +179,7 @@ async fn chat_completions(State(sim): State<Arc<Sim>>, body: Bytes) -> Result<Re
             return Err(ApiError::Unavailable { retry_after_secs: *retry_after_secs });
         }
         Some(FaultKind::ServerError) => return Err(ApiError::ServerError),
-        Some(FaultKind::Timeout { delay_ms }) => sim.pause(Duration::from_millis(*delay_ms)).await?,
+        Some(FaultKind::Timeout { delay_ms }) => sim.pause_until(first_token + Duration::from_millis(*delay_ms)).await?,
         _ => {}
     }
 
@@ -171,10 +188,16 @@ async fn chat_completions(State(sim): State<Arc<Sim>>, body: Bytes) -> Result<Re
     if fault == Some(&FaultKind::GarbledContent) {
         reply = fault::garble(reply);
     }
+    let mut answer_at = first_token;
     if let Some(tps) = sim.config.tokens_per_sec {
-        let decode = completion_tokens(&reply) as f64 / tps;
-        sim.pause(Duration::try_from_secs_f64(decode).unwrap_or(Duration::MAX)).await?;
+        // Capped at a day, which is forever here and cannot overflow an Instant.
+        let decode =
+            Duration::try_from_secs_f64(completion_tokens(&reply) as f64 / tps).unwrap_or(Duration::MAX).min(Duration::from_secs(86_400));
+        answer_at = first_token + decode;
+        sim.pause_until(answer_at).await?;
     }
+    let nominal = u64::try_from((answer_at - arrived).as_nanos()).unwrap_or(u64::MAX);
+    sim.answer_nanos.fetch_add(nominal, Ordering::SeqCst);
     let completion = envelope(index, &request, reply);
     if fault == Some(&FaultKind::MalformedJson) {
         let whole = serde_json::to_string(&completion).unwrap_or_default();

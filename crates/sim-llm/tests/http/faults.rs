@@ -122,4 +122,14 @@ async fn latency_and_decode_speed_add_delay() {
     let (_, completion) = chat(&sim, &plan_request()).await;
     let tokens = completion["usage"]["completion_tokens"].as_f64().unwrap();
     assert!(started.elapsed().as_secs_f64() >= tokens / 200.0, "{tokens} tokens");
+
+    // Both together: the decode time follows the first-token latency.
+    let sim = crate::sim(SimConfig { latency_ms: 100, tokens_per_sec: Some(200.0), ..SimConfig::default() }).await;
+    let started = Instant::now();
+    let (_, completion) = chat(&sim, &plan_request()).await;
+    let tokens = completion["usage"]["completion_tokens"].as_f64().unwrap();
+    assert!(started.elapsed().as_secs_f64() >= 0.1 + tokens / 200.0, "{tokens} tokens in {:?}", started.elapsed());
+    // The nominal answer time is exactly that, whatever the wall clock added.
+    let nominal = sim.answer_time().as_secs_f64();
+    assert!((nominal - (0.1 + tokens / 200.0)).abs() < 1e-6, "answer time {nominal} s for {tokens} tokens");
 }
