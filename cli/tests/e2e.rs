@@ -39,6 +39,15 @@ async fn demo_batch_runs_through_every_state_and_exports_valid_sft() {
     for t in &batch.trajectories {
         check_trajectory(t, out.path());
     }
+    // Every model call of every role named its trajectory (the id crossed
+    // each gRPC hop into the agents' model clients).
+    let by_trajectory = sim.answers_by_trajectory();
+    let mut ids: Vec<&str> = by_trajectory.keys().map(String::as_str).collect();
+    let mut expected: Vec<&str> = batch.trajectories.iter().map(|t| t.trajectory_id.as_str()).collect();
+    ids.sort();
+    expected.sort();
+    assert_eq!(ids, expected);
+    assert_eq!(by_trajectory.values().map(|a| a.count).sum::<u64>(), sim.requests(), "a model call without its trajectory");
     let written: Vec<Trajectory> = std::fs::read_to_string(out.path().join(pipeline::TRAJECTORIES_FILE))
         .unwrap()
         .lines()

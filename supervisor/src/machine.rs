@@ -183,7 +183,7 @@ impl<M: Mesh> Supervisor<M> {
         let id = trajectory_id(&history, &caps, self.llm.model());
         let _one_writer = self.lock(&id).await;
         let span = productresearch_runtime::telemetry::genai::trajectory_span(&id, &history.user_id);
-        async {
+        let run = async {
             let mut record = match Recorder::open(self.store.as_ref(), Trajectory::new(&id, &history.user_id), listener).await? {
                 Ok(r) => r,
                 Err(ListenerGone) => {
@@ -219,9 +219,9 @@ impl<M: Mesh> Supervisor<M> {
             // The caller may be gone; the log still gets the end.
             let _ = record.push(round, EventBody::Termination(termination)).await?;
             record.finish().await
-        }
-        .instrument(span)
-        .await
+        };
+        // Every call below (agents, tools, the model) names the trajectory.
+        productresearch_runtime::context::with_trajectory(Some(id.as_str().into()), run).instrument(span).await
     }
 
     async fn lock(&self, id: &str) -> InFlight {

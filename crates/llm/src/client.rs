@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use productresearch_record::{TokenUsage, ToolCall};
+use productresearch_runtime::context;
 use tokio::sync::Semaphore;
 use tracing::{debug, warn};
 
@@ -163,6 +164,12 @@ impl LlmClient {
         let mut request = self.http.post(&*self.url).header("content-type", "application/json").body(body.to_vec());
         if let Some(key) = &self.api_key {
             request = request.bearer_auth(key);
+        }
+        // Which trajectory pays for this call, for the model gateway's logs.
+        if let Some(id) = context::trajectory()
+            && let Ok(value) = reqwest::header::HeaderValue::from_str(&id)
+        {
+            request = request.header(context::TRAJECTORY_HEADER, value);
         }
         let response = request.send().await.map_err(|e| self.transport_error(e))?;
         let status = response.status();

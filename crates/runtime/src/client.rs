@@ -198,7 +198,7 @@ fn bearer_token(service: &'static str, config: &ClientConfig) -> Result<Option<M
     Ok(Some(value))
 }
 
-/// Writes trace context and deadline into every outgoing call.
+/// Writes trace context, deadline and trajectory into every outgoing call.
 #[derive(Clone, Debug)]
 pub struct ContextInterceptor {
     default_timeout: Option<Duration>,
@@ -218,6 +218,11 @@ impl tonic::service::Interceptor for ContextInterceptor {
         }
         if let Some(token) = &self.authorization {
             req.metadata_mut().insert("authorization", token.clone());
+        }
+        if let Some(id) = context::trajectory()
+            && let Ok(v) = MetadataValue::try_from(&*id)
+        {
+            req.metadata_mut().insert(context::TRAJECTORY_HEADER, v);
         }
         match context::remaining() {
             Some(left) if left.is_zero() => {

@@ -1,19 +1,37 @@
 //! The request context that must follow work across tasks and hops: the caller's
-//! deadline and the tracing span (which carries the W3C trace context).
+//! deadline, the trajectory the work is for, and the tracing span (which
+//! carries the W3C trace context).
 //!
 //! A server records the deadline of each incoming call (from `grpc-timeout`) in a
 //! task-local; the client interceptor turns what is left of it into the
 //! `grpc-timeout` of every outgoing call, so a callee never works past its
-//! caller's deadline. Streaming handlers spawn tasks: [`spawn`] carries both the
-//! deadline and the span into them.
+//! caller's deadline. The trajectory id travels the same way, in
+//! [`TRAJECTORY_HEADER`], and the model client sends it with each model
+//! request, so a model gateway's logs can be joined with the records.
+//! Streaming handlers spawn tasks: [`spawn`] carries all of it into them.
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tracing::Instrument;
 
+/// gRPC metadata key and HTTP header naming the trajectory a call works for.
+pub const TRAJECTORY_HEADER: &str = "x-trajectory-id";
+
 tokio::task_local! {
     static DEADLINE: Option<Instant>;
+    static TRAJECTORY: Option<Arc<str>>;
+}
+
+/// The trajectory the current work is for, if a caller named one.
+pub fn trajectory() -> Option<Arc<str>> {
+    TRAJECTORY.try_with(Clone::clone).ok().flatten()
+}
+
+/// Runs `fut` as work for trajectory `id`.
+pub fn with_trajectory<F: Future>(id: Option<Arc<str>>, fut: F) -> impl Future<Output = F::Output> {
+    TRAJECTORY.scope(id, fut)
 }
 
 /// The deadline of the request being served, if the caller set one.
@@ -31,8 +49,8 @@ pub fn with_deadline<F: Future>(deadline: Option<Instant>, fut: F) -> impl Futur
     DEADLINE.scope(deadline, fut)
 }
 
-/// Spawns `fut` carrying the current deadline and span, so calls it makes keep
-/// the caller's trace and deadline.
+/// Spawns `fut` carrying the current deadline, trajectory and span, so calls
+/// it makes keep the caller's trace, deadline and trajectory.
 pub fn spawn<F>(fut: F) -> tokio::task::JoinHandle<F::Output>
 where
     F: Future + Send + 'static,
@@ -41,10 +59,10 @@ where
     tokio::spawn(carry(fut))
 }
 
-/// `fut` with the current deadline and span, for a task spawned elsewhere
-/// (a `JoinSet`, say).
+/// `fut` with the current deadline, trajectory and span, for a task spawned
+/// elsewhere (a `JoinSet`, say).
 pub fn carry<F: Future>(fut: F) -> impl Future<Output = F::Output> {
-    with_deadline(deadline(), fut).instrument(tracing::Span::current())
+    with_deadline(deadline(), with_trajectory(trajectory(), fut)).instrument(tracing::Span::current())
 }
 
 /// Parses a `grpc-timeout` header value (e.g. `100m`, `5S`) into a duration.
@@ -79,10 +97,13 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn spawned_work_keeps_the_deadline() {
+    async fn spawned_work_keeps_the_deadline_and_trajectory() {
         let d = Instant::now() + Duration::from_secs(30);
-        let seen = with_deadline(Some(d), async { spawn(async { deadline() }).await.unwrap() }).await;
-        assert_eq!(seen, Some(d));
-        assert_eq!(deadline(), None);
+        let id: Arc<str> = "t-1".into();
+        let seen =
+            with_deadline(Some(d), with_trajectory(Some(id.clone()), async { spawn(async { (deadline(), trajectory()) }).await.unwrap() }))
+                .await;
+        assert_eq!(seen, (Some(d), Some(id)));
+        assert_eq!((deadline(), trajectory()), (None, None));
     }
 }

@@ -6,6 +6,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -166,7 +167,7 @@ pub async fn serve(
         .layer(tower_http::trace::TraceLayer::new_for_grpc().make_span_with(server_span))
         .layer(AuthLayer::new(tokens))
         .layer(MessageLimitLayer::new(config.max_message_bytes))
-        .layer(DeadlineLayer)
+        .layer(ContextLayer)
         .timeout(Duration::from_secs(config.request_timeout_secs))
         .load_shed()
         .concurrency_limit(config.concurrency_limit)
@@ -195,24 +196,25 @@ fn server_span<B>(req: &http::Request<B>) -> tracing::Span {
     span
 }
 
-/// Layer that runs each call inside the caller's deadline (see [`context`]).
+/// Layer that runs each call inside the caller's deadline and trajectory
+/// (see [`context`]).
 #[derive(Clone, Copy)]
-pub struct DeadlineLayer;
+pub struct ContextLayer;
 
-impl<S> tower::Layer<S> for DeadlineLayer {
-    type Service = DeadlineService<S>;
+impl<S> tower::Layer<S> for ContextLayer {
+    type Service = ContextService<S>;
     fn layer(&self, inner: S) -> Self::Service {
-        DeadlineService { inner }
+        ContextService { inner }
     }
 }
 
-/// See [`DeadlineLayer`].
+/// See [`ContextLayer`].
 #[derive(Clone)]
-pub struct DeadlineService<S> {
+pub struct ContextService<S> {
     inner: S,
 }
 
-impl<S, B> tower::Service<http::Request<B>> for DeadlineService<S>
+impl<S, B> tower::Service<http::Request<B>> for ContextService<S>
 where
     S: tower::Service<http::Request<B>>,
     S::Future: Send + 'static,
@@ -232,7 +234,8 @@ where
             .and_then(|v| v.to_str().ok())
             .and_then(context::parse_grpc_timeout)
             .map(|d| Instant::now() + d);
-        Box::pin(context::with_deadline(deadline, self.inner.call(req)))
+        let trajectory = req.headers().get(context::TRAJECTORY_HEADER).and_then(|v| v.to_str().ok()).map(Arc::from);
+        Box::pin(context::with_deadline(deadline, context::with_trajectory(trajectory, self.inner.call(req))))
     }
 }
 

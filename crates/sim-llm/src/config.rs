@@ -28,8 +28,12 @@ pub struct SimConfig {
     /// Model id listed by `/v1/models`; completions echo the request's model instead.
     pub model: String,
     pub context_length: u32,
-    /// Fixed delay before every chat completion answer.
+    /// Delay before every chat completion answer (time to first token).
     pub latency_ms: u64,
+    /// When positive, each answer's delay is drawn from `latency_ms ±
+    /// latency_jitter_ms` (uniform; a pure function of the request's index,
+    /// so a run is reproducible), as a real server's latency varies.
+    pub latency_jitter_ms: u64,
     /// When set, adds `completion_tokens / tokens_per_sec` seconds, so long outputs cost
     /// more wall time like a real decoder.
     pub tokens_per_sec: Option<f64>,
@@ -54,6 +58,7 @@ impl Default for SimConfig {
             model: "sim-model".to_owned(),
             context_length: 32768,
             latency_ms: 0,
+            latency_jitter_ms: 0,
             tokens_per_sec: None,
             reject_first_plan: true,
             reject_first_report: true,
@@ -66,6 +71,21 @@ impl Default for SimConfig {
 }
 
 impl SimConfig {
+    /// The delay before answer number `index`: `latency_ms`, moved by up to
+    /// `latency_jitter_ms` either way by a hash of the index (splitmix64).
+    pub fn latency(&self, index: u64) -> std::time::Duration {
+        if self.latency_jitter_ms == 0 {
+            return std::time::Duration::from_millis(self.latency_ms);
+        }
+        let mut z = index.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^= z >> 31;
+        let span_us = 2 * self.latency_jitter_ms * 1_000;
+        let low_us = (self.latency_ms - self.latency_jitter_ms) * 1_000;
+        std::time::Duration::from_micros(low_us + z % (span_us + 1))
+    }
+
     /// Parses a TOML config file's text; absent keys keep their defaults.
     pub fn from_toml_str(text: &str) -> Result<Self, ConfigError> {
         let config: Self = toml::from_str(text).map_err(|e| ConfigError::Parse(e.to_string()))?;
@@ -80,6 +100,12 @@ impl SimConfig {
         }
         if self.context_length == 0 {
             return Err(ConfigError::Invalid("context_length must be positive".into()));
+        }
+        if self.latency_jitter_ms > self.latency_ms {
+            return Err(ConfigError::Invalid(format!(
+                "latency_jitter_ms ({}) must not exceed latency_ms ({}): a delay cannot be negative",
+                self.latency_jitter_ms, self.latency_ms
+            )));
         }
         if let Some(tps) = self.tokens_per_sec
             && !(tps.is_finite() && tps > 0.0)
@@ -189,8 +215,22 @@ mod tests {
     fn unknown_keys_and_bad_values_are_rejected() {
         assert!(SimConfig::from_toml_str("latency = 5").is_err());
         assert!(SimConfig::from_toml_str("tokens_per_sec = 0.0").is_err());
+        assert!(SimConfig::from_toml_str("latency_ms = 100\nlatency_jitter_ms = 101").is_err());
         assert!(SimConfig::from_toml_str("text_tool_style = \"xml\"").is_err());
         let every_zero = "[[faults]]\ntrigger = { every_nth = 0 }\nkind = \"server_error\"";
         assert!(SimConfig::from_toml_str(every_zero).is_err());
+    }
+
+    #[test]
+    fn jittered_latency_stays_in_range_spreads_and_repeats() {
+        let fixed = SimConfig { latency_ms: 1_000, ..SimConfig::default() };
+        assert_eq!(fixed.latency(7), std::time::Duration::from_millis(1_000));
+        let jittered = SimConfig { latency_ms: 1_000, latency_jitter_ms: 500, ..SimConfig::default() };
+        let ms: Vec<u128> = (0..1_000).map(|i| jittered.latency(i).as_millis()).collect();
+        assert!(ms.iter().all(|m| (500..=1_500).contains(m)), "out of range");
+        let mean = ms.iter().sum::<u128>() as f64 / ms.len() as f64;
+        assert!((mean - 1_000.0).abs() < 50.0, "mean {mean}");
+        assert!(ms.iter().filter(|m| **m < 750).count() > 150 && ms.iter().filter(|m| **m > 1_250).count() > 150, "not spread");
+        assert_eq!(jittered.latency(42), jittered.latency(42));
     }
 }

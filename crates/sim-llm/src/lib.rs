@@ -18,4 +18,4 @@ mod wire;
 
 pub use config::{FaultKind, FaultRule, SimConfig, TextToolStyle, Trigger};
 pub use error::ConfigError;
-pub use server::{SimHandle, listen, spawn, spawn_local};
+pub use server::{Answers, SimHandle, listen, spawn, spawn_local};

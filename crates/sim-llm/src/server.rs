@@ -1,13 +1,14 @@
 //! The HTTP server: routes, request pacing and fault injection, and the handle tests hold.
 
+use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddr};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{Uri, header};
+use axum::http::{HeaderMap, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -27,6 +28,10 @@ use crate::{fault, roles};
 /// Long agent conversations carry whole product pages; axum's 2 MB default is too small.
 const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
 
+/// The header a mesh names each request's trajectory in (the runtime's
+/// `context::TRAJECTORY_HEADER`; the simulator stands alone, so it is repeated).
+const TRAJECTORY_HEADER: &str = "x-trajectory-id";
+
 /// State shared by all requests.
 struct Sim {
     config: SimConfig,
@@ -35,6 +40,8 @@ struct Sim {
     /// Nanoseconds of nominal answer time (latency + decode) over all answers:
     /// what a model-bound ideal is made of.
     answer_nanos: AtomicU64,
+    /// Answers per trajectory named in the request's `x-trajectory-id`.
+    answers_by_trajectory: Mutex<HashMap<String, Answers>>,
     /// Cancels in-flight delays too, so shutdown never waits out a `Timeout` fault.
     stopping: CancellationToken,
 }
@@ -54,6 +61,14 @@ impl Sim {
             () = self.stopping.cancelled() => Err(ApiError::ShuttingDown),
         }
     }
+}
+
+/// The answers given for one trajectory.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Answers {
+    pub count: u64,
+    /// Their nominal time (latency + decode), summed.
+    pub time: Duration,
 }
 
 /// A running simulator. Dropping it stops the server.
@@ -91,6 +106,11 @@ impl SimHandle {
         Duration::from_nanos(self.sim.answer_nanos.load(Ordering::SeqCst))
     }
 
+    /// Answers per trajectory, for requests that named one in `x-trajectory-id`.
+    pub fn answers_by_trajectory(&self) -> HashMap<String, Answers> {
+        self.sim.answers_by_trajectory.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
     /// Stops accepting, cancels pending delays and waits for the server to finish.
     pub async fn shutdown(mut self) {
         self.sim.stopping.cancel();
@@ -110,7 +130,13 @@ impl Drop for SimHandle {
 pub async fn spawn(config: SimConfig, listener: TcpListener) -> std::io::Result<SimHandle> {
     config.validate()?;
     let addr = listener.local_addr()?;
-    let sim = Arc::new(Sim { config, requests: AtomicU64::new(0), answer_nanos: AtomicU64::new(0), stopping: CancellationToken::new() });
+    let sim = Arc::new(Sim {
+        config,
+        requests: AtomicU64::new(0),
+        answer_nanos: AtomicU64::new(0),
+        answers_by_trajectory: Mutex::default(),
+        stopping: CancellationToken::new(),
+    });
     let app = router(Arc::clone(&sim));
     let stopping = sim.stopping.clone();
     let task = tokio::spawn(async move {
@@ -161,13 +187,13 @@ async fn models(State(sim): State<Arc<Sim>>) -> Json<ModelList> {
 }
 
 /// The body is taken raw so a bad one gets OpenAI's 400 shape rather than axum's.
-async fn chat_completions(State(sim): State<Arc<Sim>>, body: Bytes) -> Result<Response, ApiError> {
+async fn chat_completions(State(sim): State<Arc<Sim>>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
     // Counted before anything can fail, so triggers see every request.
     let index = sim.requests.fetch_add(1, Ordering::SeqCst);
     let arrived = Instant::now();
     let fault = fault::select(&sim.config.faults, index);
     tracing::debug!(index, ?fault, "chat completion");
-    let first_token = arrived + Duration::from_millis(sim.config.latency_ms);
+    let first_token = arrived + sim.config.latency(index);
     sim.pause_until(first_token).await?;
 
     // Status faults come before validation, as a rate limiter in front of a real API does.
@@ -196,8 +222,14 @@ async fn chat_completions(State(sim): State<Arc<Sim>>, body: Bytes) -> Result<Re
         answer_at = first_token + decode;
         sim.pause_until(answer_at).await?;
     }
-    let nominal = u64::try_from((answer_at - arrived).as_nanos()).unwrap_or(u64::MAX);
-    sim.answer_nanos.fetch_add(nominal, Ordering::SeqCst);
+    let nominal = answer_at - arrived;
+    sim.answer_nanos.fetch_add(u64::try_from(nominal.as_nanos()).unwrap_or(u64::MAX), Ordering::SeqCst);
+    if let Some(trajectory) = headers.get(TRAJECTORY_HEADER).and_then(|v| v.to_str().ok()) {
+        let mut tally = sim.answers_by_trajectory.lock().unwrap_or_else(|p| p.into_inner());
+        let answers = tally.entry(trajectory.to_owned()).or_default();
+        answers.count += 1;
+        answers.time += nominal;
+    }
     let completion = envelope(index, &request, reply);
     if fault == Some(&FaultKind::MalformedJson) {
         let whole = serde_json::to_string(&completion).unwrap_or_default();
