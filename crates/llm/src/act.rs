@@ -44,7 +44,7 @@ impl LlmClient {
     pub async fn act(&self, req: &ChatRequest) -> Result<Acted, LlmError> {
         let mode = self.config().tool_mode;
         let allowed = !req.tools.is_empty() && req.tool_choice != Some(ToolChoice::None);
-        let tools: Vec<(ToolSpec, Arc<jsonschema::Validator>)> = req
+        let tools: Vec<(&ToolSpec, Arc<jsonschema::Validator>)> = req
             .tools
             .iter()
             .map(|t| {
@@ -52,34 +52,43 @@ impl LlmClient {
                     .validators
                     .get(&t.parameters)
                     .map_err(|e| LlmError::Config(format!("tool {} has an invalid schema: {e}", t.name)))?;
-                Ok((t.clone(), v))
+                Ok((t, v))
             })
             .collect::<Result<_, LlmError>>()?;
         let first_id = req.messages.iter().map(|m| m.tool_calls.len()).sum::<usize>();
-        let mut conversation = req.messages.clone();
+        // The caller's request as it is until an answer must be asked for
+        // again: a research agent's whole conversation is not copied per step.
+        let mut reasked: Option<ChatRequest> = None;
         let mut usage = TokenUsage::default();
         let mut reasks = 0;
         loop {
+            let native = reasked.as_ref().unwrap_or(req);
+            let text_form;
             let wire = match mode {
-                ToolMode::Native => ChatRequest { messages: conversation.clone(), ..req.clone() },
-                ToolMode::JsonSchema | ToolMode::Lenient => ChatRequest {
-                    messages: text_tools::to_text_form(&conversation, &req.tools, mode, allowed),
-                    tools: Vec::new(),
-                    tool_choice: None,
-                    json_schema: (mode == ToolMode::JsonSchema)
-                        .then(|| JsonSchema { name: "action".into(), schema: text_tools::action_schema(&req.tools, allowed) }),
-                    max_tokens: req.max_tokens,
-                },
+                ToolMode::Native => native,
+                ToolMode::JsonSchema | ToolMode::Lenient => {
+                    text_form = ChatRequest {
+                        messages: text_tools::to_text_form(&native.messages, &req.tools, mode, allowed),
+                        tools: Vec::new(),
+                        tool_choice: None,
+                        json_schema: (mode == ToolMode::JsonSchema)
+                            .then(|| JsonSchema { name: "action".into(), schema: text_tools::action_schema(&req.tools, allowed) }),
+                        max_tokens: req.max_tokens,
+                    };
+                    &text_form
+                }
             };
-            let response = self.chat(&wire).await?;
+            let response = self.chat(wire).await?;
             usage += response.usage;
             match interpret(&response, mode, allowed, &tools, first_id) {
                 Ok((action, reasoning)) => return Ok(Acted { action, reasoning, usage, model: response.model, reasks }),
                 Err(problem) if reasks < self.config().reask_limit => {
                     tracing::debug!(%problem, reasks, "unusable model answer; asking again");
                     reasks += 1;
-                    conversation.push(Message::assistant(echo(&response)));
-                    conversation
+                    let again = reasked.get_or_insert_with(|| req.clone());
+                    again.messages.push(Message::assistant(echo(&response)));
+                    again
+                        .messages
                         .push(Message::user(format!("{REASK_PREFIX}: {problem}. Answer again, following the required format exactly.")));
                 }
                 Err(problem) => return Err(LlmError::Unusable(format!("{problem} (after {reasks} re-asks)"))),
@@ -96,7 +105,7 @@ fn interpret(
     response: &ChatResponse,
     mode: ToolMode,
     allowed: bool,
-    tools: &[(ToolSpec, Arc<jsonschema::Validator>)],
+    tools: &[(&ToolSpec, Arc<jsonschema::Validator>)],
     first_id: usize,
 ) -> Result<(Action, String), String> {
     if response.finish_reason.as_deref() == Some("length") {

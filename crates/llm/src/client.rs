@@ -229,11 +229,12 @@ impl LlmClient {
             }
             None => None,
         };
-        let mut conversation = req.clone();
+        // Copied only when an answer must be asked for again.
+        let mut reasked: Option<ChatRequest> = None;
         let mut usage = TokenUsage::default();
         let mut reasks = 0;
         loop {
-            let mut resp = self.chat(&conversation).await?;
+            let mut resp = self.chat(reasked.as_ref().unwrap_or(req)).await?;
             usage += resp.usage;
             let text = resp.content.clone().unwrap_or_default();
             let problem = match crate::extract_json(&text) {
@@ -251,6 +252,7 @@ impl LlmClient {
                 return Err(LlmError::Unusable(format!("{problem} (after {reasks} re-asks)")));
             }
             reasks += 1;
+            let conversation = reasked.get_or_insert_with(|| req.clone());
             conversation.messages.push(Message::assistant(if text.is_empty() { "(empty answer)".to_string() } else { text }));
             conversation.messages.push(Message::user(format!(
                 "{}: {problem}. Answer again with one JSON object that matches the schema.",

@@ -159,7 +159,7 @@ fn call_from(value: &Value, prose: String) -> Option<Parsed> {
 }
 
 /// Checks a call against the offered tools; the error is what the model is told.
-pub fn validate_call(call: &ToolCall, tools: &[(ToolSpec, std::sync::Arc<jsonschema::Validator>)]) -> Result<(), String> {
+pub fn validate_call(call: &ToolCall, tools: &[(&ToolSpec, std::sync::Arc<jsonschema::Validator>)]) -> Result<(), String> {
     let Some((_, validator)) = tools.iter().find(|(t, _)| t.name == call.name) else {
         let names: Vec<&str> = tools.iter().map(|(t, _)| t.name.as_str()).collect();
         return Err(format!("there is no tool named {:?}; the tools are {}", call.name, names.join(", ")));
@@ -222,7 +222,8 @@ mod tests {
 
     #[test]
     fn calls_are_validated_against_the_schema() {
-        let tools = vec![(tool(), std::sync::Arc::new(jsonschema::validator_for(&tool().parameters).unwrap()))];
+        let spec = tool();
+        let tools = vec![(&spec, std::sync::Arc::new(jsonschema::validator_for(&spec.parameters).unwrap()))];
         let call = |name: &str, args: &str| ToolCall { id: "c".into(), name: name.into(), arguments: args.into() };
         assert!(validate_call(&call("product_search", "{\"query\": \"k\"}"), &tools).is_ok());
         assert!(validate_call(&call("product_search", "{}"), &tools).unwrap_err().contains("query"));

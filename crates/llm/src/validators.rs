@@ -3,7 +3,8 @@
 //!
 //! Agents send the same few schemas (the plan, the verdict, each tool's
 //! parameters) with every request; compiling them each time was a measurable
-//! share of a research step's CPU. Keyed by the schema's JSON text.
+//! share of a research step's CPU. Keyed by the schema itself: a lookup
+//! hashes and compares the tree, without writing it out as text.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -15,17 +16,16 @@ use serde_json::Value;
 /// so a caller that sends a new schema every time cannot grow it without end.
 const MAX_SCHEMAS: usize = 256;
 
-/// Validators by schema text; shared between tasks.
+/// Validators by schema; shared between tasks.
 #[derive(Default)]
 pub struct Validators {
-    compiled: Mutex<HashMap<String, Arc<Validator>>>,
+    compiled: Mutex<HashMap<Value, Arc<Validator>>>,
 }
 
 impl Validators {
     /// The validator of `schema`, compiled on first use.
     pub fn get(&self, schema: &Value) -> Result<Arc<Validator>, String> {
-        let key = schema.to_string();
-        if let Some(v) = self.lock().get(&key) {
+        if let Some(v) = self.lock().get(schema) {
             return Ok(v.clone());
         }
         let compiled = Arc::new(jsonschema::validator_for(schema).map_err(|e| e.to_string())?);
@@ -33,11 +33,11 @@ impl Validators {
         if cache.len() >= MAX_SCHEMAS {
             cache.clear();
         }
-        cache.insert(key, compiled.clone());
+        cache.insert(schema.clone(), compiled.clone());
         Ok(compiled)
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Validator>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Value, Arc<Validator>>> {
         // A panic while holding the lock leaves a map that is still valid.
         self.compiled.lock().unwrap_or_else(|p| p.into_inner())
     }

@@ -1,51 +1,104 @@
 //! The OpenAI chat-completions JSON wire format.
+//!
+//! The request side borrows from the [`ChatRequest`]: a long conversation is
+//! serialised straight from the caller's messages and schemas, not copied
+//! into an intermediate tree first.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::message::{ChatRequest, Message, Role, ToolChoice};
+use crate::message::{ChatRequest, JsonSchema, Message, Role, ToolChoice};
+use productresearch_record::ToolSpec;
 
 #[derive(Serialize)]
 pub struct WireRequest<'a> {
     pub model: &'a str,
-    pub messages: Vec<WireMessage>,
+    pub messages: Vec<OutMessage<'a>>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub tools: Vec<Value>,
+    pub tools: Vec<OutTool<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tool_choice: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub response_format: Option<Value>,
+    pub response_format: Option<ResponseFormat<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub temperature: Option<f32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_tokens: Option<u32>,
 }
 
-#[derive(Serialize, Deserialize, Debug)]
-pub struct WireMessage {
-    pub role: String,
-    #[serde(default)]
-    pub content: Option<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub tool_calls: Vec<WireToolCall>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tool_call_id: Option<String>,
+/// A message as sent.
+#[derive(Serialize)]
+pub struct OutMessage<'a> {
+    role: &'static str,
+    content: Option<&'a str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    tool_calls: Vec<OutToolCall<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tool_call_id: Option<&'a str>,
 }
 
-#[derive(Serialize, Deserialize, Debug)]
+#[derive(Serialize)]
+struct OutToolCall<'a> {
+    id: &'a str,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    function: OutFunction<'a>,
+}
+
+#[derive(Serialize)]
+struct OutFunction<'a> {
+    name: &'a str,
+    /// JSON text, as the spec has it.
+    arguments: &'a str,
+}
+
+/// A tool offered: `{"type": "function", "function": {...}}`.
+#[derive(Serialize)]
+pub struct OutTool<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    function: OutToolFunction<'a>,
+}
+
+#[derive(Serialize)]
+struct OutToolFunction<'a> {
+    name: &'a str,
+    description: &'a str,
+    parameters: &'a Value,
+}
+
+/// `{"type": "json_schema", "json_schema": {"name", "schema", "strict": true}}`.
+#[derive(Serialize)]
+pub struct ResponseFormat<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    json_schema: NamedSchema<'a>,
+}
+
+#[derive(Serialize)]
+struct NamedSchema<'a> {
+    name: &'a str,
+    schema: &'a Value,
+    strict: bool,
+}
+
+/// A message as received.
+#[derive(Deserialize, Debug)]
+pub struct WireMessage {
+    #[serde(default)]
+    pub content: Option<String>,
+    #[serde(default)]
+    pub tool_calls: Vec<WireToolCall>,
+}
+
+#[derive(Deserialize, Debug)]
 pub struct WireToolCall {
     #[serde(default)]
     pub id: String,
-    #[serde(rename = "type", default = "function_type")]
-    pub kind: String,
     pub function: WireFunction,
 }
 
-fn function_type() -> String {
-    "function".into()
-}
-
-#[derive(Serialize, Deserialize, Debug)]
+#[derive(Deserialize, Debug)]
 pub struct WireFunction {
     pub name: String,
     /// JSON text per the spec; some servers send an object, which we accept.
@@ -86,22 +139,30 @@ fn role_name(r: Role) -> &'static str {
     }
 }
 
-impl From<&Message> for WireMessage {
-    fn from(m: &Message) -> Self {
+impl<'a> From<&'a Message> for OutMessage<'a> {
+    fn from(m: &'a Message) -> Self {
         Self {
-            role: role_name(m.role).to_string(),
-            content: m.content.clone(),
+            role: role_name(m.role),
+            content: m.content.as_deref(),
             tool_calls: m
                 .tool_calls
                 .iter()
-                .map(|c| WireToolCall {
-                    id: c.id.clone(),
-                    kind: function_type(),
-                    function: WireFunction { name: c.name.clone(), arguments: Value::String(c.arguments.clone()) },
-                })
+                .map(|c| OutToolCall { id: &c.id, kind: "function", function: OutFunction { name: &c.name, arguments: &c.arguments } })
                 .collect(),
-            tool_call_id: m.tool_call_id.clone(),
+            tool_call_id: m.tool_call_id.as_deref(),
         }
+    }
+}
+
+impl<'a> From<&'a ToolSpec> for OutTool<'a> {
+    fn from(t: &'a ToolSpec) -> Self {
+        Self { kind: "function", function: OutToolFunction { name: &t.name, description: &t.description, parameters: &t.parameters } }
+    }
+}
+
+impl<'a> From<&'a JsonSchema> for ResponseFormat<'a> {
+    fn from(s: &'a JsonSchema) -> Self {
+        Self { kind: "json_schema", json_schema: NamedSchema { name: &s.name, schema: &s.schema, strict: true } }
     }
 }
 
@@ -109,29 +170,72 @@ impl From<&Message> for WireMessage {
 /// `response_format: json_schema`.
 pub fn request<'a>(
     model: &'a str,
-    req: &ChatRequest,
+    req: &'a ChatRequest,
     structured: bool,
     temperature: Option<f32>,
     max_tokens: Option<u32>,
 ) -> WireRequest<'a> {
     WireRequest {
         model,
-        messages: req.messages.iter().map(WireMessage::from).collect(),
-        tools: req
-            .tools
-            .iter()
-            .map(|t| serde_json::json!({"type": "function", "function": {"name": t.name, "description": t.description, "parameters": t.parameters}}))
-            .collect(),
+        messages: req.messages.iter().map(OutMessage::from).collect(),
+        tools: req.tools.iter().map(OutTool::from).collect(),
         tool_choice: req.tool_choice.as_ref().map(|c| match c {
             ToolChoice::Auto => "auto",
             ToolChoice::None => "none",
         }),
-        response_format: req
-            .json_schema
-            .as_ref()
-            .filter(|_| structured)
-            .map(|s| serde_json::json!({"type": "json_schema", "json_schema": {"name": s.name, "schema": s.schema, "strict": true}})),
+        response_format: req.json_schema.as_ref().filter(|_| structured).map(ResponseFormat::from),
         temperature,
         max_tokens: req.max_tokens.or(max_tokens),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn a_request_is_written_in_the_openai_shape() {
+        let req = ChatRequest {
+            messages: vec![
+                Message::system("be brief"),
+                Message::assistant_calls(
+                    None,
+                    vec![productresearch_record::ToolCall {
+                        id: "call_0".into(),
+                        name: "web_search".into(),
+                        arguments: r#"{"query":"q"}"#.into(),
+                    }],
+                ),
+                Message::tool("call_0", "result"),
+            ],
+            tools: vec![ToolSpec { name: "web_search".into(), description: "search".into(), parameters: json!({"type": "object"}) }],
+            tool_choice: Some(ToolChoice::Auto),
+            json_schema: Some(JsonSchema { name: "plan".into(), schema: json!({"type": "object"}) }),
+            max_tokens: None,
+        };
+        let body = serde_json::to_value(request("m", &req, true, Some(0.5), Some(64))).unwrap();
+        assert_eq!(
+            body,
+            json!({
+                "model": "m",
+                "messages": [
+                    {"role": "system", "content": "be brief"},
+                    {"role": "assistant", "content": null, "tool_calls": [
+                        {"id": "call_0", "type": "function", "function": {"name": "web_search", "arguments": "{\"query\":\"q\"}"}}
+                    ]},
+                    {"role": "tool", "content": "result", "tool_call_id": "call_0"}
+                ],
+                "tools": [{"type": "function", "function": {"name": "web_search", "description": "search", "parameters": {"type": "object"}}}],
+                "tool_choice": "auto",
+                "response_format": {"type": "json_schema", "json_schema": {"name": "plan", "schema": {"type": "object"}, "strict": true}},
+                "temperature": 0.5,
+                "max_tokens": 64
+            })
+        );
+        // Without structured output the schema stays home.
+        let body = serde_json::to_value(request("m", &req, false, None, None)).unwrap();
+        assert!(body.get("response_format").is_none() && body.get("temperature").is_none());
     }
 }
