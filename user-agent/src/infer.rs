@@ -44,12 +44,16 @@ pub struct IntentInferrer {
     llm: LlmClient,
     prompts: PromptSet,
     options: InferOptions,
+    /// The intent's JSON Schema for these options, built once: a thousand
+    /// trajectories starting together each sent it.
+    schema: serde_json::Value,
 }
 
 impl IntentInferrer {
     /// An inferrer using `llm`, the built-in prompts and the default options.
     pub fn new(llm: LlmClient) -> Self {
-        Self { llm, prompts: PromptSet::builtin(), options: InferOptions::default() }
+        let options = InferOptions::default();
+        Self { llm, prompts: PromptSet::builtin(), schema: prompt::intent_schema(options.follow_ups), options }
     }
 
     /// Uses these prompt templates.
@@ -60,6 +64,7 @@ impl IntentInferrer {
 
     /// Uses these options.
     pub fn with_options(mut self, options: InferOptions) -> Self {
+        self.schema = prompt::intent_schema(options.follow_ups);
         self.options = options;
         self
     }
@@ -75,7 +80,7 @@ impl IntentInferrer {
         let mut prompts = vec![system.prompt, user.prompt];
         let mut request = ChatRequest {
             messages: vec![Message::system(system.text), Message::user(user.text)],
-            json_schema: Some(JsonSchema { name: "intent".into(), schema: prompt::intent_schema(self.options.follow_ups) }),
+            json_schema: Some(JsonSchema { name: "intent".into(), schema: self.schema.clone() }),
             ..ChatRequest::default()
         };
         let mut usage = TokenUsage::default();
