@@ -1,17 +1,21 @@
 //! Supervisor load bench (prints figures; see docs/benchmarks.md).
 //!
-//! `realistic`: the simulated model answers in 1 s + completion tokens at
-//! 50 tokens/s (≈ 1–3 s per call); N trajectories (default 1,000) run at once
-//! through one supervisor. Prints the achieved wall time against the LLM-bound
-//! ideal (one trajectory's model time, as the simulated model reports it) and
-//! against one trajectory run alone, CPU per research step and peak RSS of
-//! the five services. The simulated model runs in a child process so its CPU
-//! and memory are reported apart.
+//! `realistic`: the simulated model answers after a first-token latency of
+//! 1 s ± 0.5 s, then completion tokens at 50 tokens/s (≈ 1–3 s per call);
+//! N trajectories (default 1,000) run at once through one supervisor. Prints
+//! the achieved wall time against the LLM-bound ideal (the slowest
+//! trajectory's model time, as the simulated model reports it per
+//! `x-trajectory-id`), CPU per research step, peak RSS of the five services,
+//! and each trajectory's time in the mesh. The simulated model runs in a
+//! child process so its CPU and memory are reported apart.
+//!
+//! `lockstep`: the same with exactly 1 s: N identical trajectories then reach
+//! the mesh in the same millisecond at every step, the worst case.
 //!
 //! `zero`: the model answers at once; measures the mesh itself: CPU µs per
 //! research step, and p50/p99 per hop, with tracing on.
 //!
-//! `cargo bench -p productresearch --bench supervisor_load -- realistic|zero`
+//! `cargo bench -p productresearch --bench supervisor_load -- realistic|lockstep|zero`
 //! (`BENCH_N` sets the number of trajectories).
 
 use std::collections::HashMap;
@@ -78,35 +82,11 @@ fn ms_since(origin: chrono::DateTime<chrono::Utc>, timestamp: &str) -> f64 {
     (at.with_timezone(&chrono::Utc) - origin).num_milliseconds() as f64
 }
 
-/// Where the batch's wall time goes: when each trajectory recorded its first
-/// and last event, relative to the batch start, against the one run alone.
-fn breakdown(
-    origin: chrono::DateTime<chrono::Utc>,
-    wall: Duration,
-    ts: &[productresearch_record::Trajectory],
-    (alone_origin, alone): (chrono::DateTime<chrono::Utc>, &productresearch_record::Trajectory),
-) {
-    let span = |origin, t: &productresearch_record::Trajectory| {
-        let first = &t.events.first().expect("a finished trajectory has events").timestamp;
-        let last = &t.events.last().expect("a finished trajectory has events").timestamp;
-        (ms_since(origin, first), ms_since(origin, last))
-    };
-    let summary = |mut v: Vec<f64>| {
-        v.sort_by(f64::total_cmp);
-        let at = |q: f64| v[((v.len() as f64 * q) as usize).min(v.len() - 1)] / 1e3;
-        format!("min {:.2} s, p50 {:.2} s, p99 {:.2} s, max {:.2} s", at(0.0), at(0.5), at(0.99), at(1.0))
-    };
-    let (a_first, a_last) = span(alone_origin, alone);
-    let spans: Vec<(f64, f64)> = ts.iter().map(|t| span(origin, t)).collect();
-    let last_event = spans.iter().map(|s| s.1).fold(0.0, f64::max);
-    println!("  breakdown (from event timestamps):");
-    println!("    first event after start   {} (alone: {:.2} s)", summary(spans.iter().map(|s| s.0).collect()), a_first / 1e3);
-    println!(
-        "    first to last event       {} (alone: {:.2} s)",
-        summary(spans.iter().map(|s| s.1 - s.0).collect()),
-        (a_last - a_first) / 1e3
-    );
-    println!("    last event to batch end   {:.2} s", wall.as_secs_f64() - last_event / 1e3);
+/// Seconds at p50, p99 and max.
+fn summary(mut v: Vec<f64>) -> String {
+    v.sort_by(f64::total_cmp);
+    let at = |q: f64| v[((v.len() as f64 * q) as usize).min(v.len() - 1)];
+    format!("p50 {:.2} s, p99 {:.2} s, max {:.2} s", at(0.5), at(0.99), at(1.0))
 }
 
 fn steps(ts: &[productresearch_record::Trajectory]) -> usize {
@@ -123,11 +103,13 @@ struct ModelServer {
 }
 
 /// What the model server reports: requests, its CPU time, and the nominal
-/// time of its answers (latency + decode, summed).
+/// time of its answers (latency + decode, summed), per trajectory too.
+#[derive(serde::Serialize, serde::Deserialize)]
 struct ModelStats {
     requests: u64,
-    cpu: Duration,
-    answer_time: Duration,
+    cpu_secs: f64,
+    answer_secs: f64,
+    by_trajectory: HashMap<String, f64>,
 }
 
 impl ModelServer {
@@ -147,10 +129,7 @@ impl ModelServer {
     fn stats(&mut self) -> ModelStats {
         use std::io::Write;
         writeln!(self.child.stdin.as_mut().unwrap(), "stats").unwrap();
-        let line = read_line(&mut self.replies);
-        let fields: Vec<&str> = line.split_whitespace().collect();
-        let secs = |s: &str| Duration::from_secs_f64(s.parse().unwrap());
-        ModelStats { requests: fields[0].parse().unwrap(), cpu: secs(fields[1]), answer_time: secs(fields[2]) }
+        serde_json::from_str(&read_line(&mut self.replies)).expect("model server stats")
     }
 
     fn stop(mut self) -> ModelStats {
@@ -167,7 +146,8 @@ fn read_line(from: &mut impl std::io::BufRead) -> String {
     line.trim().to_owned()
 }
 
-/// `model-server` mode: serves; answers each `stats` line on stdin; ends when stdin closes.
+/// `model-server` mode: serves; answers each `stats` line on stdin (one JSON
+/// line); ends when stdin closes.
 fn serve_model(config: &str) {
     use std::io::BufRead;
     // The server runs on the runtime's workers while this thread reads stdin.
@@ -175,25 +155,33 @@ fn serve_model(config: &str) {
     let sim = runtime.block_on(productresearch_sim_llm::spawn_local(SimConfig::from_toml_str(config).unwrap())).unwrap();
     println!("{}", sim.base_url());
     for _ in std::io::stdin().lock().lines().map_while(Result::ok) {
-        println!("{} {} {}", sim.requests(), cpu_time().as_secs_f64(), sim.answer_time().as_secs_f64());
+        let stats = ModelStats {
+            requests: sim.requests(),
+            cpu_secs: cpu_time().as_secs_f64(),
+            answer_secs: sim.answer_time().as_secs_f64(),
+            by_trajectory: sim.answers_by_trajectory().into_iter().map(|(id, a)| (id, a.time.as_secs_f64())).collect(),
+        };
+        println!("{}", serde_json::to_string(&stats).unwrap());
     }
     runtime.block_on(sim.shutdown());
 }
 
-async fn realistic(n: usize) {
-    let mut sim = ModelServer::start(&SimConfig { latency_ms: 1_000, tokens_per_sec: Some(50.0), ..Default::default() });
+/// `realistic` (each call's first-token latency 0.5–1.5 s, as real servers
+/// vary) or `lockstep` (exactly 1 s, so identical trajectories hit the mesh
+/// in the same millisecond every step: the worst case).
+async fn realistic(n: usize, jitter_ms: u64) {
+    let config = SimConfig { latency_ms: 1_000, latency_jitter_ms: jitter_ms, tokens_per_sec: Some(50.0), ..Default::default() };
+    let mut sim = ModelServer::start(&config);
     let work = tempfile::tempdir().unwrap();
     let mesh = mesh(&sim.base_url, work.path().join("records"), n).await;
     let out = work.path().join("out");
 
-    // The LLM-bound ideal: with an unlimited model and a mesh that costs
-    // nothing, N identical trajectories at once take one's model time.
-    let alone_origin = chrono::Utc::now();
+    // One trajectory alone: what the idle mesh adds to its model time.
     let t0 = Instant::now();
     let one = pipeline::synthesize(&mesh.endpoints.supervisor, histories(1), Caps::default(), 1, &out, |_| {}, |_| {}).await.unwrap();
     let alone = t0.elapsed();
     assert!(one.trajectories[0].approved());
-    let model_bound = sim.stats().answer_time;
+    let alone_model = Duration::from_secs_f64(sim.stats().answer_secs);
 
     let mut batch = histories(n + 1);
     batch.remove(0); // not the calibration one (it would be skipped as done)
@@ -207,30 +195,41 @@ async fn realistic(n: usize) {
     let steps = steps(&done.trajectories);
     mesh.stop().await.unwrap();
     let model = sim.stop();
-    println!("realistic: {n} trajectories at once, model 1 s + tokens at 50 tok/s per call");
+
+    // The LLM-bound ideal: with an unlimited model and a mesh that costs
+    // nothing, the batch takes its slowest trajectory's model time.
+    let model_time = |t: &productresearch_record::Trajectory| {
+        Duration::from_secs_f64(*model.by_trajectory.get(&t.trajectory_id).expect("every trajectory's model calls are attributed"))
+    };
+    let ideal = done.trajectories.iter().map(model_time).max().expect("a batch");
+    let jitter = if jitter_ms == 0 { "exactly 1 s".to_owned() } else { format!("1 s ± {jitter_ms} ms") };
+    println!("{n} trajectories at once; model: first token after {jitter}, then 50 tokens/s");
     println!("  approved            {approved}/{n}, {steps} research steps, {} model requests", model.requests);
-    let share = |ideal: Duration| 100.0 * (wall.as_secs_f64() - ideal.as_secs_f64()).max(0.0) / wall.as_secs_f64();
-    println!("  LLM-bound ideal     {:.2} s (one trajectory's model time: latency + decode of its calls)", model_bound.as_secs_f64());
-    println!("  one alone           {:.2} s (that trajectory through the idle mesh)", alone.as_secs_f64());
+    println!("  LLM-bound ideal     {:.2} s (the slowest trajectory's model time: latency + decode of its calls)", ideal.as_secs_f64());
     println!("  all {n:<5} wall      {:.2} s", wall.as_secs_f64());
     println!(
         "  throughput          {:.2} trajectories/s (LLM-bound ideal {:.2})",
         n as f64 / wall.as_secs_f64(),
-        n as f64 / model_bound.as_secs_f64()
+        n as f64 / ideal.as_secs_f64()
     );
-    println!(
-        "  overhead            {:.2} % of wall against the LLM-bound ideal ({:.2} % against one alone)",
-        share(model_bound),
-        share(alone)
-    );
+    println!("  overhead            {:.2} % of wall", 100.0 * (wall.as_secs_f64() - ideal.as_secs_f64()).max(0.0) / wall.as_secs_f64());
     println!(
         "  CPU                 {:.1} s total, {:.0} µs per research step (5 services; the model server's own: {:.1} s)",
         cpu.as_secs_f64(),
         cpu.as_micros() as f64 / steps as f64,
-        model.cpu.as_secs_f64()
+        model.cpu_secs
     );
     println!("  peak RSS            {:.0} MiB (5 services)", peak_rss_mib());
-    breakdown(origin, wall, &done.trajectories, (alone_origin, &one.trajectories[0]));
+    // Per trajectory: its end minus the batch start minus its model time is
+    // the time it spent in the mesh, waiting for CPU included.
+    let mesh_times: Vec<f64> = done
+        .trajectories
+        .iter()
+        .map(|t| {
+            ms_since(origin, &t.events.last().expect("a finished trajectory has events").timestamp) / 1e3 - model_time(t).as_secs_f64()
+        })
+        .collect();
+    println!("  mesh time per trajectory  {} (one alone: {:.2} s)", summary(mesh_times), alone.as_secs_f64() - alone_model.as_secs_f64());
 }
 
 /// A [`GrpcMesh`] that times each verdict → next step turn of the research stream, by step kind.
@@ -351,13 +350,15 @@ fn main() {
     {
         return serve_model(config);
     }
-    let mode = args.iter().skip(1).find(|a| *a == "realistic" || *a == "zero").cloned().unwrap_or_else(|| "zero".into());
-    let n: usize = std::env::var("BENCH_N").ok().and_then(|v| v.parse().ok()).unwrap_or(if mode == "realistic" { 1_000 } else { 200 });
+    let mode =
+        args.iter().skip(1).find(|a| ["realistic", "lockstep", "zero"].contains(&a.as_str())).cloned().unwrap_or_else(|| "zero".into());
+    let n: usize = std::env::var("BENCH_N").ok().and_then(|v| v.parse().ok()).unwrap_or(if mode == "zero" { 200 } else { 1_000 });
     productresearch_runtime::install_crypto_provider();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     runtime.block_on(async {
         match mode.as_str() {
-            "realistic" => realistic(n).await,
+            "realistic" => realistic(n, 500).await,
+            "lockstep" => realistic(n, 0).await,
             _ => zero(n).await,
         }
     });
