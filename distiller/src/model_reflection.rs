@@ -87,7 +87,9 @@ impl ModelReflector {
         }
         let results: Vec<_> = futures::stream::iter(jobs)
             .map(|(id, seq, query, step, feedback)| async move {
-                let outcome = self.reflect(&query, &step, &feedback).await;
+                // The model call names its trajectory, as the agents' calls do.
+                let trajectory = Some(std::sync::Arc::from(id.as_str()));
+                let outcome = productresearch_runtime::context::with_trajectory(trajectory, self.reflect(&query, &step, &feedback)).await;
                 (id, seq, outcome)
             })
             .buffer_unordered(self.concurrency)
@@ -202,6 +204,7 @@ mod tests {
         let mine = &table["traj-1"];
         // Plan, call and round-1 report were rejected: three calls, three reflections.
         assert_eq!((mine.by_seq.len(), mine.fallbacks.len(), sim.requests()), (3, 0, 3));
+        assert_eq!(sim.answers_by_trajectory()["traj-1"].count, 3, "each reflection call names its trajectory");
         assert_eq!(mine.prompt.as_ref().unwrap().name, TEMPLATE);
         for text in mine.by_seq.values() {
             assert!(text.starts_with("Looking back, I should"), "{text}");
