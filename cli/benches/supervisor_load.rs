@@ -82,11 +82,15 @@ fn ms_since(origin: chrono::DateTime<chrono::Utc>, timestamp: &str) -> f64 {
     (at.with_timezone(&chrono::Utc) - origin).num_milliseconds() as f64
 }
 
+/// The nearest-rank `q` quantile of `sorted`.
+fn quantile(sorted: &[f64], q: f64) -> f64 {
+    sorted[((sorted.len() as f64 * q) as usize).min(sorted.len() - 1)]
+}
+
 /// Seconds at p50, p99 and max.
 fn summary(mut v: Vec<f64>) -> String {
     v.sort_by(f64::total_cmp);
-    let at = |q: f64| v[((v.len() as f64 * q) as usize).min(v.len() - 1)];
-    format!("p50 {:.2} s, p99 {:.2} s, max {:.2} s", at(0.5), at(0.99), at(1.0))
+    format!("p50 {:.2} s, p99 {:.2} s, max {:.2} s", quantile(&v, 0.5), quantile(&v, 0.99), quantile(&v, 1.0))
 }
 
 fn steps(ts: &[productresearch_record::Trajectory]) -> usize {
@@ -273,10 +277,11 @@ impl Mesh for TimingMesh {
     }
 }
 
-fn percentiles(mut v: Vec<Duration>) -> (f64, f64, usize) {
-    v.sort();
-    let at = |q: f64| v[((v.len() as f64 * q) as usize).min(v.len() - 1)].as_secs_f64() * 1e6;
-    (at(0.5), at(0.99), v.len())
+/// p50 and p99 in µs, and the count.
+fn percentiles(v: Vec<Duration>) -> (f64, f64, usize) {
+    let mut us: Vec<f64> = v.iter().map(|d| d.as_secs_f64() * 1e6).collect();
+    us.sort_by(f64::total_cmp);
+    (quantile(&us, 0.5), quantile(&us, 0.99), us.len())
 }
 
 async fn zero(n: usize) {
