@@ -1,5 +1,6 @@
 //! Configuration of the tool gateway.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use productresearch_runtime::server::ServerConfig;
@@ -95,10 +96,42 @@ impl Config {
         }
         Ok(())
     }
+
+    /// Refuses the fetch policy's loopback test switch on a gateway that
+    /// listens anywhere but loopback: there, "loopback" is a production
+    /// host's own services, and the switch would hand them to the model.
+    pub fn check_listen_address(&self, listening: SocketAddr) -> Result<(), Error> {
+        if self.fetch.allow_loopback_for_tests && !listening.ip().is_loopback() {
+            return Err(Error::Config(format!(
+                "fetch.allow_loopback_for_tests is for tests only: it needs the gateway to listen on loopback, not {listening}"
+            )));
+        }
+        Ok(())
+    }
 }
 
 impl productresearch_runtime::boot::ServiceConfig for Config {
     fn telemetry(&self) -> &TelemetryConfig {
         &self.telemetry
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_loopback_test_switch_needs_a_loopback_listener() {
+        let config: Config = serde_json::from_str(r#"{"fetch": {"allow_loopback_for_tests": true}}"#).unwrap();
+        assert!(config.fetch.allow_loopback_for_tests);
+        for ok in ["127.0.0.1:50054", "127.0.0.2:1", "[::1]:0"] {
+            assert!(config.check_listen_address(ok.parse().unwrap()).is_ok(), "{ok}");
+        }
+        for refused in ["0.0.0.0:50054", "10.0.0.5:50054", "[::]:50054", "[fd00::1]:1"] {
+            let err = config.check_listen_address(refused.parse().unwrap()).unwrap_err().to_string();
+            assert!(err.contains("allow_loopback_for_tests is for tests only") && err.contains(refused), "{err}");
+        }
+        // Without the switch any address is fine.
+        assert!(Config::default().check_listen_address("0.0.0.0:50054".parse().unwrap()).is_ok());
     }
 }

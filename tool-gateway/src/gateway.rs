@@ -106,8 +106,8 @@ impl Gateway {
         .into_iter()
         .map(Tool::new)
         .collect::<Result<Vec<_>, _>>()?;
-        // The policy is always on: only its test switch (not settable from
-        // config) opens loopback.
+        // The policy is always on: `allow_private` opens private networks,
+        // the test switch (loopback listeners only, see `run`) loopback.
         let fetcher = config.live_fetch.then(|| Arc::new(Fetcher::system(config.fetch.clone())) as Arc<dyn PageFetch>);
         let search = Provider::from_config(&config.web_search)?.map(|provider| {
             let name = provider.name();

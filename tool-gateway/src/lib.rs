@@ -47,6 +47,7 @@ pub use tools::{ToolDefinition, ToolErrorKind, ToolOutcome};
 /// `listener` until `shutdown` resolves.
 pub async fn run(config: Config, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), Error> {
     config.validate()?;
+    config.check_listen_address(listener.local_addr().map_err(|e| Error::Config(format!("cannot read the listen address: {e}")))?)?;
     // Loading parses every page and indexes every product: CPU work that must
     // not stall the runtime's async workers.
     let load_config = config.clone();

@@ -23,6 +23,8 @@ fn resolver() -> StaticResolver {
         .with("internal.test", [ip("10.1.2.3")])
         .with("mixed.test", [ip("93.184.216.34"), ip("127.0.0.1")])
         .with("example.com", [ip("93.184.216.34")])
+        .with("metadata.test", [ip("169.254.169.254")])
+        .with("mapped.test", [ip("::ffff:0:7f00:1")])
         .with("www.example.com", [ip("93.184.216.34")])
         .with("shop.example.org", [ip("93.184.216.34"), ip("2606:2800:220:1::1")])
 }
@@ -66,10 +68,13 @@ async fn attack_urls_are_all_blocked_with_the_default_policy() {
         ("http://[::ffff:127.0.0.1]/", Address(Loopback)),
         ("http://[::ffff:7f00:1]/", Address(Loopback)),
         ("http://[0:0:0:0:0:ffff:127.0.0.1]/", Address(Loopback)),
-        ("http://[::ffff:169.254.169.254]/", Address(LinkLocal)),
+        ("http://[::ffff:169.254.169.254]/", Address(CloudMetadata)),
         ("http://[::127.0.0.1]/", Address(Loopback)),
-        ("http://169.254.169.254/latest/meta-data/", Address(LinkLocal)),
-        ("http://100.100.100.200/", Address(SharedAddressSpace)),
+        ("http://169.254.169.254/latest/meta-data/", Address(CloudMetadata)),
+        ("http://100.100.100.200/", Address(CloudMetadata)),
+        ("http://168.63.129.16/", Address(CloudMetadata)),
+        ("http://[fd00:ec2::254]/", Address(CloudMetadata)),
+        ("http://169.254.1.1/", Address(LinkLocal)),
         ("http://10.0.0.1/", Address(Private)),
         ("http://172.16.5.4/", Address(Private)),
         ("http://192.168.1.1/", Address(Private)),
@@ -90,6 +95,8 @@ async fn attack_urls_are_all_blocked_with_the_default_policy() {
         ("data:text/html,hi", Scheme),
         ("http://internal.test/", ResolvesInside(Private)),
         ("http://mixed.test/", ResolvesInside(Loopback)),
+        ("http://metadata.test/", ResolvesInside(CloudMetadata)),
+        ("http://mapped.test/", ResolvesInside(Loopback)),
         ("http://[64:ff9b::7f00:1]/", Address(Loopback)),
         ("http://[2002:7f00:1::1]/", Address(Loopback)),
         ("http://255.255.255.255/", Address(Broadcast)),
@@ -99,6 +106,24 @@ async fn attack_urls_are_all_blocked_with_the_default_policy() {
         ("http://240.0.0.1/", Address(Reserved)),
         ("http://[2001:db8::1]/", Address(Documentation)),
         ("https://127.0.0.1:8443/admin", Address(Loopback)),
+        // The IPv4-translated spelling of 127.0.0.1 and the reserved IETF ranges.
+        ("http://[::ffff:0:7f00:1]/", Address(Loopback)),
+        ("http://[::ffff:0:a9fe:a9fe]/", Address(CloudMetadata)),
+        ("http://[2001:10::1]/", Address(Orchid)),
+        ("http://[2001:20::1]/", Address(Orchid)),
+        ("http://[2001:1::1]/", Address(ProtocolAssignment)),
+        ("http://[2001:2::1]/", Address(Benchmarking)),
+        ("http://[64:ff9b::a9fe:a9fe]/", Address(CloudMetadata)),
+        ("http://[64:ff9b:1::a00:1]/", Address(Private)),
+        ("http://[2002:a00:1::1]/", Address(Private)),
+        ("http://[2001:0:4136:e378::80ff:fffe]/", Address(Loopback)),
+        ("http://[2001:0:4136:e378:8000:63bf:fefe:fefe]/", Address(Teredo)),
+        ("http://[fec0::1]/", Address(Reserved)),
+        ("http://[3fff::1]/", Address(Documentation)),
+        ("http://[100::1]/", Address(Reserved)),
+        ("http://192.31.196.1/", Address(As112)),
+        ("http://192.52.193.1/", Address(Amt)),
+        ("http://192.88.99.1/", Address(Reserved)),
     ];
     assert!(attacks.len() >= 30);
     let fetcher = Fetcher::new(FetchPolicy::default(), resolver());
@@ -175,6 +200,8 @@ async fn serve() -> SocketAddr {
         .route("/to-internal", get(|| async { redirect("http://internal.test/") }))
         .route("/to-metadata", get(|| async { redirect("http://169.254.169.254/latest/meta-data/") }))
         .route("/to-file", get(|| async { redirect("file:///etc/passwd") }))
+        .route("/to-loopback", get(|| async { redirect("http://[::ffff:0:7f00:1]/") }))
+        .route("/to-link-local", get(|| async { redirect("http://[fe80::1]/") }))
         .route("/loop/{n}", get(|Path(n): Path<u32>| async move { redirect(&format!("/loop/{}", n + 1)) }))
         .route("/big", get(|| async { ([(header::CONTENT_TYPE, "text/plain")], "x".repeat(4096)) }))
         .route(
@@ -235,10 +262,49 @@ async fn redirects_into_the_private_network_are_blocked() {
     let cases = [
         ("/to-private", Expect::Address(AddressClass::Private)),
         ("/to-internal", Expect::ResolvesInside(AddressClass::Private)),
-        ("/to-metadata", Expect::Address(AddressClass::LinkLocal)),
+        ("/to-metadata", Expect::Address(AddressClass::CloudMetadata)),
+        ("/to-loopback", Expect::Address(AddressClass::Loopback)),
+        ("/to-link-local", Expect::Address(AddressClass::LinkLocal)),
         ("/to-file", Expect::Scheme),
     ];
     for (path, expect) in cases {
+        let error = fetcher.fetch(&format!("http://{addr}{path}")).await.unwrap_err();
+        assert!(matches(expect, &error), "{path}: expected {expect:?}, got {error}");
+    }
+}
+
+/// `allow_private` opens a private network but never loopback, link-local or
+/// metadata, neither named in the URL nor reached by a redirect.
+#[tokio::test]
+async fn allow_private_never_opens_the_host_or_its_metadata() {
+    use AddressClass::*;
+    let policy = FetchPolicy { allow_private: true, ..FetchPolicy::default() };
+    let fetcher = Fetcher::new(policy.clone(), resolver());
+    for url in ["http://10.0.0.1/", "http://192.168.1.1/", "http://[fd12::1]/", "http://internal.test/"] {
+        assert!(fetcher.vet(&Url::parse(url).unwrap()).await.is_ok(), "{url}");
+    }
+    let refused = [
+        ("http://127.0.0.1/", Expect::Address(Loopback)),
+        ("http://[::1]/", Expect::Address(Loopback)),
+        ("http://[::ffff:0:7f00:1]/", Expect::Address(Loopback)),
+        ("http://localhost/", Expect::ResolvesInside(Loopback)),
+        ("http://0.0.0.0/", Expect::Address(Unspecified)),
+        ("http://169.254.1.1/", Expect::Address(LinkLocal)),
+        ("http://[fe80::1]/", Expect::Address(LinkLocal)),
+        ("http://169.254.169.254/", Expect::Address(CloudMetadata)),
+        ("http://100.100.100.200/", Expect::Address(CloudMetadata)),
+        ("http://[fd00:ec2::254]/", Expect::Address(CloudMetadata)),
+        ("http://metadata.test/", Expect::ResolvesInside(CloudMetadata)),
+    ];
+    for (url, expect) in refused {
+        let error = fetcher.fetch(url).await.unwrap_err();
+        assert!(matches(expect, &error), "{url}: expected {expect:?}, got {error}");
+    }
+    // Redirects from a page on the private network (served here on
+    // loopback, opened by the test switch) into the host stay refused.
+    let addr = serve().await;
+    let fetcher = Fetcher::new(FetchPolicy { allow_loopback_for_tests: true, ..policy }, local_resolver());
+    for (path, expect) in [("/to-metadata", Expect::Address(CloudMetadata)), ("/to-link-local", Expect::Address(LinkLocal))] {
         let error = fetcher.fetch(&format!("http://{addr}{path}")).await.unwrap_err();
         assert!(matches(expect, &error), "{path}: expected {expect:?}, got {error}");
     }

@@ -19,14 +19,16 @@ pub const ALLOWED_SCHEMES: [&str; 2] = ["http", "https"];
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct FetchPolicy {
-    /// Lets every address through, private ones included. Only for tests and
-    /// closed setups: with it on, the model can reach the gateway's own network.
+    /// Lets private networks through: RFC 1918, carrier-grade NAT and
+    /// unique-local IPv6 (see [`AddressClass::is_private_network`]). For
+    /// closed setups that serve pages on their own network; loopback,
+    /// link-local and cloud metadata stay refused, redirects included.
     pub allow_private: bool,
     /// Lets loopback addresses (127.0.0.0/8, ::1) through but nothing else
     /// private, so tests can serve pages on 127.0.0.1 and still check that a
-    /// redirect into the private network is refused. Not read from config
-    /// files or env: only code (tests) can set it.
-    #[serde(skip)]
+    /// redirect into the private network is refused. Settable from config so
+    /// a test mesh of separate processes can use it, but the gateway refuses
+    /// to start with it unless it listens on loopback itself.
     pub allow_loopback_for_tests: bool,
     /// Redirects followed before giving up; every hop is checked again.
     pub max_redirects: u8,
@@ -104,12 +106,15 @@ impl FetchPolicy {
     }
 
     /// Refuses every address that is not public unicast (see [`AddressClass`]),
-    /// unless the policy opens it for tests.
+    /// unless the policy opens its class: private networks (`allow_private`)
+    /// or loopback (the test switch). Metadata endpoints are never opened.
     pub fn check_ip(&self, ip: IpAddr) -> Result<(), Blocked> {
         match classify(ip) {
             None => Ok(()),
-            Some(_) if self.allow_private => Ok(()),
-            Some(AddressClass::Loopback) if self.allow_loopback_for_tests => Ok(()),
+            Some(class) if self.allow_private && class.is_private_network() => Ok(()),
+            // Only the loopback addresses themselves, not an IPv6 form that
+            // embeds one: the switch is for a test server on 127.0.0.1 or ::1.
+            Some(AddressClass::Loopback) if self.allow_loopback_for_tests && ip.is_loopback() => Ok(()),
             Some(class) => Err(Blocked::Address { ip, class }),
         }
     }
@@ -155,8 +160,12 @@ impl fmt::Display for FetchPolicy {
             self.max_bytes,
             self.timeout_ms,
             self.allowed_content_types,
-            if self.allow_private { ", private addresses allowed" } else { "" }
-        )
+            if self.allow_private { ", private networks allowed" } else { "" }
+        )?;
+        if self.allow_loopback_for_tests {
+            f.write_str(", loopback allowed (tests only)")?;
+        }
+        Ok(())
     }
 }
 
@@ -218,9 +227,29 @@ mod tests {
         assert_eq!(loopback.check_ip("127.0.0.1".parse().unwrap()), Ok(()));
         assert_eq!(loopback.check_ip("::1".parse().unwrap()), Ok(()));
         assert!(loopback.check_ip("10.0.0.1".parse().unwrap()).is_err());
+        assert!(loopback.check_ip("::ffff:0:7f00:1".parse().unwrap()).is_err());
+        assert!(loopback.check_ip("64:ff9b::7f00:1".parse().unwrap()).is_err());
         assert!(loopback.check_ip("169.254.169.254".parse().unwrap()).is_err());
         let private = FetchPolicy { allow_private: true, ..FetchPolicy::default() };
-        assert_eq!(private.check_ip("10.0.0.1".parse().unwrap()), Ok(()));
+        for open in ["10.0.0.1", "172.16.0.1", "192.168.1.1", "100.64.0.1", "fd12::1", "::ffff:10.0.0.1", "64:ff9b::a00:1"] {
+            assert_eq!(private.check_ip(open.parse().unwrap()), Ok(()), "{open}");
+        }
+        // Never the host itself or the metadata service, however spelled.
+        for closed in [
+            "127.0.0.1",
+            "::1",
+            "::ffff:127.0.0.1",
+            "0.0.0.0",
+            "169.254.1.1",
+            "fe80::1",
+            "169.254.169.254",
+            "100.100.100.200",
+            "fd00:ec2::254",
+            "::ffff:169.254.169.254",
+            "224.0.0.1",
+        ] {
+            assert!(private.check_ip(closed.parse().unwrap()).is_err(), "{closed}");
+        }
         // Scheme and user-info checks stay on even when addresses are open.
         assert_eq!(check(&private, "file:///etc/passwd"), Err(Blocked::Scheme("file".into())));
         assert_eq!(check(&private, "http://a@10.0.0.1/"), Err(Blocked::Userinfo));
