@@ -5,8 +5,8 @@
 use std::path::{Path, PathBuf};
 
 use indicatif::{ProgressBar, ProgressStyle};
-use tool_gateway::catalog_index;
-use tool_gateway::formats::CatalogFormat;
+use tool_gateway::catalog::index_folder;
+use tool_gateway::catalog::CatalogFormat;
 
 /// Catalog commands.
 #[derive(clap::Args, Debug)]
@@ -58,7 +58,7 @@ fn index(files: &[PathBuf], out: &Path, format: Option<CatalogFormat>, show_reje
     let mut done_before = 0u64;
     let mut current: Option<PathBuf> = None;
     let sources: Vec<(PathBuf, Option<CatalogFormat>)> = files.iter().map(|f| (f.clone(), format)).collect();
-    let built = catalog_index::build(&sources, out, &mut |path, bytes| {
+    let built = index_folder::build(&sources, out, &mut |path, bytes| {
         if current.as_deref() != Some(path) {
             if let Some(previous) = &current {
                 done_before += std::fs::metadata(previous).map(|m| m.len()).unwrap_or(0);

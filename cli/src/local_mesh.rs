@@ -70,7 +70,7 @@ impl MeshSettings {
 #[serde(deny_unknown_fields, default)]
 pub struct ToolsSettings {
     /// `live`, `record` or `replay`.
-    pub mode: tool_gateway::tool_store::ToolsMode,
+    pub mode: tool_gateway::tools::store::ToolsMode,
     /// The store's folder (record and replay; default `<out>/tool-store`).
     pub store: Option<PathBuf>,
 }

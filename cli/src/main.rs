@@ -85,7 +85,7 @@ struct RunArgs {
     /// tool store) or replay (answered only from the tool store, no backend).
     #[arg(long)]
     #[serde(skip)]
-    tools_mode: Option<tool_gateway::tool_store::ToolsMode>,
+    tools_mode: Option<tool_gateway::tools::store::ToolsMode>,
     /// Folder of recorded tool responses (default: <out>/tool-store).
     #[arg(long)]
     #[serde(skip)]
@@ -116,7 +116,7 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
     }
     config.tools.mode = args.tools_mode.unwrap_or(config.tools.mode);
     config.tools.store = args.tool_store.clone().or(config.tools.store.take());
-    if config.tools.mode != tool_gateway::tool_store::ToolsMode::Live && config.tools.store.is_none() {
+    if config.tools.mode != tool_gateway::tools::store::ToolsMode::Live && config.tools.store.is_none() {
         config.tools.store = Some(config.out.join("tool-store"));
     }
     if args.print_config {

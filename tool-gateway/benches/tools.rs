@@ -16,7 +16,8 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use tool_gateway::catalog::{Catalog, Product};
-use tool_gateway::{Config, Gateway, html_text, page_reader};
+use tool_gateway::web::{html_text, page_reader};
+use tool_gateway::{Config, Gateway};
 
 const TARGET_PRODUCTS: usize = 100_000;
 

@@ -8,10 +8,10 @@ use productresearch_runtime::telemetry::TelemetryConfig;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
-use crate::fetch::FetchPolicy;
-use crate::middleware::MiddlewareConfig;
-use crate::search_providers::WebSearchConfig;
-use crate::tool_store::ToolsMode;
+use crate::tools::store::ToolsMode;
+use crate::web::fetch::FetchPolicy;
+use crate::web::middleware::MiddlewareConfig;
+use crate::web::search_providers::WebSearchConfig;
 
 /// Prefix of the environment variables that override the config
 /// (`TOOL_GATEWAY_MAX_RESULTS`, `TOOL_GATEWAY_SERVER__CONCURRENCY_LIMIT`, ...).

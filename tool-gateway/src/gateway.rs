@@ -1,46 +1,34 @@
-//! The gateway: the four tools over their loaded backends, without any gRPC, so
-//! the tools can be used and tested in-process.
+//! The gateway: the registered tools over their loaded backends, without any
+//! gRPC, so the tools can be used and tested in-process. Record and replay
+//! wrap every call here.
 
 use std::sync::Arc;
 
+use serde_json::Value;
+
 use crate::catalog::Catalog;
-use crate::catalog_index;
+use crate::catalog::index::ProductIndex;
+use crate::catalog::index_folder;
 use crate::config::Config;
 use crate::error::Error;
-use crate::fetch::{Fetched, Fetcher};
-use crate::index::{PageIndex, ProductIndex};
-use crate::middleware::{Backend, BackendError, MiddlewareConfig};
-use crate::page_fetch::PageFetch;
-use crate::search_providers::{Provider, SearchHit, SearchRequest};
-use crate::tool_store::{ToolStore, ToolsMode};
-use crate::tools::{Tool, ToolDefinition, ToolError, ToolErrorKind, ToolOutcome};
-use crate::web_corpus::WebCorpus;
-use crate::{product_search, visit_product, web_search, web_visit};
-
-/// The web corpus with its search index.
-pub(crate) struct Web {
-    pub(crate) corpus: WebCorpus,
-    pub(crate) index: PageIndex,
-}
+use crate::outcome::{ToolError, ToolErrorKind, ToolOutcome};
+use crate::tools::store::{ToolStore, ToolsMode};
+use crate::tools::{Backends, Registry, ToolDefinition};
+use crate::web::LocalWeb;
+use crate::web::corpus::WebCorpus;
+use crate::web::fetch::Fetcher;
+use crate::web::middleware::{Backend, MiddlewareConfig};
+use crate::web::page_fetch::{PageFetch, page_backend};
+use crate::web::page_index::PageIndex;
+use crate::web::search_providers::{Provider, SearchRequest};
 
 /// The research agent's tools over the catalog and the web corpus.
 pub struct Gateway {
-    pub(crate) catalog: Catalog,
-    pub(crate) products: ProductIndex,
-    pub(crate) web: Option<Web>,
-    pub(crate) max_results: usize,
-    pub(crate) visit_max_chars: usize,
-    /// Live pages for URLs the corpus does not hold, behind the middleware;
-    /// `None` when switched off.
-    pub(crate) fetcher: Option<Backend<String, Fetched>>,
+    backends: Backends,
+    tools: Registry,
     fetch_middleware: MiddlewareConfig,
-    /// A hosted search provider; `None` searches the corpus.
-    pub(crate) search: Option<Backend<SearchRequest, Vec<SearchHit>>>,
     /// Record or replay; `None` when live.
     store: Option<(ToolsMode, ToolStore)>,
-    /// Condenses visited pages toward a goal; `None` when not configured.
-    pub(crate) summarizer: Option<productresearch_llm::LlmClient>,
-    tools: Vec<Tool>,
 }
 
 impl Gateway {
@@ -51,7 +39,7 @@ impl Gateway {
         // One prebuilt index is served as is; several sources are merged and
         // indexed in RAM (an index folder then contributes its catalog.jsonl).
         let prebuilt = match config.catalogs.as_slice() {
-            [dir] if catalog_index::is_index_dir(dir) => Some(catalog_index::open(dir)?),
+            [dir] if index_folder::is_index_dir(dir) => Some(index_folder::open(dir)?),
             _ => None,
         };
         let (catalog, products) = match prebuilt {
@@ -60,7 +48,7 @@ impl Gateway {
                 let files: Vec<_> = config
                     .catalogs
                     .iter()
-                    .map(|p| if catalog_index::is_index_dir(p) { p.join(catalog_index::CATALOG_FILE) } else { p.clone() })
+                    .map(|p| if index_folder::is_index_dir(p) { p.join(index_folder::CATALOG_FILE) } else { p.clone() })
                     .collect();
                 let (catalog, report) = Catalog::load(&files)?;
                 tracing::info!(products = catalog.len(), rejected_lines = report.rejected.len(), "catalogs loaded");
@@ -94,18 +82,9 @@ impl Gateway {
             None => ProductIndex::build(&catalog)?,
         };
         let web = match corpus {
-            Some(corpus) => Some(Web { index: PageIndex::build(&corpus)?, corpus }),
+            Some(corpus) => Some(LocalWeb { index: PageIndex::build(&corpus)?, corpus }),
             None => None,
         };
-        let tools = [
-            product_search::definition(config.max_results),
-            visit_product::definition(config.visit_max_chars),
-            web_search::definition(),
-            web_visit::definition(config.visit_max_chars),
-        ]
-        .into_iter()
-        .map(Tool::new)
-        .collect::<Result<Vec<_>, _>>()?;
         // The policy is always on: `allow_private` opens private networks,
         // the test switch (loopback listeners only, see `run`) loopback.
         let fetcher = config.live_fetch.then(|| Arc::new(Fetcher::system(config.fetch.clone())) as Arc<dyn PageFetch>);
@@ -127,30 +106,26 @@ impl Gateway {
             }
             None => None,
         };
-        Ok(Gateway {
+        let backends = Backends {
             catalog,
             products,
             web,
-            max_results: config.max_results,
-            visit_max_chars: config.visit_max_chars,
             fetcher: fetcher.map(|f| page_backend(f, config.fetch_middleware.clone())),
-            fetch_middleware: config.fetch_middleware.clone(),
             search,
-            store,
             summarizer,
-            tools,
-        })
+        };
+        Ok(Gateway { backends, tools: Registry::new(config)?, fetch_middleware: config.fetch_middleware.clone(), store })
     }
 
     /// The tools, in a stable order.
     pub fn definitions(&self) -> Vec<ToolDefinition> {
-        self.tools.iter().map(|t| t.definition.clone()).collect()
+        self.tools.definitions().cloned().collect()
     }
 
     /// Replaces how live pages are fetched (tests: a fetcher with a fixed
     /// resolver and the loopback test switch), or switches live fetching off.
     pub fn with_fetcher(mut self, fetcher: Option<Arc<dyn PageFetch>>) -> Self {
-        self.fetcher = fetcher.map(|f| page_backend(f, self.fetch_middleware.clone()));
+        self.backends.fetcher = fetcher.map(|f| page_backend(f, self.fetch_middleware.clone()));
         self
     }
 
@@ -180,81 +155,40 @@ impl Gateway {
 
     /// What answers a call (recorded with its response).
     fn backend_name(&self, name: &str, arguments_json: &str) -> &'static str {
-        match name {
-            product_search::NAME | visit_product::NAME => "catalog",
-            web_search::NAME => self.search.as_ref().map_or("corpus", |b| b.name()),
-            web_visit::NAME => {
-                let url = serde_json::from_str::<serde_json::Value>(arguments_json).ok().and_then(|v| v["url"].as_str().map(String::from));
-                let in_corpus = url.zip(self.web.as_ref()).is_some_and(|(u, w)| w.corpus.get(&u).is_some());
-                if in_corpus { "corpus" } else { "live" }
-            }
-            _ => "none",
-        }
+        let Some((tool, _)) = self.tools.get(name) else {
+            return "none";
+        };
+        let arguments = serde_json::from_str(arguments_json).unwrap_or(Value::Null);
+        tool.backend(&self.backends, &arguments)
     }
 
     async fn call_backends(&self, name: &str, arguments_json: &str) -> ToolOutcome {
-        let Some(tool) = self.tools.iter().find(|t| t.definition.name == name) else {
+        let Some((tool, schema)) = self.tools.get(name) else {
             return self.unknown_tool(name);
         };
-        let result = match name {
-            product_search::NAME => tool.arguments(arguments_json).and_then(|a| product_search::run(self, a)),
-            visit_product::NAME => tool.arguments(arguments_json).and_then(|a| visit_product::run(self, a)),
-            web_search::NAME => match tool.arguments(arguments_json) {
-                Ok(a) => web_search::run(self, a).await,
-                Err(e) => Err(e),
-            },
-            web_visit::NAME => match tool.arguments(arguments_json) {
-                Ok(a) => web_visit::run(self, a).await,
-                Err(e) => Err(e),
-            },
-            _ => return self.unknown_tool(name),
-        };
-        result.into()
+        match schema.check(arguments_json) {
+            Ok(arguments) => tool.run(&self.backends, arguments).await.into(),
+            Err(e) => e.into_outcome(),
+        }
     }
 
     fn unknown_tool(&self, name: &str) -> ToolOutcome {
-        let known: Vec<&str> = self.tools.iter().map(|t| t.definition.name).collect();
+        let known: Vec<&str> = self.tools.definitions().map(|d| d.name).collect();
         ToolOutcome {
             content: format!("unknown tool \"{name}\"; the tools are: {}", known.join(", ")),
             error: Some(ToolErrorKind::UnknownTool),
         }
     }
 
-    /// The web corpus, or the error the web tools give without one (unless a
-    /// hosted search provider stands in).
-    pub(crate) fn web(&self, tool: &str) -> Result<&Web, ToolError> {
-        self.web.as_ref().ok_or_else(|| ToolError {
-            kind: ToolErrorKind::Backend,
-            message: format!("{tool} is unavailable: this gateway has no web corpus"),
-        })
-    }
-
     /// Products loaded.
     pub fn product_count(&self) -> usize {
-        self.catalog.len()
+        self.backends.catalog.len()
     }
 
     /// Web pages loaded.
     pub fn page_count(&self) -> usize {
-        self.web.as_ref().map_or(0, |w| w.corpus.len())
+        self.backends.web.as_ref().map_or(0, |w| w.corpus.len())
     }
-}
-
-/// Live fetches behind the middleware: 429 and 5xx answers and transport
-/// failures are transient (retried), policy refusals and 404s are final.
-fn page_backend(fetcher: Arc<dyn PageFetch>, config: MiddlewareConfig) -> Backend<String, Fetched> {
-    Backend::new("web_visit", config, move |url: String| {
-        let fetcher = Arc::clone(&fetcher);
-        async move {
-            let fetched = fetcher.fetch(&url).await.map_err(web_visit::fetch_error)?;
-            match fetched.status {
-                200..=399 => Ok(fetched),
-                404 | 410 => Err(BackendError::permanent(ToolErrorKind::NotFound, format!("{url} answered http {}", fetched.status))),
-                429 | 500..=599 => Err(BackendError::transient(format!("{url} answered http {}", fetched.status))),
-                status => Err(BackendError::permanent(ToolErrorKind::Backend, format!("{url} answered http {status}"))),
-            }
-        }
-    })
 }
 
 #[cfg(test)]

@@ -4,33 +4,29 @@
 //!
 //! [`Gateway`] holds the tools without any network, for in-process use and tests;
 //! [`run`] serves it as `productresearch.tool_gateway.v1.ToolGatewayService`.
+//!
+//! Three wings, each depending only on the ones before it:
+//! - [`catalog`]: products, their file formats, the loader, the product
+//!   index and the prebuilt index folder;
+//! - [`web`]: the local corpus, search providers, live fetching under the
+//!   SSRF policy, HTML to text and the page reader;
+//! - [`tools`]: the four tools over both, registered in one list.
+//!
+//! [`Gateway`] (`gateway.rs`) runs the registered tools; `service.rs` puts
+//! them on gRPC.
 
-mod budget;
 pub mod catalog;
-pub mod catalog_index;
 mod config;
 mod error;
-pub mod fetch;
-pub mod formats;
+mod full_text;
 mod gateway;
-mod goal;
-mod html_prune;
-pub mod html_text;
-mod index;
-pub mod middleware;
-pub mod page_fetch;
-pub mod page_reader;
-mod product_search;
-pub mod search_providers;
+mod outcome;
 mod service;
-pub mod tool_store;
-mod tools;
-mod visit_product;
-pub mod web_corpus;
-mod web_search;
-mod web_visit;
+pub mod tools;
+pub mod web;
 
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use productresearch_proto::tool_gateway::v1::tool_gateway_service_server::ToolGatewayServiceServer;
@@ -41,7 +37,11 @@ pub use config::{Config, ENV_PREFIX};
 pub use error::Error;
 pub use gateway::Gateway;
 pub use service::SERVICE_NAME;
-pub use tools::{ToolDefinition, ToolErrorKind, ToolOutcome};
+pub use outcome::{ToolErrorKind, ToolOutcome};
+pub use tools::ToolDefinition;
+
+/// A boxed future, for the object-safe traits of tools and page fetchers.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// Loads the catalogs and web corpus, builds the indexes and serves the tools on
 /// `listener` until `shutdown` resolves.

@@ -9,7 +9,8 @@ use tracing::Instrument;
 
 use crate::error::Error;
 use crate::gateway::Gateway;
-use crate::tools::{ToolDefinition, ToolErrorKind, ToolOutcome};
+use crate::outcome::{ToolErrorKind, ToolOutcome};
+use crate::tools::ToolDefinition;
 
 /// Fully qualified name of the service, as reported by gRPC health.
 pub const SERVICE_NAME: &str = "productresearch.tool_gateway.v1.ToolGatewayService";

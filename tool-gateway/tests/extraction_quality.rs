@@ -9,7 +9,7 @@ use std::io::Read;
 use std::path::PathBuf;
 
 use serde_json::Value;
-use tool_gateway::{html_text, page_reader};
+use tool_gateway::web::{html_text, page_reader};
 
 fn data(path: &str) -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data/web_pages")).join(path)

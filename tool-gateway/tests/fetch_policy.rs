@@ -10,7 +10,7 @@ use axum::extract::Path;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use tool_gateway::fetch::{AddressClass, Blocked, FetchError, FetchPolicy, Fetcher, StaticResolver};
+use tool_gateway::web::fetch::{AddressClass, Blocked, FetchError, FetchPolicy, Fetcher, StaticResolver};
 use url::Url;
 
 fn ip(s: &str) -> IpAddr {

@@ -14,8 +14,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::{Value, json};
-use tool_gateway::middleware::MiddlewareConfig;
-use tool_gateway::search_providers::{SearchBackendKind, WebSearchConfig};
+use tool_gateway::web::middleware::MiddlewareConfig;
+use tool_gateway::web::search_providers::{SearchBackendKind, WebSearchConfig};
 use tool_gateway::{Config, Gateway, ToolErrorKind};
 
 #[derive(Clone, Default)]

@@ -11,8 +11,8 @@ use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use serde_json::{Value, json};
-use tool_gateway::fetch::{FetchPolicy, Fetcher, StaticResolver};
-use tool_gateway::page_fetch::PageFetch;
+use tool_gateway::web::fetch::{FetchPolicy, Fetcher, StaticResolver};
+use tool_gateway::web::page_fetch::PageFetch;
 use tool_gateway::{Config, Gateway, ToolErrorKind};
 
 const PAGE: &str = r#"<html><head><title>Deco Lamp | Lamp Shop</title>

@@ -1,18 +1,45 @@
 //! `web_search`: BM25 search over the local web corpus, or a hosted provider
-//! (see [`crate::search_providers`]) behind the backend middleware.
+//! (see [`crate::web::search_providers`]) behind the backend middleware.
 
 use serde::{Deserialize, Serialize};
-use serde_json::json;
+use serde_json::{Value, json};
 
-use crate::gateway::Gateway;
-use crate::search_providers::SearchRequest;
-use crate::tools::{ToolDefinition, ToolError};
+use super::arguments::decode;
+use super::{Backends, Tool, ToolDefinition};
+use crate::BoxFuture;
+use crate::config::Config;
+use crate::outcome::ToolError;
+use crate::web::search_providers::SearchRequest;
 
 pub const NAME: &str = "web_search";
 const DEFAULT_LIMIT: usize = 5;
 const MAX_LIMIT: usize = 10;
 
-pub fn definition() -> ToolDefinition {
+
+struct WebSearch {
+    definition: ToolDefinition,
+}
+
+/// `web_search` as the gateway registers it.
+pub fn register(_: &Config) -> Box<dyn Tool> {
+    Box::new(WebSearch { definition: definition()  })
+}
+
+impl Tool for WebSearch {
+    fn definition(&self) -> &ToolDefinition {
+        &self.definition
+    }
+
+    fn run<'a>(&'a self, backends: &'a Backends, arguments: Value) -> BoxFuture<'a, Result<String, ToolError>> {
+        Box::pin(async move { search(backends, decode(arguments)?).await })
+    }
+
+    fn backend(&self, backends: &Backends, _: &Value) -> &'static str {
+        backends.search.as_ref().map_or("corpus", |b| b.name())
+    }
+}
+
+fn definition() -> ToolDefinition {
     ToolDefinition {
         name: NAME,
         description: "Search the web (buying guides, reviews, comparisons) with keywords. Returns JSON \
@@ -31,7 +58,7 @@ pub fn definition() -> ToolDefinition {
 }
 
 #[derive(Debug, Deserialize)]
-pub struct Arguments {
+struct Arguments {
     query: String,
     // f64: JSON schema counts 5.0 as an integer, serde's usize would not.
     #[serde(default)]
@@ -50,19 +77,19 @@ struct PageResult<'a> {
     snippet: String,
 }
 
-pub async fn run(gateway: &Gateway, args: Arguments) -> Result<String, ToolError> {
+async fn search(backends: &Backends, args: Arguments) -> Result<String, ToolError> {
     if args.query.trim().is_empty() {
         return Err(ToolError::invalid("argument \"query\" is blank; give keywords to search for"));
     }
     let limit = args.limit.map_or(DEFAULT_LIMIT, |l| l as usize).clamp(1, MAX_LIMIT);
-    if let Some(provider) = &gateway.search {
+    if let Some(provider) = &backends.search {
         let hits = provider
             .call(SearchRequest { query: args.query.trim().to_string(), limit })
             .await
             .map_err(|e| ToolError { kind: e.kind, message: format!("{NAME} failed ({}): {e}", provider.name()) })?;
         return Ok(serde_json::to_string(&json!({ "results": hits })).expect("serializable"));
     }
-    let web = gateway.web(NAME)?;
+    let web = backends.web(NAME)?;
     let hits = web.index.search(&web.corpus, &args.query, limit).map_err(|e| ToolError::backend(NAME, &e))?;
     let results = hits
         .into_iter()

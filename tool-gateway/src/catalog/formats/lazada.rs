@@ -7,7 +7,7 @@
 use serde_json::Value;
 
 use super::{json_object, opt_f64, opt_str, required_str};
-use crate::catalog::{Product, Specs};
+use crate::catalog::product::{Product, Specs};
 
 pub fn product(line: &str) -> Result<Product, String> {
     let map = json_object(line)?;

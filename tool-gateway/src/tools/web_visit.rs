@@ -1,22 +1,48 @@
 //! `web_visit`: a page as clean text, trimmed to the agent's budget. Pages of
 //! the local corpus are served from it; any other URL is fetched live under
-//! the fetch policy (see [`crate::fetch`]) and read with [`crate::page_reader`].
+//! the fetch policy (see [`crate::web::fetch`]) and read with [`crate::web::page_reader`].
 
 use serde::{Deserialize, Serialize};
-use serde_json::json;
+use serde_json::{Value, json};
 
-use crate::budget;
-use crate::fetch::FetchError;
-use crate::gateway::Gateway;
-use crate::goal::Goal;
-use crate::middleware::BackendError;
-use crate::page_reader;
-use crate::tools::{ToolDefinition, ToolError, ToolErrorKind};
-use crate::web_corpus::is_http_url;
+use super::arguments::decode;
+use super::goal::Goal;
+use super::{Backends, Tool, ToolDefinition, budget};
+use crate::BoxFuture;
+use crate::config::Config;
+use crate::outcome::{ToolError, ToolErrorKind};
+use crate::web::corpus::is_http_url;
+use crate::web::page_reader;
 
 pub const NAME: &str = "web_visit";
 
-pub fn definition(visit_max_chars: usize) -> ToolDefinition {
+
+struct WebVisit {
+    definition: ToolDefinition,
+    visit_max_chars: usize,
+}
+
+/// `web_visit` as the gateway registers it.
+pub fn register(config: &Config) -> Box<dyn Tool> {
+    Box::new(WebVisit { definition: definition(config.visit_max_chars), visit_max_chars: config.visit_max_chars })
+}
+
+impl Tool for WebVisit {
+    fn definition(&self) -> &ToolDefinition {
+        &self.definition
+    }
+
+    fn run<'a>(&'a self, backends: &'a Backends, arguments: Value) -> BoxFuture<'a, Result<String, ToolError>> {
+        Box::pin(async move { visit(backends, decode(arguments)?, self.visit_max_chars).await })
+    }
+
+    fn backend(&self, backends: &Backends, arguments: &Value) -> &'static str {
+        let in_corpus = arguments["url"].as_str().zip(backends.web.as_ref()).is_some_and(|(url, web)| web.corpus.get(url).is_some());
+        if in_corpus { "corpus" } else { "live" }
+    }
+}
+
+fn definition(visit_max_chars: usize) -> ToolDefinition {
     ToolDefinition {
         name: NAME,
         description: format!(
@@ -39,7 +65,7 @@ pub fn definition(visit_max_chars: usize) -> ToolDefinition {
 }
 
 #[derive(Debug, Deserialize)]
-pub struct Arguments {
+struct Arguments {
     url: String,
     #[serde(default)]
     goal: Option<String>,
@@ -55,17 +81,17 @@ struct PageContent<'a> {
     summarized_for_goal: bool,
 }
 
-pub async fn run(gateway: &Gateway, args: Arguments) -> Result<String, ToolError> {
+async fn visit(backends: &Backends, args: Arguments, visit_max_chars: usize) -> Result<String, ToolError> {
     if !is_http_url(&args.url) {
         return Err(ToolError::invalid(format!("argument \"url\" must be an http or https URL, got \"{}\"", args.url)));
     }
     let goal = Goal::parse(args.goal.as_deref());
-    if let Some(page) = gateway.web.as_ref().and_then(|web| web.corpus.get(&args.url)) {
-        let summary = summarize(gateway, &page.title, &page.text, args.goal.as_deref()).await;
-        return Ok(answer(gateway, &page.url, &page.title, &page.text, goal.as_ref(), summary));
+    if let Some(page) = backends.web.as_ref().and_then(|web| web.corpus.get(&args.url)) {
+        let summary = summarize(backends, &page.title, &page.text, args.goal.as_deref()).await;
+        return Ok(answer(visit_max_chars, &page.url, &page.title, &page.text, goal.as_ref(), summary));
     }
-    let Some(fetcher) = &gateway.fetcher else {
-        gateway.web(NAME)?;
+    let Some(fetcher) = &backends.fetcher else {
+        backends.web(NAME)?;
         return Err(ToolError::not_found(format!("no page at \"{}\" in the web corpus; use a url returned by web_search", args.url)));
     };
     let fetched = fetcher.call(args.url.clone()).await.map_err(|e| ToolError { kind: e.kind, message: e.message })?;
@@ -76,20 +102,20 @@ pub async fn run(gateway: &Gateway, args: Arguments) -> Result<String, ToolError
         .await
         .map_err(|e| ToolError { kind: ToolErrorKind::Backend, message: format!("{NAME} failed: reading the page: {e}") })?;
     let title = page.title.unwrap_or_default();
-    let summary = summarize(gateway, &title, &page.text, args.goal.as_deref()).await;
-    Ok(answer(gateway, &url, &title, &page.text, goal.as_ref(), summary))
+    let summary = summarize(backends, &title, &page.text, args.goal.as_deref()).await;
+    Ok(answer(visit_max_chars, &url, &title, &page.text, goal.as_ref(), summary))
 }
 
 /// The page's text (paragraphs most related to the goal first), or the
 /// model's summary toward the goal, within the budget.
-fn answer(gateway: &Gateway, url: &str, title: &str, text: &str, goal: Option<&Goal>, summary: Option<String>) -> String {
+fn answer(visit_max_chars: usize, url: &str, title: &str, text: &str, goal: Option<&Goal>, summary: Option<String>) -> String {
     let summarized_for_goal = summary.is_some();
     let content = match (summary, goal) {
         (Some(summary), _) => summary,
         (None, Some(goal)) => goal.rank(text.split("\n\n").collect(), |p| p.to_string()).join("\n\n"),
         (None, None) => text.to_string(),
     };
-    let content = budget::truncate(&content, gateway.visit_max_chars);
+    let content = budget::truncate(&content, visit_max_chars);
     serde_json::to_string(&PageContent { url, title, content, summarized_for_goal }).expect("serializable")
 }
 
@@ -100,8 +126,8 @@ const SUMMARY_INPUT_CHARS: usize = 24_000;
 /// without a model or goal, or when the model fails (the page text then
 /// stands, and the failure is logged: a summary is a convenience, not the
 /// page).
-async fn summarize(gateway: &Gateway, title: &str, text: &str, goal: Option<&str>) -> Option<String> {
-    let client = gateway.summarizer.as_ref()?;
+async fn summarize(backends: &Backends, title: &str, text: &str, goal: Option<&str>) -> Option<String> {
+    let client = backends.summarizer.as_ref()?;
     let goal = goal.map(str::trim).filter(|g| !g.is_empty())?;
     let request = productresearch_llm::ChatRequest {
         messages: vec![
@@ -123,18 +149,5 @@ async fn summarize(gateway: &Gateway, title: &str, text: &str, goal: Option<&str
             tracing::warn!(error = %e, "web_visit summary failed; returning the page text");
             None
         }
-    }
-}
-
-/// Refusals by the policy are the agent's to route around (never retried);
-/// transport failures and timeouts may pass (retried by the middleware).
-pub(crate) fn fetch_error(e: FetchError) -> BackendError {
-    match e {
-        FetchError::Blocked(_) | FetchError::ContentType(_) | FetchError::TooLarge(_) | FetchError::TooManyRedirects(_) => {
-            BackendError::permanent(ToolErrorKind::Policy, format!("{NAME} refused: {e}"))
-        }
-        FetchError::InvalidUrl { .. } => BackendError::permanent(ToolErrorKind::InvalidArguments, e.to_string()),
-        FetchError::Resolve { .. } => BackendError::permanent(ToolErrorKind::NotFound, format!("{NAME} failed: {e}")),
-        FetchError::Http(_) | FetchError::Timeout(_) => BackendError::transient(format!("{NAME} failed: {e}")),
     }
 }

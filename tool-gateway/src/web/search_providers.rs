@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::Error;
-use crate::middleware::{BackendError, MiddlewareConfig};
-use crate::tools::ToolErrorKind;
+use super::middleware::{BackendError, MiddlewareConfig};
+use crate::outcome::ToolErrorKind;
 
 /// Which backend answers `web_search`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]

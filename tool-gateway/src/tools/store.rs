@@ -17,7 +17,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, io_reason};
-use crate::tools::{ToolErrorKind, ToolOutcome};
+use crate::outcome::{ToolErrorKind, ToolOutcome};
 
 /// How tool calls are answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]

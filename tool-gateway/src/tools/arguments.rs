@@ -1,110 +1,29 @@
-//! What a tool is to the agent: a name, a description, a JSON schema for its
-//! arguments, and an outcome that is either content or an error the agent can
-//! act on.
+//! A tool's arguments: parsed from the model's JSON and checked against the
+//! tool's JSON schema, with messages that tell the agent what to change.
 
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+use super::ToolDefinition;
 use crate::error::Error;
+use crate::outcome::ToolError;
 
-/// A tool as the model sees it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ToolDefinition {
-    pub name: &'static str,
-    /// What the tool does and returns, written for the model.
-    pub description: String,
-    /// JSON schema of the arguments object.
-    pub parameters: Value,
-}
-
-/// Why a tool call failed (mirrors the API's `ToolErrorKind`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ToolErrorKind {
-    /// No tool of that name.
-    UnknownTool,
-    /// The arguments do not match the tool's schema.
-    InvalidArguments,
-    /// The product or page asked for does not exist.
-    NotFound,
-    /// The backend failed or is not configured.
-    Backend,
-    /// The fetch policy refused the request.
-    Policy,
-}
-
-/// The result of one tool call: content for the agent, or an error message for
-/// it (`error` set).
-#[derive(Debug, Clone, PartialEq)]
-pub struct ToolOutcome {
-    pub content: String,
-    pub error: Option<ToolErrorKind>,
-}
-
-impl ToolOutcome {
-    pub fn ok(content: String) -> Self {
-        ToolOutcome { content, error: None }
-    }
-
-    pub fn is_error(&self) -> bool {
-        self.error.is_some()
-    }
-}
-
-/// A failed tool call, on its way to becoming a [`ToolOutcome`].
-#[derive(Debug, Clone, PartialEq)]
-pub struct ToolError {
-    pub kind: ToolErrorKind,
-    pub message: String,
-}
-
-impl ToolError {
-    pub fn invalid(message: impl Into<String>) -> Self {
-        ToolError { kind: ToolErrorKind::InvalidArguments, message: message.into() }
-    }
-
-    pub fn not_found(message: impl Into<String>) -> Self {
-        ToolError { kind: ToolErrorKind::NotFound, message: message.into() }
-    }
-
-    /// A backend failure: logged in full here, reported briefly to the agent,
-    /// which can only try something else.
-    pub fn backend(tool: &str, e: &Error) -> Self {
-        tracing::error!(tool, error = %e, "tool backend failed");
-        ToolError { kind: ToolErrorKind::Backend, message: format!("{tool} failed: {e}") }
-    }
-}
-
-impl ToolError {
-    pub fn into_outcome(self) -> ToolOutcome {
-        ToolOutcome { content: self.message, error: Some(self.kind) }
-    }
-}
-
-impl From<Result<String, ToolError>> for ToolOutcome {
-    fn from(result: Result<String, ToolError>) -> Self {
-        match result {
-            Ok(content) => ToolOutcome::ok(content),
-            Err(e) => ToolOutcome { content: e.message, error: Some(e.kind) },
-        }
-    }
-}
-
-/// A tool definition with its compiled argument schema.
-pub struct Tool {
-    pub definition: ToolDefinition,
+/// A tool's argument schema, compiled.
+pub struct ArgumentSchema {
+    definition: ToolDefinition,
     validator: jsonschema::Validator,
 }
 
-impl Tool {
-    pub fn new(definition: ToolDefinition) -> Result<Tool, Error> {
+impl ArgumentSchema {
+    pub fn new(definition: &ToolDefinition) -> Result<ArgumentSchema, Error> {
         let validator = jsonschema::validator_for(&definition.parameters)
             .map_err(|e| Error::ToolSchema { tool: definition.name, reason: e.to_string() })?;
-        Ok(Tool { definition, validator })
+        Ok(ArgumentSchema { definition: definition.clone(), validator })
     }
 
-    /// Parses and validates the call's arguments, with messages that tell the
-    /// agent what to change.
-    pub fn arguments<T: DeserializeOwned>(&self, arguments_json: &str) -> Result<T, ToolError> {
+    /// Parses and validates the call's arguments (as JSON text), with
+    /// messages that tell the agent what to change.
+    pub fn check(&self, arguments_json: &str) -> Result<Value, ToolError> {
         // Models often send nothing for "no arguments"; let the schema say what is missing.
         let value: Value = if arguments_json.trim().is_empty() {
             Value::Object(Default::default())
@@ -118,7 +37,7 @@ impl Tool {
         if !problems.is_empty() {
             return Err(ToolError::invalid(problems.join("; ")));
         }
-        serde_json::from_value(value).map_err(|e| ToolError::invalid(format!("arguments: {e}")))
+        Ok(value)
     }
 
     fn describe(&self, error: &jsonschema::ValidationError<'_>) -> String {
@@ -145,6 +64,11 @@ impl Tool {
     }
 }
 
+/// Checked arguments as the tool's own type.
+pub fn decode<T: DeserializeOwned>(arguments: Value) -> Result<T, ToolError> {
+    serde_json::from_value(arguments).map_err(|e| ToolError::invalid(format!("arguments: {e}")))
+}
+
 fn json_type(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
@@ -159,6 +83,7 @@ fn json_type(value: &Value) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::outcome::ToolErrorKind;
     use serde::Deserialize;
     use serde_json::json;
 
@@ -169,8 +94,8 @@ mod tests {
         limit: Option<f64>,
     }
 
-    fn tool() -> Tool {
-        Tool::new(ToolDefinition {
+    fn schema() -> ArgumentSchema {
+        ArgumentSchema::new(&ToolDefinition {
             name: "demo",
             description: "demo".into(),
             parameters: json!({
@@ -187,7 +112,7 @@ mod tests {
     }
 
     fn invalid(json: &str) -> String {
-        let e = tool().arguments::<Args>(json).unwrap_err();
+        let e = schema().check(json).and_then(decode::<Args>).unwrap_err();
         assert_eq!(e.kind, ToolErrorKind::InvalidArguments);
         e.message
     }
@@ -207,7 +132,7 @@ mod tests {
 
     #[test]
     fn valid_arguments_parse() {
-        let args: Args = tool().arguments(r#"{"query": "x", "limit": 3.0}"#).unwrap();
+        let args: Args = decode(schema().check(r#"{"query": "x", "limit": 3.0}"#).unwrap()).unwrap();
         assert_eq!((args.query.as_str(), args.limit), ("x", Some(3.0)));
     }
 }

@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use tower::util::BoxCloneSyncService;
 use tower::{BoxError, ServiceBuilder, ServiceExt};
 
-use crate::tools::ToolErrorKind;
+use crate::outcome::ToolErrorKind;
 
 /// Limits of one backend.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

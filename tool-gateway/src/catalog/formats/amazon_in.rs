@@ -10,7 +10,7 @@
 use serde_json::Value;
 
 use super::{json_object, opt_f64, required_str};
-use crate::catalog::{Product, Review, Specs};
+use crate::catalog::product::{Product, Review, Specs};
 
 pub fn product(line: &str) -> Result<Product, String> {
     let map = json_object(line)?;

@@ -1,16 +1,44 @@
 //! `product_search`: BM25 search over the catalog with filters.
 
 use serde::{Deserialize, Serialize};
-use serde_json::json;
+use serde_json::{Value, json};
 
-use crate::gateway::Gateway;
-use crate::index::ProductQuery;
-use crate::tools::{ToolDefinition, ToolError};
+use super::arguments::decode;
+use super::{Backends, Tool, ToolDefinition};
+use crate::catalog::index::ProductQuery;
+use crate::BoxFuture;
+use crate::config::Config;
+use crate::outcome::ToolError;
 
 pub const NAME: &str = "product_search";
 const DEFAULT_LIMIT: usize = 5;
 
-pub fn definition(max_results: usize) -> ToolDefinition {
+
+struct ProductSearch {
+    definition: ToolDefinition,
+    max_results: usize,
+}
+
+/// `product_search` as the gateway registers it.
+pub fn register(config: &Config) -> Box<dyn Tool> {
+    Box::new(ProductSearch { definition: definition(config.max_results), max_results: config.max_results })
+}
+
+impl Tool for ProductSearch {
+    fn definition(&self) -> &ToolDefinition {
+        &self.definition
+    }
+
+    fn run<'a>(&'a self, backends: &'a Backends, arguments: Value) -> BoxFuture<'a, Result<String, ToolError>> {
+        Box::pin(async move { search(backends, decode(arguments)?, self.max_results) })
+    }
+
+    fn backend(&self, _: &Backends, _: &Value) -> &'static str {
+        "catalog"
+    }
+}
+
+fn definition(max_results: usize) -> ToolDefinition {
     ToolDefinition {
         name: NAME,
         description: format!(
@@ -38,7 +66,7 @@ pub fn definition(max_results: usize) -> ToolDefinition {
 }
 
 #[derive(Debug, Deserialize)]
-pub struct Arguments {
+struct Arguments {
     query: String,
     // f64: JSON schema counts 5.0 as an integer, serde's usize would not.
     #[serde(default)]
@@ -80,7 +108,7 @@ struct ProductResult<'a> {
     score: f64,
 }
 
-pub fn run(gateway: &Gateway, args: Arguments) -> Result<String, ToolError> {
+fn search(backends: &Backends, args: Arguments, max_results: usize) -> Result<String, ToolError> {
     if args.query.trim().is_empty() {
         return Err(ToolError::invalid("argument \"query\" is blank; give keywords to search for"));
     }
@@ -89,7 +117,7 @@ pub fn run(gateway: &Gateway, args: Arguments) -> Result<String, ToolError> {
     {
         return Err(ToolError::invalid(format!("min_price ({min}) is greater than max_price ({max})")));
     }
-    let limit = args.limit.map_or(DEFAULT_LIMIT, |l| l as usize).clamp(1, gateway.max_results);
+    let limit = args.limit.map_or(DEFAULT_LIMIT, |l| l as usize).clamp(1, max_results);
     let query = ProductQuery {
         text: args.query,
         limit,
@@ -99,12 +127,12 @@ pub fn run(gateway: &Gateway, args: Arguments) -> Result<String, ToolError> {
         brand: args.brand,
         min_rating: args.min_rating,
     };
-    let hits = gateway.products.search(&query).map_err(|e| ToolError::backend(NAME, &e))?;
+    let hits = backends.products.search(&query).map_err(|e| ToolError::backend(NAME, &e))?;
     let results = hits
         .hits
         .iter()
         .filter_map(|(id, score)| {
-            let p = gateway.catalog.get(id)?;
+            let p = backends.catalog.get(id)?;
             Some(ProductResult {
                 product_id: &p.product_id,
                 title: &p.title,

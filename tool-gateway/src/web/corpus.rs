@@ -14,7 +14,7 @@ use serde::Deserialize;
 
 use crate::catalog::RejectedLine;
 use crate::error::{Error, io_reason};
-use crate::html_text;
+use super::html_text;
 
 /// One page of the corpus.
 #[derive(Debug, Clone, PartialEq)]

@@ -9,10 +9,10 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::catalog::{Catalog, LoadReport};
+use super::formats::CatalogFormat;
+use super::index::ProductIndex;
+use super::{Catalog, LoadReport};
 use crate::error::{Error, io_reason};
-use crate::formats::CatalogFormat;
-use crate::index::ProductIndex;
 
 pub const CATALOG_FILE: &str = "catalog.jsonl";
 pub const INDEX_DIR: &str = "index";

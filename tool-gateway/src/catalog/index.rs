@@ -1,88 +1,18 @@
-//! The in-memory full-text indexes (tantivy, BM25) behind `product_search` and
-//! `web_search`.
-//!
-//! Both are built once at start-up from data held in RAM and never change, so the
-//! index only stores ids; the records themselves stay in the catalog and corpus.
+//! The catalog's full-text index (tantivy, BM25) behind `product_search`:
+//! title, brand, category, description and specs, with price, rating, brand
+//! and category filters.
 
 use std::ops::Bound;
 use std::path::Path;
 
 use tantivy::collector::{Count, TopDocs};
-use tantivy::query::{BooleanQuery, BoostQuery, ConstScoreQuery, Occur, Query, RangeQuery, TermQuery, TermSetQuery};
-use tantivy::schema::{FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions, Value};
-use tantivy::snippet::SnippetGenerator;
-use tantivy::tokenizer::{Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer, StopWordFilter, TextAnalyzer};
-use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, TantivyDocument, Term};
+use tantivy::query::{BooleanQuery, Occur, Query, RangeQuery, TermQuery, TermSetQuery};
+use tantivy::schema::{FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, Value};
+use tantivy::{Index, IndexReader, IndexWriter, TantivyDocument, Term};
 
 use crate::catalog::Catalog;
 use crate::error::Error;
-use crate::web_corpus::WebCorpus;
-
-/// Name of the analyzer every text field uses (see [`register_tokenizer`]).
-const TOKENIZER: &str = "en_text";
-
-/// English text analysis: lowercase, drop stop words (so "for" or "the" neither
-/// match nor inflate the hit count) and stem (so "headphone" finds "headphones").
-fn register_tokenizer(index: &Index) {
-    let stop_words = StopWordFilter::new(Language::English).unwrap_or_else(|| StopWordFilter::remove(Vec::new()));
-    let analyzer = TextAnalyzer::builder(SimpleTokenizer::default())
-        .filter(RemoveLongFilter::limit(40))
-        .filter(LowerCaser)
-        .filter(stop_words)
-        .filter(Stemmer::new(Language::English))
-        .build();
-    index.tokenizers().register(TOKENIZER, analyzer);
-}
-
-/// One indexing thread with tantivy's smallest budget: the data is small and the
-/// machine is shared with the other services.
-const WRITER_THREADS: usize = 1;
-const WRITER_MEMORY_BYTES: usize = 15_000_000;
-
-fn text_options() -> TextOptions {
-    TextOptions::default().set_indexing_options(
-        TextFieldIndexing::default().set_tokenizer(TOKENIZER).set_index_option(IndexRecordOption::WithFreqsAndPositions),
-    )
-}
-
-/// A query text as BM25 term queries over `fields` (each with its boost); any
-/// term may match. `None` when the text has no indexable term.
-fn text_query(index: &Index, fields: &[(Field, f32)], text: &str) -> Result<Option<Box<dyn Query>>, Error> {
-    let mut analyzer = index.tokenizer_for_field(fields[0].0)?;
-    let mut tokens: Vec<String> = Vec::new();
-    let mut stream = analyzer.token_stream(text);
-    while let Some(token) = stream.next() {
-        if !tokens.contains(&token.text) {
-            tokens.push(token.text.clone());
-        }
-    }
-    if tokens.is_empty() {
-        return Ok(None);
-    }
-    // Built by hand rather than with the QueryParser: agent queries are free text
-    // ("Sony WH-1000XM5 vs Bose: which is better?") and must never be read as
-    // query syntax (field prefixes, `-` exclusions, quotes).
-    let clauses: Vec<(Occur, Box<dyn Query>)> = tokens
-        .iter()
-        .flat_map(|token| {
-            fields.iter().map(move |&(field, boost)| {
-                let term = TermQuery::new(Term::from_field_text(field, token), IndexRecordOption::WithFreqs);
-                (Occur::Should, Box::new(BoostQuery::new(Box::new(term), boost)) as Box<dyn Query>)
-            })
-        })
-        .collect();
-    Ok(Some(Box::new(BooleanQuery::new(clauses))))
-}
-
-/// A filter clause: it must match, and adds nothing to the score so the score
-/// stays pure BM25.
-fn filter(query: impl Query) -> (Occur, Box<dyn Query>) {
-    (Occur::Must, Box::new(ConstScoreQuery::new(Box::new(query), 0.0)))
-}
-
-fn reader(index: &Index) -> Result<IndexReader, Error> {
-    Ok(index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?)
-}
+use crate::full_text::{WRITER_MEMORY_BYTES, WRITER_THREADS, filter, reader, register_tokenizer, text_options, text_query};
 
 /// What `product_search` asks the index.
 #[derive(Debug, Clone, Default)]
@@ -286,76 +216,6 @@ impl ProductIndex {
             }
         }
         Ok(ProductHits { hits, total })
-    }
-}
-
-/// One `web_search` hit: the page's position in the corpus and a snippet.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PageHit {
-    pub page: usize,
-    pub score: f32,
-    pub snippet: String,
-}
-
-/// BM25 over the web corpus's titles and extracted text.
-pub struct PageIndex {
-    index: Index,
-    reader: IndexReader,
-    page: Field,
-    title: Field,
-    body: Field,
-}
-
-/// Snippet length, in characters.
-const SNIPPET_CHARS: usize = 200;
-
-impl PageIndex {
-    pub fn build(corpus: &WebCorpus) -> Result<PageIndex, Error> {
-        let mut schema = Schema::builder();
-        let page = schema.add_u64_field("page", STORED);
-        let title = schema.add_text_field("title", text_options());
-        let body = schema.add_text_field("body", text_options());
-        let index = Index::create_in_ram(schema.build());
-        register_tokenizer(&index);
-        let mut writer: IndexWriter = index.writer_with_num_threads(WRITER_THREADS, WRITER_MEMORY_BYTES)?;
-        for (i, p) in corpus.pages().iter().enumerate() {
-            let mut doc = TantivyDocument::default();
-            doc.add_u64(page, i as u64);
-            doc.add_text(title, &p.title);
-            doc.add_text(body, &p.text);
-            writer.add_document(doc)?;
-        }
-        writer.commit()?;
-        let reader = reader(&index)?;
-        Ok(PageIndex { index, reader, page, title, body })
-    }
-
-    pub fn search(&self, corpus: &WebCorpus, text: &str, limit: usize) -> Result<Vec<PageHit>, Error> {
-        let Some(query) = text_query(&self.index, &[(self.title, 2.0), (self.body, 1.0)], text)? else {
-            return Ok(Vec::new());
-        };
-        let searcher: Searcher = self.reader.searcher();
-        let top = searcher.search(&*query, &TopDocs::with_limit(limit.max(1)).order_by_score())?;
-        let mut snippets = SnippetGenerator::create(&searcher, &*query, self.body)?;
-        snippets.set_max_num_chars(SNIPPET_CHARS);
-        let mut hits = Vec::with_capacity(top.len());
-        for (score, address) in top {
-            let doc: TantivyDocument = searcher.doc(address)?;
-            let Some(page) = doc.get_first(self.page).and_then(|v| v.as_u64()).map(|p| p as usize) else {
-                continue;
-            };
-            let Some(stored) = corpus.pages().get(page) else {
-                continue;
-            };
-            let fragment = snippets.snippet(&stored.text);
-            // A title-only match has no fragment: the page's opening stands in.
-            let snippet =
-                if fragment.is_empty() { stored.text.chars().take(SNIPPET_CHARS).collect() } else { fragment.fragment().to_string() };
-            // One line, without the heading and list markers of the page text.
-            let snippet = snippet.split_whitespace().filter(|w| !w.chars().all(|c| c == '#' || c == '-')).collect::<Vec<_>>().join(" ");
-            hits.push(PageHit { page, score, snippet });
-        }
-        Ok(hits)
     }
 }
 

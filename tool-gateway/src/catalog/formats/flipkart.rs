@@ -12,7 +12,7 @@ use std::path::Path;
 use serde_json::Value;
 
 use super::python_literal;
-use crate::catalog::{Product, Specs};
+use crate::catalog::product::{Product, Specs};
 
 /// One CSV record's fields, by column name.
 struct Row<'a> {

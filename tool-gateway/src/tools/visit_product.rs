@@ -1,13 +1,15 @@
 //! `visit_product`: one product's full record, trimmed to the agent's budget.
 
 use serde::{Deserialize, Serialize};
-use serde_json::json;
+use serde_json::{Value, json};
 
-use crate::budget;
+use super::arguments::decode;
+use super::goal::Goal;
+use super::{Backends, Tool, ToolDefinition, budget};
 use crate::catalog::{Review, Specs};
-use crate::gateway::Gateway;
-use crate::goal::Goal;
-use crate::tools::{ToolDefinition, ToolError};
+use crate::BoxFuture;
+use crate::config::Config;
+use crate::outcome::ToolError;
 
 pub const NAME: &str = "visit_product";
 /// Reviews shown per visit; the agent can ask again with another goal.
@@ -22,7 +24,32 @@ const KEEP_FEATURES: usize = 3;
 const MIN_DESCRIPTION_CHARS: usize = 300;
 const MIN_REVIEW_CHARS: usize = 200;
 
-pub fn definition(visit_max_chars: usize) -> ToolDefinition {
+
+struct VisitProduct {
+    definition: ToolDefinition,
+    visit_max_chars: usize,
+}
+
+/// `visit_product` as the gateway registers it.
+pub fn register(config: &Config) -> Box<dyn Tool> {
+    Box::new(VisitProduct { definition: definition(config.visit_max_chars), visit_max_chars: config.visit_max_chars })
+}
+
+impl Tool for VisitProduct {
+    fn definition(&self) -> &ToolDefinition {
+        &self.definition
+    }
+
+    fn run<'a>(&'a self, backends: &'a Backends, arguments: Value) -> BoxFuture<'a, Result<String, ToolError>> {
+        Box::pin(async move { visit(backends, decode(arguments)?, self.visit_max_chars) })
+    }
+
+    fn backend(&self, _: &Backends, _: &Value) -> &'static str {
+        "catalog"
+    }
+}
+
+fn definition(visit_max_chars: usize) -> ToolDefinition {
     ToolDefinition {
         name: NAME,
         description: format!(
@@ -46,7 +73,7 @@ pub fn definition(visit_max_chars: usize) -> ToolDefinition {
 }
 
 #[derive(Debug, Deserialize)]
-pub struct Arguments {
+struct Arguments {
     product_id: String,
     #[serde(default)]
     goal: Option<String>,
@@ -78,9 +105,9 @@ struct ProductPage<'a> {
     url: Option<&'a str>,
 }
 
-pub fn run(gateway: &Gateway, args: Arguments) -> Result<String, ToolError> {
+fn visit(backends: &Backends, args: Arguments, visit_max_chars: usize) -> Result<String, ToolError> {
     let id = args.product_id.trim();
-    let Some(p) = gateway.catalog.get(id) else {
+    let Some(p) = backends.catalog.get(id) else {
         return Err(ToolError::not_found(format!("no product with id \"{}\"; use an id returned by product_search", args.product_id)));
     };
     // With a goal, what matches it comes first within each section, so the
@@ -108,7 +135,7 @@ pub fn run(gateway: &Gateway, args: Arguments) -> Result<String, ToolError> {
         reviews: reviews.into_iter().take(MAX_REVIEWS).collect(),
         url: p.url.as_deref(),
     };
-    Ok(fit(page, gateway.visit_max_chars))
+    Ok(fit(page, visit_max_chars))
 }
 
 /// Serialises `page` within `max_chars`, giving up the least useful text first:

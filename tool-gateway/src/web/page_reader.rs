@@ -8,7 +8,7 @@
 //! chrome. Retailers state price, currency, brand and availability as
 //! structured data for search engines, so those are read from there. When
 //! Readability finds no article, the page's whole cleaned text is used
-//! ([`crate::html_text`]).
+//! ([`super::html_text`]).
 //!
 //! The page is parsed once (into `dom_query`'s tree, which Readability
 //! takes), without its scripts and styles ([`html_prune`]): one walk over it
@@ -18,8 +18,8 @@
 use dom_query::{Document, NodeData, NodeRef};
 use serde_json::Value;
 
-use crate::html_prune;
-use crate::html_text::{TextWalker, collapse};
+use super::html_prune;
+use super::html_text::{TextWalker, collapse};
 
 /// Below this many characters Readability's article is taken as a miss.
 const MIN_ARTICLE_CHARS: usize = 250;

@@ -1,0 +1,80 @@
+//! What the two full-text indexes (tantivy, BM25) share: text analysis,
+//! field options, free-text queries and writer limits. The product index is
+//! in [`crate::catalog::index`], the page index in [`crate::web::page_index`].
+//!
+//! Both are built once at start-up (or read from a catalog index folder) and
+//! never change, so an index only stores ids; the records themselves stay in
+//! the catalog and corpus.
+
+use tantivy::query::{BooleanQuery, BoostQuery, ConstScoreQuery, Occur, Query, TermQuery};
+use tantivy::schema::{Field, IndexRecordOption, TextFieldIndexing, TextOptions};
+use tantivy::tokenizer::{Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer, StopWordFilter, TextAnalyzer};
+use tantivy::{Index, IndexReader, ReloadPolicy, Term};
+
+use crate::error::Error;
+
+/// Name of the analyzer every text field uses (see [`register_tokenizer`]).
+const TOKENIZER: &str = "en_text";
+
+/// English text analysis: lowercase, drop stop words (so "for" or "the" neither
+/// match nor inflate the hit count) and stem (so "headphone" finds "headphones").
+pub(crate) fn register_tokenizer(index: &Index) {
+    let stop_words = StopWordFilter::new(Language::English).unwrap_or_else(|| StopWordFilter::remove(Vec::new()));
+    let analyzer = TextAnalyzer::builder(SimpleTokenizer::default())
+        .filter(RemoveLongFilter::limit(40))
+        .filter(LowerCaser)
+        .filter(stop_words)
+        .filter(Stemmer::new(Language::English))
+        .build();
+    index.tokenizers().register(TOKENIZER, analyzer);
+}
+
+/// One indexing thread with tantivy's smallest budget: the data is small and the
+/// machine is shared with the other services.
+pub(crate) const WRITER_THREADS: usize = 1;
+pub(crate) const WRITER_MEMORY_BYTES: usize = 15_000_000;
+
+pub(crate) fn text_options() -> TextOptions {
+    TextOptions::default().set_indexing_options(
+        TextFieldIndexing::default().set_tokenizer(TOKENIZER).set_index_option(IndexRecordOption::WithFreqsAndPositions),
+    )
+}
+
+/// A query text as BM25 term queries over `fields` (each with its boost); any
+/// term may match. `None` when the text has no indexable term.
+pub(crate) fn text_query(index: &Index, fields: &[(Field, f32)], text: &str) -> Result<Option<Box<dyn Query>>, Error> {
+    let mut analyzer = index.tokenizer_for_field(fields[0].0)?;
+    let mut tokens: Vec<String> = Vec::new();
+    let mut stream = analyzer.token_stream(text);
+    while let Some(token) = stream.next() {
+        if !tokens.contains(&token.text) {
+            tokens.push(token.text.clone());
+        }
+    }
+    if tokens.is_empty() {
+        return Ok(None);
+    }
+    // Built by hand rather than with the QueryParser: agent queries are free text
+    // ("Sony WH-1000XM5 vs Bose: which is better?") and must never be read as
+    // query syntax (field prefixes, `-` exclusions, quotes).
+    let clauses: Vec<(Occur, Box<dyn Query>)> = tokens
+        .iter()
+        .flat_map(|token| {
+            fields.iter().map(move |&(field, boost)| {
+                let term = TermQuery::new(Term::from_field_text(field, token), IndexRecordOption::WithFreqs);
+                (Occur::Should, Box::new(BoostQuery::new(Box::new(term), boost)) as Box<dyn Query>)
+            })
+        })
+        .collect();
+    Ok(Some(Box::new(BooleanQuery::new(clauses))))
+}
+
+/// A filter clause: it must match, and adds nothing to the score so the score
+/// stays pure BM25.
+pub(crate) fn filter(query: impl Query) -> (Occur, Box<dyn Query>) {
+    (Occur::Must, Box::new(ConstScoreQuery::new(Box::new(query), 0.0)))
+}
+
+pub(crate) fn reader(index: &Index) -> Result<IndexReader, Error> {
+    Ok(index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?)
+}
