@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use indicatif::{ProgressBar, ProgressStyle};
 use tool_gateway::catalog::index_folder;
-use tool_gateway::catalog::CatalogFormat;
+use tool_gateway::catalog::{CatalogFormat, FieldMapping};
 
 /// Catalog commands.
 #[derive(clap::Args, Debug)]
@@ -28,8 +28,13 @@ pub enum CatalogCommand {
         out: PathBuf,
         /// Read every file in this format instead of detecting it
         /// (generic, amazon_in, flipkart, lazada).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "map")]
         format: Option<CatalogFormat>,
+        /// Read every file as JSONL in another schema, naming which of its
+        /// fields fills ours: "id=sku,title=name,description=desc,specs=attributes"
+        /// (dotted paths reach nested fields; see docs/catalogs.md).
+        #[arg(long)]
+        map: Option<FieldMapping>,
         /// Rejected lines printed per run; all are written to <out>/rejected.tsv.
         #[arg(long, default_value_t = 20)]
         show_rejected: usize,
@@ -41,11 +46,17 @@ pub const REJECTED_FILE: &str = "rejected.tsv";
 
 pub fn run(args: CatalogArgs) -> anyhow::Result<()> {
     match args.command {
-        CatalogCommand::Index { files, out, format, show_rejected } => index(&files, &out, format, show_rejected),
+        CatalogCommand::Index { files, out, format, map, show_rejected } => index(&files, &out, format, map.as_ref(), show_rejected),
     }
 }
 
-fn index(files: &[PathBuf], out: &Path, format: Option<CatalogFormat>, show_rejected: usize) -> anyhow::Result<()> {
+fn index(
+    files: &[PathBuf],
+    out: &Path,
+    format: Option<CatalogFormat>,
+    map: Option<&FieldMapping>,
+    show_rejected: usize,
+) -> anyhow::Result<()> {
     let mut total_bytes = 0;
     for file in files {
         let meta = std::fs::metadata(file).map_err(|e| anyhow::anyhow!("catalog {}: {e}", file.display()))?;
@@ -58,7 +69,7 @@ fn index(files: &[PathBuf], out: &Path, format: Option<CatalogFormat>, show_reje
     let mut done_before = 0u64;
     let mut current: Option<PathBuf> = None;
     let sources: Vec<(PathBuf, Option<CatalogFormat>)> = files.iter().map(|f| (f.clone(), format)).collect();
-    let built = index_folder::build(&sources, out, &mut |path, bytes| {
+    let built = index_folder::build(&sources, map, out, &mut |path, bytes| {
         if current.as_deref() != Some(path) {
             if let Some(previous) = &current {
                 done_before += std::fs::metadata(previous).map(|m| m.len()).unwrap_or(0);

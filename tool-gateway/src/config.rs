@@ -7,6 +7,7 @@ use productresearch_runtime::server::ServerConfig;
 use productresearch_runtime::telemetry::TelemetryConfig;
 use serde::{Deserialize, Serialize};
 
+use crate::catalog::FieldMapping;
 use crate::error::Error;
 use crate::tools::store::ToolsMode;
 use crate::web::fetch::FetchPolicy;
@@ -24,6 +25,10 @@ pub struct Config {
     /// Catalog files (JSONL, one product per line; see CATALOG.md). Relative paths
     /// are resolved against the working directory.
     pub catalogs: Vec<PathBuf>,
+    /// Reads every catalog file as JSONL in another schema, e.g.
+    /// `"id=sku,title=name,description=desc,specs=attributes"` (see
+    /// docs/catalogs.md); unset, formats are detected.
+    pub catalog_fields: Option<FieldMapping>,
     /// Folder of saved web pages with an `index.jsonl`, searched by `web_search`
     /// and read by `web_visit`. Without one (unset, or `""` to switch the
     /// default off from a file or env var), the web tools answer with a backend
@@ -65,6 +70,7 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             catalogs: vec![PathBuf::from("demo/catalog.jsonl")],
+            catalog_fields: None,
             web_corpus: Some(PathBuf::from("demo/web")),
             server: ServerConfig::default(),
             telemetry: TelemetryConfig::default(),

@@ -8,7 +8,9 @@
 
 use tantivy::query::{BooleanQuery, BoostQuery, ConstScoreQuery, Occur, Query, TermQuery};
 use tantivy::schema::{Field, IndexRecordOption, TextFieldIndexing, TextOptions};
-use tantivy::tokenizer::{Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer, StopWordFilter, TextAnalyzer};
+use tantivy::tokenizer::{
+    AsciiFoldingFilter, Language, LowerCaser, RawTokenizer, RemoveLongFilter, SimpleTokenizer, Stemmer, StopWordFilter, TextAnalyzer,
+};
 use tantivy::{Index, IndexReader, ReloadPolicy, Term};
 
 use crate::error::Error;
@@ -16,17 +18,33 @@ use crate::error::Error;
 /// Name of the analyzer every text field uses (see [`register_tokenizer`]).
 const TOKENIZER: &str = "en_text";
 
-/// English text analysis: lowercase, drop stop words (so "for" or "the" neither
-/// match nor inflate the hit count) and stem (so "headphone" finds "headphones").
+/// English text analysis: lowercase, fold accents to ASCII (so "cafe" finds
+/// "Café" and "Nestle" "Nestlé"), drop stop words (so "for" or "the" neither
+/// match nor inflate the hit count) and stem (so "headphone" finds
+/// "headphones"). An index folder built before folding must be rebuilt for
+/// accented words to match.
 pub(crate) fn register_tokenizer(index: &Index) {
     let stop_words = StopWordFilter::new(Language::English).unwrap_or_else(|| StopWordFilter::remove(Vec::new()));
     let analyzer = TextAnalyzer::builder(SimpleTokenizer::default())
         .filter(RemoveLongFilter::limit(40))
         .filter(LowerCaser)
+        .filter(AsciiFoldingFilter)
         .filter(stop_words)
         .filter(Stemmer::new(Language::English))
         .build();
     index.tokenizers().register(TOKENIZER, analyzer);
+}
+
+/// `text` as an exact-match key: trimmed, lowercased and folded like the
+/// text fields, so the brand filter "nestle" matches "Nestlé".
+pub(crate) fn exact_key(text: &str) -> String {
+    let mut analyzer = TextAnalyzer::builder(RawTokenizer::default()).filter(LowerCaser).filter(AsciiFoldingFilter).build();
+    let mut stream = analyzer.token_stream(text.trim());
+    let mut key = String::new();
+    while let Some(token) = stream.next() {
+        key.push_str(&token.text);
+    }
+    key
 }
 
 /// One indexing thread with tantivy's smallest budget: the data is small and the

@@ -39,7 +39,7 @@ impl Gateway {
         // One prebuilt index is served as is; several sources are merged and
         // indexed in RAM (an index folder then contributes its catalog.jsonl).
         let prebuilt = match config.catalogs.as_slice() {
-            [dir] if index_folder::is_index_dir(dir) => Some(index_folder::open(dir)?),
+            [dir] if config.catalog_fields.is_none() && index_folder::is_index_dir(dir) => Some(index_folder::open(dir)?),
             _ => None,
         };
         let (catalog, products) = match prebuilt {
@@ -50,7 +50,7 @@ impl Gateway {
                     .iter()
                     .map(|p| if index_folder::is_index_dir(p) { p.join(index_folder::CATALOG_FILE) } else { p.clone() })
                     .collect();
-                let (catalog, report) = Catalog::load(&files)?;
+                let (catalog, report) = Catalog::load_mapped(&files, config.catalog_fields.as_ref())?;
                 tracing::info!(products = catalog.len(), rejected_lines = report.rejected.len(), "catalogs loaded");
                 (catalog, None)
             }

@@ -36,8 +36,8 @@ use tokio::net::TcpListener;
 pub use config::{Config, ENV_PREFIX};
 pub use error::Error;
 pub use gateway::Gateway;
-pub use service::SERVICE_NAME;
 pub use outcome::{ToolErrorKind, ToolOutcome};
+pub use service::SERVICE_NAME;
 pub use tools::ToolDefinition;
 
 /// A boxed future, for the object-safe traits of tools and page fetchers.

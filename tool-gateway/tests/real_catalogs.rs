@@ -5,8 +5,8 @@ use std::path::PathBuf;
 
 use serde_json::{Value, json};
 use tool_gateway::catalog::Catalog;
-use tool_gateway::catalog::index_folder;
 use tool_gateway::catalog::CatalogFormat;
+use tool_gateway::catalog::index_folder;
 use tool_gateway::{Config, Gateway};
 
 fn data(path: &str) -> PathBuf {
@@ -73,7 +73,7 @@ fn a_built_index_is_served_without_reindexing() {
     let out = dir.path().join("catalog-index");
     let sources: Vec<_> = real_sources().into_iter().map(|p| (p, None)).collect();
     let mut calls = 0;
-    let (manifest, report) = index_folder::build(&sources, &out, &mut |_, _| calls += 1).unwrap();
+    let (manifest, report) = index_folder::build(&sources, None, &out, &mut |_, _| calls += 1).unwrap();
     assert_eq!(manifest.products, 1351 + 1002 + 143);
     assert!(report.rejected.is_empty());
     assert!(calls > 100, "progress reported {calls} times");
@@ -105,7 +105,7 @@ fn a_built_index_is_served_without_reindexing() {
     assert!(first_review.contains("data") || first_review.contains("transfer"), "{page}");
 
     // A second build replaces the first.
-    index_folder::build(&sources[..1], &out, &mut |_, _| {}).unwrap();
+    index_folder::build(&sources[..1], None, &out, &mut |_, _| {}).unwrap();
     let gateway = Gateway::load(&config).unwrap();
     assert_eq!(gateway.product_count(), 1351);
 }
@@ -114,7 +114,8 @@ fn a_built_index_is_served_without_reindexing() {
 fn an_output_folder_with_other_files_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("notes.txt"), "mine").unwrap();
-    let err = index_folder::build(&[(data("shoppingbench_lazada/products_from_web_simpleqa.jsonl"), None)], dir.path(), &mut |_, _| {})
-        .unwrap_err();
+    let err =
+        index_folder::build(&[(data("shoppingbench_lazada/products_from_web_simpleqa.jsonl"), None)], None, dir.path(), &mut |_, _| {})
+            .unwrap_err();
     assert!(err.to_string().contains("is not a catalog index"), "{err}");
 }

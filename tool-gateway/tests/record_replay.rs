@@ -9,8 +9,8 @@ use axum::Router;
 use axum::http::header;
 use axum::routing::get;
 use serde_json::Value;
-use tool_gateway::web::fetch::{FetchPolicy, Fetcher, StaticResolver};
 use tool_gateway::tools::store::ToolsMode;
+use tool_gateway::web::fetch::{FetchPolicy, Fetcher, StaticResolver};
 use tool_gateway::{Config, Gateway, ToolErrorKind};
 
 #[tokio::test]

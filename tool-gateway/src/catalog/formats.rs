@@ -13,7 +13,8 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::catalog::product::Product;
+use super::field_mapping::FieldMapping;
+use super::product::Product;
 
 /// How a catalog file is laid out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -30,9 +31,13 @@ pub enum CatalogFormat {
     /// ShoppingBench Lazada product JSONL (`shop_id`, `short_description`,
     /// `specification`, `sold_count` ...).
     Lazada,
+    /// JSONL in another schema, read through a [`FieldMapping`] (never
+    /// detected: the mapping is given).
+    Mapped,
 }
 
 impl CatalogFormat {
+    /// The formats that can be detected or forced by name.
     pub const ALL: [CatalogFormat; 4] = [Self::Generic, Self::AmazonIn, Self::Flipkart, Self::Lazada];
 
     pub fn name(self) -> &'static str {
@@ -41,6 +46,7 @@ impl CatalogFormat {
             Self::AmazonIn => "amazon_in",
             Self::Flipkart => "flipkart",
             Self::Lazada => "lazada",
+            Self::Mapped => "mapped",
         }
     }
 
@@ -71,6 +77,7 @@ impl CatalogFormat {
             Self::AmazonIn => amazon_in::product(line),
             Self::Lazada => lazada::product(line),
             Self::Flipkart => Err("flipkart catalogs are CSV, not JSONL".into()),
+            Self::Mapped => Err("a mapped catalog is read through its field mapping".into()),
         }
     }
 }
@@ -91,6 +98,24 @@ impl FromStr for CatalogFormat {
             format!("unknown catalog format {s:?} (one of: {})", names.join(", "))
         })
     }
+}
+
+/// Why a file that should be in our generic schema is not, when its first
+/// record shows it: a JSON object without `product_id` is another schema, and
+/// rejecting each of its lines alone would say "missing field" thousands of
+/// times without the fix. The reason shows the mapping to write.
+pub(crate) fn foreign_schema(first_line: &str) -> Option<String> {
+    let record = json_object(first_line).ok()?;
+    if record.contains_key("product_id") {
+        return None;
+    }
+    let fields: Vec<&str> = record.keys().map(String::as_str).take(12).collect();
+    let mapping = FieldMapping::suggest(&record);
+    Some(format!(
+        "records are not in the generic catalog schema (no product_id; fields: {}); read them with a field mapping, \
+         e.g. --map \"{mapping}\" (catalog_fields in the gateway config), see docs/catalogs.md",
+        fields.join(", ")
+    ))
 }
 
 /// A JSON line parsed as an object, or the reason it is rejected.

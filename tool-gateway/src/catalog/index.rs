@@ -12,7 +12,7 @@ use tantivy::{Index, IndexReader, IndexWriter, TantivyDocument, Term};
 
 use crate::catalog::Catalog;
 use crate::error::Error;
-use crate::full_text::{WRITER_MEMORY_BYTES, WRITER_THREADS, filter, reader, register_tokenizer, text_options, text_query};
+use crate::full_text::{WRITER_MEMORY_BYTES, WRITER_THREADS, exact_key, filter, reader, register_tokenizer, text_options, text_query};
 
 /// What `product_search` asks the index.
 #[derive(Debug, Clone, Default)]
@@ -59,6 +59,31 @@ pub struct ProductIndex {
     /// Distinct lowercased category paths: a category filter is a substring
     /// match, resolved here to the exact paths it covers.
     categories: Vec<String>,
+    coverage: Coverage,
+}
+
+/// How many products have each filterable field: a filter on a field few or
+/// no products have silently empties the results, so the tool says so.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Coverage {
+    pub products: usize,
+    pub price: usize,
+    pub rating: usize,
+    pub brand: usize,
+    pub category: usize,
+}
+
+impl Coverage {
+    fn of(catalog: &Catalog) -> Coverage {
+        let count = |has: fn(&crate::catalog::Product) -> bool| catalog.products().iter().filter(|p| has(p)).count();
+        Coverage {
+            products: catalog.len(),
+            price: count(|p| p.price.is_some()),
+            rating: count(|p| p.rating.is_some()),
+            brand: count(|p| p.brand.is_some()),
+            category: count(|p| p.category.is_some()),
+        }
+    }
 }
 
 impl ProductIndex {
@@ -114,10 +139,10 @@ impl ProductIndex {
             doc.add_text(fields.title, &p.title);
             if let Some(brand) = &p.brand {
                 doc.add_text(fields.brand, brand);
-                doc.add_text(fields.brand_exact, brand.trim().to_lowercase());
+                doc.add_text(fields.brand_exact, exact_key(brand));
             }
             if let Some(category) = &p.category {
-                let exact = category.trim().to_lowercase();
+                let exact = exact_key(category);
                 doc.add_text(fields.category, category);
                 doc.add_text(fields.category_exact, &exact);
             }
@@ -143,7 +168,7 @@ impl ProductIndex {
         // Few segments keep every query to few posting lists.
         writer.wait_merging_threads()?;
         let reader = reader(&index)?;
-        Ok(ProductIndex { index, reader, fields, categories })
+        Ok(ProductIndex { index, reader, fields, categories, coverage: Coverage::of(catalog) })
     }
 
     /// Opens an index [`Self::build_in`] wrote for `catalog`.
@@ -162,18 +187,17 @@ impl ProductIndex {
             )));
         }
         let categories = Self::categories(catalog);
-        Ok(ProductIndex { index, reader, fields, categories })
+        Ok(ProductIndex { index, reader, fields, categories, coverage: Coverage::of(catalog) })
     }
 
     fn categories(catalog: &Catalog) -> Vec<String> {
         let mut seen = std::collections::HashSet::new();
-        catalog
-            .products()
-            .iter()
-            .filter_map(|p| p.category.as_ref())
-            .map(|c| c.trim().to_lowercase())
-            .filter(|c| seen.insert(c.clone()))
-            .collect()
+        catalog.products().iter().filter_map(|p| p.category.as_ref()).map(|c| exact_key(c)).filter(|c| seen.insert(c.clone())).collect()
+    }
+
+    /// How many products have each filterable field.
+    pub fn coverage(&self) -> Coverage {
+        self.coverage
     }
 
     pub fn search(&self, q: &ProductQuery) -> Result<ProductHits, Error> {
@@ -193,11 +217,11 @@ impl ProductIndex {
             clauses.push(filter(RangeQuery::new(lower, Bound::Unbounded)));
         }
         if let Some(brand) = &q.brand {
-            let term = Term::from_field_text(f.brand_exact, &brand.trim().to_lowercase());
+            let term = Term::from_field_text(f.brand_exact, &exact_key(brand));
             clauses.push(filter(TermQuery::new(term, IndexRecordOption::Basic)));
         }
         if let Some(category) = &q.category {
-            let needle = category.trim().to_lowercase();
+            let needle = exact_key(category);
             let terms: Vec<Term> =
                 self.categories.iter().filter(|c| c.contains(&needle)).map(|c| Term::from_field_text(f.category_exact, c)).collect();
             if terms.is_empty() {
@@ -275,6 +299,25 @@ mod tests {
         // A product without a rating cannot satisfy a rating filter.
         let unrated = index.search(&ProductQuery { min_rating: Some(0.0), ..query("running") }).unwrap();
         assert_eq!(unrated.total, 0);
+    }
+
+    #[test]
+    fn accents_and_case_fold() {
+        let lines = [
+            r#"{"product_id":"c1","title":"Café Crème Espresso Beans","brand":"Nestlé","category":"Épicerie > Café"}"#,
+            r#"{"product_id":"c2","title":"Green Tea","brand":"Ito"}"#,
+        ];
+        let mut catalog = Catalog::default();
+        catalog.add_jsonl(Path::new("t"), lines.join("\n").as_bytes()).unwrap();
+        let index = ProductIndex::build(&catalog).unwrap();
+        for text in ["cafe", "CAFÉ", "creme espresso", "nestle"] {
+            assert_eq!(ids(&index.search(&query(text)).unwrap()), vec!["c1"], "{text}");
+        }
+        let brand = index.search(&ProductQuery { brand: Some("NESTLE".into()), ..query("beans") }).unwrap();
+        assert_eq!(ids(&brand), vec!["c1"]);
+        let category = index.search(&ProductQuery { category: Some("epicerie".into()), ..query("beans") }).unwrap();
+        assert_eq!(ids(&category), vec!["c1"]);
+        assert_eq!(index.coverage(), Coverage { products: 2, price: 0, rating: 0, brand: 2, category: 1 });
     }
 
     #[test]

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::formats::CatalogFormat;
 use super::index::ProductIndex;
-use super::{Catalog, LoadReport};
+use super::{Catalog, FieldMapping, LoadReport};
 use crate::error::{Error, io_reason};
 
 pub const CATALOG_FILE: &str = "catalog.jsonl";
@@ -39,11 +39,13 @@ pub fn is_index_dir(dir: &Path) -> bool {
     dir.join(MANIFEST_FILE).is_file() && dir.join(CATALOG_FILE).is_file() && dir.join(INDEX_DIR).is_dir()
 }
 
-/// Loads every source (format detected unless given), writes `out` and returns
+/// Loads every source (format detected unless given; every file read through
+/// `mapping` when one is given), writes `out` and returns
 /// the manifest with every rejected line. `out` is created; an existing index
 /// in it is replaced, anything else in it is refused.
 pub fn build(
     sources: &[(PathBuf, Option<CatalogFormat>)],
+    mapping: Option<&FieldMapping>,
     out: &Path,
     progress: &mut dyn FnMut(&Path, u64),
 ) -> Result<(Manifest, LoadReport), Error> {
@@ -58,7 +60,10 @@ pub fn build(
     let mut report = LoadReport::default();
     let mut summaries = Vec::new();
     for (path, format) in sources {
-        let (format, one) = catalog.add_file(path, *format, &mut |bytes| progress(path, bytes))?;
+        let (format, one) = match mapping {
+            Some(mapping) => catalog.add_mapped_file(path, mapping, &mut |bytes| progress(path, bytes))?,
+            None => catalog.add_file(path, *format, &mut |bytes| progress(path, bytes))?,
+        };
         summaries.push(SourceSummary { path: path.clone(), format, accepted: one.accepted, rejected: one.rejected.len() });
         report.accepted += one.accepted;
         report.rejected.extend(one.rejected);
@@ -158,12 +163,12 @@ mod tests {
     fn a_failed_build_leaves_the_previous_index_untouched() {
         let tmp = tempfile::tempdir().unwrap();
         let good = write(tmp.path(), "good.jsonl", "{\"product_id\": \"a\", \"title\": \"Espresso grinder\"}\n");
-        let bad = write(tmp.path(), "bad.jsonl", "{\"id\": 1, \"name\": \"x\"}\nnot json\n");
+        let bad = write(tmp.path(), "bad.jsonl", "{\"product_id\": 1, \"title\": \"x\"}\nnot json\n");
         let out = tmp.path().join("index");
-        build(&[(good, None)], &out, &mut |_, _| {}).unwrap();
+        build(&[(good, None)], None, &out, &mut |_, _| {}).unwrap();
         let before = fs::read(out.join(CATALOG_FILE)).unwrap();
 
-        let err = build(&[(bad, None)], &out, &mut |_, _| {}).unwrap_err().to_string();
+        let err = build(&[(bad, None)], None, &out, &mut |_, _| {}).unwrap_err().to_string();
         assert!(err.contains("no product could be loaded (2 lines rejected; first: ") && err.contains("left as it was"), "{err}");
         assert_eq!(fs::read(out.join(CATALOG_FILE)).unwrap(), before);
         let (catalog, _) = open(&out).unwrap();
@@ -179,8 +184,8 @@ mod tests {
         let one = write(tmp.path(), "one.jsonl", "{\"product_id\": \"a\", \"title\": \"A\"}\n");
         let two = write(tmp.path(), "two.jsonl", "{\"product_id\": \"b\", \"title\": \"B\"}\n{\"product_id\": \"c\", \"title\": \"C\"}\n");
         let out = tmp.path().join("index");
-        build(&[(one, None)], &out, &mut |_, _| {}).unwrap();
-        let (manifest, _) = build(&[(two, None)], &out, &mut |_, _| {}).unwrap();
+        build(&[(one, None)], None, &out, &mut |_, _| {}).unwrap();
+        let (manifest, _) = build(&[(two, None)], None, &out, &mut |_, _| {}).unwrap();
         assert_eq!(manifest.products, 2);
         assert_eq!(open(&out).unwrap().0.len(), 2);
         assert!(!sibling(&out, "previous").exists() && !sibling(&out, "building").exists());

@@ -15,11 +15,13 @@ use std::io::{self, BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
+pub mod field_mapping;
 pub mod formats;
 pub mod index;
 pub mod index_folder;
 pub mod product;
 
+pub use field_mapping::FieldMapping;
 pub use formats::CatalogFormat;
 pub use product::{Product, Review, Specs};
 
@@ -76,6 +78,20 @@ impl<R: io::Read> io::Read for CountingReader<R> {
     }
 }
 
+/// A catalog file opened for reading, with its first non-blank line (for
+/// format detection).
+fn open(path: &Path) -> Result<(BufReader<File>, String), Error> {
+    let file = File::open(path).map_err(|e| Error::catalog(path, &e))?;
+    if file.metadata().map(|m| m.is_dir()).unwrap_or(false) {
+        return Err(Error::Catalog { path: path.display().to_string(), reason: "is a directory".into() });
+    }
+    let mut reader = BufReader::new(file);
+    let head = reader.fill_buf().map_err(|e| Error::catalog(path, &e))?;
+    let first_line =
+        String::from_utf8_lossy(head.split(|&b| b == b'\n').find(|l| !l.trim_ascii().is_empty()).unwrap_or(&[])).trim().to_owned();
+    Ok((reader, first_line))
+}
+
 /// Rejected lines logged per file; a file converted with the wrong tool would
 /// otherwise flood the log with one warning per line.
 const MAX_WARNINGS_PER_FILE: usize = 20;
@@ -94,10 +110,19 @@ impl Catalog {
     /// finds. A missing or unreadable file is an error; bad lines are not (they
     /// are in the report and logged as warnings).
     pub fn load(paths: &[PathBuf]) -> Result<(Catalog, LoadReport), Error> {
+        Self::load_mapped(paths, None)
+    }
+
+    /// Like [`Self::load`]; with a field mapping, every file is JSONL in the
+    /// schema it describes.
+    pub fn load_mapped(paths: &[PathBuf], mapping: Option<&FieldMapping>) -> Result<(Catalog, LoadReport), Error> {
         let mut catalog = Catalog::default();
         let mut total = LoadReport::default();
         for path in paths {
-            let (format, report) = catalog.add_file(path, None, &mut |_| {})?;
+            let (format, report) = match mapping {
+                Some(mapping) => catalog.add_mapped_file(path, mapping, &mut |_| {})?,
+                None => catalog.add_file(path, None, &mut |_| {})?,
+            };
             tracing::info!(catalog = %path.display(), %format, accepted = report.accepted, rejected = report.rejected.len(), "catalog loaded");
             total.absorb(report);
         }
@@ -105,44 +130,52 @@ impl Catalog {
     }
 
     /// Adds one catalog file in `format` (detected when `None`); `progress`
-    /// gets the bytes read so far, for progress bars.
+    /// gets the bytes read so far, for progress bars. A JSONL file whose
+    /// records are in another schema (no `product_id`) is refused as a whole,
+    /// with the field mapping that would read it.
     pub fn add_file(
         &mut self,
         path: &Path,
         format: Option<CatalogFormat>,
         progress: &mut dyn FnMut(u64),
     ) -> Result<(CatalogFormat, LoadReport), Error> {
-        let file = File::open(path).map_err(|e| Error::catalog(path, &e))?;
-        if file.metadata().map(|m| m.is_dir()).unwrap_or(false) {
-            return Err(Error::Catalog { path: path.display().to_string(), reason: "is a directory".into() });
+        let (mut reader, first_line) = open(path)?;
+        let format = format.unwrap_or_else(|| CatalogFormat::detect(&path.to_string_lossy(), &first_line));
+        if format == CatalogFormat::Generic
+            && let Some(reason) = formats::foreign_schema(&first_line)
+        {
+            return Err(Error::Catalog { path: path.display().to_string(), reason });
         }
-        let mut reader = BufReader::new(file);
-        let format = match format {
-            Some(format) => format,
-            None => {
-                let head = reader.fill_buf().map_err(|e| Error::catalog(path, &e))?;
-                let first_line = String::from_utf8_lossy(head.split(|&b| b == b'\n').find(|l| !l.trim_ascii().is_empty()).unwrap_or(&[]));
-                CatalogFormat::detect(&path.to_string_lossy(), first_line.trim())
-            }
-        };
         let report = match format {
             CatalogFormat::Flipkart => self.add_csv(path, reader, progress),
-            _ => self.add_lines(path, format, reader, progress),
+            _ => self.add_lines(path, &|line| format.product_from_line(line), &mut reader, progress),
         }
         .map_err(|e| Error::catalog(path, &e))?;
         Ok((format, report))
     }
 
+    /// Adds one JSONL file in the schema `mapping` describes.
+    pub fn add_mapped_file(
+        &mut self,
+        path: &Path,
+        mapping: &FieldMapping,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<(CatalogFormat, LoadReport), Error> {
+        let (mut reader, _) = open(path)?;
+        let report = self.add_lines(path, &|line| mapping.product(line), &mut reader, progress).map_err(|e| Error::catalog(path, &e))?;
+        Ok((CatalogFormat::Mapped, report))
+    }
+
     /// Adds the products of one generic JSONL source; `path` only names it in reasons.
-    pub fn add_jsonl(&mut self, path: &Path, reader: impl BufRead) -> io::Result<LoadReport> {
-        self.add_lines(path, CatalogFormat::Generic, reader, &mut |_| {})
+    pub fn add_jsonl(&mut self, path: &Path, mut reader: impl BufRead) -> io::Result<LoadReport> {
+        self.add_lines(path, &Product::from_json_line, &mut reader, &mut |_| {})
     }
 
     fn add_lines(
         &mut self,
         path: &Path,
-        format: CatalogFormat,
-        mut reader: impl BufRead,
+        convert: &dyn Fn(&str) -> Result<Product, String>,
+        reader: &mut dyn BufRead,
         progress: &mut dyn FnMut(u64),
     ) -> io::Result<LoadReport> {
         let mut report = LoadReport::default();
@@ -161,7 +194,7 @@ impl Catalog {
             let outcome = match std::str::from_utf8(&buf) {
                 Err(_) => Err("line is not valid UTF-8".to_string()),
                 Ok(text) if text.trim().is_empty() => continue,
-                Ok(text) => format.product_from_line(text.trim()),
+                Ok(text) => convert(text.trim()),
             };
             self.record(path, line_no, outcome, &mut report);
             progress(bytes);

@@ -117,7 +117,13 @@ impl Product {
         if !line.trim_start().starts_with('{') {
             return Err("line is not a JSON object".into());
         }
-        let product: Product = serde_json::from_str(line).map_err(|e| json_reason(&e))?;
+        // The path names the field of a type error ("rating: invalid type ...");
+        // serde_json alone says only what was wrong.
+        let product: Product = serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_str(line)).map_err(|e| {
+            let path = e.path().to_string();
+            let reason = json_reason(e.inner());
+            if path == "." || e.inner().is_syntax() || e.inner().is_eof() { reason } else { format!("field `{path}`: {reason}") }
+        })?;
         product.checked()
     }
 

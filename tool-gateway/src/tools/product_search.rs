@@ -5,14 +5,13 @@ use serde_json::{Value, json};
 
 use super::arguments::decode;
 use super::{Backends, Tool, ToolDefinition};
-use crate::catalog::index::ProductQuery;
 use crate::BoxFuture;
+use crate::catalog::index::{Coverage, ProductQuery};
 use crate::config::Config;
 use crate::outcome::ToolError;
 
 pub const NAME: &str = "product_search";
 const DEFAULT_LIMIT: usize = 5;
-
 
 struct ProductSearch {
     definition: ToolDefinition,
@@ -87,6 +86,9 @@ struct Arguments {
 struct Results<'a> {
     results: Vec<ProductResult<'a>>,
     total: usize,
+    /// Filters on fields some products lack, and what that did.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    notes: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -127,6 +129,7 @@ fn search(backends: &Backends, args: Arguments, max_results: usize) -> Result<St
         brand: args.brand,
         min_rating: args.min_rating,
     };
+    let notes = filter_notes(&query, backends.products.coverage());
     let hits = backends.products.search(&query).map_err(|e| ToolError::backend(NAME, &e))?;
     let results = hits
         .hits
@@ -147,5 +150,29 @@ fn search(backends: &Backends, args: Arguments, max_results: usize) -> Result<St
             })
         })
         .collect();
-    Ok(serde_json::to_string(&Results { results, total: hits.total }).expect("serializable"))
+    Ok(serde_json::to_string(&Results { results, total: hits.total, notes }).expect("serializable"))
+}
+
+/// One note per filter on a field not every product has: with none, the
+/// filter matches nothing (drop it); with some, the rest are left out.
+fn filter_notes(query: &ProductQuery, coverage: Coverage) -> Vec<String> {
+    let price = if query.min_price.is_some() || query.max_price.is_some() { Some("min_price/max_price") } else { None };
+    let filters = [
+        (price, "a price", coverage.price),
+        (query.min_rating.map(|_| "min_rating"), "a rating", coverage.rating),
+        (query.brand.as_ref().map(|_| "brand"), "a brand", coverage.brand),
+        (query.category.as_ref().map(|_| "category"), "a category", coverage.category),
+    ];
+    filters
+        .into_iter()
+        .filter_map(|(filter, field, with)| {
+            let filter = filter?;
+            let without = coverage.products - with;
+            match (with, without) {
+                (_, 0) => None,
+                (0, _) => Some(format!("no product in this catalog has {field}, so {filter} matches nothing; search without it")),
+                _ => Some(format!("{without} of {} products have no {} and are left out by {filter}", coverage.products, &field[2..])),
+            }
+        })
+        .collect()
 }

@@ -6,8 +6,8 @@ use serde_json::{Value, json};
 use super::arguments::decode;
 use super::goal::Goal;
 use super::{Backends, Tool, ToolDefinition, budget};
-use crate::catalog::{Review, Specs};
 use crate::BoxFuture;
+use crate::catalog::{Review, Specs};
 use crate::config::Config;
 use crate::outcome::ToolError;
 
@@ -23,7 +23,6 @@ const KEEP_FEATURES: usize = 3;
 /// everything else has given way.
 const MIN_DESCRIPTION_CHARS: usize = 300;
 const MIN_REVIEW_CHARS: usize = 200;
-
 
 struct VisitProduct {
     definition: ToolDefinition,

@@ -15,14 +15,13 @@ pub const NAME: &str = "web_search";
 const DEFAULT_LIMIT: usize = 5;
 const MAX_LIMIT: usize = 10;
 
-
 struct WebSearch {
     definition: ToolDefinition,
 }
 
 /// `web_search` as the gateway registers it.
 pub fn register(_: &Config) -> Box<dyn Tool> {
-    Box::new(WebSearch { definition: definition()  })
+    Box::new(WebSearch { definition: definition() })
 }
 
 impl Tool for WebSearch {

@@ -16,7 +16,6 @@ use crate::web::page_reader;
 
 pub const NAME: &str = "web_visit";
 
-
 struct WebVisit {
     definition: ToolDefinition,
     visit_max_chars: usize,

@@ -12,9 +12,9 @@ use std::path::{Component, Path, PathBuf};
 
 use serde::Deserialize;
 
+use super::html_text;
 use crate::catalog::RejectedLine;
 use crate::error::{Error, io_reason};
-use super::html_text;
 
 /// One page of the corpus.
 #[derive(Debug, Clone, PartialEq)]

@@ -6,9 +6,9 @@ use tantivy::schema::{Field, STORED, Schema, Value};
 use tantivy::snippet::SnippetGenerator;
 use tantivy::{Index, IndexReader, IndexWriter, Searcher, TantivyDocument};
 
+use super::corpus::WebCorpus;
 use crate::error::Error;
 use crate::full_text::{WRITER_MEMORY_BYTES, WRITER_THREADS, reader, register_tokenizer, text_options, text_query};
-use super::corpus::WebCorpus;
 
 /// One `web_search` hit: the page's position in the corpus and a snippet.
 #[derive(Debug, Clone, PartialEq)]

@@ -9,8 +9,8 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::error::Error;
 use super::middleware::{BackendError, MiddlewareConfig};
+use crate::error::Error;
 use crate::outcome::ToolErrorKind;
 
 /// Which backend answers `web_search`.
