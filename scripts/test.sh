@@ -16,3 +16,5 @@ bash scripts/check-proto.sh          # buf lint + buf breaking against the previ
 bash scripts/test-python-client.sh   # the Python client against the mesh on loopback
 bash scripts/test-distiller-python.sh # SFT exports loaded with datasets, rendered through the Qwen chat template
 bash scripts/check-k8s.sh            # helm lint/template, kubernetes-validate, checkov, configs load
+bash scripts/test-containers.sh      # images built offline, the chart's pods as podman containers: probes, mTLS calls, batch resume
+bash scripts/test-s3.sh              # two supervisors on one S3 bucket (moto): a killed one's trajectory resumes on the other

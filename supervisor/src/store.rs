@@ -10,8 +10,8 @@
 //!   middle of a write) is detected on open — an unterminated or unparsable
 //!   line, or a sequence gap — and cut off. `fsync` per event is optional
 //!   ([`Fsync`]); by default the file is synced when the trajectory ends.
-//! - **Object store** (`object_store` crate: in-memory, local files, or S3 with
-//!   the `s3` feature): one object per event, `<prefix>/<trajectory_id>/<seq>.json`.
+//! - **Object store** (`object_store` crate: in-memory, local files, or S3 and
+//!   S3-compatible stores with the `s3` feature, on by default): one object per event, `<prefix>/<trajectory_id>/<seq>.json`.
 //!   A put is atomic, so there is no torn write; the log is the objects read in
 //!   order up to the first gap.
 
@@ -62,12 +62,19 @@ pub trait EventLog: Send {
 
 /// Picks the store for a config: `url` (`memory://`, `file:///abs/path`,
 /// `s3://bucket/prefix` with the `s3` feature) or else the local folder `dir`.
+/// Replicas that share an S3 bucket share their records: a stream reopened on
+/// another replica resumes there.
 pub fn from_config(dir: &Path, url: Option<&str>, fsync: Fsync) -> Result<Arc<dyn RecordStore>, Error> {
     match url {
         None => Ok(Arc::new(LocalStore { dir: dir.to_path_buf(), fsync })),
         Some(url) => {
             let parsed = url::Url::parse(url).map_err(|e| Error::Config(format!("records_url {url:?}: {e}")))?;
-            let (store, prefix) = object_store::parse_url(&parsed).map_err(|e| Error::Config(format!("records_url {url:?}: {e}")))?;
+            // S3 settings come from the usual variables (AWS_ENDPOINT,
+            // AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
+            // AWS_ALLOW_HTTP, ...); other schemes ignore them.
+            let aws = std::env::vars().filter(|(k, _)| k.starts_with("AWS_")).map(|(k, v)| (k.to_ascii_lowercase(), v));
+            let (store, prefix) =
+                object_store::parse_url_opts(&parsed, aws).map_err(|e| Error::Config(format!("records_url {url:?}: {e}")))?;
             Ok(Arc::new(ObjectRecordStore::new(Arc::from(store), prefix)))
         }
     }

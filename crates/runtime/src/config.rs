@@ -4,8 +4,16 @@
 //! `Default`. [`load`] merges, in increasing precedence: the defaults, an optional
 //! TOML file, environment variables (`<PREFIX>_<FIELD>`, nested with `__`), and
 //! flag overrides the binary collected. A bad key or value is one line naming it.
+//!
+//! Variables a kubelet injects for the Services of the pod's namespace
+//! ("service links": `SUPERVISOR_PORT=tcp://10.0.0.1:50052`,
+//! `PR_SERVICE_HOST`, ...) are never config, whatever the Service is named
+//! ([`is_service_link`]): a Service called `supervisor` or `pr` would
+//! otherwise put unknown keys into a config that rejects them.
 
+use std::collections::HashSet;
 use std::path::Path;
+use std::sync::Arc;
 
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
@@ -36,8 +44,50 @@ where
         }
         figment = figment.merge(Toml::file_exact(path));
     }
-    figment = figment.merge(Env::prefixed(&format!("{env_prefix}_")).split("__")).merge(Serialized::defaults(overrides));
+    figment = figment.merge(prefixed_env(env_prefix)).merge(Serialized::defaults(overrides));
     figment.extract().map_err(|e| ConfigError::Invalid(one_line(&e)))
+}
+
+/// The variables `<prefix>_*` of the process, service links left out.
+fn prefixed_env(prefix: &str) -> Env {
+    let links: Arc<HashSet<String>> = Arc::new(
+        std::env::vars_os()
+            .filter_map(|(name, value)| {
+                let name = name.to_str()?;
+                is_service_link(name, &value.to_string_lossy()).then(|| name.to_ascii_uppercase())
+            })
+            .collect(),
+    );
+    let prefix = format!("{prefix}_");
+    let full = prefix.to_ascii_uppercase();
+    Env::prefixed(&prefix).filter(move |rest| !links.contains(&format!("{full}{}", rest.as_str().to_ascii_uppercase()))).split("__")
+}
+
+/// Whether `name=value` has the shape of a variable a kubelet injects for a
+/// Service `<SVC>` (Kubernetes' `enableServiceLinks`, on by default):
+/// `<SVC>_SERVICE_HOST`, `<SVC>_SERVICE_PORT`, `<SVC>_SERVICE_PORT_<PORT NAME>`,
+/// `<SVC>_PORT=<tcp|udp|sctp>://ip:port` and
+/// `<SVC>_PORT_<port>_<TCP|UDP|SCTP>[_PROTO|_PORT|_ADDR]`. `<SVC>` is any
+/// Service name (upper case, `-` as `_`), so the rule holds for Services the
+/// chart does not know. No config field has such a name.
+pub fn is_service_link(name: &str, value: &str) -> bool {
+    let name = name.to_ascii_uppercase();
+    let parts: Vec<&str> = name.split('_').collect();
+    let n = parts.len();
+    let protocol = |p: &str| matches!(p, "TCP" | "UDP" | "SCTP");
+    // `<SVC>_` is at least one part before the marker.
+    (1..n).any(|i| match parts[i] {
+        "SERVICE" => i + 1 < n && (parts[i + 1] == "PORT" || (parts[i + 1] == "HOST" && i + 2 == n)),
+        "PORT" if i + 1 == n => ["tcp://", "udp://", "sctp://"].iter().any(|s| value.to_ascii_lowercase().starts_with(s)),
+        "PORT" => {
+            i + 2 < n
+                && !parts[i + 1].is_empty()
+                && parts[i + 1].bytes().all(|b| b.is_ascii_digit())
+                && protocol(parts[i + 2])
+                && (i + 3 == n || (i + 4 == n && matches!(parts[i + 3], "PROTO" | "PORT" | "ADDR")))
+        }
+        _ => false,
+    })
 }
 
 /// Renders a config as TOML, for `--print-config`.
@@ -86,6 +136,38 @@ mod tests {
         let msg = err.to_string();
         assert!(msg.contains("nmae"), "{msg}");
         assert!(!msg.contains('\n'), "{msg}");
+    }
+
+    #[test]
+    fn service_link_shapes() {
+        for (name, value) in [
+            ("SUPERVISOR_SERVICE_HOST", "10.0.0.1"),
+            ("SUPERVISOR_SERVICE_PORT", "50052"),
+            ("SUPERVISOR_SERVICE_PORT_GRPC", "50052"),
+            ("SUPERVISOR_PORT", "tcp://10.0.0.1:50052"),
+            ("SUPERVISOR_PORT_50052_TCP", "tcp://10.0.0.1:50052"),
+            ("SUPERVISOR_PORT_50052_TCP_PROTO", "tcp"),
+            ("SUPERVISOR_PORT_50052_TCP_PORT", "50052"),
+            ("SUPERVISOR_PORT_50052_TCP_ADDR", "10.0.0.1"),
+            ("PR_SERVICE_HOST", "10.0.0.9"),
+            ("USER_AGENT_CACHE_PORT", "udp://10.0.0.2:53"),
+            ("DISTILLER_METRICS_PORT_9090_SCTP", "sctp://10.0.0.3:9090"),
+            ("KUBERNETES_SERVICE_PORT_HTTPS", "443"),
+        ] {
+            assert!(is_service_link(name, value), "{name}={value}");
+        }
+        for (name, value) in [
+            ("SUPERVISOR_MAX_IN_FLIGHT", "8"),
+            ("SUPERVISOR_SERVER__HEALTH_LISTEN", "0.0.0.0:8081"),
+            ("SUPERVISOR_PORT", "8080"),
+            ("PORT", "tcp://10.0.0.1:1"),
+            ("SERVICE_HOST", "10.0.0.1"),
+            ("SUPERVISOR_PORT_50052_HTTP", "x"),
+            ("SUPERVISOR_PORT_GRPC_TCP", "x"),
+            ("SUPERVISOR_SERVICE_HOST_X", "x"),
+        ] {
+            assert!(!is_service_link(name, value), "{name}={value}");
+        }
     }
 
     #[test]

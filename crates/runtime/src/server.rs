@@ -61,6 +61,10 @@ pub struct ServerConfig {
     /// Extra plaintext listener serving only gRPC health (e.g. `0.0.0.0:8081`),
     /// for kubelet's gRPC probes, which cannot speak TLS or send tokens.
     pub health_listen: Option<String>,
+    /// Seconds between reporting NOT_SERVING on a shutdown signal and closing
+    /// the listener: callers that balance by health (or re-resolve a headless
+    /// Service) move new calls elsewhere first. In-flight calls then drain.
+    pub drain_delay_secs: u64,
 }
 
 impl Default for ServerConfig {
@@ -72,6 +76,7 @@ impl Default for ServerConfig {
             tls: ServerTls::default(),
             auth: AuthConfig::default(),
             health_listen: None,
+            drain_delay_secs: 0,
         }
     }
 }
@@ -143,12 +148,18 @@ pub async fn serve(
 
     let reporter = health.clone();
     let names: Vec<String> = services.iter().map(|s| s.to_string()).collect();
+    let drain_delay = Duration::from_secs(config.drain_delay_secs);
     let shutdown = async move {
         shutdown.await;
-        // Report NOT_SERVING first so balancers stop sending new calls while the
-        // in-flight ones drain.
+        // Report NOT_SERVING first and keep accepting calls for the drain
+        // delay, so balancers stop sending new calls before the listener
+        // closes; then the in-flight ones drain.
         for name in &names {
             reporter.set_service_status(name, ServingStatus::NotServing).await;
+        }
+        if !drain_delay.is_zero() {
+            tracing::info!(delay_secs = drain_delay.as_secs(), "NOT_SERVING; closing the listener after the drain delay");
+            tokio::time::sleep(drain_delay).await;
         }
     };
     // The tower stack every server runs, outermost first:

@@ -60,9 +60,25 @@ http://{{ .name }}.{{ .root.Release.Namespace }}.svc.cluster.local:{{ $svc.port 
 {{- toJson $c -}}
 {{- end }}
 
+{{/* The model endpoint: model.baseUrl, else the chart's model-server, else a render error. */}}
+{{- define "pr.modelUrl" -}}
+{{- if .Values.model.baseUrl -}}
+{{ .Values.model.baseUrl }}
+{{- else if .Values.modelServer.enabled -}}
+http://model-server:{{ .Values.modelServer.port }}/v1
+{{- else -}}
+{{ fail "model.baseUrl is required: set it to your OpenAI-compatible endpoint (e.g. --set model.baseUrl=http://vllm.models.svc.cluster.local:8000/v1 and model.egress for the NetworkPolicy), or set modelServer.enabled=true to run one in the namespace" }}
+{{- end -}}
+{{- end }}
+
+{{/* The services that call the model (and get its API key). */}}
+{{- define "pr.modelUsers" -}}
+{{- toJson (list "user-agent" "supervisor" "research-agent" "distiller") -}}
+{{- end }}
+
 {{/* The model endpoint section (crates/llm EndpointConfig). */}}
 {{- define "pr.llm" -}}
-{{- $m := dict "base_url" .Values.model.baseUrl "model" .Values.model.name "tool_mode" .Values.model.toolMode "timeout_secs" (int .Values.model.timeoutSecs) -}}
+{{- $m := dict "base_url" (include "pr.modelUrl" .) "model" .Values.model.name "tool_mode" .Values.model.toolMode "timeout_secs" (int .Values.model.timeoutSecs) -}}
 {{- if include "pr.hasModelKey" . -}}
 {{- $_ := set $m "api_key_env" "MODEL_API_KEY" -}}
 {{- end -}}
@@ -74,7 +90,8 @@ http://{{ .name }}.{{ .root.Release.Namespace }}.svc.cluster.local:{{ $svc.port 
 {{- $root := .root -}}
 {{- $svc := index $root.Values.services .name -}}
 {{- $server := deepCopy $root.Values.common.server -}}
-{{- $_ := set $server "health_listen" (printf "0.0.0.0:%d" (int $root.Values.health.port)) -}}
+{{- $_ := set $server "health_listen" (printf "0.0.0.0:%d" (int ($svc.healthPort | default $root.Values.health.port))) -}}
+{{- $_ := set $server "drain_delay_secs" (int $root.Values.shutdown.drainDelaySecs) -}}
 {{- if $root.Values.tls.enabled -}}
 {{- $dir := $root.Values.tls.mountPath -}}
 {{- $_ := set $server "tls" (dict "cert_file" (printf "%s/tls.crt" $dir) "key_file" (printf "%s/tls.key" $dir) "client_ca_file" (printf "%s/ca.crt" $dir)) -}}
@@ -93,6 +110,9 @@ http://{{ .name }}.{{ .root.Release.Namespace }}.svc.cluster.local:{{ $svc.port 
 {{- $_ := set $cfg "research_agent" (include "pr.client" (dict "root" $root "name" "research-agent") | fromJson) -}}
 {{- $_ := set $cfg "tool_gateway" (include "pr.client" (dict "root" $root "name" "tool-gateway") | fromJson) -}}
 {{- end -}}
+{{- if and (eq .name "supervisor") $svc.records.url -}}
+{{- $_ := set $cfg "records_url" $svc.records.url -}}
+{{- end -}}
 {{- if eq .name "research-agent" -}}
 {{- $_ := set $cfg "tool_gateway" (include "pr.client" (dict "root" $root "name" "tool-gateway") | fromJson) -}}
 {{- end -}}
@@ -106,6 +126,10 @@ http://{{ .name }}.{{ .root.Release.Namespace }}.svc.cluster.local:{{ $svc.port 
 {{/* Pod-level settings every workload shares. */}}
 {{- define "pr.podCommon" -}}
 automountServiceAccountToken: false
+serviceAccountName: {{ include "pr.serviceAccount" . }}
+# No service-link variables (the binaries ignore them anyway; see
+# crates/runtime/src/config.rs): fewer variables, no name clashes.
+enableServiceLinks: false
 securityContext:
   {{- toYaml .Values.podSecurityContext | nindent 2 }}
 {{- with .Values.imagePullSecrets }}
@@ -122,7 +146,7 @@ imagePullSecrets:
 - name: OTEL_EXPORTER_OTLP_ENDPOINT
   value: {{ .root.Values.otlp.endpoint | quote }}
 {{- end }}
-{{- if include "pr.hasModelKey" .root }}
+{{- if and (include "pr.hasModelKey" .root) (has .name (include "pr.modelUsers" .root | fromJsonArray)) }}
 - name: MODEL_API_KEY
   valueFrom:
     secretKeyRef:
@@ -136,6 +160,63 @@ imagePullSecrets:
       name: {{ include "pr.apiKeySecret" .root }}
       key: SEARCH_API_KEY
       optional: true
+{{- end }}
+{{- if and (eq .name "supervisor") (index .root.Values.services "supervisor").records.url }}
+{{- $s3 := (index .root.Values.services "supervisor").records.s3 }}
+{{- with $s3.endpoint }}
+- name: AWS_ENDPOINT
+  value: {{ . | quote }}
+{{- end }}
+{{- with $s3.region }}
+- name: AWS_REGION
+  value: {{ . | quote }}
+{{- end }}
+{{- if $s3.allowHttp }}
+- name: AWS_ALLOW_HTTP
+  value: "true"
+{{- end }}
+{{- with $s3.existingSecret }}
+- name: AWS_ACCESS_KEY_ID
+  valueFrom:
+    secretKeyRef: {name: {{ . }}, key: AWS_ACCESS_KEY_ID}
+- name: AWS_SECRET_ACCESS_KEY
+  valueFrom:
+    secretKeyRef: {name: {{ . }}, key: AWS_SECRET_ACCESS_KEY}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "pr.serviceAccount" -}}
+{{- .Values.serviceAccount.name | default "productresearch" -}}
+{{- end }}
+
+{{/* Scheduling of a service pod (`scheduling`, overridden by services.<name>.scheduling). */}}
+{{- define "pr.scheduling" -}}
+{{- $s := mergeOverwrite (deepCopy .root.Values.scheduling) (deepCopy (.svc.scheduling | default dict)) -}}
+{{- with $s.priorityClassName }}
+priorityClassName: {{ . }}
+{{- end }}
+{{- with $s.nodeSelector }}
+nodeSelector:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with $s.affinity }}
+affinity:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with $s.tolerations }}
+tolerations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with $s.topologySpreadConstraints }}
+topologySpreadConstraints:
+  {{- range . }}
+  {{- $c := deepCopy . }}
+  {{- if not $c.labelSelector }}
+  {{- $_ := set $c "labelSelector" (dict "matchLabels" (include "pr.selector" $ | fromYaml)) }}
+  {{- end }}
+  - {{- toYaml $c | nindent 4 }}
+  {{- end }}
 {{- end }}
 {{- end }}
 
@@ -175,4 +256,27 @@ imagePullSecrets:
 {{- $_ := set $ $k (int64 $v) -}}
 {{- end -}}
 {{- end -}}
+{{- end }}
+
+{{/* The DNS names a service's certificate carries (YAML list). */}}
+{{- define "pr.certNames" -}}
+- {{ .name }}
+- {{ .name }}.{{ .ns }}
+- {{ .name }}.{{ .ns }}.svc
+- {{ .name }}.{{ .ns }}.svc.cluster.local
+{{- end }}
+
+{{/* Resources, security and mounts of a `helm test` container. */}}
+{{- define "pr.testContainer" -}}
+resources:
+  requests: {cpu: 10m, memory: 32Mi}
+  limits: {cpu: 200m, memory: 64Mi}
+securityContext:
+  {{- toYaml .Values.containerSecurityContext | nindent 2 }}
+{{- if .Values.tls.enabled }}
+volumeMounts:
+  - name: tls
+    mountPath: /tls
+    readOnly: true
+{{- end }}
 {{- end }}
