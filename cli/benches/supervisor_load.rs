@@ -71,6 +71,7 @@ async fn mesh(model_url: &str, records: PathBuf, concurrency: usize) -> LocalMes
         records_dir: records,
         caps: Caps::default(),
         batch_concurrency: concurrency,
+        min_report_tool_calls: 2,
     })
     .await
     .unwrap()

@@ -9,7 +9,8 @@
 //! - [`pipeline`]: a batch through the supervisor, then the distiller, into files.
 //! - [`distill`]: `productresearch distill`, trajectories on disk to SFT files in process.
 //! - [`eval`]: `productresearch eval`, the per-round RACE curve of a run and E.Prod.
-//! - [`model_endpoint`]: the model a command outside `run` talks to.
+//! - [`model_endpoint`]: the model a command talks to, the embedded one included.
+//! - [`run_summary`]: what a run tells the user at its end (yield, drops, advice).
 
 pub mod catalog;
 pub mod distill;
@@ -20,6 +21,7 @@ pub mod model_endpoint;
 pub mod pipeline;
 pub mod prompts;
 pub mod run_config;
+pub mod run_summary;
 pub mod shard;
 pub mod trace_backend;
 pub mod trace_report;

@@ -40,6 +40,9 @@ pub struct MeshSettings {
     pub caps: supervisor::Caps,
     /// Default batch concurrency.
     pub batch_concurrency: usize,
+    /// Approved tool calls with results a report needs (the distiller's
+    /// `min_tool_calls`: one setting for both).
+    pub min_report_tool_calls: u32,
 }
 
 /// A file of the repository's `demo/` folder (tests and benches run on it).
@@ -60,6 +63,7 @@ impl MeshSettings {
             records_dir,
             caps: supervisor::Caps::default(),
             batch_concurrency,
+            min_report_tool_calls: crate::run_config::DistillSettings::default().min_tool_calls,
         }
     }
 }
@@ -175,6 +179,7 @@ impl LocalMesh {
             research_agent: ClientConfig::single(&e.research_agent),
             tool_gateway: ClientConfig::single(&e.tool_gateway),
             caps: settings.caps,
+            min_report_tool_calls: settings.min_report_tool_calls,
             records_dir: settings.records_dir.clone(),
             batch_concurrency: settings.batch_concurrency,
             // The local mesh has one caller, the run: its concurrency is the bound.

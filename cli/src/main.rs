@@ -8,10 +8,10 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use productresearch::local_mesh::{LocalMesh, MeshSettings};
+use productresearch::model_endpoint::EmbeddedModel;
 use productresearch::run_config::{MODEL_ROLES, RunConfig};
 use productresearch::{histories, pipeline};
-use productresearch_llm::{EndpointConfig, ToolMode};
-use productresearch_local_model::LocalModel;
+use productresearch_llm::EndpointConfig;
 use serde::Serialize;
 
 #[derive(Parser)]
@@ -150,6 +150,7 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
             records_dir: config.out.join("records"),
             caps: config.caps,
             batch_concurrency: config.concurrency,
+            min_report_tool_calls: config.distill.min_tool_calls,
         };
         for (role, e) in MODEL_ROLES.iter().zip([&settings.user_agent_llm, &settings.research_agent_llm, &settings.supervisor_llm]) {
             eprintln!("{role:>14}: model {} at {} (tool mode {:?})", e.model, e.base_url, e.tool_mode);
@@ -175,7 +176,7 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
 /// for) or the embedded local model (for roles without an endpoint).
 struct ModelBackend {
     sim: Option<productresearch_sim_llm::SimHandle>,
-    local_server: Option<LocalModel>,
+    local_server: Option<EmbeddedModel>,
     local: Option<EndpointConfig>,
 }
 
@@ -194,52 +195,20 @@ impl ModelBackend {
         if !MODEL_ROLES.iter().any(|r| config.uses_local_model(r)) {
             return Ok(Self { sim: None, local_server: None, local: None });
         }
-        let located = LocalModel::locate(&config.local_model)?;
-        eprintln!("starting the local model ({}) ...", located.model_path.display());
-        let server = LocalModel::start(located, &config.local_model).await?;
-        let local = local_endpoint(&server, &config.local_model);
-        Ok(Self { sim: None, local_server: Some(server), local: Some(local) })
+        let embedded = EmbeddedModel::start(&config.local_model).await?;
+        let local = embedded.endpoint.clone();
+        Ok(Self { sim: None, local_server: Some(embedded), local: Some(local) })
     }
 
     async fn stop(self) {
         if let Some(sim) = self.sim {
             sim.shutdown().await;
         }
-        if let Some(server) = self.local_server
-            && let Err(e) = server.stop().await
-        {
-            eprintln!("warning: stopping the local model: {e}");
+        if let Some(server) = self.local_server {
+            server.stop().await;
         }
     }
 }
-
-/// How every role talks to the embedded model: small models cannot emit native
-/// tool calls, so actions are JSON-schema-constrained; answers are capped at
-/// 768 tokens because, on 2 cores shared by 4 slots, generation runs at a few
-/// tokens per second per request.
-fn local_endpoint(server: &LocalModel, settings: &productresearch_local_model::LocalModelConfig) -> EndpointConfig {
-    EndpointConfig {
-        tool_mode: ToolMode::JsonSchema,
-        // The server's window is shared by its slots; one request gets its share.
-        context_length: Some(
-            server.context_length().map_or(LOCAL_WINDOW_PER_REQUEST, |n| (n / settings.parallel.max(1)).min(LOCAL_WINDOW_PER_REQUEST)),
-        ),
-        max_tokens: Some(LOCAL_MAX_TOKENS),
-        temperature: Some(0.2),
-        timeout_secs: 600,
-        max_retries: 2,
-        // A 0.5B model that rambled to the token cap once usually does again;
-        // one re-ask, then a recorded model failure, keeps a step to minutes.
-        reask_limit: 1,
-        max_concurrency: settings.parallel.max(1) as usize,
-        ..EndpointConfig::new(server.base_url(), server.model())
-    }
-}
-
-/// Context window one request may use on the local model.
-const LOCAL_WINDOW_PER_REQUEST: u32 = 8_192;
-/// Longest answer asked of the local model.
-const LOCAL_MAX_TOKENS: u32 = 768;
 
 async fn synthesize_and_distill(
     mesh: &LocalMesh,
@@ -248,10 +217,12 @@ async fn synthesize_and_distill(
 ) -> anyhow::Result<()> {
     let bar = ProgressBar::new(histories.len() as u64);
     bar.set_style(
-        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} trajectories  {msg}  eta {eta}")
+        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} trajectories · {prefix}  {msg}  eta {eta}")
             .expect("valid template"),
     );
     bar.enable_steady_tick(Duration::from_millis(200));
+    // Trajectories take minutes on a small model: show the checked steps as they are recorded.
+    let steps = productresearch::run_summary::watch_steps(bar.clone(), config.out.join("records"));
     let batch = pipeline::synthesize(
         &mesh.endpoints.supervisor,
         histories,
@@ -275,6 +246,7 @@ async fn synthesize_and_distill(
         },
     )
     .await;
+    steps.abort();
     bar.finish_and_clear();
     let batch = batch?;
     for (user, reason) in &batch.failures {
@@ -298,6 +270,7 @@ async fn synthesize_and_distill(
     for (id, filter, reason) in &distilled.drops {
         eprintln!("dropped {id} by filter {filter}: {reason}");
     }
-    eprintln!("{} SFT examples -> {}", distilled.examples, distilled.sft_path.display());
+    let summary = productresearch::run_summary::RunSummary::new(&batch.trajectories, &distilled);
+    eprint!("{}", summary.render(&distilled.sft_path));
     Ok(())
 }

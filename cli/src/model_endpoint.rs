@@ -1,11 +1,13 @@
-//! Which model a command outside `run` talks to (the distiller's reflections,
-//! the RACE judge): a configured role's endpoint from `productresearch.toml`,
-//! or the simulated model started in process.
+//! Which model a command talks to: a configured role's endpoint from
+//! `productresearch.toml`, the embedded local model (started on loopback when
+//! the role has no endpoint, as `run` does), or the simulated model started in
+//! process. `run` starts its local model here too.
 
 use std::path::PathBuf;
 
 use anyhow::anyhow;
-use productresearch_llm::{EndpointConfig, LlmClient};
+use productresearch_llm::{EndpointConfig, LlmClient, ToolMode};
+use productresearch_local_model::{LocalModel, LocalModelConfig};
 
 use crate::run_config::RunConfig;
 
@@ -26,6 +28,7 @@ pub struct Model {
     /// Its endpoint.
     pub endpoint: EndpointConfig,
     sim: Option<productresearch_sim_llm::SimHandle>,
+    local: Option<EmbeddedModel>,
 }
 
 impl ModelChoice {
@@ -35,18 +38,25 @@ impl ModelChoice {
         if self.simulated_llm {
             let sim = productresearch_sim_llm::spawn_local(Default::default()).await?;
             let endpoint = EndpointConfig::new(sim.base_url(), format!("sim-{role}"));
-            return Ok(Model { endpoint, sim: Some(sim) });
+            return Ok(Model { endpoint, sim: Some(sim), local: None });
         }
         let file = self.config.clone().or_else(|| Some(PathBuf::from("productresearch.toml")).filter(|p| p.exists()));
         let config: RunConfig = productresearch_runtime::config::load(file.as_deref(), "PR", serde_json::json!({}))?;
         if config.uses_local_model(role) {
-            return Err(anyhow!(
-                "{role}: no model endpoint configured; set [llm] base_url or [roles.{}] in productresearch.toml, or pass --simulated-llm",
-                role.replace('-', "_")
-            ));
+            let local = EmbeddedModel::start(&config.local_model).await?;
+            let endpoint = config.endpoint(role, Some(&local.endpoint)).map_err(|e| anyhow!(e));
+            let endpoint = match endpoint {
+                Ok(e) => e,
+                Err(e) => {
+                    local.stop().await;
+                    return Err(e);
+                }
+            };
+            eprintln!("{role}: model {} at {}", endpoint.model, endpoint.base_url);
+            return Ok(Model { endpoint, sim: None, local: Some(local) });
         }
         let endpoint = config.endpoint(role, None).map_err(|e| anyhow!(e))?;
-        Ok(Model { endpoint, sim: None })
+        Ok(Model { endpoint, sim: None, local: None })
     }
 }
 
@@ -56,10 +66,69 @@ impl Model {
         Ok(LlmClient::new(self.endpoint.clone())?)
     }
 
-    /// Stops the simulated model, if one was started.
+    /// Stops the simulated or local model, if one was started.
     pub async fn stop(self) {
         if let Some(sim) = self.sim {
             sim.shutdown().await;
         }
+        if let Some(local) = self.local {
+            local.stop().await;
+        }
     }
 }
+
+/// The embedded llama.cpp server (see `scripts/setup-model.sh`) on a loopback
+/// port, for every role without an endpoint of its own. Dropping it kills the
+/// server; [`EmbeddedModel::stop`] stops it cleanly.
+pub struct EmbeddedModel {
+    server: LocalModel,
+    /// How every role talks to it.
+    pub endpoint: EndpointConfig,
+}
+
+impl EmbeddedModel {
+    /// Starts the server and waits until it serves. Not set up: an error
+    /// naming the command that fixes it.
+    pub async fn start(settings: &LocalModelConfig) -> anyhow::Result<Self> {
+        let located = LocalModel::locate(settings)?;
+        eprintln!("starting the local model ({}) ...", located.model_path.display());
+        let server = LocalModel::start(located, settings).await?;
+        let endpoint = local_endpoint(&server, settings);
+        Ok(Self { server, endpoint })
+    }
+
+    /// Stops the server (SIGTERM, then SIGKILL after a grace period).
+    pub async fn stop(self) {
+        if let Err(e) = self.server.stop().await {
+            eprintln!("warning: stopping the local model: {e}");
+        }
+    }
+}
+
+/// How every role talks to the embedded model: small models cannot emit native
+/// tool calls, so actions are JSON-schema-constrained; answers are capped at
+/// 768 tokens because, on 2 cores shared by 4 slots, generation runs at a few
+/// tokens per second per request.
+fn local_endpoint(server: &LocalModel, settings: &LocalModelConfig) -> EndpointConfig {
+    EndpointConfig {
+        tool_mode: ToolMode::JsonSchema,
+        // The server's window is shared by its slots; one request gets its share.
+        context_length: Some(
+            server.context_length().map_or(LOCAL_WINDOW_PER_REQUEST, |n| (n / settings.parallel.max(1)).min(LOCAL_WINDOW_PER_REQUEST)),
+        ),
+        max_tokens: Some(LOCAL_MAX_TOKENS),
+        temperature: Some(0.2),
+        timeout_secs: 600,
+        max_retries: 2,
+        // A 0.5B model that rambled to the token cap once usually does again;
+        // one re-ask, then a recorded model failure, keeps a step to minutes.
+        reask_limit: 1,
+        max_concurrency: settings.parallel.max(1) as usize,
+        ..EndpointConfig::new(server.base_url(), server.model())
+    }
+}
+
+/// Context window one request may use on the local model.
+const LOCAL_WINDOW_PER_REQUEST: u32 = 8_192;
+/// Longest answer asked of the local model.
+const LOCAL_MAX_TOKENS: u32 = 768;

@@ -1,16 +1,21 @@
 //! One short trajectory end to end on the real local model (tight caps): the
-//! mesh on loopback, every role on the embedded llama.cpp server. A 0.5B model
-//! may or may not get a report approved; what must hold is a typed termination
-//! and a complete, ordered record. Skips (with a line saying why) when the
-//! model is not set up, unless PRODUCTRESEARCH_REQUIRE_LOCAL_MODEL is set (CI).
+//! mesh on loopback, every role on the embedded llama.cpp server with the
+//! endpoint settings `productresearch run` uses, then distillation. A 0.5B
+//! model may or may not get a report approved; what must hold is a typed
+//! termination, a complete, ordered record, and no approved report that the
+//! distiller drops for too few tool calls. Skips (with a line saying why) when
+//! the model is not set up, unless PRODUCTRESEARCH_REQUIRE_LOCAL_MODEL is set (CI).
 
 use std::path::PathBuf;
 
 use productresearch::local_mesh::{LocalMesh, MeshSettings};
+use productresearch::model_endpoint::EmbeddedModel;
 use productresearch::{histories, pipeline};
-use productresearch_llm::{EndpointConfig, ToolMode};
 use productresearch_local_model::{LocalModel, LocalModelConfig, LocalModelError};
 use productresearch_record::{EventBody, TrajectoryEvent};
+
+/// The distiller's `min_tool_calls`, which the supervisor enforces too.
+const MIN_TOOL_CALLS: u32 = 2;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -25,8 +30,8 @@ async fn one_short_trajectory_on_the_real_local_model() {
         parallel: 2,
         ..LocalModelConfig::default()
     };
-    let located = match LocalModel::locate(&config) {
-        Ok(l) => l,
+    match LocalModel::locate(&config) {
+        Ok(_) => {}
         Err(e @ LocalModelError::NotSetUp { .. }) => {
             assert!(
                 std::env::var_os("PRODUCTRESEARCH_REQUIRE_LOCAL_MODEL").is_none(),
@@ -36,17 +41,9 @@ async fn one_short_trajectory_on_the_real_local_model() {
             return;
         }
         Err(e) => panic!("{e}"),
-    };
-    let server = LocalModel::start(located, &config).await.unwrap();
-    let llm = EndpointConfig {
-        tool_mode: ToolMode::JsonSchema,
-        context_length: Some(8_192),
-        max_tokens: Some(768),
-        temperature: Some(0.2),
-        timeout_secs: 600,
-        max_retries: 1,
-        ..EndpointConfig::new(server.base_url(), server.model())
-    };
+    }
+    let server = EmbeddedModel::start(&config).await.unwrap();
+    let llm = server.endpoint.clone();
     let out = tempfile::tempdir().unwrap();
     let caps = supervisor::Caps { max_report_rounds: 2, max_tool_calls: 2, max_rejections_per_step: 2, ..Default::default() };
     let mesh = LocalMesh::start(MeshSettings {
@@ -58,13 +55,22 @@ async fn one_short_trajectory_on_the_real_local_model() {
         records_dir: out.path().join("records"),
         caps,
         batch_concurrency: 1,
+        min_report_tool_calls: MIN_TOOL_CALLS,
     })
     .await
     .unwrap();
     let (users, _) = histories::read(&root().join("demo/histories.jsonl")).unwrap();
     let batch = pipeline::synthesize(&mesh.endpoints.supervisor, users[..1].to_vec(), caps, 1, out.path(), |_| {}, |_| {}).await.unwrap();
+    let distilled =
+        pipeline::distill(&mesh.endpoints.distiller, &mesh.endpoints.tool_gateway, &batch.trajectories, 0, MIN_TOOL_CALLS, out.path())
+            .await
+            .unwrap();
     mesh.stop().await.unwrap();
-    server.stop().await.unwrap();
+    server.stop().await;
+    println!("{} SFT examples, drops {:?}", distilled.examples, distilled.drops);
+    // The supervisor sends back a report with too few tool results, so an
+    // approved trajectory is never dropped for it.
+    assert!(!distilled.drops.iter().any(|(_, filter, _)| filter == "min_tool_calls"), "{:?}", distilled.drops);
 
     assert_eq!(batch.trajectories.len(), 1);
     let t = &batch.trajectories[0];

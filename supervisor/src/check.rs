@@ -177,6 +177,147 @@ pub fn degenerate(text: &str) -> Option<String> {
     })
 }
 
+/// Word n-gram length at which text shared with the agent's prompts is an
+/// echo of its instructions, not content: six words in the same order do not
+/// appear in a report by chance ("start by writing a research plan as ...").
+const ECHO_WORDS: usize = 6;
+/// Last-line length from which prose without closing punctuation reads as cut
+/// off rather than as a list entry or a short closing line.
+const CUT_OFF_MIN_WORDS: usize = 8;
+
+/// Deterministic checks of plans and reports, run before the model's verdict:
+/// what the distiller would drop, or what is not an answer at all, is sent
+/// back with concrete feedback instead of being left to a small model's
+/// judgement.
+#[derive(Debug, Clone)]
+pub struct TextChecker {
+    /// Approved tool calls with results a report needs (the distiller's
+    /// `min_tool_calls`; 0: off).
+    min_tool_calls: u32,
+    /// Word n-grams of the research agent's prompt templates.
+    instructions: HashSet<Vec<String>>,
+}
+
+impl TextChecker {
+    /// Checks against the research agent's templates in `prompts`; a report
+    /// needs `min_tool_calls` approved tool calls with results.
+    pub fn new(prompts: &productresearch_prompts::PromptSet, min_tool_calls: u32) -> Self {
+        let mut instructions = HashSet::new();
+        for (reference, _) in prompts.list() {
+            if !reference.name.starts_with("research_agent/") {
+                continue;
+            }
+            let Some(source) = prompts.source(&reference.name) else { continue };
+            // Only literal text: n-grams never span a `{{ placeholder }}` or a `{% tag %}`.
+            for literal in literal_segments(source) {
+                let words = words(literal);
+                instructions.extend(words.windows(ECHO_WORDS).map(<[String]>::to_vec));
+            }
+        }
+        Self { min_tool_calls, instructions }
+    }
+
+    /// Feedback when a plan must be revised, `None` when it may go to the model.
+    pub fn plan(&self, text: &str) -> Option<String> {
+        self.echo(text, "plan").or_else(|| cut_off(text)).or_else(|| degenerate(text))
+    }
+
+    /// Feedback when a report must be revised: `results` approved tool calls
+    /// with results so far, `calls_left` tool calls the caps still allow.
+    pub fn report(&self, text: &str, results: u32, calls_left: u32) -> Option<String> {
+        // A report cannot be asked for calls the caps no longer allow.
+        let needed = self.min_tool_calls.min(results + calls_left);
+        if results < needed {
+            let have = match results {
+                0 => "no tool results".to_string(),
+                1 => "1 tool result".to_string(),
+                n => format!("{n} tool results"),
+            };
+            return Some(format!(
+                "The report rests on {have}; a report needs at least {needed}. Call the tools first (product_search, then \
+                 visit_product or web_search on what it returns) and write the report from their results."
+            ));
+        }
+        self.echo(text, "report").or_else(|| cut_off(text)).or_else(|| degenerate(text))
+    }
+
+    /// Feedback when `text` repeats the agent's own instructions.
+    fn echo(&self, text: &str, what: &str) -> Option<String> {
+        let words = words(text);
+        let echoed = words.windows(ECHO_WORDS).find(|w| self.instructions.contains(*w))?;
+        Some(format!(
+            "The {what} repeats your instructions (\"{}\") instead of carrying them out; write only the {what} itself.",
+            echoed.join(" ")
+        ))
+    }
+}
+
+/// The parts of a template outside `{{ }}`, `{% %}` and `{# #}`.
+fn literal_segments(source: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut rest = source;
+    while let Some(open) = rest.find(['{']) {
+        let close = match rest[open..].chars().nth(1) {
+            Some('{') => "}}",
+            Some('%') => "%}",
+            Some('#') => "#}",
+            _ => {
+                out.push(&rest[..open + 1]);
+                rest = &rest[open + 1..];
+                continue;
+            }
+        };
+        out.push(&rest[..open]);
+        rest = rest[open..].find(close).map_or("", |end| &rest[open + end + 2..]);
+    }
+    out.push(rest);
+    out
+}
+
+/// Lowercase alphanumeric words.
+fn words(text: &str) -> Vec<String> {
+    text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_lowercase).collect()
+}
+
+/// Feedback when `text` stops mid-way (a length limit, a `maxLength` bound, a
+/// decoder that gave up), `None` otherwise: an open code fence or bracket, a
+/// trailing connective, or a long prose line without closing punctuation.
+/// Short texts and list, table or heading lines are not judged by their end.
+pub fn cut_off(text: &str) -> Option<String> {
+    let text = text.trim_end();
+    let feedback = |why: &str| Some(format!("The text is cut off ({why}); write it again, shorter, and finish it."));
+    if text.matches("```").count() % 2 == 1 {
+        return feedback("a code block is never closed");
+    }
+    let last = text.lines().last().unwrap_or("").trim();
+    let Some(end) = last.chars().last() else { return None };
+    if matches!(end, ',' | ':' | ';' | '(' | '[' | '{' | '\\') || (end == '-' && !last.starts_with("---")) {
+        return feedback(&format!("it ends with {end:?}"));
+    }
+    let last_word = last.rsplit(|c: char| !c.is_alphanumeric()).find(|w| !w.is_empty()).unwrap_or("").to_lowercase();
+    let prose = !is_structural_line(last);
+    let words = last.split_whitespace().count();
+    if prose
+        && words >= 3
+        && ["and", "or", "the", "a", "an", "with", "of", "to", "for", "but", "which", "that"].contains(&last_word.as_str())
+    {
+        return feedback(&format!("it ends with \"{last_word}\""));
+    }
+    if prose && words >= CUT_OFF_MIN_WORDS && end.is_alphanumeric() {
+        return feedback("its last sentence has no end");
+    }
+    None
+}
+
+/// A Markdown list item, heading, table row or bare link: lines that end
+/// without punctuation by design.
+fn is_structural_line(line: &str) -> bool {
+    let digits = line.chars().take_while(char::is_ascii_digit).count();
+    line.starts_with(['-', '*', '+', '#', '|', '>'])
+        || line.starts_with("http")
+        || (digits > 0 && matches!(line[digits..].chars().next(), Some('.') | Some(')')))
+}
+
 /// Name plus canonical arguments (serde_json objects sort their keys), so
 /// `{"a":1,"b":2}` and `{ "b": 2, "a": 1 }` are the same call.
 fn key(name: &str, args: &serde_json::Value) -> (String, String) {
@@ -259,5 +400,49 @@ mod tests {
             is the better value; for long flights the Sennheiser.";
         assert!(degenerate(report).is_none());
         assert!(degenerate("yes yes yes yes").is_none(), "short texts are not judged");
+    }
+
+    fn texts(min_tool_calls: u32) -> TextChecker {
+        TextChecker::new(&productresearch_prompts::PromptSet::builtin(), min_tool_calls)
+    }
+
+    const REPORT: &str = "## Recommendation\n\nFor a commuter under $300 the Aurion Quiet 700 [hp-001] is the pick: adaptive noise \
+        cancelling and 30 hours of battery at $329.99, folding flat for a work bag.\n\n- Aurion Quiet 700 [hp-001], $329.99\n\
+        - https://example.com/review-aurion";
+
+    #[test]
+    fn a_report_needs_the_distillers_tool_results_unless_the_caps_forbid_more() {
+        let t = texts(2);
+        assert!(t.report(REPORT, 0, 8).unwrap().contains("no tool results"));
+        let one = t.report(REPORT, 1, 8).unwrap();
+        assert!(one.contains("1 tool result") && one.contains("at least 2"), "{one}");
+        assert!(t.report(REPORT, 2, 6).is_none());
+        // One call left under the cap: asking for two would only loop.
+        assert!(t.report(REPORT, 1, 0).is_none());
+        assert!(texts(0).report(REPORT, 0, 8).is_none());
+    }
+
+    #[test]
+    fn echoed_instructions_are_sent_back() {
+        let t = texts(0);
+        let echo = "Here is the final report in Markdown:\n\n### Start by writing a research plan as JSON {\"plan\": \"...\"}: the numbered steps.";
+        let f = t.report(echo, 3, 5).unwrap();
+        assert!(f.contains("repeats your instructions") && f.contains("start by writing a research plan"), "{f}");
+        let plan = "Now carry out your plan: call the tools one at a time.";
+        assert!(t.plan(plan).unwrap().contains("repeats your instructions"));
+        assert!(t.plan("1. Search the catalog for quiet kettles under $60. 2. Open the top three. 3. Compare noise reviews.").is_none());
+        assert!(t.report(REPORT, 3, 5).is_none(), "{:?}", t.report(REPORT, 3, 5));
+    }
+
+    #[test]
+    fn cut_off_answers_are_sent_back() {
+        assert!(cut_off("The Aurion Quiet 700 is the best choice for a commuter because its battery lasts").unwrap().contains("no end"));
+        assert!(cut_off("Prices:\n- Aurion [hp-001] $329.99,").unwrap().contains("','"));
+        assert!(cut_off("Compare the Aurion and").unwrap().contains("\"and\""));
+        assert!(cut_off("```json\n{\"a\": 1}").unwrap().contains("code block"));
+        assert!(cut_off("## Sources\n- https://example.com/a\n- Aurion Quiet 700 [hp-001] at $329.99").is_none());
+        assert!(cut_off(REPORT).is_none());
+        assert!(cut_off("report v1").is_none(), "short texts are not judged by their end");
+        assert!(texts(0).report("Buy the Aurion [hp-001] since it is quiet, light and folds flat for the", 2, 0).is_some());
     }
 }

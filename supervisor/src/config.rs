@@ -26,6 +26,10 @@ pub struct Config {
     pub tool_gateway: ClientConfig,
     /// Default caps per trajectory.
     pub caps: Caps,
+    /// Approved tool calls with results a report needs before the model judges
+    /// it: the distiller's `min_tool_calls` (`productresearch run` passes its
+    /// `[distill]` value), so no approved report is dropped for too few (0: off).
+    pub min_report_tool_calls: u32,
     /// Folder of the trajectory records (one JSONL event log per trajectory).
     pub records_dir: PathBuf,
     /// Object store for the records instead of the folder: `memory://`,
@@ -57,6 +61,7 @@ impl Default for Config {
             research_agent: ClientConfig::single("http://127.0.0.1:50053"),
             tool_gateway: ClientConfig::single("http://127.0.0.1:50054"),
             caps: Caps::default(),
+            min_report_tool_calls: 2,
             records_dir: PathBuf::from("records"),
             records_url: None,
             fsync: Fsync::default(),

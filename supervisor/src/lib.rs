@@ -54,7 +54,8 @@ pub async fn run(config: Config, listener: TcpListener, shutdown: impl Future<Ou
     let supervisor = Supervisor::new(Arc::new(mesh), llm, config.caps, &config.records_dir)
         .with_store(store)
         .with_resume(config.resume)
-        .with_prompts(prompts);
+        .with_prompts(prompts)
+        .with_min_report_tool_calls(config.min_report_tool_calls);
     let max = config.server.max_message_bytes;
     let svc =
         SupervisorServiceServer::new(service::Service::new(supervisor, Scheduler::new(config.max_in_flight), config.batch_concurrency))

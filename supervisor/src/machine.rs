@@ -25,7 +25,7 @@ use tokio::sync::mpsc;
 use tracing::{Instrument, info, warn};
 
 use crate::caps::Caps;
-use crate::check::{CallChecker, degenerate};
+use crate::check::{CallChecker, TextChecker, degenerate};
 use crate::error::Error;
 use crate::mesh::{AgentMessage, Mesh, MeshError, ResearchLink, StartSession};
 use crate::recorder::{ListenerGone, Recorder};
@@ -77,6 +77,10 @@ pub struct Supervisor<M> {
     in_flight: Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
     /// Tool argument schemas, compiled once for all trajectories.
     schemas: Arc<productresearch_llm::Validators>,
+    /// Deterministic checks of plans and reports.
+    texts: Arc<TextChecker>,
+    /// Approved tool calls with results a report needs.
+    min_report_tool_calls: u32,
 }
 
 impl<M> Clone for Supervisor<M> {
@@ -90,6 +94,8 @@ impl<M> Clone for Supervisor<M> {
             prompts: self.prompts.clone(),
             in_flight: self.in_flight.clone(),
             schemas: self.schemas.clone(),
+            texts: self.texts.clone(),
+            min_report_tool_calls: self.min_report_tool_calls,
         }
     }
 }
@@ -140,6 +146,8 @@ impl<M: Mesh> Supervisor<M> {
             prompts: Default::default(),
             in_flight: Default::default(),
             schemas: Default::default(),
+            texts: Arc::new(TextChecker::new(&Default::default(), 0)),
+            min_report_tool_calls: 0,
         }
     }
 
@@ -157,7 +165,17 @@ impl<M: Mesh> Supervisor<M> {
 
     /// Judges with these prompt templates instead of the built-in ones.
     pub fn with_prompts(mut self, prompts: productresearch_prompts::PromptSet) -> Self {
+        self.texts = Arc::new(TextChecker::new(&prompts, self.min_report_tool_calls));
         self.prompts = prompts;
+        self
+    }
+
+    /// Sends back, before any model verdict, a report resting on fewer than
+    /// `n` approved tool calls with results: the distiller's `min_tool_calls`,
+    /// so an approved report is never dropped for it (0: off, the default).
+    pub fn with_min_report_tool_calls(mut self, n: u32) -> Self {
+        self.min_report_tool_calls = n;
+        self.texts = Arc::new(TextChecker::new(&self.prompts, n));
         self
     }
 
@@ -392,7 +410,7 @@ impl<M: Mesh> Supervisor<M> {
                 return Ok(Flow::End(end));
             }
             let span = crate::spans::verdict_span(&mut rounds, &step, &traceparent, state.round, state.attempt(step.kind));
-            let verdict = match self.check(intent, &step, checker, state).instrument(span.clone()).await {
+            let verdict = match self.check(intent, &step, checker, state, caps).instrument(span.clone()).await {
                 Ok(v) => {
                     crate::spans::record_verdict(&span, &step, &v, state.round);
                     v
@@ -423,7 +441,7 @@ impl<M: Mesh> Supervisor<M> {
     }
 
     /// The verdict on one step: deterministic checks first, then the model.
-    async fn check(&self, intent: &Intent, step: &Step, checker: &CallChecker, state: &Progress) -> Result<Verdict, LlmError> {
+    async fn check(&self, intent: &Intent, step: &Step, checker: &CallChecker, state: &Progress, caps: &Caps) -> Result<Verdict, LlmError> {
         let attempt = state.attempt(step.kind);
         match step.kind {
             StepKind::ToolResult => return Ok(Verdict::approve(SupervisorState::CheckToolcall)),
@@ -432,9 +450,15 @@ impl<M: Mesh> Supervisor<M> {
                     return Ok(Verdict::revise(SupervisorState::CheckToolcall, feedback));
                 }
             }
-            StepKind::Plan | StepKind::Report => {
-                if let Some(feedback) = degenerate(&step.text) {
-                    return Ok(Verdict::revise(SupervisorState::for_step(step.kind), feedback));
+            StepKind::Plan => {
+                if let Some(feedback) = self.texts.plan(&step.text) {
+                    return Ok(Verdict::revise(SupervisorState::CheckPlan, feedback));
+                }
+            }
+            StepKind::Report => {
+                let calls_left = caps.max_tool_calls.saturating_sub(state.approved_calls);
+                if let Some(feedback) = self.texts.report(&step.text, state.results, calls_left) {
+                    return Ok(Verdict::revise(SupervisorState::CheckReport, feedback));
                 }
             }
         }
@@ -491,6 +515,9 @@ struct Progress {
     plan_attempts: u32,
     reports: u32,
     approved_calls: u32,
+    /// Approved tool calls answered by their result, in the whole trajectory
+    /// (what the distiller's `min_tool_calls` counts).
+    results: u32,
     round_calls: u32,
     call_rejections_in_a_row: u32,
     last_approved_call: Option<ToolCall>,
@@ -622,6 +649,7 @@ impl Progress {
                 let result = step.tool_result.as_ref().expect("validated");
                 let args = self.last_approved_call.as_ref().map(|c| c.arguments.as_str()).unwrap_or("");
                 let status = if result.is_error { "error" } else { "ok" };
+                self.results += 1;
                 self.evidence.push(format!("- {}({}) -> {status}, {} chars", result.name, args, result.content.len()));
             }
             StepKind::Report => {

@@ -89,7 +89,9 @@ impl IntentInferrer {
             let (value, response) = self.llm.chat_json(&request).await?;
             usage += response.usage;
             let answer = value.to_string();
-            match validate::intent(value, self.options.follow_ups) {
+            let checked = validate::intent(value, self.options.follow_ups)
+                .and_then(|intent| crate::budget::check(&intent.query, &history).map(|()| intent));
+            match checked {
                 Ok(intent) => return Ok(Inferred { intent, usage, model: response.model, prompts }),
                 Err(problem) if reasks < self.options.max_reasks => {
                     reasks += 1;

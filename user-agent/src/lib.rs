@@ -1,6 +1,7 @@
 //! The user agent: a real user's behaviour history in, a shopping intent
 //! (persona, research query, RACE rubric) out.
 
+mod budget;
 mod config;
 mod error;
 mod infer;

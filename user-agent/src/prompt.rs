@@ -117,7 +117,7 @@ pub fn intent_schema(follow_ups: Option<FollowUpRange>) -> Value {
             "properties": {
                 "dimension": {"const": name},
                 "weight": {"type": "number", "minimum": 0},
-                "criteria": {"type": "array", "minItems": 1, "maxItems": 5, "items": criterion}
+                "criteria": {"type": "array", "minItems": 2, "maxItems": 4, "items": criterion}
             },
             "required": ["dimension", "weight", "criteria"],
             "additionalProperties": false
@@ -211,7 +211,8 @@ mod tests {
     #[test]
     fn the_schema_admits_each_dimension_once_in_order() {
         let schema = jsonschema::validator_for(&intent_schema(None)).unwrap();
-        let dim = |d: &str| serde_json::json!({"dimension": d, "weight": 0.25, "criteria": [{"criterion": "c", "explanation": "e", "weight": 1.0}]});
+        let c = serde_json::json!({"criterion": "c", "explanation": "e", "weight": 1.0});
+        let dim = |d: &str| serde_json::json!({"dimension": d, "weight": 0.25, "criteria": [c, c]});
         let intent = |dims: Vec<serde_json::Value>| serde_json::json!({"persona": "p", "query": "q", "rubric": {"dimensions": dims}});
         let good = intent(vec![dim("comprehensiveness"), dim("depth"), dim("instruction_following"), dim("readability")]);
         assert!(schema.is_valid(&good));

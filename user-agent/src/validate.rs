@@ -11,6 +11,8 @@ use crate::prompt::FollowUpRange;
 const MAX_QUERY_CHARS: usize = 1_500;
 /// Fewest words of a concrete query ("best laptop?" says nothing about the user).
 const MIN_QUERY_WORDS: usize = 6;
+/// Fewest criteria per rubric dimension (the paper's rubrics have several).
+const MIN_CRITERIA: usize = 2;
 /// Longest follow-up message.
 const MAX_FOLLOW_UP_CHARS: usize = 500;
 
@@ -39,6 +41,13 @@ pub fn intent(value: serde_json::Value, follow_ups: Option<FollowUpRange>) -> Re
     }
     let query = query(&intent.query)?;
     let rubric = intent.rubric.normalized().map_err(|e| e.to_string())?;
+    if let Some(thin) = rubric.dimensions.iter().find(|d| d.criteria.len() < MIN_CRITERIA) {
+        return Err(format!(
+            "rubric dimension {} has {} criterion; give {MIN_CRITERIA} to 4 criteria per dimension, each a distinct check of the answer",
+            thin.dimension.name(),
+            thin.criteria.len()
+        ));
+    }
     let follow_ups = match follow_ups {
         None => Vec::new(),
         Some(range) => {
@@ -167,6 +176,10 @@ mod tests {
         assert!(intent(json!({"persona": "p", "query": Q}), None).is_err());
         let zero = json!({"persona": "p", "query": Q, "rubric": {"dimensions": dims(0.0)}});
         assert!(intent(zero, None).unwrap_err().contains("weight"));
+        let mut thin = dims(1.0);
+        thin[1]["criteria"] = json!([{"criterion": "c", "explanation": "e", "weight": 1.0}]);
+        let one = intent(json!({"persona": "p", "query": Q, "rubric": {"dimensions": thin}}), None).unwrap_err();
+        assert!(one.contains("depth has 1 criterion") && one.contains("2 to 4"), "{one}");
     }
 
     #[test]

@@ -1,0 +1,223 @@
+//! What a `productresearch run` tells the user at the end: examples written,
+//! how the trajectories ended, why the distiller dropped the others, time per
+//! trajectory, and — when the yield is low — the likely cause and what to try.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::Path;
+use std::time::Duration;
+
+use productresearch_record::{EventBody, TerminationReason, Trajectory};
+
+use crate::pipeline::DistillOutcome;
+
+/// Text of a model failure whose answer hit the token limit (from the model client).
+const CUT_OFF_MARK: &str = "cut off at the length limit";
+
+/// The figures of one run.
+#[derive(Debug, Default, PartialEq)]
+pub struct RunSummary {
+    /// Trajectories that ended.
+    pub trajectories: usize,
+    /// SFT examples written.
+    pub examples: usize,
+    /// Trajectories by how they ended (`approved`, `model_failure`, ...).
+    pub ends: BTreeMap<String, usize>,
+    /// Dropped trajectories by distiller filter.
+    pub drops: BTreeMap<String, usize>,
+    /// Trajectories whose model answers were cut off at the length limit.
+    pub cut_off: usize,
+    /// Seconds from first to last event, per trajectory.
+    pub secs: Vec<f64>,
+    /// Steps the supervisor checked, per trajectory.
+    pub steps: Vec<usize>,
+}
+
+impl RunSummary {
+    /// The summary of `trajectories` and what distillation made of them.
+    pub fn new(trajectories: &[Trajectory], distilled: &DistillOutcome) -> Self {
+        let mut s = Self { trajectories: trajectories.len(), examples: distilled.examples, ..Self::default() };
+        for t in trajectories {
+            if let Some(end) = t.termination() {
+                *s.ends.entry(reason_name(end.reason)).or_default() += 1;
+                if end.reason == TerminationReason::ModelFailure && end.detail.contains(CUT_OFF_MARK) {
+                    s.cut_off += 1;
+                }
+            }
+            s.secs.push(duration(t).map_or(0.0, |d| d.as_secs_f64()));
+            s.steps.push(t.events.iter().filter(|e| matches!(e.body, EventBody::Verdict(_))).count());
+        }
+        for (_, filter, _) in &distilled.drops {
+            *s.drops.entry(filter.clone()).or_default() += 1;
+        }
+        s
+    }
+
+    /// The lines printed at the end of the run.
+    pub fn render(&self, sft_path: &Path) -> String {
+        let mut out = String::new();
+        let _ = writeln!(out, "{} SFT examples from {} trajectories -> {}", self.examples, self.trajectories, sft_path.display());
+        let _ = writeln!(out, "  ended: {}", counts(&self.ends));
+        if !self.drops.is_empty() {
+            let _ = writeln!(out, "  dropped by the distiller: {}", counts(&self.drops));
+        }
+        if !self.secs.is_empty() {
+            let mean = self.secs.iter().sum::<f64>() / self.secs.len() as f64;
+            let max = self.secs.iter().copied().fold(0.0, f64::max);
+            let steps = self.steps.iter().sum::<usize>() as f64 / self.steps.len() as f64;
+            let _ = writeln!(out, "  per trajectory: {mean:.0}s on average (longest {max:.0}s), {steps:.1} checked steps");
+        }
+        if let Some(advice) = self.advice() {
+            let _ = writeln!(out, "  {advice}");
+        }
+        out
+    }
+
+    /// The likely cause and the next step, when fewer than half the
+    /// trajectories became examples.
+    pub fn advice(&self) -> Option<String> {
+        if self.trajectories == 0 || self.examples * 2 >= self.trajectories {
+            return None;
+        }
+        let n = self.trajectories;
+        let stronger = "try the 1.5B model (scripts/setup-model.sh --model 1.5b, then run with PR_LOCAL_MODEL__MODELS_DIR=.models-1.5b) or a stronger endpoint, see README";
+        let ended = |reason: &str| self.ends.get(reason).copied().unwrap_or(0);
+        let dropped = |filter: &str| self.drops.get(filter).copied().unwrap_or(0);
+        let cause = if self.cut_off > 0 {
+            format!("{} of {n} trajectories had answers cut off at the length limit: {stronger}", self.cut_off)
+        } else if ended("model_failure") > 0 {
+            format!("{} of {n} trajectories ended in unusable model output: {stronger}", ended("model_failure"))
+        } else if ended("round_cap") + ended("budget") > 0 {
+            format!(
+                "{} of {n} trajectories ran out of rounds, rejections or budget before a report was approved: raise [caps] in productresearch.toml, or {stronger}",
+                ended("round_cap") + ended("budget")
+            )
+        } else if dropped("grounding") > 0 {
+            format!("{} of {n} reports cited products or URLs no tool returned: {stronger}", dropped("grounding"))
+        } else if let Some((filter, count)) = self.drops.iter().max_by_key(|(_, c)| **c) {
+            format!("{count} of {n} trajectories were dropped by the {filter} filter (see drops.jsonl): {stronger}")
+        } else {
+            format!("few trajectories became examples: {stronger}")
+        };
+        Some(format!("low yield: {cause}"))
+    }
+}
+
+/// `approved 3, model_failure 1`, largest first.
+fn counts(map: &BTreeMap<String, usize>) -> String {
+    let mut v: Vec<(&String, &usize)> = map.iter().collect();
+    v.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    if v.is_empty() {
+        return "none".into();
+    }
+    v.iter().map(|(k, c)| format!("{k} {c}")).collect::<Vec<_>>().join(", ")
+}
+
+/// Verdicts recorded in the trajectory logs under `records_dir`: the steps the
+/// supervisor has checked so far (a missing folder has none).
+pub fn checked_steps(records_dir: &Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(records_dir) else { return 0 };
+    entries
+        .filter_map(Result::ok)
+        .filter(|e| e.path().extension().is_some_and(|x| x == "jsonl"))
+        .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+        .map(|log| log.matches(VERDICT_TAG).count())
+        .sum()
+}
+
+/// How a verdict event is tagged in a record line.
+const VERDICT_TAG: &str = "\"type\":\"verdict\"";
+
+/// Shows [`checked_steps`] as the bar's prefix every 2 s until aborted.
+pub fn watch_steps(bar: indicatif::ProgressBar, records_dir: std::path::PathBuf) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            let dir = records_dir.clone();
+            let n = tokio::task::spawn_blocking(move || checked_steps(&dir)).await.unwrap_or(0);
+            bar.set_prefix(format!("{n} steps checked"));
+            tokio::time::sleep(Duration::from_secs(2)).await;
+        }
+    })
+}
+
+/// The snake_case name of a termination reason, as in the JSONL record.
+fn reason_name(reason: TerminationReason) -> String {
+    serde_json::to_value(reason).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_else(|| format!("{reason:?}"))
+}
+
+/// First to last recorded event.
+fn duration(t: &Trajectory) -> Option<Duration> {
+    let at = |i: usize| chrono::DateTime::parse_from_rfc3339(&t.events.get(i)?.timestamp).ok();
+    (at(t.events.len().checked_sub(1)?)? - at(0)?).to_std().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use productresearch_record::{SupervisorState, Termination, Verdict};
+
+    fn ended(reason: TerminationReason, detail: &str, secs: i64) -> Trajectory {
+        let mut t = Trajectory::new("t", "u");
+        t.push(0, EventBody::Verdict(Verdict::approve(SupervisorState::CheckPlan)));
+        t.push(0, EventBody::Termination(Termination::new(reason, detail)));
+        let start = chrono::DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z").unwrap();
+        t.events[0].timestamp = start.to_rfc3339();
+        t.events[1].timestamp = (start + chrono::Duration::seconds(secs)).to_rfc3339();
+        t
+    }
+
+    fn distilled(examples: usize, drops: &[&str]) -> DistillOutcome {
+        DistillOutcome {
+            examples,
+            drops: drops.iter().map(|f| ("t".to_string(), f.to_string(), "why".to_string())).collect(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_zero_yield_names_the_cause_and_the_next_step() {
+        let cut = "model: unusable: the answer was cut off at the length limit; answer again (after 1 re-asks)";
+        let ts = vec![
+            ended(TerminationReason::ModelFailure, cut, 60),
+            ended(TerminationReason::ModelFailure, cut, 120),
+            ended(TerminationReason::ModelFailure, cut, 90),
+            ended(TerminationReason::Approved, "", 30),
+        ];
+        let s = RunSummary::new(&ts, &distilled(0, &["approved", "approved", "approved", "min_tool_calls"]));
+        assert_eq!(s.ends["model_failure"], 3);
+        assert_eq!(s.drops["approved"], 3);
+        let text = s.render(Path::new("out/sft.jsonl"));
+        assert!(text.starts_with("0 SFT examples from 4 trajectories"), "{text}");
+        assert!(text.contains("ended: model_failure 3, approved 1"), "{text}");
+        assert!(text.contains("dropped by the distiller: approved 3, min_tool_calls 1"), "{text}");
+        assert!(text.contains("75s on average (longest 120s), 1.0 checked steps"), "{text}");
+        assert!(text.contains("3 of 4 trajectories had answers cut off at the length limit") && text.contains("1.5b"), "{text}");
+    }
+
+    #[test]
+    fn checked_steps_counts_the_recorded_verdicts() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(checked_steps(&dir.path().join("missing")), 0);
+        let t = ended(TerminationReason::Approved, "", 1);
+        let log: String = t.events.iter().map(|e| serde_json::to_string(e).unwrap() + "\n").collect();
+        std::fs::write(dir.path().join("t-1.jsonl"), &log).unwrap();
+        std::fs::write(dir.path().join("t-2.jsonl"), &log).unwrap();
+        std::fs::write(dir.path().join("notes.txt"), &log).unwrap();
+        assert_eq!(checked_steps(dir.path()), 2);
+    }
+
+    #[test]
+    fn the_advice_follows_the_dominant_cause_and_is_silent_on_a_good_yield() {
+        let approved = || ended(TerminationReason::Approved, "", 10);
+        let s = RunSummary::new(
+            &[approved(), approved(), approved(), approved()],
+            &distilled(1, &["grounding", "grounding", "min_tool_calls"]),
+        );
+        assert!(s.advice().unwrap().contains("2 of 4 reports cited products or URLs no tool returned"), "{:?}", s.advice());
+        let s = RunSummary::new(&[approved(), ended(TerminationReason::RoundCap, "", 5)], &distilled(0, &["approved", "approved"]));
+        assert!(s.advice().unwrap().contains("ran out of rounds"));
+        let good = RunSummary::new(&[approved(), approved(), approved(), approved()], &distilled(3, &["grounding"]));
+        assert_eq!(good.advice(), None);
+        assert!(!good.render(Path::new("sft.jsonl")).contains("low yield"));
+    }
+}
