@@ -5,10 +5,20 @@ Qwen2.5 template below when no model file is present. Asserts that every tool
 call and every tool response renders, and checks the ShareGPT and Hermes files
 in their own shapes. Run by scripts/test-distiller-python.sh.
 
+Byte-exact, for every example of the run:
+- the Hermes text equals the chat template's rendering of the OpenAI example
+  (each assistant turn's content: its reasoning as a <think> block, then its
+  content), i.e. what a served Qwen model sees for the same turns;
+- the ShareGPT conversation rendered as LLaMA-Factory's `qwen` template does
+  equals the chat template's rendering of the same turns (LLaMA-Factory puts a
+  function_call's <think> block directly before <tool_call>; the chat template
+  puts a newline between: that one difference is allowed).
+
 usage: check_sft_formats.py <distilled dir> [<model.gguf>]
 """
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -49,6 +59,133 @@ def environment():
     env.filters["tojson"] = tojson
     env.globals["raise_exception"] = raise_exception
     return env
+
+
+def assistant_text(m):
+    """The content a chat template gets for an assistant turn (the distiller's
+    convention: reasoning as a <think> block, a blank line, the content)."""
+    reasoning = (m.get("reasoning_content") or "").strip()
+    content = m.get("content") or ""
+    if not reasoning:
+        return content
+    if not content:
+        return f"<think>\n{reasoning}\n</think>"
+    return f"<think>\n{reasoning}\n</think>\n\n{content}"
+
+
+def template_messages(openai_row):
+    """The OpenAI example's turns as a trainer hands them to the chat template
+    (tool call arguments as objects, in the order the model wrote them)."""
+    out = []
+    for m in openai_row["messages"]:
+        if m["role"] == "assistant":
+            turn = {"role": "assistant", "content": assistant_text(m)}
+            if m.get("tool_calls"):
+                turn["tool_calls"] = [
+                    {"type": "function", "id": c["id"], "function": {"name": c["function"]["name"], "arguments": json.loads(c["function"]["arguments"])}}
+                    for c in m["tool_calls"]
+                ]
+            out.append(turn)
+        else:
+            out.append({"role": m["role"], "content": m["content"]})
+    return out
+
+
+def raw_rows(path):
+    """Rows as written (key order kept; `datasets` turns objects into Arrow structs)."""
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def first_difference(a, b):
+    i = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
+    return f"at byte {i}: rendered {a[max(0, i - 60):i + 60]!r}\n   exported {b[max(0, i - 60):i + 60]!r}"
+
+
+def check_hermes_exact(out, template):
+    openai = raw_rows(out / "sft.openai.jsonl")
+    hermes = raw_rows(out / "sft.hermes.jsonl")
+    assert len(openai) == len(hermes) > 0, f"{len(openai)} openai and {len(hermes)} hermes examples"
+    for o, h in zip(openai, hermes):
+        rendered = template.render(messages=template_messages(o), tools=o["tools"] or None, add_generation_prompt=False)
+        tid = o["meta"]["trajectory_id"]
+        assert rendered == h["text"], f"{tid}: the Hermes text is not the chat template's rendering, {first_difference(rendered, h['text'])}"
+    return len(hermes)
+
+
+# LLaMA-Factory's qwen template (src/llamafactory/data/template.py, tool_utils.py):
+# its slots, QWEN_TOOL_PROMPT, QwenToolUtils.tool_formatter/function_formatter and
+# FunctionFormatter's handling of a leading <think> block.
+LF_QWEN_TOOL_PROMPT = (
+    "\n\n# Tools\n\nYou may call one or more functions to assist with the user query.\n\n"
+    "You are provided with function signatures within <tools></tools> XML tags:\n<tools>{tool_text}"
+    "\n</tools>\n\nFor each function call, return a json object with function name and arguments within "
+    """<tool_call></tool_call> XML tags:\n<tool_call>\n{{"name": <function-name>, "arguments": <args-json-object>}}\n</tool_call>"""
+)
+
+
+def llamafactory_render(row):
+    tools = json.loads(row["tools"])
+    text = ""
+    for tool in tools:
+        wrapped = tool if tool.get("type") == "function" else {"type": "function", "function": tool}
+        text += "\n" + json.dumps(wrapped, ensure_ascii=False)
+    system = row["system"] + (LF_QWEN_TOOL_PROMPT.format(tool_text=text) if tools else "")
+    out = "<|im_start|>system\n" + system + "<|im_end|>\n"
+    for turn in row["conversations"]:
+        who, value = turn["from"], turn["value"]
+        if who == "human":
+            out += "<|im_start|>user\n" + value + "<|im_end|>\n<|im_start|>assistant\n"
+        elif who == "observation":
+            out += "<|im_start|>user\n<tool_response>\n" + value + "\n</tool_response><|im_end|>\n<|im_start|>assistant\n"
+        elif who == "gpt":
+            out += value + "<|im_end|>\n"
+        else:  # function_call
+            thought = re.search(r"<think>(.*)</think>", value, re.DOTALL)
+            body = value.replace(thought.group(0), "") if thought else value
+            calls = json.loads(body)
+            calls = calls if isinstance(calls, list) else [calls]
+            formatted = "\n".join(
+                "<tool_call>\n" + json.dumps({"name": c["name"], "arguments": c["arguments"]}, ensure_ascii=False) + "\n</tool_call>" for c in calls
+            )
+            out += (thought.group(0) if thought else "") + formatted + "<|im_end|>\n"
+    return out
+
+
+def sharegpt_turns(row):
+    """The ShareGPT conversation as chat turns for the chat template."""
+    out = [{"role": "system", "content": row["system"]}]
+    for turn in row["conversations"]:
+        who, value = turn["from"], turn["value"]
+        if who == "human":
+            out.append({"role": "user", "content": value})
+        elif who == "observation":
+            out.append({"role": "tool", "content": value})
+        elif who == "gpt":
+            out.append({"role": "assistant", "content": value})
+        else:
+            thought = re.search(r"<think>(.*)</think>", value, re.DOTALL)
+            body = value.replace(thought.group(0), "") if thought else value
+            calls = json.loads(body)
+            calls = calls if isinstance(calls, list) else [calls]
+            out.append({
+                "role": "assistant",
+                "content": thought.group(0) if thought else "",
+                "tool_calls": [{"type": "function", "function": {"name": c["name"], "arguments": c["arguments"]}} for c in calls],
+            })
+    return out
+
+
+def check_sharegpt_exact(out, template):
+    rows = raw_rows(out / "sft.sharegpt.jsonl")
+    for row in rows:
+        tools = json.loads(row["tools"])
+        served = template.render(messages=sharegpt_turns(row), tools=tools or None, add_generation_prompt=False)
+        served = served.replace("</think>\n<tool_call>", "</think><tool_call>")
+        trained = llamafactory_render(row)
+        tid = row["meta"]["trajectory_id"]
+        assert trained == served, f"{tid}: LLaMA-Factory's rendering differs from the chat template's, {first_difference(trained, served)}"
+    return len(rows)
 
 
 def load(path):
@@ -126,6 +263,8 @@ def main():
     print(f"openai: {n} examples loaded with datasets and rendered through {label}; every tool call and response rendered")
     print(f"sharegpt: {check_sharegpt(out / 'sft.sharegpt.jsonl')} examples alternate and parse")
     print(f"hermes: {check_hermes(out / 'sft.hermes.jsonl')} examples have paired <tool_call>/<tool_response>")
+    print(f"hermes: {check_hermes_exact(out, template)} texts are byte for byte {label}'s rendering of the OpenAI examples")
+    print(f"sharegpt: {check_sharegpt_exact(out, template)} conversations render as LLaMA-Factory's qwen template and {label} alike")
     for bucket in ("32k", "64k", "128k"):
         p = out / f"sft.openai.{bucket}.jsonl"
         if p.is_file() and p.stat().st_size > 0:

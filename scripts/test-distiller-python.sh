@@ -6,7 +6,10 @@
 #   3. scripts/check_sft_formats.py loads each JSONL with datasets.load_dataset
 #      and renders the OpenAI examples through the Qwen chat template embedded in
 #      the local model's GGUF (.models/, set up by scripts/setup-model.sh), or
-#      Qwen2.5's template when there is none; tool calls and responses must render.
+#      Qwen2.5's template when there is none; tool calls and responses must render,
+#      the Hermes texts must be the template's rendering byte for byte, and the
+#      ShareGPT conversations must render alike through LLaMA-Factory's qwen
+#      template and the chat template (PR_MODELS_DIR relocates .models).
 # Idempotent; a second run skips the venv.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -22,7 +25,10 @@ trap 'rm -rf "$WORK"' EXIT
 cargo build --quiet --locked -p productresearch
 BIN=$(realpath "${CARGO_TARGET_DIR:-target}")/debug/productresearch
 "$BIN" run --simulated-llm --out "$WORK/run" >/dev/null 2>"$WORK/run.log" || { cat "$WORK/run.log"; exit 1; }
-"$BIN" distill "$WORK/run/trajectories.jsonl" --out "$WORK/distilled" --format openai --format sharegpt --format hermes --explain
+# Reflections by the (simulated) model: the rule-based rewrite keeps the
+# feedback's wording, which the feedback_echo filter refuses.
+"$BIN" distill "$WORK/run/trajectories.jsonl" --out "$WORK/distilled" --format openai --format sharegpt --format hermes --explain \
+  --reflect-with-model --simulated-llm
 
-GGUF=$(ls .models/*.gguf 2>/dev/null | head -1 || true)
+GGUF=$(ls "${PR_MODELS_DIR:-.models}"/*.gguf 2>/dev/null | head -1 || true)
 "$VENV/bin/python" scripts/check_sft_formats.py "$WORK/distilled" "$GGUF"

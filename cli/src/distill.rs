@@ -8,7 +8,9 @@
 //!   chosen one (cumulative: the 64k set contains the 32k one);
 //! - `drops.jsonl`: each dropped trajectory with its filter, reason and the
 //!   filters it passed;
-//! - `stats.json`: turns, tool calls, tokens (mean/median/p95), buckets, drops.
+//! - `stats.json`: the quality report: yield, every filter's count, grounding
+//!   rate, turns, tool calls, tokens (mean/median/p95), buckets, drops,
+//!   diversity, and the RACE curve when `productresearch eval` judged the run.
 
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
@@ -36,9 +38,14 @@ pub struct DistillArgs {
     /// o200k_base (default), cl100k_base, or a Hugging Face tokenizer.json.
     #[arg(long, default_value = "o200k_base")]
     pub tokenizer: String,
-    /// Print, for each dropped trajectory, the filter that dropped it and why.
+    /// Print, for each dropped trajectory, the filter that dropped it and why,
+    /// and the quality page (yield, every filter's count, grounding, diversity).
     #[arg(long)]
     pub explain: bool,
+    /// Print the quality report as JSON on stdout (what `stats.json` holds, with
+    /// the RACE curve of `productresearch eval` when the run has one).
+    #[arg(long)]
+    pub json: bool,
     /// Fewest approved tool calls with results (0: off).
     #[arg(long, default_value_t = 2)]
     pub min_tool_calls: u32,
@@ -57,9 +64,19 @@ pub struct DistillArgs {
     /// Keep trajectories with failure records.
     #[arg(long)]
     pub keep_failures: bool,
-    /// Do not require the report's citations to come from tool results.
+    /// Do not require the report's citations to have been opened by tools, nor
+    /// its prices and ratings to match tool results.
     #[arg(long)]
     pub no_grounding: bool,
+    /// Keep reports that look cut off (mid-sentence, mid-table, open markup).
+    #[arg(long)]
+    pub allow_incomplete_reports: bool,
+    /// Shortest run of words of recorded feedback that counts as an echo (0: off).
+    #[arg(long, default_value_t = 8)]
+    pub feedback_echo_words: u32,
+    /// Keep examples whose reasoning refers to a draft they do not contain.
+    #[arg(long)]
+    pub allow_invisible_drafts: bool,
     /// Tool definitions (JSON array of {name, description, parameters}); default: the gateway's four tools.
     #[arg(long)]
     pub tools: Option<PathBuf>,
@@ -91,6 +108,9 @@ pub async fn run(args: DistillArgs) -> anyhow::Result<()> {
             drop_failures: !args.keep_failures,
             max_identical_calls: args.max_identical_calls,
             require_grounding: !args.no_grounding,
+            require_complete_report: !args.allow_incomplete_reports,
+            feedback_echo_words: args.feedback_echo_words,
+            drop_invisible_drafts: !args.allow_invisible_drafts,
             near_duplicate_jaccard: args.near_duplicate,
         },
         bucket: args.bucket,
@@ -138,7 +158,19 @@ pub async fn run(args: DistillArgs) -> anyhow::Result<()> {
     });
     write_lines(&args.out.join("drops.jsonl"), drops.collect::<Vec<_>>().iter().map(String::as_str))?;
     let stats = DatasetStats::of(&distilled, &opts.tokenizer.name());
-    std::fs::write(args.out.join("stats.json"), serde_json::to_string_pretty(&stats)? + "\n")?;
+    let mut report = serde_json::to_value(&stats)?;
+    // RACE per round, where `productresearch eval` judged this run.
+    let race = args.trajectories.parent().map(|run| run.join("eval").join("race_rounds.json"));
+    if let Some(curve) = race.filter(|p| p.is_file()).and_then(|p| std::fs::read_to_string(p).ok()) {
+        // The per-round means, not every judged report.
+        let curve: serde_json::Value = serde_json::from_str(&curve).unwrap_or_default();
+        report["race_rounds"] = serde_json::json!({"judge_model": curve["judge_model"], "rounds": curve["rounds"]});
+    }
+    std::fs::write(args.out.join("stats.json"), serde_json::to_string_pretty(&report)? + "\n")?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+        return Ok(());
+    }
 
     if args.explain {
         for d in &distilled.drops {
@@ -152,7 +184,16 @@ pub async fn run(args: DistillArgs) -> anyhow::Result<()> {
             );
         }
     }
-    print!("{}", stats.table());
+    if args.explain {
+        print!("{}", stats.quality_page());
+        if let Some(rounds) = report.get("race_rounds").and_then(|r| r.get("rounds")).and_then(serde_json::Value::as_array) {
+            let curve: Vec<String> =
+                rounds.iter().filter_map(|r| Some(format!("round {}: {:.3}", r.get("round")?, r.get("overall")?.as_f64()?))).collect();
+            println!("  RACE per round   {}", curve.join(", "));
+        }
+    } else {
+        print!("{}", stats.table());
+    }
     println!("wrote {}", args.out.display());
     Ok(())
 }

@@ -114,6 +114,16 @@ fn spawn<E: std::fmt::Display>(fut: impl Future<Output = Result<(), E>> + Send +
     tokio::spawn(async move { fut.await.map_err(|e| e.to_string()) })
 }
 
+/// The distiller's own models: reflections written by a model, and the RACE
+/// judge; `None` leaves the rule-based reflections and no judge.
+#[derive(Debug, Clone, Default)]
+pub struct DistillerModels {
+    /// Writes each rejection's lesson as the agent's own forethought.
+    pub reflection: Option<EndpointConfig>,
+    /// Scores reports for the `Judge` RPC.
+    pub judge: Option<EndpointConfig>,
+}
+
 /// Prompt templates and intent shape for the whole mesh (docs/prompts.md).
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -140,6 +150,16 @@ impl LocalMesh {
     /// [`Self::start_with_tools`] with prompt template overrides and the user
     /// agent's multi-turn mode (`prompts_dir`, `follow_ups` in the run config).
     pub async fn start_with(settings: MeshSettings, tools: ToolsSettings, prompts: PromptSettings) -> anyhow::Result<Self> {
+        Self::start_with_models(settings, tools, prompts, DistillerModels::default()).await
+    }
+
+    /// [`Self::start_with`] with the distiller's reflection and judge models.
+    pub async fn start_with_models(
+        settings: MeshSettings,
+        tools: ToolsSettings,
+        prompts: PromptSettings,
+        distiller_models: DistillerModels,
+    ) -> anyhow::Result<Self> {
         let token = CancellationToken::new();
         let (ua_l, ua) = bind().await?;
         let (sup_l, sup) = bind().await?;
@@ -201,7 +221,12 @@ impl LocalMesh {
                 distiller::SERVICE_NAME,
                 e.distiller.clone(),
                 spawn(distiller::run(
-                    distiller::Config { prompts_dir: prompts.prompts_dir.clone(), ..Default::default() },
+                    distiller::Config {
+                        prompts_dir: prompts.prompts_dir.clone(),
+                        reflection: distiller_models.reflection,
+                        judge: distiller_models.judge,
+                        ..Default::default()
+                    },
                     di_l,
                     stop(&token),
                 )),

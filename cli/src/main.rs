@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
-use productresearch::local_mesh::{LocalMesh, MeshSettings};
+use productresearch::local_mesh::{DistillerModels, LocalMesh, MeshSettings};
 use productresearch::model_endpoint::EmbeddedModel;
 use productresearch::run_config::{MODEL_ROLES, RunConfig};
 use productresearch::{histories, pipeline};
@@ -155,7 +155,12 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         for (role, e) in MODEL_ROLES.iter().zip([&settings.user_agent_llm, &settings.research_agent_llm, &settings.supervisor_llm]) {
             eprintln!("{role:>14}: model {} at {} (tool mode {:?})", e.model, e.base_url, e.tool_mode);
         }
-        let mesh = LocalMesh::start_with(settings, config.tools.clone(), config.prompts.clone()).await?;
+        // The distiller reflects and judges with the run's own role models.
+        let role_model = |role: &str| {
+            (!role.is_empty()).then(|| config.endpoint(role, models.local.as_ref()).map_err(|e| anyhow::anyhow!(e))).transpose()
+        };
+        let distiller_models = DistillerModels { reflection: role_model(&config.distill.reflection_role)?, judge: role_model(&config.distill.judge_role)? };
+        let mesh = LocalMesh::start_with_models(settings, config.tools.clone(), config.prompts.clone(), distiller_models).await?;
         eprintln!("mesh up on loopback in {:.1}s: supervisor {}", started.elapsed().as_secs_f64(), mesh.endpoints.supervisor);
         // Ctrl-C or SIGTERM stops the batch; what finished is already in trajectories.jsonl.
         let result = tokio::select! {
@@ -258,13 +263,14 @@ async fn synthesize_and_distill(
         batch.trajectories.len(),
         config.out.join(pipeline::TRAJECTORIES_FILE).display()
     );
-    let distilled = pipeline::distill(
+    let distilled = pipeline::distill_from_snapshot(
         &mesh.endpoints.distiller,
         &mesh.endpoints.tool_gateway,
         &batch.trajectories,
         config.distill.min_assistant_turns,
         config.distill.min_tool_calls,
         &config.out,
+        &config.tool_snapshot(),
     )
     .await?;
     for (id, filter, reason) in &distilled.drops {

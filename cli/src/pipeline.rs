@@ -191,6 +191,20 @@ pub async fn distill(
     min_tool_calls: u32,
     out: &Path,
 ) -> anyhow::Result<DistillOutcome> {
+    distill_from_snapshot(distiller_url, gateway_url, trajectories, min_assistant_turns, min_tool_calls, out, "").await
+}
+
+/// [`distill`] naming the tool snapshot (`tool_snapshot`, empty for live tools)
+/// the trajectories were made with, for each example's lineage.
+pub async fn distill_from_snapshot(
+    distiller_url: &str,
+    gateway_url: &str,
+    trajectories: &[Trajectory],
+    min_assistant_turns: u32,
+    min_tool_calls: u32,
+    out: &Path,
+    tool_snapshot: &str,
+) -> anyhow::Result<DistillOutcome> {
     let tools = ToolGatewayServiceClient::new(channel("tool-gateway", &ClientConfig::single(gateway_url))?)
         .list_tools(ListToolsRequest {})
         .await
@@ -202,7 +216,7 @@ pub async fn distill(
         min_assistant_turns,
         min_tool_calls,
         tools,
-        ..Default::default()
+        tool_snapshot: tool_snapshot.to_string(),
     };
     let response = DistillerServiceClient::new(channel("distiller", &ClientConfig::single(distiller_url))?)
         .max_decoding_message_size(usize::MAX)

@@ -36,11 +36,15 @@ pub struct DistillSettings {
     pub min_assistant_turns: u32,
     /// Fewest tool calls a kept trajectory has.
     pub min_tool_calls: u32,
+    /// Role whose model writes the reflections (empty: the rule-based rewrite).
+    pub reflection_role: String,
+    /// Role whose model is the distiller's RACE judge (empty: none).
+    pub judge_role: String,
 }
 
 impl Default for DistillSettings {
     fn default() -> Self {
-        Self { min_assistant_turns: 3, min_tool_calls: 2 }
+        Self { min_assistant_turns: 3, min_tool_calls: 2, reflection_role: "research-agent".into(), judge_role: "supervisor".into() }
     }
 }
 
@@ -127,6 +131,19 @@ impl RunConfig {
         Ok(endpoint)
     }
 
+    /// Id of the tool snapshot a run's tool results come from: the record/replay
+    /// store as `<mode>:<folder>`, or empty for live tools.
+    pub fn tool_snapshot(&self) -> String {
+        match (&self.tools.mode, &self.tools.store) {
+            (tool_gateway::tool_store::ToolsMode::Live, _) | (_, None) => String::new(),
+            (mode, Some(store)) => format!(
+                "{}:{}",
+                serde_json::to_value(mode).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default(),
+                store.display()
+            ),
+        }
+    }
+
     /// Checks the whole config; the error is one line that says what to fix.
     pub fn validate(&self) -> Result<(), String> {
         for key in self.roles.keys() {
@@ -139,6 +156,11 @@ impl RunConfig {
         let stand_in = EndpointConfig::new("http://127.0.0.1:1/v1", "local");
         for role in MODEL_ROLES {
             self.endpoint(role, Some(&stand_in))?;
+        }
+        for (key, role) in [("distill.reflection_role", &self.distill.reflection_role), ("distill.judge_role", &self.distill.judge_role)] {
+            if !role.is_empty() && !MODEL_ROLES.contains(&role.as_str()) {
+                return Err(format!("{key}: unknown role {role:?}; use one of {} or \"\" (none)", MODEL_ROLES.join(", ")));
+            }
         }
         self.caps.validate()?;
         if self.concurrency == 0 {

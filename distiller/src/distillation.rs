@@ -75,6 +75,9 @@ pub struct SftExample {
     pub assistant_turns: usize,
     /// Tool calls.
     pub tool_calls: usize,
+    /// Its shape (tool sequence, report layout, query, category), for the
+    /// dataset's diversity figures.
+    pub shape: crate::diversity::Shape,
 }
 
 impl SftExample {
@@ -240,6 +243,9 @@ fn one(
     if let Err(r) = filter::depth(&internalized, opts.filters.min_assistant_turns, decisions) {
         return Ok(Err(r));
     }
+    if let Err(r) = filter::content(trajectory, &internalized, &opts.filters, decisions) {
+        return Ok(Err(r));
+    }
     let mut value = export::example(trajectory, &internalized, tools);
     validate::check(&value).map_err(|v| Error::InvalidExample { trajectory_id: id.clone(), rule: v.rule, detail: v.detail })?;
 
@@ -261,7 +267,9 @@ fn one(
     meta["tokenizer"] = json!(opts.tokenizer.name());
     meta["bucket"] = json!(bucket.name());
     meta["tools_sha256"] = json!(tools_sha256);
-    meta["tool_snapshot"] = json!(opts.tool_snapshot);
+    // The record's own snapshot id wins over the one the caller named.
+    let snapshot = Some(trajectory.tool_snapshot.as_str()).filter(|s| !s.is_empty()).or(opts.tool_snapshot.as_deref());
+    meta["tool_snapshot"] = json!(snapshot);
     meta["reflections"] = reflections.lineage(internalized.rejections_internalized);
     meta["prompts"] = prompts_lineage(trajectory, reflections);
     meta["distiller_version"] = json!(env!("CARGO_PKG_VERSION"));
@@ -271,6 +279,7 @@ fn one(
         bucket,
         assistant_turns: internalized.assistant_turns(),
         tool_calls: internalized.tool_calls as usize,
+        shape: crate::diversity::Shape::of(&internalized.messages),
         value,
     }))
 }
@@ -384,7 +393,7 @@ mod tests {
         assert_eq!(out.examples.iter().map(|e| e.trajectory_id.as_str()).collect::<Vec<_>>(), ["traj-1", "traj-3"]);
         assert_eq!(out.drops[0].filter, Filter::NearDuplicate);
         assert!(out.drops[0].reason.contains("1.00 similar") && out.drops[0].reason.contains("traj-1"), "{}", out.drops[0].reason);
-        assert_eq!(out.drops[0].passed.len(), 9, "every other filter passed");
+        assert_eq!(out.drops[0].passed.len(), Filter::ORDER.len() - 1, "every other filter passed");
         // Off, both stay.
         let mut o = opts();
         o.filters.near_duplicate_jaccard = 0.0;

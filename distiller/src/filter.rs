@@ -11,7 +11,7 @@ use productresearch_record::{Decision as Verdict, StepKind, TerminationReason, T
 use serde::{Deserialize, Serialize};
 
 use crate::internalize::Internalized;
-use crate::{failure, grounding};
+use crate::{completeness, content, failure, grounding};
 
 /// One filter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -33,10 +33,20 @@ pub enum Filter {
     Failure,
     /// The agent proposed the same call (name and arguments) too often: a loop.
     RepeatedCalls,
-    /// The final report cites a product id or URL no tool returned.
+    /// The final report stops mid-sentence, mid-table or with markup open.
+    CompleteReport,
+    /// The final report cites a URL no `web_visit` opened, or a product no
+    /// `visit_product` opened and no `product_search` returned.
     Grounding,
+    /// The final report states a price or rating no tool result gives.
+    StatedFacts,
     /// Too few assistant turns in the internalized conversation.
     MinAssistantTurns,
+    /// An assistant turn repeats recorded verdict feedback or uses review
+    /// vocabulary.
+    FeedbackEcho,
+    /// Reasoning refers to a draft or attempt the example does not contain.
+    InvisibleDraft,
     /// The example is longer than the chosen token bucket.
     TokenLength,
     /// The query nearly duplicates the query of an earlier kept trajectory.
@@ -45,15 +55,19 @@ pub enum Filter {
 
 impl Filter {
     /// The order the filters run in.
-    pub const ORDER: [Filter; 10] = [
+    pub const ORDER: [Filter; 14] = [
         Filter::Structure,
         Filter::NoQuery,
         Filter::Approved,
         Filter::MinToolCalls,
         Filter::Failure,
         Filter::RepeatedCalls,
+        Filter::CompleteReport,
         Filter::Grounding,
+        Filter::StatedFacts,
         Filter::MinAssistantTurns,
+        Filter::FeedbackEcho,
+        Filter::InvisibleDraft,
         Filter::TokenLength,
         Filter::NearDuplicate,
     ];
@@ -67,8 +81,12 @@ impl Filter {
             Filter::MinToolCalls => "min_tool_calls",
             Filter::Failure => "failure",
             Filter::RepeatedCalls => "repeated_calls",
+            Filter::CompleteReport => "complete_report",
             Filter::Grounding => "grounding",
+            Filter::StatedFacts => "stated_facts",
             Filter::MinAssistantTurns => "min_assistant_turns",
+            Filter::FeedbackEcho => "feedback_echo",
+            Filter::InvisibleDraft => "invisible_draft",
             Filter::TokenLength => "token_length",
             Filter::NearDuplicate => "near_duplicate",
         }
@@ -98,9 +116,17 @@ pub struct FilterConfig {
     /// Most times one call (name + canonical arguments) may be proposed, rejected
     /// proposals included (0: off).
     pub max_identical_calls: u32,
-    /// Every product id and URL the final report cites must appear in a tool
-    /// result of the trajectory.
+    /// Every URL the final report cites must have been opened by `web_visit`,
+    /// every product by `visit_product` or returned by `product_search`, and
+    /// every price and rating it states must match a tool result.
     pub require_grounding: bool,
+    /// The final report must be finished (no cut-off sentence, table or markup).
+    pub require_complete_report: bool,
+    /// Shortest run of words of recorded feedback that counts as an echo in an
+    /// assistant turn (0: off, review vocabulary included).
+    pub feedback_echo_words: u32,
+    /// Drop examples whose reasoning refers to a draft they do not contain.
+    pub drop_invisible_drafts: bool,
     /// Token Jaccard similarity of normalised queries at or above which a later
     /// query counts as a near duplicate (0: off).
     pub near_duplicate_jaccard: f64,
@@ -115,6 +141,9 @@ impl Default for FilterConfig {
             drop_failures: true,
             max_identical_calls: 2,
             require_grounding: true,
+            require_complete_report: true,
+            feedback_echo_words: content::ECHO_WORDS as u32,
+            drop_invisible_drafts: true,
             near_duplicate_jaccard: 0.8,
         }
     }
@@ -231,14 +260,44 @@ pub fn screen_into(trajectory: &Trajectory, config: &FilterConfig, d: &mut Decis
         d.pass(Filter::RepeatedCalls, "off");
     }
 
+    let report = final_report_seq(trajectory, config.require_approval)
+        .and_then(|seq| trajectory.steps().into_iter().find(|(e, _, _)| e.seq == seq).map(|(_, s, _)| s.text.clone()))
+        .unwrap_or_default();
+    if config.require_complete_report {
+        let end = completeness::check(&report).map_err(|reason| Rejection::new(Filter::CompleteReport, reason))?;
+        d.pass(Filter::CompleteReport, format!("ends with a {end}"));
+    } else {
+        d.pass(Filter::CompleteReport, "off");
+    }
+
     if config.require_grounding {
-        let report = final_report_seq(trajectory, config.require_approval)
-            .and_then(|seq| trajectory.steps().into_iter().find(|(e, _, _)| e.seq == seq).map(|(_, s, _)| s.text.clone()))
-            .unwrap_or_default();
-        let cited = grounding::check(trajectory, &report).map_err(|reason| Rejection::new(Filter::Grounding, reason))?;
-        d.pass(Filter::Grounding, format!("{cited} citations found in tool results"));
+        let evidence = grounding::Evidence::of(trajectory);
+        let cited = grounding::check_with(&evidence, &report).map_err(|reason| Rejection::new(Filter::Grounding, reason))?;
+        d.pass(Filter::Grounding, format!("{cited} citations opened by tools"));
+        let facts = grounding::check_facts(&evidence, &report).map_err(|reason| Rejection::new(Filter::StatedFacts, reason))?;
+        d.pass(Filter::StatedFacts, format!("{facts} prices and ratings match tool results"));
     } else {
         d.pass(Filter::Grounding, "off");
+        d.pass(Filter::StatedFacts, "off");
+    }
+    Ok(())
+}
+
+/// Runs the filters on what the internalized conversation says
+/// ([`Filter::FeedbackEcho`], [`Filter::InvisibleDraft`]).
+pub fn content(trajectory: &Trajectory, internalized: &Internalized, config: &FilterConfig, d: &mut Decisions) -> Result<(), Rejection> {
+    if config.feedback_echo_words > 0 {
+        let detail = content::feedback_echo(trajectory, &internalized.messages, config.feedback_echo_words as usize)
+            .map_err(|reason| Rejection::new(Filter::FeedbackEcho, reason))?;
+        d.pass(Filter::FeedbackEcho, detail);
+    } else {
+        d.pass(Filter::FeedbackEcho, "off");
+    }
+    if config.drop_invisible_drafts {
+        content::invisible_draft(&internalized.messages).map_err(|reason| Rejection::new(Filter::InvisibleDraft, reason))?;
+        d.pass(Filter::InvisibleDraft, "no reference to an unseen draft");
+    } else {
+        d.pass(Filter::InvisibleDraft, "off");
     }
     Ok(())
 }
@@ -376,7 +435,18 @@ mod tests {
         let names: Vec<&str> = d.0.iter().map(|d| d.filter.name()).collect();
         assert_eq!(
             names,
-            ["structure", "no_query", "approved", "min_tool_calls", "failure", "repeated_calls", "grounding", "min_assistant_turns"]
+            [
+                "structure",
+                "no_query",
+                "approved",
+                "min_tool_calls",
+                "failure",
+                "repeated_calls",
+                "complete_report",
+                "grounding",
+                "stated_facts",
+                "min_assistant_turns"
+            ]
         );
         assert_eq!(d.0[3].detail, "3 >= 3");
     }
@@ -397,7 +467,7 @@ mod tests {
             .plan("p", "", None)
             .call("c1", "web_search", "{}", None)
             .result("c9", "web_search", "x", None)
-            .report("r", None)
+            .report("r.", None)
             .end(TerminationReason::Approved);
         let (name, reason) = dropped_by(&t, 0).unwrap();
         assert_eq!(name, "structure");
@@ -407,24 +477,24 @@ mod tests {
             .plan("p", "", None)
             .call("c1", "web_search", "{}", Some("no"))
             .result("c1", "web_search", "x", None)
-            .report("r", None)
+            .report("r.", None)
             .end(TerminationReason::Approved);
         assert!(dropped_by(&t, 0).unwrap().1.contains("answers no approved tool call"));
         // Arguments that are not a JSON object.
         let t = Script::new("t", "q")
             .plan("p", "", None)
             .tool("c1", "web_search", "query=x", "x")
-            .report("r", None)
+            .report("r.", None)
             .end(TerminationReason::Approved);
         assert!(dropped_by(&t, 0).unwrap().1.contains("not a JSON object"));
         // A step after the approved report.
-        let t = Script::new("t", "q").plan("p", "", None).report("r", None).report("r2", None).end(TerminationReason::Approved);
+        let t = Script::new("t", "q").plan("p", "", None).report("r.", None).report("r2", None).end(TerminationReason::Approved);
         assert!(dropped_by(&t, 0).unwrap().1.contains("follows the approved report"));
     }
 
     #[test]
     fn no_query_drops_an_empty_query() {
-        let t = Script::new("t", "   ").plan("p", "", None).report("r", None).end(TerminationReason::Approved);
+        let t = Script::new("t", "   ").plan("p", "", None).report("r.", None).end(TerminationReason::Approved);
         assert_eq!(dropped_by(&t, 0).unwrap().0, "no_query");
     }
 
@@ -495,7 +565,7 @@ mod tests {
         };
         s.t.push(0, EventBody::Step(productresearch_record::Step::result(r)));
         s.t.push(0, EventBody::Verdict(productresearch_record::Verdict::approve(productresearch_record::SupervisorState::CheckToolcall)));
-        let t = s.tool("c2", "web_search", r#"{"query":"x"}"#, "ok").report("r", None).end(TerminationReason::Approved);
+        let t = s.tool("c2", "web_search", r#"{"query":"x"}"#, "ok").report("r.", None).end(TerminationReason::Approved);
         let (name, reason) = dropped_by(&t, 0).unwrap();
         assert_eq!(name, "failure");
         assert!(reason.contains("c1") && reason.contains("is an error"), "{reason}");
@@ -503,7 +573,7 @@ mod tests {
         let t = Script::new("t", "q")
             .plan("p", "", None)
             .tool("c1", "web_search", "{}", "Error: upstream 503")
-            .report("r", None)
+            .report("r.", None)
             .end(TerminationReason::Approved);
         assert!(dropped_by(&t, 0).unwrap().1.contains("reads as an error text"));
         // Turned off, it passes (and says so).
@@ -526,7 +596,7 @@ mod tests {
         let t = s
             .tool("c3", "web_search", r#"{"query":"x","k":1}"#, "ok")
             .tool("c4", "web_visit", r#"{"url":"u"}"#, "ok")
-            .report("r", None)
+            .report("r.", None)
             .end(TerminationReason::Approved);
         let (name, reason) = dropped_by(&t, 0).unwrap();
         assert_eq!(name, "repeated_calls");
@@ -545,7 +615,10 @@ mod tests {
             .end(TerminationReason::Approved);
         let (name, reason) = dropped_by(&t, 0).unwrap();
         assert_eq!(name, "grounding");
-        assert_eq!(reason, "the report cites 2 that no tool returned: hp-999, https://b.example/x");
+        assert_eq!(
+            reason,
+            "the report cites 2 that no web_visit, visit_product or product_search of this trajectory opened: hp-999, https://b.example/x"
+        );
         let grounded = Script::new("t", "q")
             .plan("p", "", None)
             .tool("c1", "product_search", r#"{"query":"x"}"#, "[hp-001] Aurion Quiet 700 $329")
@@ -553,7 +626,58 @@ mod tests {
             .report("Buy [hp-001] (https://a.example/review).", None)
             .end(TerminationReason::Approved);
         let d = screen(&grounded, &cfg(0)).unwrap();
-        assert!(d.0.iter().any(|d| d.filter == Filter::Grounding && d.detail == "2 citations found in tool results"));
+        assert!(d.0.iter().any(|d| d.filter == Filter::Grounding && d.detail == "2 citations opened by tools"));
+    }
+
+    #[test]
+    fn a_url_found_by_search_but_never_visited_is_not_grounded() {
+        let hits = r#"{"results":[{"url":"https://a.example/review","title":"A"},{"url":"https://b.example/x","title":"B"}]}"#;
+        let t = Script::new("t", "q")
+            .plan("p", "", None)
+            .tool("c1", "web_search", r#"{"query":"x"}"#, hits)
+            .tool("c2", "web_visit", r#"{"url":"https://a.example/review"}"#, r#"{"url":"https://a.example/review","content":"great"}"#)
+            .report("Read https://a.example/review and https://b.example/x.", None)
+            .end(TerminationReason::Approved);
+        let (name, reason) = dropped_by(&t, 0).unwrap();
+        assert_eq!(name, "grounding");
+        assert!(reason.ends_with("opened: https://b.example/x"), "{reason}");
+    }
+
+    #[test]
+    fn stated_facts_drop_a_price_no_tool_gave() {
+        let search = r#"{"results":[{"product_id":"hp-001","title":"Aurion","price":329,"rating":4.4}]}"#;
+        let report = |line: &str| {
+            Script::new("t", "Headphones under $400?")
+                .plan("p", "", None)
+                .tool("c1", "product_search", r#"{"query":"x"}"#, search)
+                .tool("c2", "visit_product", r#"{"product_id":"hp-001"}"#, search)
+                .report(line, None)
+                .end(TerminationReason::Approved)
+        };
+        let (name, reason) = dropped_by(&report("Buy [hp-001] at $299 (rating: 4.4)."), 0).unwrap();
+        assert_eq!(name, "stated_facts");
+        assert!(reason.contains("price 299 for hp-001"), "{reason}");
+        assert_eq!(
+            dropped_by(&report("Buy [hp-001] at $329 (rating: 4.9)."), 0).unwrap().1.split(',').next(),
+            Some("the report states rating 4.9 for hp-001")
+        );
+        // The tool's figures, and the user's own budget, pass.
+        let d = screen(&report("Buy [hp-001] at $329, rated 4.4/5.\nAll within $400."), &cfg(0)).unwrap();
+        assert!(d.0.iter().any(|d| d.filter == Filter::StatedFacts && d.detail.starts_with("3 prices and ratings")), "{d:?}");
+    }
+
+    #[test]
+    fn complete_report_drops_a_cut_off_report() {
+        let t = Script::new("t", "q")
+            .plan("p", "", None)
+            .tool("c1", "web_search", "{}", "x")
+            .report("## Picks\n| Product | Price |\n|---|---|\n| Ninja | 89", None)
+            .end(TerminationReason::Approved);
+        let (name, reason) = dropped_by(&t, 0).unwrap();
+        assert_eq!(name, "complete_report");
+        assert!(reason.contains("table row"), "{reason}");
+        let off = FilterConfig { require_complete_report: false, min_tool_calls: 0, ..FilterConfig::default() };
+        assert!(screen(&t, &off).unwrap().0.iter().any(|d| d.filter == Filter::CompleteReport && d.detail == "off"));
     }
 
     #[test]
@@ -562,13 +686,13 @@ mod tests {
             .plan("p", "", None)
             .tool("c1", "web_search", "{}", "x")
             .report("draft one", Some("thin"))
-            .report("draft two", Some("still thin"))
+            .report("draft two.", Some("still thin"))
             .end(TerminationReason::RoundCap);
         let off = FilterConfig { require_approval: false, min_tool_calls: 0, ..FilterConfig::default() };
         assert!(screen(&t, &off).is_ok());
         let out = crate::internalize::internalize_with(&t, "s", &Default::default(), final_report_seq(&t, false));
         let last = serde_json::to_value(out.messages.last().unwrap()).unwrap();
-        assert_eq!((last["role"].as_str(), last["content"].as_str()), (Some("assistant"), Some("draft two")));
+        assert_eq!((last["role"].as_str(), last["content"].as_str()), (Some("assistant"), Some("draft two.")));
         assert_eq!(out.rejections_internalized, 1);
     }
 }

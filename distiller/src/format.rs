@@ -79,12 +79,59 @@ fn calls(m: &Value) -> &[Value] {
     m.get("tool_calls").and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[])
 }
 
-/// A call as `{"name", "arguments"}` with the arguments as a JSON object (the
-/// shape both LLaMA-Factory and the Qwen template expect).
-fn call_object(call: &Value) -> Value {
+/// A call as `{"name": …, "arguments": …}` text, as Qwen2.5's chat template
+/// and LLaMA-Factory's `qwen` tool format write it: `name` first, Python's
+/// `json.dumps` spacing, and the arguments in the order the model wrote them
+/// (a `Value` would sort them).
+fn call_text(call: &Value) -> String {
     let f = &call["function"];
-    let args: Value = serde_json::from_str(text(f, "arguments")).unwrap_or(Value::Null);
-    json!({"name": f["name"], "arguments": args})
+    format!(r#"{{"name": "{}", "arguments": {}}}"#, text(f, "name"), python_json(text(f, "arguments")))
+}
+
+/// `raw` JSON re-spaced as Python's `json.dumps(…, ensure_ascii=False)` writes
+/// it (`", "` and `": "` separators, strings escaped as serde_json escapes them,
+/// which is Python's set), keeping its key order.
+pub fn python_json(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len() + raw.len() / 8);
+    let mut chars = raw.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '"' => {
+                // The whole string token, re-escaped.
+                let mut end = i + 1;
+                let mut escaped = false;
+                for (j, d) in chars.by_ref() {
+                    end = j + d.len_utf8();
+                    match d {
+                        '\\' if !escaped => escaped = true,
+                        '"' if !escaped => break,
+                        _ => escaped = false,
+                    }
+                }
+                match serde_json::from_str::<String>(&raw[i..end]) {
+                    Ok(s) => out.push_str(&Value::String(s).to_string()),
+                    Err(_) => out.push_str(&raw[i..end]),
+                }
+            }
+            ',' => out.push_str(", "),
+            ':' => out.push_str(": "),
+            c if c.is_whitespace() => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The assistant text a chat template is given: the reasoning as a `<think>`
+/// block, then the content (separated by a blank line when both are there).
+pub fn assistant_text(m: &Value) -> String {
+    let reasoning = text(m, "reasoning_content").trim();
+    let content = text(m, "content");
+    match (reasoning.is_empty(), content.is_empty()) {
+        (true, _) => content.to_string(),
+        (false, true) => format!("<think>\n{reasoning}\n</think>"),
+        (false, false) => format!("<think>\n{reasoning}\n</think>\n\n{content}"),
+    }
 }
 
 fn think(reasoning: &str) -> String {
@@ -122,15 +169,18 @@ fn sharegpt(example: &Value) -> Value {
                         reasoning.push(content.to_string());
                     }
                     let thought = think(&reasoning.join("\n\n"));
-                    let called: Vec<Value> = calls(m).iter().map(call_object).collect();
-                    let body = if called.len() == 1 { called[0].to_string() } else { Value::Array(called).to_string() };
+                    let called: Vec<String> = calls(m).iter().map(call_text).collect();
+                    let body = if called.len() == 1 { called[0].clone() } else { format!("[{}]", called.join(", ")) };
                     conversations.push(json!({"from": "function_call", "value": format!("{thought}{body}")}));
                 }
             }
         }
     }
-    let tools: Vec<Value> = example["tools"].as_array().into_iter().flatten().map(|t| t["function"].clone()).collect();
-    json!({"conversations": conversations, "system": system, "tools": Value::Array(tools).to_string(), "meta": example["meta"]})
+    // The OpenAI tool objects as they are: LLaMA-Factory's qwen format keeps a
+    // tool that already says `"type": "function"`, so the system turn renders
+    // as the Hermes text and the served model's does.
+    let tools = python_json(&example["tools"].to_string());
+    json!({"conversations": conversations, "system": system, "tools": tools, "meta": example["meta"]})
 }
 
 /// Qwen2.5's tool preamble, as its chat template writes it.
@@ -155,7 +205,7 @@ pub fn hermes_text(example: &Value) -> String {
                     out.push_str(HERMES_TOOLS_HEAD);
                     for t in tools {
                         out.push('\n');
-                        out.push_str(&t.to_string());
+                        out.push_str(&python_json(&t.to_string()));
                     }
                     out.push_str(HERMES_TOOLS_TAIL);
                 }
@@ -179,12 +229,17 @@ pub fn hermes_text(example: &Value) -> String {
                 if previous_role == "tool" {
                     out.push_str("<|im_end|>\n");
                 }
-                out.push_str("<|im_start|>assistant\n");
-                out.push_str(&think(text(m, "reasoning_content")));
-                out.push_str(text(m, "content"));
+                // As Qwen2.5's template: a call turn opens without a newline
+                // when it has no text, each call on its own line.
+                let body = assistant_text(m);
+                out.push_str("<|im_start|>assistant");
+                if calls(m).is_empty() || !body.is_empty() {
+                    out.push('\n');
+                    out.push_str(&body);
+                }
                 for call in calls(m) {
                     out.push_str("\n<tool_call>\n");
-                    out.push_str(&call_object(call).to_string());
+                    out.push_str(&call_text(call));
                     out.push_str("\n</tool_call>");
                 }
                 out.push_str("<|im_end|>\n");
@@ -221,19 +276,19 @@ mod tests {
         let from: Vec<&str> = v["conversations"].as_array().unwrap().iter().map(|t| t["from"].as_str().unwrap()).collect();
         assert_eq!(from, ["human", "function_call", "observation", "function_call", "observation", "function_call", "observation", "gpt"]);
         let first = v["conversations"][1]["value"].as_str().unwrap();
-        assert!(first.starts_with("<think>\nLooking back at my draft plan"), "{first}");
+        assert!(first.starts_with("<think>\nBefore I settle on a plan"), "{first}");
         assert!(first.contains("1. search blenders\n2. compare warranties"), "{first}");
         assert!(
             first.ends_with(
                 r#"</think>
 
-{"arguments":{"query":"blender ice crushing under 100"},"name":"product_search"}"#
+{"name": "product_search", "arguments": {"query": "blender ice crushing under 100"}}"#
             ),
             "{first}"
         );
         assert_eq!(v["system"], "SYS");
         let tools: Value = serde_json::from_str(v["tools"].as_str().unwrap()).unwrap();
-        assert_eq!(tools[0]["name"], "product_search");
+        assert_eq!((tools[0]["type"].as_str(), tools[0]["function"]["name"].as_str()), (Some("function"), Some("product_search")));
     }
 
     #[test]
@@ -241,11 +296,34 @@ mod tests {
         let v = render(&openai(), Format::Hermes).unwrap();
         let text = v["text"].as_str().unwrap();
         assert!(text.starts_with("<|im_start|>system\nSYS\n\n# Tools"));
-        assert!(text.contains("<tools>\n{\"function\":{\"description\":\"Search the catalog\""));
-        assert_eq!(text.matches("<tool_call>\n{\"arguments\"").count(), 3);
+        assert!(text.contains("<tools>\n{\"function\": {\"description\": \"Search the catalog\""), "{text}");
+        // As Qwen2.5's template: name first, Python's spacing, the model's key order.
+        assert_eq!(text.matches("<tool_call>\n{\"name\": \"").count(), 3);
+        assert!(
+            text.contains("<tool_call>\n{\"name\": \"visit_product\", \"arguments\": {\"product_id\": \"ninja-bn701\"}}\n</tool_call>")
+        );
         assert_eq!(text.matches("<tool_response>\n").count(), 3);
-        assert!(text.contains("<|im_start|>user\n<tool_response>\n1. Ninja BN701 $89\n</tool_response><|im_end|>\n<|im_start|>assistant\n<think>\ncalling visit_product\n</think>\n\n"));
+        // A call turn with reasoning but no text: the think block, then the call on the next line.
+        assert!(text.contains("<|im_start|>user\n<tool_response>\n1. Ninja BN701 $89\n</tool_response><|im_end|>\n<|im_start|>assistant\n<think>\ncalling visit_product\n</think>\n<tool_call>\n"));
         assert!(text.ends_with("crushes ice in 10 s [web_visit].<|im_end|>\n"));
+    }
+
+    #[test]
+    fn a_call_turn_without_text_opens_on_the_call() {
+        let mut o = openai();
+        o["messages"][5]["reasoning_content"] = Value::Null;
+        let text = hermes_text(&o);
+        assert!(text.contains("<|im_start|>assistant\n<tool_call>\n{\"name\": \"visit_product\""), "{text}");
+        assert!(!text.contains("<|im_start|>assistant\n\n"), "{text}");
+    }
+
+    #[test]
+    fn python_json_respaces_and_keeps_key_order() {
+        assert_eq!(
+            python_json(r#"{"query":"a, b: c","limit":5,"x":[1,2,{"é":"\u00e9\n"}]}"#),
+            r#"{"query": "a, b: c", "limit": 5, "x": [1, 2, {"é": "é\n"}]}"#
+        );
+        assert_eq!(python_json(r#"{ "a" : "q\"uote" }"#), r#"{"a": "q\"uote"}"#);
     }
 
     #[test]

@@ -1,32 +1,55 @@
-//! Report grounding: every product id and URL the final report cites must have
-//! come back from a tool in the same trajectory. A report citing things no tool
-//! returned teaches a model to invent evidence.
+//! Report grounding: what the final report cites must have been opened in the
+//! same trajectory, and the facts it states must match what a tool returned. A
+//! report citing a page it never read (a search hit, or a page from another
+//! task) or quoting a price no tool gave teaches a model to invent evidence.
 //!
 //! Citations are URLs (`http://` or `https://`, up to whitespace or a closing
 //! bracket) and bracketed ids such as `[hp-001]` or `[B07XJ8C8F5]`: one token of
 //! letters, digits and `-_.:/` with at least one digit (so `[1]`-style footnote
 //! numbers and tool names such as `[web_visit]` are not ids; a footnote number
 //! has no letter and is skipped too).
+//!
+//! - a URL counts as opened when an approved `web_visit` call asked for it (or
+//!   landed on it: the result's `url`, after redirects) and got a result;
+//! - a product id counts as opened when an approved `visit_product` call asked
+//!   for it, or a `product_search` (or `visit_product`) result returned it;
+//! - a price (`$89`, `₹1,299`, `price: 19.5`) or rating (`rating: 4.5`, `4.5/5`,
+//!   `4.5 stars`) must equal one a tool returned: the cited product's own when
+//!   the line cites exactly one product the tools described, else any.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use productresearch_record::{StepKind, Trajectory};
+use serde_json::Value;
 
 /// The product ids and URLs `report` cites, deduplicated, in sorted order.
 pub fn citations(report: &str) -> BTreeSet<String> {
-    let mut out = BTreeSet::new();
-    for (i, _) in report.match_indices("http") {
-        let rest = &report[i..];
+    let mut out: BTreeSet<String> = urls(report).into_iter().collect();
+    out.extend(product_ids(report));
+    out
+}
+
+/// The URLs of `text`, in order.
+fn urls(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for (i, _) in text.match_indices("http") {
+        let rest = &text[i..];
         if !(rest.starts_with("http://") || rest.starts_with("https://")) {
             continue;
         }
         let end = rest.find(|c: char| c.is_whitespace() || matches!(c, ')' | ']' | '>' | '"' | '\'' | '<')).unwrap_or(rest.len());
         let url = rest[..end].trim_end_matches(['.', ',', ';', ':', '!', '?']);
         if url.len() > "https://".len() {
-            out.insert(url.to_string());
+            out.push(url.to_string());
         }
     }
-    let mut rest = report;
+    out
+}
+
+/// The bracketed product ids of `text`, in order.
+fn product_ids(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = text;
     while let Some(open) = rest.find('[') {
         rest = &rest[open + 1..];
         let Some(close) = rest.find(']') else { break };
@@ -38,50 +61,266 @@ pub fn citations(report: &str) -> BTreeSet<String> {
             && token.chars().any(|c| c.is_ascii_digit())
             && token.chars().any(|c| c.is_ascii_alphabetic());
         if id_like {
-            out.insert(token.to_string());
+            out.push(token.to_string());
         }
     }
     out
 }
 
-/// Checks that every citation of `report` appears in an approved tool result or
-/// an approved call's arguments (a `web_visit` of a URL returned it) of
-/// `trajectory`; the number of citations on success, the ungrounded ones otherwise.
-pub fn check(trajectory: &Trajectory, report: &str) -> Result<usize, String> {
-    let cited = citations(report);
-    if cited.is_empty() {
-        return Ok(0);
+/// What the tools of one trajectory opened and said.
+#[derive(Debug, Default)]
+pub struct Evidence {
+    /// URLs opened by `web_visit`.
+    pub opened_urls: BTreeSet<String>,
+    /// Products opened by `visit_product` or returned by a product tool.
+    pub products: BTreeSet<String>,
+    /// Prices and ratings each product was returned with.
+    facts: BTreeMap<String, ProductFacts>,
+    /// Every price and rating any tool result states.
+    any: ProductFacts,
+    /// Text of the product tools' results that are not JSON (ids are then
+    /// matched as substrings).
+    product_text: String,
+}
+
+#[derive(Debug, Default, Clone)]
+struct ProductFacts {
+    prices: Vec<f64>,
+    ratings: Vec<f64>,
+}
+
+impl Evidence {
+    /// What the approved calls of `trajectory` opened and returned.
+    pub fn of(trajectory: &Trajectory) -> Self {
+        let mut e = Self::default();
+        // A budget the user named ("under $100") may be restated.
+        if let Some(intent) = trajectory.intent() {
+            e.any.add_text(&intent.query);
+        }
+        let steps = trajectory.steps();
+        for w in steps.windows(2) {
+            let ((_, call, verdict), (_, result, _)) = (&w[0], &w[1]);
+            let (Some(c), Some(r)) = (&call.tool_call, &result.tool_result) else { continue };
+            if call.kind != StepKind::ToolCall || !verdict.is_some_and(|v| v.approved()) || r.call_id != c.id || r.is_error {
+                continue;
+            }
+            let args: Value = serde_json::from_str(&c.arguments).unwrap_or(Value::Null);
+            let parsed: Option<Value> = serde_json::from_str(&r.content).ok();
+            e.any.add_text(&r.content);
+            match c.name.as_str() {
+                "web_visit" => {
+                    if let Some(url) = args.get("url").and_then(Value::as_str) {
+                        e.opened_urls.insert(normal_url(url));
+                    }
+                    if let Some(url) = parsed.as_ref().and_then(|p| p.get("url")).and_then(Value::as_str) {
+                        e.opened_urls.insert(normal_url(url));
+                    }
+                }
+                "visit_product" | "product_search" => {
+                    if c.name == "visit_product"
+                        && let Some(id) = args.get("product_id").and_then(scalar)
+                    {
+                        e.products.insert(id);
+                    }
+                    match &parsed {
+                        Some(v) => e.add_products(v),
+                        None => {
+                            e.product_text.push_str(&r.content);
+                            e.product_text.push('\n');
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        e
     }
-    let mut seen = String::new();
-    for (_, step, verdict) in trajectory.steps() {
-        match step.kind {
-            StepKind::ToolResult => {
-                if let Some(r) = &step.tool_result {
-                    seen.push_str(&r.content);
-                    seen.push('\n');
+
+    fn add_products(&mut self, value: &Value) {
+        match value {
+            Value::Object(o) => {
+                if let Some(id) = o.get("product_id").and_then(scalar) {
+                    let facts = self.facts.entry(id.clone()).or_default();
+                    facts.prices.extend(o.get("price").and_then(number));
+                    facts.ratings.extend(o.get("rating").and_then(number));
+                    self.any.prices.extend(o.get("price").and_then(number));
+                    self.any.ratings.extend(o.get("rating").and_then(number));
+                    self.products.insert(id);
                 }
+                o.values().for_each(|v| self.add_products(v));
             }
-            StepKind::ToolCall if verdict.is_some_and(|v| v.approved()) => {
-                if let Some(c) = &step.tool_call {
-                    seen.push_str(&c.arguments);
-                    seen.push('\n');
-                }
-            }
+            Value::Array(items) => items.iter().for_each(|v| self.add_products(v)),
             _ => {}
         }
     }
-    let missing: Vec<&str> = cited.iter().map(String::as_str).filter(|c| !seen.contains(c)).collect();
+
+    fn product_opened(&self, id: &str) -> bool {
+        self.products.contains(id) || self.product_text.contains(id)
+    }
+}
+
+impl ProductFacts {
+    /// Prices and ratings stated in free text.
+    fn add_text(&mut self, text: &str) {
+        let (prices, ratings) = stated_facts(text);
+        self.prices.extend(prices);
+        self.ratings.extend(ratings);
+    }
+}
+
+/// Checks that every citation of `report` was opened in `trajectory`; the
+/// number of citations on success, the unopened ones otherwise.
+pub fn check(trajectory: &Trajectory, report: &str) -> Result<usize, String> {
+    check_with(&Evidence::of(trajectory), report)
+}
+
+/// [`check`] against evidence already gathered.
+pub fn check_with(evidence: &Evidence, report: &str) -> Result<usize, String> {
+    let cited = citations(report);
+    let missing: Vec<&str> = cited
+        .iter()
+        .map(String::as_str)
+        .filter(|c| if c.starts_with("http") { !evidence.opened_urls.contains(&normal_url(c)) } else { !evidence.product_opened(c) })
+        .collect();
     if missing.is_empty() {
         Ok(cited.len())
     } else {
         let shown: Vec<&str> = missing.iter().take(5).copied().collect();
-        Err(format!("the report cites {} that no tool returned: {}", missing.len(), shown.join(", ")))
+        Err(format!(
+            "the report cites {} that no web_visit, visit_product or product_search of this trajectory opened: {}",
+            missing.len(),
+            shown.join(", ")
+        ))
     }
+}
+
+/// Checks that every price and rating `report` states matches a tool result;
+/// the number of stated facts on success.
+pub fn check_facts(evidence: &Evidence, report: &str) -> Result<usize, String> {
+    let mut checked = 0;
+    for line in report.lines() {
+        let (prices, ratings) = stated_facts(line);
+        if prices.is_empty() && ratings.is_empty() {
+            continue;
+        }
+        // A line about exactly one described product must quote that product.
+        let ids: BTreeSet<String> = product_ids(line).into_iter().collect();
+        let own = match ids.iter().collect::<Vec<_>>().as_slice() {
+            [one] => evidence.facts.get(*one),
+            _ => None,
+        };
+        for (kind, stated, known) in [
+            ("price", &prices, own.map_or(&evidence.any.prices, |f| if f.prices.is_empty() { &evidence.any.prices } else { &f.prices })),
+            (
+                "rating",
+                &ratings,
+                own.map_or(&evidence.any.ratings, |f| if f.ratings.is_empty() { &evidence.any.ratings } else { &f.ratings }),
+            ),
+        ] {
+            for value in stated {
+                if !known.iter().any(|k| (k - value).abs() < 0.005) {
+                    let whose = match (own, ids.iter().next()) {
+                        (Some(_), Some(id)) => format!(" for {id}"),
+                        _ => String::new(),
+                    };
+                    return Err(format!("the report states {kind} {value}{whose}, which no tool result gives (line {:?})", clip(line)));
+                }
+                checked += 1;
+            }
+        }
+    }
+    Ok(checked)
+}
+
+fn clip(line: &str) -> String {
+    let line = line.trim();
+    match line.char_indices().nth(80) {
+        Some((i, _)) => format!("{}…", &line[..i]),
+        None => line.to_string(),
+    }
+}
+
+/// A URL compared without a trailing slash or fragment.
+fn normal_url(url: &str) -> String {
+    let url = url.split('#').next().unwrap_or(url);
+    url.trim_end_matches('/').to_string()
+}
+
+fn scalar(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+fn number(value: &Value) -> Option<f64> {
+    match value {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => leading_number(s.trim_start_matches(|c: char| !c.is_ascii_digit())).map(|(n, _)| n),
+        _ => None,
+    }
+}
+
+/// The number at the start of `s` (`1,299.50` → 1299.5) and its length in bytes.
+fn leading_number(s: &str) -> Option<(f64, usize)> {
+    let mut end = 0;
+    let mut seen_dot = false;
+    for (i, c) in s.char_indices() {
+        let next_digit = s[i + c.len_utf8()..].starts_with(|d: char| d.is_ascii_digit());
+        match c {
+            '0'..='9' => end = i + 1,
+            ',' if end > 0 && next_digit => {}
+            '.' if end > 0 && !seen_dot && next_digit => seen_dot = true,
+            _ => break,
+        }
+    }
+    (end > 0).then(|| s[..end].replace(',', "").parse().ok().map(|n| (n, end))).flatten()
+}
+
+/// Prices (after a currency sign or code, or `price:`) and ratings (`rating:`,
+/// `rated`, or before `/5`, `stars`, `out of 5`) stated in `text`.
+fn stated_facts(text: &str) -> (Vec<f64>, Vec<f64>) {
+    let lower = text.to_lowercase();
+    let mut prices = Vec::new();
+    let mut ratings = Vec::new();
+    const PRICE_MARKS: &[&str] = &["$", "₹", "€", "£", "rs.", "rs ", "inr ", "usd ", "price:", "price is", "priced at"];
+    const RATING_MARKS: &[&str] = &["rating:", "rating of", "rated "];
+    let after = |mark: &str| -> Vec<f64> {
+        lower
+            .match_indices(mark)
+            .filter_map(|(i, m)| leading_number(lower[i + m.len()..].trim_start_matches([' ', '$', '₹', '€', '£'])).map(|(n, _)| n))
+            .collect()
+    };
+    for mark in PRICE_MARKS {
+        prices.extend(after(mark));
+    }
+    for mark in RATING_MARKS {
+        ratings.extend(after(mark));
+    }
+    // `4.5/5`, `4.5 stars`, `4.5 out of 5`: the number before the mark.
+    for mark in ["/5", " stars", " out of 5"] {
+        for (i, _) in lower.match_indices(mark) {
+            let before = &lower[..i];
+            let start = before.rfind(|c: char| !(c.is_ascii_digit() || c == '.')).map_or(0, |p| p + 1);
+            if let Ok(n) = before[start..].parse::<f64>()
+                && n <= 5.0
+            {
+                ratings.push(n);
+            }
+        }
+    }
+    prices.dedup();
+    ratings.dedup();
+    (prices, ratings)
 }
 
 #[cfg(test)]
 mod tests {
+    use productresearch_record::TerminationReason;
+
     use super::*;
+    use crate::internalize::tests::Script;
 
     #[test]
     fn finds_urls_and_id_like_brackets_only() {
@@ -89,5 +328,48 @@ mod tests {
                       more at <https://shop.example/p?id=2>.";
         let got: Vec<String> = citations(report).into_iter().collect();
         assert_eq!(got, ["B07XJ8C8F5", "hp-001", "https://example.com/review-1", "https://shop.example/p?id=2"]);
+    }
+
+    fn researched() -> Trajectory {
+        let search = r#"{"results":[{"product_id":"B01","title":"One","price":19.5,"rating":4.5},{"product_id":"B02","title":"Two","price":"₹1,299","rating":4.1}]}"#;
+        let hits = r#"{"results":[{"url":"https://r.example/1","title":"a"},{"url":"https://r.example/2","title":"b"}]}"#;
+        Script::new("t", "q")
+            .plan("p", "", None)
+            .tool("c1", "product_search", r#"{"query":"x"}"#, search)
+            .tool("c2", "web_search", r#"{"query":"x review"}"#, hits)
+            .tool("c3", "web_visit", r#"{"url":"https://r.example/1"}"#, r#"{"url":"https://r.example/1/","title":"a","content":"good"}"#)
+            .report("r", None)
+            .end(TerminationReason::Approved)
+    }
+
+    #[test]
+    fn a_url_counts_only_when_web_visit_opened_it() {
+        let e = Evidence::of(&researched());
+        assert_eq!(check_with(&e, "See https://r.example/1 and [B01]."), Ok(2));
+        // Returned by web_search, never visited.
+        let err = check_with(&e, "See https://r.example/2.").unwrap_err();
+        assert!(err.contains("https://r.example/2") && err.contains("cites 1"), "{err}");
+        // A product no tool returned.
+        assert!(check_with(&e, "Buy [B09].").unwrap_err().contains("B09"));
+    }
+
+    #[test]
+    fn stated_prices_and_ratings_must_match_a_tool_result() {
+        let e = Evidence::of(&researched());
+        assert_eq!(check_facts(&e, "1. [B01] One — price: 19.5, rating: 4.5\n2. [B02] Two costs ₹1,299 (4.1/5)."), Ok(4));
+        // B02's price quoted for B01.
+        let err = check_facts(&e, "1. [B01] One — price: 1299").unwrap_err();
+        assert!(err.contains("price 1299 for B01"), "{err}");
+        let err = check_facts(&e, "Overall the best is rated 4.9 stars.").unwrap_err();
+        assert!(err.contains("rating 4.9"), "{err}");
+        // A line naming no product may quote any returned fact.
+        assert_eq!(check_facts(&e, "Prices run from $19.50 to ₹1,299."), Ok(2));
+    }
+
+    #[test]
+    fn numbers_read_with_separators() {
+        assert_eq!(leading_number("1,299.50 now"), Some((1299.5, 8)));
+        assert_eq!(leading_number("89."), Some((89.0, 2)));
+        assert_eq!(stated_facts("Rs. 2,499 and rated 4 out of 5"), (vec![2499.0], vec![4.0]));
     }
 }

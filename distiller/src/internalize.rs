@@ -386,7 +386,7 @@ pub(crate) mod tests {
         assert_eq!(
             assistant(&out.messages[2]).1,
             Some(
-                "Looking back at my draft plan, I notice that my plan does not compare warranty terms. I should add a warranty check.\n\n\
+                "Before I settle on a plan, I keep in mind that my plan should compare warranty terms. I should add a warranty check.\n\n\
                  I cover warranties now."
             )
         );
@@ -396,7 +396,7 @@ pub(crate) mod tests {
         assert_eq!(
             reasoning,
             Some(
-                "Looking back at the web_search call I was about to make with {\"query\":\"blender\"}, I notice that I need a narrower query.\n\n\
+                "Weighing a web_search call with {\"query\":\"blender\"}, I keep in mind that I need a narrower query.\n\n\
                  calling product_search"
             )
         );
@@ -408,7 +408,7 @@ pub(crate) mod tests {
         assert_eq!(calls, ["c4"]);
         assert_eq!(
             reasoning,
-            Some("Looking back at my draft report, I notice that I should cite sources for the wattage claim.\n\ncalling web_visit")
+            Some("Before I write the report, I keep in mind that I should cite sources for the wattage claim.\n\ncalling web_visit")
         );
         assert_eq!(assistant(&out.messages[9]).1, None);
     }
@@ -436,7 +436,7 @@ pub(crate) mod tests {
         assert_eq!(roles, ["system", "user", "assistant", "assistant", "tool", "assistant", "tool", "assistant"]);
         assert_eq!(
             assistant(&out.messages[5]).1,
-            Some("Looking back at what my web_visit call returned, I notice that the page is off-topic.\n\ncalling product_search")
+            Some("Looking at what the web_visit call returned, I keep in mind that the page is off-topic.\n\ncalling product_search")
         );
         assert_eq!(out.rejections_internalized, 1);
     }
@@ -461,7 +461,7 @@ pub(crate) mod tests {
             serde_json::json!({
                 "role": "assistant",
                 "content": "",
-                "reasoning_content": "Looking back at the web_search call I was about to make with {\"query\":\"blender\"}, I notice that I need a narrower query.\n\ncalling product_search",
+                "reasoning_content": "Weighing a web_search call with {\"query\":\"blender\"}, I keep in mind that I need a narrower query.\n\ncalling product_search",
                 "tool_calls": [{"id": "c2", "type": "function", "function": {"name": "product_search", "arguments": "{\"query\":\"blender ice crushing under 100\"}"}}]
             })
         );

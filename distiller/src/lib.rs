@@ -9,9 +9,12 @@
 //! [`distill`] runs all of it without any network; [`run`] serves it as
 //! `productresearch.distiller.v1.DistillerService`.
 
+pub mod completeness;
 mod config;
+pub mod content;
 pub mod dedup;
 mod distillation;
+pub mod diversity;
 mod error;
 pub mod export;
 pub mod failure;

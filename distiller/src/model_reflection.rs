@@ -18,7 +18,7 @@ use productresearch_record::{Decision, Step, StepKind, Trajectory};
 use serde_json::{Value, json};
 
 use crate::filter::{self, FilterConfig};
-use crate::reflection;
+use crate::{content, reflection};
 
 /// Name of the reflection prompt template.
 pub const TEMPLATE: &str = "distiller/reflection";
@@ -134,22 +134,34 @@ impl ModelReflector {
         for attempt in 0..2 {
             let (value, _) = self.client.chat_json(&req).await.map_err(|e| format!("model: {e}"))?;
             let text = value["reflection"].as_str().unwrap_or_default().trim().to_string();
-            let problem = match reflection::role_word_in(&text) {
-                _ if text.is_empty() => "the reflection is empty".to_string(),
-                Some(word) => format!("the reflection mentions {word:?}"),
-                None => return Ok(text),
-            };
+            let Some(problem) = problem_of(&text, feedback) else { return Ok(text) };
             if attempt == 1 {
                 return Err(format!("{problem} (after one re-ask)"));
             }
             req.messages.push(Message::assistant(value.to_string()));
             req.messages.push(Message::user(format!(
-                "{problem}. Write it again as your own thought, without the words supervisor, reviewer or feedback. \
-                 Answer with one JSON object: {{\"reflection\": \"...\"}}"
+                "{problem}. Write it again as your own forethought in your own words, without the words supervisor, \
+                 reviewer or feedback and without referring to a draft. Answer with one JSON object: {{\"reflection\": \"...\"}}"
             )));
         }
         unreachable!("the loop returns on its second attempt")
     }
+}
+
+/// What makes a model's reflection unusable in an example: empty, naming the
+/// second role, copying the feedback (the `feedback_echo` filter's rule) or
+/// looking back at the draft the example will not contain.
+fn problem_of(text: &str, feedback: &str) -> Option<String> {
+    if text.is_empty() {
+        return Some("the reflection is empty".into());
+    }
+    if let Some(word) = reflection::role_word_in(text) {
+        return Some(format!("the reflection mentions {word:?}"));
+    }
+    if let Some(run) = content::shared_run(text, feedback, content::ECHO_WORDS) {
+        return Some(format!("the reflection copies {run:?}"));
+    }
+    content::draft_phrase_in(text).map(|p| format!("the reflection refers to a draft ({p:?})"))
 }
 
 fn kind_name(kind: StepKind) -> &'static str {
@@ -207,8 +219,8 @@ mod tests {
         assert_eq!(sim.answers_by_trajectory()["traj-1"].count, 3, "each reflection call names its trajectory");
         assert_eq!(mine.prompt.as_ref().unwrap().name, TEMPLATE);
         for text in mine.by_seq.values() {
-            assert!(text.starts_with("Looking back, I should"), "{text}");
-            assert!(reflection::role_word_in(text).is_none(), "{text}");
+            assert!(text.starts_with("Before I go on, I make sure"), "{text}");
+            assert_eq!(problem_of(text, "x"), None, "{text}");
         }
         // The plan's critique, restated (the model saw the feedback text).
         let plan_seq = t.steps()[0].0.seq;
@@ -225,6 +237,16 @@ mod tests {
         );
         assert!(v["meta"]["prompts"][TEMPLATE].as_str().is_some_and(|h| h.len() == 64));
         sim.shutdown().await;
+    }
+
+    #[test]
+    fn copied_or_backward_looking_answers_are_unusable() {
+        let feedback = "The plan does not say how the candidates will be compared against each other.";
+        let copied = "I see that the plan does not say how the candidates will be compared.";
+        assert!(problem_of(copied, feedback).unwrap().contains("copies"));
+        assert!(problem_of("Looking back at my draft, I missed warranties.", feedback).unwrap().contains("draft"));
+        assert!(problem_of("The feedback wants warranties.", feedback).unwrap().contains("feedback"));
+        assert_eq!(problem_of("I will compare the candidates on price, rating and warranty first.", feedback), None);
     }
 
     #[tokio::test]

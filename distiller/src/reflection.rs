@@ -22,14 +22,20 @@ pub fn role_word_in(text: &str) -> Option<&'static str> {
     ROLE_WORDS.into_iter().find(|w| lower.contains(w))
 }
 
-/// The first-person reflection on a rejected `step` given its `feedback`.
+/// The lesson of a rejected `step` given its `feedback`, as the agent's own
+/// forethought before the step that replaced it: the rejected draft is not in
+/// the example, so the reasoning must not look back at it ("Looking back at my
+/// draft…" would refer to something the trained model never sees). Observations
+/// about the draft become requirements of the step to come (`the plan does not
+/// compare X` → `the plan should compare X`).
 pub fn reflect(step: &Step, feedback: &str) -> String {
-    let subject = subject_of(step);
+    let lead = lead_of(step);
     let mut sentences = Vec::new();
     for range in sentences_of(feedback) {
         let s = strip_label(&feedback[range]);
         let s = strip_attribution(&s);
         let s = to_first_person(&s);
+        let s = as_requirement(&s, step.kind);
         let s = own_artifacts(&s, step.kind);
         let s = imperative_to_intention(&s);
         let s = s.trim().trim_end_matches([';', ',', ':']).trim_end();
@@ -43,12 +49,12 @@ pub fn reflect(step: &Step, feedback: &str) -> String {
         sentences.push(s);
     }
     let text = match sentences.split_first() {
-        None => format!("Looking back at {subject}, I am not satisfied with it yet, so I will rework it."),
+        None => format!("{lead}, I want to get this step right before I take it."),
         Some((first, rest)) => {
             let lead = if starts_with_subject(first) {
-                format!("Looking back at {subject}, I notice that {}", decapitalize(first))
+                format!("{lead}, I keep in mind that {}", decapitalize(first))
             } else {
-                format!("Looking back at {subject}, I notice an issue: {}", decapitalize_word(first))
+                format!("{lead}, one thing to get right: {}", decapitalize_word(first))
             };
             std::iter::once(lead).chain(rest.iter().map(|s| capitalize(s))).collect::<Vec<_>>().join(" ")
         }
@@ -80,24 +86,49 @@ pub fn neutralize(text: &str) -> String {
     scrub(&out)
 }
 
-/// What the reflection looks back at.
-fn subject_of(step: &Step) -> String {
+/// How the forethought opens: before the step it prepares, or (for a result
+/// that is in the example) looking at what came back.
+fn lead_of(step: &Step) -> String {
     let tool = |name: Option<&str>| name.filter(|n| !n.is_empty()).unwrap_or("tool").to_string();
     match step.kind {
-        StepKind::Plan => "my draft plan".into(),
-        StepKind::Report => "my draft report".into(),
+        StepKind::Plan => "Before I settle on a plan".into(),
+        StepKind::Report => "Before I write the report".into(),
         StepKind::ToolCall => {
             let call = step.tool_call.as_ref();
             let name = tool(call.map(|c| c.name.as_str()));
-            // The arguments say what the call was; without them a lesson such as
-            // "this repeats an earlier search" would point at nothing.
+            // The arguments say which call was weighed; without them a lesson such
+            // as "this repeats an earlier search" would point at nothing.
             match call.map(|c| c.arguments.trim()).filter(|a| !a.is_empty() && a.len() <= 300) {
-                Some(args) => format!("the {name} call I was about to make with {args}"),
-                None => format!("the {name} call I was about to make"),
+                Some(args) => format!("Weighing a {name} call with {args}"),
+                None => format!("Weighing a {name} call"),
             }
         }
-        StepKind::ToolResult => format!("what my {} call returned", tool(step.tool_result.as_ref().map(|r| r.name.as_str()))),
+        StepKind::ToolResult => format!("Looking at what the {} call returned", tool(step.tool_result.as_ref().map(|r| r.name.as_str()))),
     }
+}
+
+/// A plan's or report's shortcoming as a requirement of the one to come:
+/// `does not X` → `should X`, `lacks X` → `needs X`, `is missing X` → `needs X`.
+fn as_requirement(s: &str, kind: StepKind) -> String {
+    if !matches!(kind, StepKind::Plan | StepKind::Report) {
+        return s.to_string();
+    }
+    const RULES: &[(&str, &str)] = &[
+        ("does not ", "should "),
+        ("doesn't ", "should "),
+        ("fails to ", "should "),
+        ("is missing ", "needs "),
+        ("are missing ", "need "),
+        ("lacks ", "needs "),
+        ("lack ", "need "),
+        ("omits ", "should include "),
+        ("ignores ", "should consider "),
+    ];
+    let mut out = s.to_string();
+    for (from, to) in RULES {
+        out = replace_phrase(&out, from.trim_end(), to.trim_end());
+    }
+    out
 }
 
 // ---- sentences ------------------------------------------------------------
@@ -361,15 +392,27 @@ fn to_first_person(s: &str) -> String {
 /// The step's own artifacts become the agent's: `the plan` → `my plan`.
 fn own_artifacts(s: &str, kind: StepKind) -> String {
     let nouns: &[&str] = match kind {
-        StepKind::Plan => &["plan", "draft"],
-        StepKind::Report => &["report", "draft"],
+        StepKind::Plan => &["plan"],
+        StepKind::Report => &["report"],
         StepKind::ToolCall => &["tool call", "call", "query", "search", "arguments"],
         StepKind::ToolResult => &["tool call", "call", "search"],
     };
+    // A considered call was never made: it is "that call", not "my call".
+    let owner = if kind == StepKind::ToolCall { "that" } else { "my" };
+    // The draft is not in the example: the lesson is about the plan or report
+    // to come.
+    let artifact = match kind {
+        StepKind::Plan => "plan",
+        StepKind::Report => "report",
+        StepKind::ToolCall | StepKind::ToolResult => "call",
+    };
     let mut out = s.to_string();
+    for det in ["the", "this", "my", "your"] {
+        out = replace_phrase(&out, &format!("{det} draft"), &format!("{owner} {artifact}"));
+    }
     for noun in nouns {
         for det in ["the", "this", "these"] {
-            out = replace_phrase(&out, &format!("{det} {noun}"), &format!("my {noun}"));
+            out = replace_phrase(&out, &format!("{det} {noun}"), &format!("{owner} {noun}"));
         }
     }
     out
@@ -749,7 +792,7 @@ mod tests {
         let r = reflect(&plan(), "The plan does not compare battery life. Add a step that checks warranty terms.");
         assert_eq!(
             r,
-            "Looking back at my draft plan, I notice that my plan does not compare battery life. \
+            "Before I settle on a plan, I keep in mind that my plan should compare battery life. \
              I should add a step that checks warranty terms."
         );
     }
@@ -757,15 +800,15 @@ mod tests {
     #[test]
     fn supervisor_attribution_is_removed() {
         let r = reflect(&report(), "The supervisor wants a price table for every model.");
-        assert_eq!(r, "Looking back at my draft report, I notice that I need a price table for every model.");
+        assert_eq!(r, "Before I write the report, I keep in mind that I need a price table for every model.");
         let r = reflect(&report(), "The supervisor wants you to cite your sources.");
-        assert_eq!(r, "Looking back at my draft report, I notice that I need to cite my sources.");
+        assert_eq!(r, "Before I write the report, I keep in mind that I need to cite my sources.");
     }
 
     #[test]
     fn reviewer_label_is_removed() {
         let r = reflect(&report(), "Reviewer: cite sources");
-        assert_eq!(r, "Looking back at my draft report, I notice that I should cite sources.");
+        assert_eq!(r, "Before I write the report, I keep in mind that I should cite sources.");
     }
 
     #[test]
@@ -773,7 +816,7 @@ mod tests {
         let r = reflect(&report(), "Per the feedback, you should compare warranties; don't repeat the intro. Your report is too long!");
         assert_eq!(
             r,
-            "Looking back at my draft report, I notice that I should compare warranties. I should not repeat the intro. \
+            "Before I write the report, I keep in mind that I should compare warranties. I should not repeat the intro. \
              My report is too long!"
         );
         assert_eq!(role_word_in(&r), None);
@@ -784,8 +827,8 @@ mod tests {
         let r = reflect(&call(), "This query repeats an earlier search. Use a narrower query.");
         assert_eq!(
             r,
-            "Looking back at the product_search call I was about to make with {\"query\":\"budget blender\"}, \
-             I notice that my query repeats an earlier search. I should use a narrower query."
+            "Weighing a product_search call with {\"query\":\"budget blender\"}, \
+             I keep in mind that that query repeats an earlier search. I should use a narrower query."
         );
     }
 
@@ -793,7 +836,7 @@ mod tests {
     fn tool_result_reflection_names_the_tool() {
         let step = Step::result(ToolResult { call_id: "c1".into(), name: "web_visit".into(), content: "x".into(), is_error: false });
         let r = reflect(&step, "Irrelevant page.");
-        assert_eq!(r, "Looking back at what my web_visit call returned, I notice an issue: irrelevant page.");
+        assert_eq!(r, "Looking at what the web_visit call returned, one thing to get right: irrelevant page.");
     }
 
     #[test]
@@ -801,29 +844,40 @@ mod tests {
         let r = reflect(&report(), "Missing: warranty terms.\n- Include prices in INR");
         assert_eq!(
             r,
-            "Looking back at my draft report, I notice that it is missing warranty terms. \
+            "Before I write the report, I keep in mind that it needs warranty terms. \
              I should include prices in INR."
         );
         let r = reflect(&report(), "Hallucination detected: the E310 is not in the catalog.");
-        assert_eq!(r, "Looking back at my draft report, I notice that I cannot back this up: the E310 is not in the catalog.");
+        assert_eq!(r, "Before I write the report, I keep in mind that I cannot back this up: the E310 is not in the catalog.");
         let r = reflect(&call(), "Arguments invalid: 'limit' must be an integer.");
-        assert!(r.ends_with("I notice an issue: arguments invalid. 'limit' must be an integer."), "{r}");
+        assert!(r.ends_with("one thing to get right: arguments invalid. 'limit' must be an integer."), "{r}");
         let r = reflect(&report(), "Good start, but you should explain why the Ninja wins.");
-        assert_eq!(r, "Looking back at my draft report, I notice that I should explain why the Ninja wins.");
+        assert_eq!(r, "Before I write the report, I keep in mind that I should explain why the Ninja wins.");
         let r = reflect(&report(), "Are you sure the price is current? Double-check it.");
         assert_eq!(
             r,
-            "Looking back at my draft report, I notice an issue: am I sure the price is current? \
+            "Before I write the report, one thing to get right: am I sure the price is current? \
              I should double-check it."
         );
         let r = reflect(&call(), "The supervisor rejected the call as redundant.");
-        assert!(r.ends_with("I notice that I rejected my call as redundant."), "{r}");
+        assert!(r.ends_with("I keep in mind that I rejected that call as redundant."), "{r}");
+    }
+
+    #[test]
+    fn no_lesson_looks_back_at_a_draft() {
+        let feedbacks = ["The plan is vague.", "Your draft lacks prices.", "This repeats an earlier search.", "Irrelevant page."];
+        for step in [plan(), report(), call()] {
+            for f in feedbacks {
+                let r = reflect(&step, f);
+                assert_eq!(crate::content::draft_phrase_in(&r), None, "{f:?} -> {r:?}");
+            }
+        }
     }
 
     #[test]
     fn empty_feedback_still_reflects() {
         let r = reflect(&plan(), "  ");
-        assert!(r.starts_with("Looking back at my draft plan, "), "{r}");
+        assert_eq!(r, "Before I settle on a plan, I want to get this step right before I take it.");
     }
 
     #[test]

@@ -7,6 +7,8 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::distillation::Distilled;
+use crate::diversity::Diversity;
+use crate::filter::Filter;
 use crate::tokens::Bucket;
 
 /// Mean, median and 95th percentile of a measure.
@@ -55,6 +57,26 @@ pub struct DatasetStats {
     pub buckets: BTreeMap<&'static str, usize>,
     /// Drops per filter.
     pub dropped: BTreeMap<&'static str, usize>,
+    /// Share of the trajectories exported.
+    pub yield_rate: f64,
+    /// Every filter in order: trajectories it saw and dropped.
+    pub filters: Vec<FilterCount>,
+    /// Share of the trajectories reaching the grounding filters (`grounding`
+    /// and `stated_facts`) that passed both.
+    pub grounding_rate: f64,
+    /// How varied the examples are, with warnings when one shape dominates.
+    pub diversity: Diversity,
+}
+
+/// What one filter did to a dataset.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FilterCount {
+    /// The filter.
+    pub filter: &'static str,
+    /// Trajectories it judged (the others were dropped before it).
+    pub reached: usize,
+    /// Trajectories it dropped.
+    pub dropped: usize,
 }
 
 impl DatasetStats {
@@ -71,7 +93,37 @@ impl DatasetStats {
             tokens: Spread::of(&collect(|e| e.tokens)),
             buckets: Bucket::ALL.iter().map(|b| (b.name(), ex.iter().filter(|e| e.bucket <= *b).count())).collect(),
             dropped: distilled.drop_counts(),
+            yield_rate: ratio(ex.len(), ex.len() + distilled.drops.len()),
+            filters: filter_counts(distilled),
+            grounding_rate: {
+                let reached =
+                    distilled.drops.iter().filter(|d| d.filter == Filter::Grounding || passed(d, Filter::Grounding)).count() + ex.len();
+                let failed = distilled.drops.iter().filter(|d| matches!(d.filter, Filter::Grounding | Filter::StatedFacts)).count();
+                ratio(reached - failed, reached)
+            },
+            diversity: Diversity::of(
+                &ex.iter().map(|e| (e.shape.clone(), e.assistant_turns)).collect::<Vec<_>>(),
+                distilled.drop_counts()[Filter::NearDuplicate.name()],
+            ),
         }
+    }
+
+    /// The page a data engineer reads before training: yield, every filter's
+    /// count, grounding and diversity (the table, with the filters spelled out).
+    pub fn quality_page(&self) -> String {
+        let mut out = format!(
+            "Quality: {} of {} trajectories exported ({:.1}% yield); grounding {:.1}% of those checked\n",
+            self.examples,
+            self.trajectories,
+            self.yield_rate * 100.0,
+            self.grounding_rate * 100.0
+        );
+        out.push_str("  filter               reached  dropped\n");
+        for f in &self.filters {
+            out.push_str(&format!("  {:<20} {:>7}  {:>7}\n", f.filter, f.reached, f.dropped));
+        }
+        out.push_str(&self.table());
+        out
     }
 
     /// A few lines for people.
@@ -88,8 +140,44 @@ impl DatasetStats {
         out.push_str(&format!("  buckets          {}\n", buckets.join(", ")));
         let dropped: Vec<String> = self.dropped.iter().filter(|(_, n)| **n > 0).map(|(f, n)| format!("{f}: {n}")).collect();
         out.push_str(&format!("  dropped          {}\n", if dropped.is_empty() { "none".to_string() } else { dropped.join(", ") }));
+        let d = &self.diversity;
+        let top = |v: &[(String, usize)]| v.first().map(|(s, c)| format!(" (most common, {c}: {s})")).unwrap_or_default();
+        out.push_str(&format!("  tool sequences   {} distinct{}\n", d.distinct_tool_sequences, top(&d.tool_sequences)));
+        out.push_str(&format!("  report layouts   {} distinct{}\n", d.distinct_report_layouts, top(&d.report_layouts)));
+        let turns: Vec<String> = d.assistant_turns.iter().map(|(t, c)| format!("{t}: {c}")).collect();
+        out.push_str(&format!("  turns (count)    {}\n", turns.join(", ")));
+        out.push_str(&format!(
+            "  queries          {} distinct; {} categories; near-duplicate rate {:.1}%\n",
+            d.distinct_queries,
+            d.categories.len(),
+            d.near_duplicate_rate * 100.0
+        ));
+        for w in &d.warnings {
+            out.push_str(&format!("  warning: {w}\n"));
+        }
         out
     }
+}
+
+fn ratio(part: usize, whole: usize) -> f64 {
+    if whole == 0 { 0.0 } else { part as f64 / whole as f64 }
+}
+
+fn passed(d: &crate::distillation::Dropped, filter: Filter) -> bool {
+    d.passed.iter().any(|p| p.filter == filter)
+}
+
+/// Every filter in order with the trajectories it judged and dropped: a
+/// trajectory reached a filter if it passed it or was dropped by it.
+fn filter_counts(distilled: &Distilled) -> Vec<FilterCount> {
+    Filter::ORDER
+        .iter()
+        .map(|&f| {
+            let dropped = distilled.drops.iter().filter(|d| d.filter == f).count();
+            let passed_it = distilled.drops.iter().filter(|d| passed(d, f)).count() + distilled.examples.len();
+            FilterCount { filter: f.name(), reached: passed_it + dropped, dropped }
+        })
+        .collect()
 }
 
 #[cfg(test)]

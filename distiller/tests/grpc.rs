@@ -125,7 +125,7 @@ async fn distill_and_judge_over_grpc() {
     let roles: Vec<&str> = example["messages"].as_array().unwrap().iter().map(|m| m["role"].as_str().unwrap()).collect();
     assert_eq!(roles, ["system", "user", "assistant", "assistant", "tool", "assistant", "tool", "assistant"]);
     assert_eq!(example["messages"][1]["content"], "Best blender under $100 for ice?");
-    assert_eq!(example["messages"][2]["reasoning_content"], "Looking back at my draft plan, I notice that I need a warranty comparison.");
+    assert_eq!(example["messages"][2]["reasoning_content"], "Before I settle on a plan, I keep in mind that I need a warranty comparison.");
     assert_eq!(example["tools"][0]["function"]["name"], "product_search");
     assert_eq!(example["meta"]["rejections_internalized"], 1);
     assert!(!response.examples[0].json.to_lowercase().contains("supervisor"));

@@ -523,6 +523,8 @@ impl TryFrom<pb::Trajectory> for Trajectory {
             models: t.models.into_iter().collect(),
             trace_id: t.trace_id,
             prompts: prompts_from_pb(t.prompts),
+            // Not in the wire form: a distill request names the snapshot.
+            tool_snapshot: String::new(),
         })
     }
 }

@@ -174,6 +174,12 @@ pub struct Trajectory {
     /// and verdicts add theirs when pushed, the intent's come via [`Trajectory::add_prompts`].
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub prompts: Vec<crate::PromptRef>,
+    /// Id of the tool snapshot the trajectory's tool results came from (the
+    /// tool gateway's record/replay store, e.g. `replay:out/tool-store`), so
+    /// the data can be traced to and re-checked against what the agent saw;
+    /// empty for live tools (older records lack it).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub tool_snapshot: String,
 }
 
 impl Trajectory {
@@ -186,6 +192,7 @@ impl Trajectory {
             models: BTreeMap::new(),
             trace_id: String::new(),
             prompts: Vec::new(),
+            tool_snapshot: String::new(),
         }
     }
 

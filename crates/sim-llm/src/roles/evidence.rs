@@ -47,12 +47,17 @@ pub fn products(texts: &[String]) -> Vec<Product> {
     all
 }
 
-/// Every distinct URL across tool results, in order.
-pub fn urls(texts: &[String]) -> Vec<String> {
+/// The pages a `web_visit` opened, in order: results that are one page (a
+/// top-level `url` with the page's text), not a list of search hits nor a
+/// catalog product (its listing's `url` was never read as a page).
+pub fn visited_pages(texts: &[String]) -> Vec<String> {
     let mut all: Vec<String> = Vec::new();
-    for url in texts.iter().flat_map(|t| urls_in_text(t)) {
-        if !all.contains(&url) {
-            all.push(url);
+    for text in texts {
+        let Ok(Value::Object(page)) = serde_json::from_str::<Value>(text) else { continue };
+        if let (Some(Value::String(url)), None, None) = (page.get("url"), page.get("results"), page.get("product_id"))
+            && !all.contains(url)
+        {
+            all.push(url.clone());
         }
     }
     all
@@ -151,7 +156,9 @@ mod tests {
         assert_eq!(first_product_id("Found product_id: B0X-1. Nice.").as_deref(), Some("B0X-1"));
         assert_eq!(first_url("see (https://a.example/x), then").as_deref(), Some("https://a.example/x"));
         let web = r#"{"results":[{"url":"https://r.example/1","title":"t","snippet":"s"},{"url":"https://r.example/2"}]}"#;
-        assert_eq!(urls(&[web.to_owned(), web.to_owned()]).len(), 2);
         assert_eq!(first_product_id("nothing here"), None);
+        let page = r#"{"url":"https://r.example/1","title":"t","content":"c"}"#;
+        let product = r#"{"product_id":"B01","url":"https://shop.example/p/b01","title":"One"}"#;
+        assert_eq!(visited_pages(&[web.to_owned(), page.to_owned(), product.to_owned(), page.to_owned()]), ["https://r.example/1"]);
     }
 }

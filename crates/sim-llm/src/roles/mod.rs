@@ -73,6 +73,16 @@ impl Role {
     }
 }
 
+/// A stable number for `text`, so choices that vary across a batch are the same
+/// for the same request on every run: FNV-1a, then SplitMix64's finalizer (FNV's
+/// low bits barely differ between similar queries, and the choices read them).
+fn seed(text: &str) -> u64 {
+    let h = text.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
+    let h = (h ^ (h >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    let h = (h ^ (h >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    h ^ (h >> 31)
+}
+
 /// The simulated model's answer to `request`.
 pub fn answer(request: &ChatRequest, config: &SimConfig) -> Reply {
     match Role::of(request) {

@@ -1,4 +1,4 @@
-//! Research agent reflection: critique restated as the agent's own lesson. The words naming
+//! Research agent reflection: critique restated as the agent's own forethought. The words naming
 //! who criticised are kept out, because the distilled training data must read as the
 //! agent's own reasoning.
 
@@ -37,24 +37,83 @@ fn critique(text: &str) -> String {
     parts.join(" ")
 }
 
+/// The critique as forethought in the agent's own words: the things it names, as
+/// what the next step must get right. Only its content words are kept, so no long
+/// phrase of the critique is copied, and nothing looks back at a draft the
+/// distilled example will not show.
 fn reflect(critique: &str) -> String {
-    let clauses: Vec<String> = critique
-        .split([';', '.', '\n'])
-        .map(str::trim)
-        .filter(|c| !c.is_empty())
-        .map(|clause| {
-            let lowered = lower_first(clause);
-            let first = lowered.split_whitespace().next().unwrap_or_default();
-            if IMPERATIVES.contains(&first) { lowered } else { format!("fix that {lowered}") }
-        })
-        .collect();
-    let lesson = match clauses.as_slice() {
-        [] => "double-check each step against what the user asked for".to_owned(),
-        [one] => one.clone(),
-        [init @ .., last] => format!("{}, and {last}", init.join(", ")),
+    let mut topics: Vec<String> = Vec::new();
+    for word in critique.split(|c: char| !c.is_alphanumeric() && c != '-') {
+        let word = lower_first(word).to_lowercase();
+        if word.chars().count() > 3 && !FILLER.contains(&word.as_str()) && !IMPERATIVES.contains(&word.as_str()) && !topics.contains(&word)
+        {
+            topics.push(word);
+        }
+    }
+    topics.truncate(8);
+    let focus = match topics.as_slice() {
+        [] => "each step answers what the user asked for".to_owned(),
+        [one] => format!("the next step gets {one} right"),
+        [init @ .., last] => format!("the next step gets {} and {last} right", init.join(", ")),
     };
-    scrub(&format!("Looking back, I should {lesson}."))
+    scrub(&format!("Before I go on, I make sure {focus}."))
 }
+
+/// Words of a critique that name no topic.
+const FILLER: &[&str] = &[
+    "that",
+    "this",
+    "these",
+    "those",
+    "with",
+    "from",
+    "into",
+    "does",
+    "have",
+    "will",
+    "would",
+    "should",
+    "could",
+    "each",
+    "every",
+    "your",
+    "their",
+    "there",
+    "then",
+    "than",
+    "what",
+    "which",
+    "when",
+    "where",
+    "while",
+    "about",
+    "behind",
+    "several",
+    "some",
+    "more",
+    "most",
+    "much",
+    "many",
+    "also",
+    "only",
+    "just",
+    "very",
+    "lack",
+    "lacks",
+    "says",
+    "said",
+    "step",
+    "plan",
+    "report",
+    "supervisor",
+    "reviewer",
+    "feedback",
+    "found",
+    "finds",
+    "thinks",
+    "wants",
+    "needs",
+];
 
 fn lower_first(s: &str) -> String {
     let mut chars = s.chars();
@@ -85,8 +144,8 @@ mod tests {
         let text = "Your plan was revised.\nFeedback: The Supervisor says the plan does not say how \
                     candidates are compared; add a step comparing price and FEEDBACK.";
         let r = reflect(&critique(text));
-        assert!(r.starts_with("Looking back, I should fix that the check says"), "{r}");
-        assert!(r.contains("add a step comparing price"), "{r}");
+        assert!(r.starts_with("Before I go on, I make sure the next step gets"), "{r}");
+        assert_eq!(r, "Before I go on, I make sure the next step gets candidates, compared, comparing and price right.");
         let lower = r.to_lowercase();
         for (word, _) in BANNED {
             assert!(!lower.contains(word), "{r}");
@@ -96,6 +155,6 @@ mod tests {
     #[test]
     fn empty_feedback_line_takes_the_next_line() {
         assert_eq!(critique("Feedback:\n\nCite ids."), "Cite ids.");
-        assert_eq!(reflect(""), "Looking back, I should double-check each step against what the user asked for.");
+        assert_eq!(reflect(""), "Before I go on, I make sure each step answers what the user asked for.");
     }
 }

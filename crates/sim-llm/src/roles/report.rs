@@ -7,7 +7,7 @@ use super::evidence::{self, Product};
 use super::keywords::keywords;
 use crate::wire::ChatRequest;
 
-/// Marks a user message carrying the supervisor's critique of the report.
+/// Marks a user message carrying the critique of the report.
 const REPORT_FEEDBACK: &str = "Feedback on your report:";
 
 pub fn write(request: &ChatRequest) -> String {
@@ -15,14 +15,65 @@ pub fn write(request: &ChatRequest) -> String {
     let terms = keywords(&query);
     let results = request.tool_texts();
     let products = evidence::products(&results);
-    let sources = evidence::urls(&results);
-    let critique = request.user_lines_after(REPORT_FEEDBACK);
-    let revised = !critique.is_empty();
+    // Only pages the agent opened are sources; a search hit was never read.
+    let sources = evidence::visited_pages(&results);
+    // A report sent back is rewritten with its evidence spelled out; the critique
+    // itself is never quoted (a report answers the shopper, not its critic).
+    let revised = !request.user_lines_after(REPORT_FEEDBACK).is_empty();
     let top = top_pick(&products);
 
     let mut out = String::new();
     let title = if query.is_empty() { "your request" } else { query.as_str() };
-    let _ = writeln!(out, "# Research report: {title}\n\n## Summary");
+    let _ = writeln!(out, "# Research report: {title}\n");
+    match Shape::of(&query) {
+        Shape::TableFirst if !products.is_empty() => {
+            table(&mut out, &products, top, revised);
+            summary(&mut out, &terms, &products, top);
+        }
+        Shape::Bullets => {
+            summary(&mut out, &terms, &products, top);
+            bullets(&mut out, &products, top, revised);
+        }
+        Shape::Numbered | Shape::TableFirst => {
+            summary(&mut out, &terms, &products, top);
+            numbered(&mut out, &products, top, revised);
+        }
+    }
+
+    out.push_str("\n## Sources\n");
+    if sources.is_empty() {
+        out.push_str("- No web pages were read for this report.\n");
+    }
+    for url in &sources {
+        let _ = writeln!(out, "- {url}");
+    }
+    out
+}
+
+/// How a report is laid out, chosen by the query so a batch has several shapes
+/// (a model's reports vary; a dataset of one layout teaches a template).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    /// Summary, numbered recommendations, sources.
+    Numbered,
+    /// Summary, bulleted picks with a reason each, sources.
+    Bullets,
+    /// A comparison table, then the summary, then sources.
+    TableFirst,
+}
+
+impl Shape {
+    fn of(query: &str) -> Self {
+        match (super::seed(query) >> 16) % 3 {
+            0 => Self::Numbered,
+            1 => Self::Bullets,
+            _ => Self::TableFirst,
+        }
+    }
+}
+
+fn summary(out: &mut String, terms: &str, products: &[Product], top: Option<&Product>) {
+    out.push_str("## Summary\n");
     match top {
         Some(best) => {
             let _ = writeln!(
@@ -41,7 +92,9 @@ pub fn write(request: &ChatRequest) -> String {
             );
         }
     }
+}
 
+fn numbered(out: &mut String, products: &[Product], top: Option<&Product>, revised: bool) {
     out.push_str("\n## Recommendations\n");
     if products.is_empty() {
         out.push_str("- No catalog products were found; a broader search is needed.\n");
@@ -53,26 +106,34 @@ pub fn write(request: &ChatRequest) -> String {
             let _ = writeln!(out, "   - Evidence: catalog listing [{}]{}", product.id, facts(product));
         }
     }
+}
 
-    out.push_str("\n## Sources\n");
-    if sources.is_empty() {
-        out.push_str("- No web sources were consulted.\n");
+fn bullets(out: &mut String, products: &[Product], top: Option<&Product>, revised: bool) {
+    out.push_str("\n## Picks\n");
+    if products.is_empty() {
+        out.push_str("- Nothing in the catalog matched; a broader search is needed.\n");
     }
-    for url in &sources {
-        let _ = writeln!(out, "- {url}");
-    }
-
-    if revised {
-        out.push_str("\n## Revisions\n");
-        for point in &critique {
-            let _ = writeln!(out, "- Addressed: {point}");
+    for product in products {
+        let why = if top.is_some_and(|t| t.id == product.id) { "the best rated of the candidates" } else { "a candidate worth comparing" };
+        let _ = writeln!(out, "- {}: {why}.", describe(product));
+        if revised {
+            let _ = writeln!(out, "  - Catalog listing [{}]{}.", product.id, facts(product));
         }
-        out.push_str(
-            "- Every recommendation now cites its product id with the price and rating the \
-             catalog gives for it.\n",
-        );
     }
-    out
+}
+
+fn table(out: &mut String, products: &[Product], top: Option<&Product>, revised: bool) {
+    out.push_str("## Comparison\n\n| Product | Price | Rating | Pick |\n|---|---|---|---|\n");
+    for product in products {
+        let cell = |v: &Option<String>| v.clone().unwrap_or_else(|| "n/a".into());
+        let pick = if top.is_some_and(|t| t.id == product.id) { "top pick" } else { "" };
+        let title = product.title.as_deref().unwrap_or("(untitled product)");
+        let _ = writeln!(out, "| [{}] {title} | {} | {} | {pick} |", product.id, cell(&product.price), cell(&product.rating));
+    }
+    if revised {
+        out.push_str("\nEvery row is the catalog listing of the product it names, with its listed price and rating.\n");
+    }
+    out.push('\n');
 }
 
 /// `[id] title — price: p, rating: r`, omitting what the tools did not say.

@@ -1,5 +1,8 @@
-//! Research agent acting: one tool call per turn following a fixed script
-//! (product_search → visit_product → web_search → web_visit → …), then the report.
+//! Research agent acting: one tool call per turn following a script, then the report.
+//! The script depends on the query (deterministically), as a model's research would:
+//! most queries start in the catalog (product_search → visit_product → web_search →
+//! web_visit → …), some start on the web (web_search → web_visit → product_search →
+//! visit_product → …), and some look at alternatives once more before reporting.
 //! Each step reads the previous tool result, so the script only succeeds when the agent
 //! really feeds tool results back. The script decides an [`Action`]; native tool calls and
 //! the text form (see `text_action`) only differ in how it is written down.
@@ -58,7 +61,7 @@ pub fn act(request: &ChatRequest, config: &SimConfig, tools: &[FunctionDef]) -> 
         ToolChoice::None => true,
         // The caller insists on a tool call, so the script runs past `tool_steps`.
         ToolChoice::Required | ToolChoice::Function(_) => false,
-        ToolChoice::Auto => turns >= config.tool_steps,
+        ToolChoice::Auto => turns >= config.tool_steps + Script::of(request).extra_steps,
     };
     if write_report {
         return Action::Report;
@@ -76,11 +79,32 @@ pub fn act(request: &ChatRequest, config: &SimConfig, tools: &[FunctionDef]) -> 
     }
 }
 
+/// Which research script a query gets.
+struct Script {
+    /// Web pages before the catalog.
+    web_first: bool,
+    /// Calls past `tool_steps` before the report.
+    extra_steps: usize,
+}
+
+impl Script {
+    fn of(request: &ChatRequest) -> Self {
+        let seed = super::seed(&request.research_query());
+        Self { web_first: seed % 4 == 3, extra_steps: usize::from((seed >> 8) % 5 == 4) }
+    }
+}
+
 /// The script's call for turn `k` (0-based count of earlier tool-calling turns).
 fn scripted(request: &ChatRequest, k: usize) -> Call {
     let terms = keywords(&request.research_query());
     let last_result = request.last_tool_text().unwrap_or_default();
     let search = |name: &str, query: String| Call::new(name, json!({ "query": query, "limit": SEARCH_LIMIT }));
+    // Web first: the catalog steps (0, 1) and the web steps (2, 3) trade places.
+    let k = match (Script::of(request).web_first, k) {
+        (true, 0 | 1) => k + 2,
+        (true, 2 | 3) => k - 2,
+        _ => k,
+    };
     match k {
         0 => search("product_search", terms),
         1 => match first_product_id(&last_result) {

@@ -125,8 +125,10 @@ async fn reflection_is_first_person_and_names_no_critic() {
                 lack evidence; cite the product id behind each recommendation.";
     let request = with_schema("reflection", json!([{"role": "user", "content": text}]));
     let reflection = content_json(&chat(&sim, &request).await.1)["reflection"].as_str().unwrap().to_owned();
-    assert!(reflection.starts_with("Looking back, I should "), "{reflection}");
-    assert!(reflection.contains("cite the product id behind each recommendation"), "{reflection}");
+    // Forethought in its own words: the topics, no phrase of the critique.
+    assert!(reflection.starts_with("Before I go on, I make sure the next step gets "), "{reflection}");
+    assert!(reflection.contains("recommendations, evidence, product"), "{reflection}");
+    assert!(!reflection.contains("cite the product id behind"), "{reflection}");
     let lower = reflection.to_lowercase();
     for banned in ["supervisor", "reviewer", "feedback"] {
         assert!(!lower.contains(banned), "{reflection}");

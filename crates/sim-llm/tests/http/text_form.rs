@@ -50,7 +50,7 @@ async fn json_schema_mode_runs_the_script_to_a_cited_report() {
     messages.push(json!({"role": "user", "content": "Feedback on your report: state the price of each option."}));
     let (_, completion) = chat(&sim, &request(Form::JsonSchema, &messages, &tools())).await;
     let Step::Report(revised) = read_reply(Form::JsonSchema, &completion) else { panic!("expected the revised report") };
-    assert!(revised.contains("## Revisions") && revised.contains("state the price of each option"), "{revised}");
+    assert!(revised.contains("Every row is the catalog listing") && !revised.contains("state the price of each option"), "{revised}");
 }
 
 #[tokio::test]

@@ -1,0 +1,119 @@
+//! Whether a report is finished. A model cut off by its token limit stops in the
+//! middle of a sentence, a table row or a code block; such a report, even if
+//! approved, would teach a model to stop mid-thought, so the distiller refuses
+//! it whatever the model client made of the cut.
+
+/// Why `report` looks cut off, or `Ok` with what its last line is.
+pub fn check(report: &str) -> Result<&'static str, String> {
+    let text = report.trim_end();
+    if text.is_empty() {
+        return Err("the report is empty".into());
+    }
+    if text.matches("```").count() % 2 == 1 {
+        return Err("the report ends inside a code block (unbalanced ```)".into());
+    }
+    for (open, close, name) in [("<think>", "</think>", "<think>"), ("<tool_call>", "</tool_call>", "<tool_call>")] {
+        if text.matches(open).count() != text.matches(close).count() {
+            return Err(format!("the report leaves {name} unclosed"));
+        }
+    }
+    let last = text.lines().last().unwrap_or("").trim();
+    // Brackets, parentheses and bold markers close on the line they open on.
+    for (open, close) in [('(', ')'), ('[', ']')] {
+        if last.matches(open).count() > last.matches(close).count() {
+            return Err(format!("the last line leaves {open:?} unclosed: {:?}", tail(last)));
+        }
+    }
+    if last.matches("**").count() % 2 == 1 {
+        return Err(format!("the last line leaves ** unclosed: {:?}", tail(last)));
+    }
+    if last.starts_with('|') {
+        let header = text.lines().rev().take_while(|l| l.trim().starts_with('|')).last().unwrap_or(last).trim();
+        let cells = |l: &str| l.trim().trim_matches('|').split('|').count();
+        if !last.ends_with('|') || cells(last) != cells(header) {
+            return Err(format!("the report ends inside a table row: {:?}", tail(last)));
+        }
+        return Ok("table");
+    }
+    if last.starts_with('#') {
+        return Err(format!("the report ends with a heading and nothing under it: {:?}", tail(last)));
+    }
+    let item = ["- ", "* ", "+ "].iter().any(|b| last.starts_with(b))
+        || last.split_once(". ").is_some_and(|(n, _)| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()));
+    if item {
+        // A list item may end without punctuation, but not on a dangling word.
+        return match dangling_word(last) {
+            Some(w) => Err(format!("the last list item stops at {w:?}: {:?}", tail(last))),
+            None => Ok("list item"),
+        };
+    }
+    let closed = last.ends_with(['.', '!', '?', ')', ']', '"', '\'', '*', '_', '`', '>', '…', '»', '”', '’', '|'])
+        || last.ends_with(|c: char| !c.is_ascii() && !c.is_alphanumeric());
+    if closed {
+        Ok("sentence")
+    } else if urls_only(last) {
+        Ok("link")
+    } else {
+        Err(format!("the report stops mid-sentence: {:?}", tail(last)))
+    }
+}
+
+fn urls_only(line: &str) -> bool {
+    let words: Vec<&str> = line.split_whitespace().collect();
+    !words.is_empty() && words.iter().any(|w| w.starts_with("http")) && words.len() <= 3
+}
+
+/// A last word that cannot end a phrase (an article, preposition or conjunction).
+fn dangling_word(line: &str) -> Option<String> {
+    const DANGLING: &[&str] = &[
+        "a", "an", "the", "and", "or", "but", "of", "to", "in", "on", "for", "with", "by", "from", "at", "as", "is", "are", "was", "that",
+        "which", "its", "their", "than",
+    ];
+    let word = line.split_whitespace().last()?.to_ascii_lowercase();
+    (DANGLING.contains(&word.as_str()) || line.ends_with([',', '-', '—', '–', ':'])).then_some(word)
+}
+
+fn tail(line: &str) -> String {
+    let n = line.chars().count();
+    if n <= 60 { line.to_string() } else { format!("…{}", line.chars().skip(n - 60).collect::<String>()) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finished_reports_pass() {
+        for (report, kind) in [
+            ("# Report\n\nBuy the Ninja.", "sentence"),
+            ("Buy it (it is cheap).", "sentence"),
+            ("## Sources\n- https://a.example/x", "list item"),
+            ("| a | b |\n|---|---|\n| 1 | 2 |", "table"),
+            ("1. [B01] One — price: 19.5", "list item"),
+            ("See https://a.example/x", "link"),
+            ("```\ncode\n```\nDone.", "sentence"),
+        ] {
+            assert_eq!(check(report), Ok(kind), "{report}");
+        }
+    }
+
+    #[test]
+    fn cut_off_reports_are_refused() {
+        for (report, why) in [
+            ("# Report\n\nThe best option is the Ninja, because it", "mid-sentence"),
+            ("| a | b |\n|---|---|\n| 1 | 2", "table row"),
+            ("| a | b |\n|---|---|\n| 1 |", "table row"),
+            ("Intro.\n```\nfn main() {", "code block"),
+            ("Buy the Ninja (it is", "unclosed"),
+            ("See **the best", "** unclosed"),
+            ("Intro.\n\n## Sources", "heading"),
+            ("- Evidence: catalog listing [B0", "unclosed"),
+            ("- The Ninja is cheaper than the", "stops at \"the\""),
+            ("", "empty"),
+            ("Good.\n<think>\nhmm", "<think>"),
+        ] {
+            let err = check(report).unwrap_err();
+            assert!(err.contains(why), "{report:?}: {err}");
+        }
+    }
+}
