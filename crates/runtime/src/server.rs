@@ -127,14 +127,8 @@ pub async fn serve(
     for name in services {
         health.set_service_status(*name, ServingStatus::Serving).await;
     }
-    let reflection_v1 = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(productresearch_proto::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .build_v1()?;
-    let reflection_v1alpha = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(productresearch_proto::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .build_v1alpha()?;
+    let reflection_v1 = reflection(services).build_v1()?;
+    let reflection_v1alpha = reflection(services).build_v1alpha()?;
     // Probes get their own plaintext port when configured; it stops after the
     // main server has drained.
     let (probe_stop, probe_stopped) = tokio::sync::oneshot::channel::<()>();
@@ -144,7 +138,8 @@ pub async fn serve(
             let _ = probe_stopped.await;
         }))
     });
-    let routes = routes.add_service(health_service).add_service(reflection_v1).add_service(reflection_v1alpha);
+    let routes =
+        with_named_fallback(routes.add_service(health_service).add_service(reflection_v1).add_service(reflection_v1alpha), services);
 
     let reporter = health.clone();
     let names: Vec<String> = services.iter().map(|s| s.to_string()).collect();
@@ -194,6 +189,36 @@ pub async fn serve(
     }
     served?;
     Ok(())
+}
+
+/// The gRPC health service and both reflection versions, as reflection lists them.
+const STANDARD_SERVICES: [&str; 3] =
+    ["grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection", "grpc.reflection.v1alpha.ServerReflection"];
+
+/// Reflection over the mesh's descriptors that lists only `services` (and
+/// health and reflection): one descriptor set holds all five services, and a
+/// client browsing a server must see only what that server answers. The
+/// other services' types stay resolvable by symbol.
+fn reflection(services: &[&str]) -> tonic_reflection::server::Builder<'static> {
+    let builder = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(productresearch_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET);
+    services.iter().copied().chain(STANDARD_SERVICES).fold(builder, |b, name| b.with_service_name(name))
+}
+
+/// Replaces tonic's fallback (UNIMPLEMENTED with an empty message) by one
+/// that names the method asked for and the services this server has, so a
+/// client pointed at the wrong port learns it from the error.
+fn with_named_fallback(mut routes: Routes, services: &[&str]) -> Routes {
+    let served = services.join(", ");
+    let router = std::mem::take(routes.axum_router_mut()).fallback_service(tower::service_fn(move |req: http::Request<_>| {
+        let message = format!("unknown method {}: this server serves {served} (and grpc health and reflection)", req.uri().path());
+        async move {
+            let (parts, ()) = tonic::Status::unimplemented(message).into_http::<()>().into_parts();
+            Ok::<_, std::convert::Infallible>(http::Response::from_parts(parts, tonic::body::Body::empty()))
+        }
+    }));
+    Routes::from(router)
 }
 
 fn server_span<B>(req: &http::Request<B>) -> tracing::Span {

@@ -133,10 +133,18 @@ async fn health_and_reflection_are_mounted() {
     let Some(MessageResponse::ListServicesResponse(list)) = stream.message().await.unwrap().unwrap().message_response else {
         panic!("no list")
     };
-    let names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
-    for expected in ["productresearch.tool_gateway.v1.ToolGatewayService", "grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection"] {
-        assert!(names.iter().any(|n| n == expected), "{expected} missing from {names:?}");
-    }
+    let mut names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
+    names.sort();
+    // Only what this server answers: not the other four services of the mesh.
+    assert_eq!(
+        names,
+        [
+            "grpc.health.v1.Health",
+            "grpc.reflection.v1.ServerReflection",
+            "grpc.reflection.v1alpha.ServerReflection",
+            "productresearch.tool_gateway.v1.ToolGatewayService"
+        ]
+    );
     let mut v1alpha = tonic_reflection::pb::v1alpha::server_reflection_client::ServerReflectionClient::new(ch);
     let req = tonic_reflection::pb::v1alpha::ServerReflectionRequest {
         host: String::new(),
@@ -150,6 +158,29 @@ async fn health_and_reflection_are_mounted() {
         resp.message_response,
         Some(tonic_reflection::pb::v1alpha::server_reflection_response::MessageResponse::FileDescriptorResponse(_))
     ));
+}
+
+/// A method of another service reached this server: UNIMPLEMENTED, with a
+/// message naming the method and what this server serves.
+#[tokio::test]
+async fn an_unknown_method_names_the_service_it_reached() {
+    let (url, _stop) = start().await;
+    use productresearch_proto::distiller::v1::JudgeRequest;
+    use productresearch_proto::distiller::v1::distiller_service_client::DistillerServiceClient;
+    let ch = tonic::transport::Endpoint::from_shared(url).unwrap().connect_lazy();
+    let mut distiller = DistillerServiceClient::new(ch);
+    let status = loop {
+        match distiller.judge(JudgeRequest::default()).await {
+            Err(status) if status.code() == tonic::Code::Unavailable => tokio::task::yield_now().await,
+            other => break other.unwrap_err(),
+        }
+    };
+    assert_eq!(status.code(), tonic::Code::Unimplemented, "{status}");
+    assert_eq!(
+        status.message(),
+        "unknown method /productresearch.distiller.v1.DistillerService/Judge: this server serves \
+         productresearch.tool_gateway.v1.ToolGatewayService (and grpc health and reflection)"
+    );
 }
 
 #[tokio::test]

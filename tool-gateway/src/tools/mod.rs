@@ -47,10 +47,12 @@ pub trait Tool: Send + Sync {
     fn backend(&self, backends: &Backends, arguments: &Value) -> &'static str;
 }
 
+/// Builds one tool from the config's limits.
+pub type Register = fn(&Config) -> Box<dyn Tool>;
+
 /// The tools, in the order the model sees them; each is built from the
 /// limits in the config.
-pub const REGISTERED: [fn(&Config) -> Box<dyn Tool>; 4] =
-    [product_search::register, visit_product::register, web_search::register, web_visit::register];
+pub const REGISTERED: [Register; 4] = [product_search::register, visit_product::register, web_search::register, web_visit::register];
 
 /// The registered tools with their compiled argument schemas.
 pub struct Registry {

@@ -96,12 +96,23 @@ pub(crate) struct TextWalker {
     /// Counts open dropped elements; while positive everything is skipped. A
     /// counter, not a flag, because dropped elements nest (a <form> in a <nav>).
     dropped_depth: usize,
+    /// Also drop review lists (the page reader's fallback text: a product
+    /// page's reviews are never its content).
+    drop_reviews: bool,
 }
 
 impl TextWalker {
+    /// A walker that also drops review lists.
+    pub(crate) fn without_reviews() -> TextWalker {
+        TextWalker { drop_reviews: true, ..TextWalker::default() }
+    }
+
     /// An element opens; `attr` reads its attributes.
     pub(crate) fn open<'a>(&mut self, name: &str, attr: impl Fn(&str) -> Option<&'a str>) {
-        if self.dropped_depth > 0 || is_dropped(name, attr) {
+        let review = self.drop_reviews
+            && (attr("itemprop") == Some("review")
+                || [attr("id"), attr("class")].into_iter().flatten().any(|v| v.to_ascii_lowercase().contains("review")));
+        if self.dropped_depth > 0 || review || is_dropped(name, attr) {
             self.dropped_depth += 1;
             return;
         }
@@ -132,6 +143,34 @@ fn is_dropped<'a>(name: &str, attr: impl Fn(&str) -> Option<&'a str>) -> bool {
         || attr("hidden").is_some()
         || attr("aria-hidden") == Some("true")
         || attr("role").is_some_and(|r| matches!(r, "navigation" | "banner" | "contentinfo"))
+        || [attr("id"), attr("class")].into_iter().flatten().any(is_consent_marker)
+}
+
+/// Ids and classes of cookie and consent notices (the common consent
+/// platforms' included): a page's longest text block in many shops, never
+/// its content.
+const CONSENT_MARKERS: &[&str] = &["cookie", "consent", "gdpr", "onetrust", "didomi", "usercentrics", "cookiebot", "cmp-"];
+
+fn is_consent_marker(value: &str) -> bool {
+    let value = value.to_ascii_lowercase();
+    CONSENT_MARKERS.iter().any(|m| value.contains(m))
+}
+
+/// `text` with HTML entities decoded (`Elo&iacute;sa` → `Eloísa`, `&amp;`
+/// → `&`): structured data and some shops' markup hold them encoded once
+/// more than the parser undoes.
+pub fn decode_entities(text: &str) -> String {
+    let has_entity = text.match_indices('&').any(|(i, _)| {
+        let rest = &text[i + 1..];
+        let end = rest.find(';').filter(|&e| e > 0 && e <= 32);
+        end.is_some_and(|e| rest[..e].chars().all(|c| c.is_ascii_alphanumeric() || c == '#'))
+    });
+    if !has_entity {
+        return text.to_owned();
+    }
+    // Parsed as the text of an element: `<` escaped so nothing becomes a tag.
+    let fragment = Html::parse_fragment(&text.replace('<', "&lt;"));
+    fragment.root_element().text().collect()
 }
 
 /// The document's `<title>` (not an SVG icon's), else its first `<h1>`.

@@ -5,6 +5,7 @@
 //! ([`middleware`]), and HTML turned into text ([`html_text`], the whole
 //! page) or read for its main content and product facts ([`page_reader`]).
 
+mod brand;
 pub mod corpus;
 pub mod fetch;
 mod html_prune;
@@ -13,6 +14,7 @@ pub mod middleware;
 pub mod page_fetch;
 pub mod page_index;
 pub mod page_reader;
+pub mod price;
 pub mod search_providers;
 
 use corpus::WebCorpus;

@@ -19,7 +19,8 @@ use dom_query::{Document, NodeData, NodeRef};
 use serde_json::Value;
 
 use super::html_prune;
-use super::html_text::{TextWalker, collapse};
+use super::html_text::{TextWalker, collapse, decode_entities};
+use super::{brand, price};
 
 /// Below this many characters Readability's article is taken as a miss.
 const MIN_ARTICLE_CHARS: usize = 250;
@@ -31,7 +32,10 @@ const MIN_ARTICLE_SHARE: usize = 8;
 pub struct ProductFacts {
     pub name: Option<String>,
     pub brand: Option<String>,
+    /// The selling price; after [`read`], normalised (`26.00`).
     pub price: Option<String>,
+    /// The list (recommended, crossed-out) price, when the page tells it apart.
+    pub list_price: Option<String>,
     pub currency: Option<String>,
     pub availability: Option<String>,
     pub sku: Option<String>,
@@ -48,8 +52,10 @@ impl ProductFacts {
         if let Some(name) = &self.name {
             lines.push(format!("Product: {name}"));
         }
-        if let Some(price) = &self.price {
-            lines.push(format!("Price: {price}{}", self.currency.as_ref().map(|c| format!(" {c}")).unwrap_or_default()));
+        for (label, amount) in [("Price", &self.price), ("List price", &self.list_price)] {
+            if let Some(amount) = amount {
+                lines.push(format!("{label}: {amount}{}", self.currency.as_ref().map(|c| format!(" {c}")).unwrap_or_default()));
+            }
         }
         for (key, value) in [("Brand", &self.brand), ("Availability", &self.availability), ("SKU", &self.sku)] {
             if let Some(value) = value {
@@ -68,10 +74,36 @@ impl ProductFacts {
         };
         fill(&mut self.name, other.name);
         fill(&mut self.brand, other.brand);
+        // A selling price and its list price come from the same source.
+        if self.price.is_none() {
+            self.list_price = other.list_price;
+        }
         fill(&mut self.price, other.price);
         fill(&mut self.currency, other.currency);
         fill(&mut self.availability, other.availability);
         fill(&mut self.sku, other.sku);
+    }
+
+    /// Entities decoded, brand checked ([`brand::clean`]), prices as an
+    /// amount and an ISO currency ([`price::parse`]).
+    fn normalise(mut self) -> ProductFacts {
+        let decode = |v: Option<String>| v.map(|v| collapse(&decode_entities(&v))).filter(|v| !v.is_empty());
+        self.name = decode(self.name);
+        self.sku = decode(self.sku);
+        self.availability = decode(self.availability);
+        self.brand = decode(self.brand).and_then(|b| brand::clean(&b, self.name.as_deref()));
+        let currency = self.currency.clone();
+        let parse = |v: &Option<String>| v.as_deref().and_then(|v| price::parse(v, currency.as_deref()));
+        let (selling, list) = (parse(&self.price), parse(&self.list_price));
+        if let Some(selling) = &selling {
+            self.currency = selling.currency.clone();
+        }
+        // Displayed with its currency (which decides the decimals), kept without.
+        let amount = |p: price::Price| p.display().split(' ').next().unwrap_or_default().to_owned();
+        self.price = selling.map(amount);
+        // A "list price" no higher than the selling price tells nothing.
+        self.list_price = list.filter(|l| self.price.is_some() && l.amount > 0.0).map(amount).filter(|l| Some(l) != self.price.as_ref());
+        self
     }
 }
 
@@ -87,9 +119,18 @@ pub struct ReadPage {
 /// Reads `html` (fetched from `url`, which resolves relative links).
 pub fn read(html: &str, url: Option<&str>) -> ReadPage {
     let document = Document::from(html_prune::prune(html));
-    let PageScan { mut facts, title, text: whole } = scan(&document);
+    // Only a product page's reviews are not its content: a review article's are.
+    let product_page = is_product_page(html);
+    let PageScan { facts, title, text: whole } = scan(&document, product_page);
+    let mut facts = facts.normalise();
     if facts.brand.is_none() {
-        facts.brand = labelled_brand(&whole);
+        facts.brand = labelled_brand(&whole).and_then(|b| brand::clean(&b, facts.name.as_deref()));
+    }
+    // Readability must not take a consent notice or the review list for the
+    // content (both are long runs of prose on product pages).
+    document.select(CONSENT).remove();
+    if product_page {
+        document.select(REVIEWS).remove();
     }
     let config = dom_smoothie::Config { text_mode: dom_smoothie::TextMode::Markdown, ..Default::default() };
     let url = url.filter(|u| u.starts_with("http://") || u.starts_with("https://"));
@@ -103,8 +144,24 @@ pub fn read(html: &str, url: Option<&str>) -> ReadPage {
         }
         other => (other.map(|a| a.title.trim().to_string()).filter(|t| !t.is_empty()).or(title), whole),
     };
+    let body = decode_entities(&body);
     let text = if facts.is_empty() { body } else { format!("{}\n\n{body}", facts.to_block()) };
     ReadPage { title: title.or_else(|| facts.name.clone()), text, facts }
+}
+
+/// Consent notices: never a page's main content.
+const CONSENT: &str = "[id*=cookie i], [class*=cookie i], [id*=consent i], [class*=consent i], [id*=gdpr i], [id*=onetrust i], \
+     [id*=didomi i], [id*=usercentrics i]";
+/// A product page's review list: never its main content.
+const REVIEWS: &str = "[id*=review i], [class*=review i], [itemprop=review], [data-hook=review]";
+
+/// Whether the page states a product as structured data (schema.org or
+/// Open Graph), judged on the source before parsing.
+fn is_product_page(html: &str) -> bool {
+    let lower = html.to_ascii_lowercase();
+    ["schema.org/product", "\"product\"", "typeof=\"product\"", "og:type\" content=\"product", "product:price:amount"]
+        .iter()
+        .any(|m| lower.contains(m))
 }
 
 /// Readability's markdown with runs of blank lines collapsed to one, and
@@ -138,12 +195,12 @@ struct PageScan {
 /// One walk in document order: the whole-page text, the title, JSON-LD
 /// products, and the first non-empty value of each microdata / meta source
 /// (each source ranked as in [`TagFacts::into_facts`]).
-fn scan(document: &Document) -> PageScan {
-    let mut walker = TextWalker::default();
+fn scan(document: &Document, product_page: bool) -> PageScan {
+    let mut walker = if product_page { TextWalker::without_reviews() } else { TextWalker::default() };
     let mut tags = TagFacts::default();
     let mut json_ld = ProductFacts::default();
     let (mut title, mut h1) = (None, None);
-    let (mut svg_depth, mut brand_depth) = (0usize, 0usize);
+    let (mut svg_depth, mut brand_depth, mut struck_depth) = (0usize, 0usize, 0usize);
     let first_text = |slot: &mut Option<String>, node: &NodeRef| {
         if slot.is_none() {
             *slot = Some(collapse(&node.text())).filter(|t| !t.is_empty());
@@ -160,6 +217,7 @@ fn scan(document: &Document) -> PageScan {
                 walker.open(name, attr);
                 match name {
                     "svg" => svg_depth += 1,
+                    "del" | "s" | "strike" => struck_depth += 1,
                     "title" if svg_depth == 0 => first_text(&mut title, &current),
                     "h1" => first_text(&mut h1, &current),
                     "script" if attr("type").is_some_and(|t| t.trim().eq_ignore_ascii_case("application/ld+json")) => {
@@ -172,9 +230,11 @@ fn scan(document: &Document) -> PageScan {
                     }
                     _ => {}
                 }
-                if let Some(prop) = attr("itemprop") {
+                // Microdata `itemprop`, or RDFa `property` (`schema:price`).
+                if let Some(prop) = attr("itemprop").or_else(|| attr("property").map(rdfa_term)) {
                     let value = || attr("content").map(collapse).unwrap_or_else(|| collapse(&current.text()));
-                    tags.itemprop(prop, brand_depth > 0, value);
+                    let list = struck_depth > 0 || attr("class").is_some_and(is_list_price_class);
+                    tags.itemprop(prop, Context { in_brand: brand_depth > 0, list_price: list }, value);
                     brand_depth += usize::from(prop == "brand");
                 }
                 descend = true;
@@ -196,7 +256,9 @@ fn scan(document: &Document) -> PageScan {
                     let name: &str = &el.name.local;
                     walker.close(name);
                     svg_depth -= usize::from(name == "svg");
-                    let is_brand = el.attrs.iter().any(|a| &*a.name.local == "itemprop" && &*a.value == "brand");
+                    struck_depth -= usize::from(matches!(name, "del" | "s" | "strike"));
+                    let is_brand =
+                        el.attrs.iter().any(|a| matches!(&*a.name.local, "itemprop" | "property") && rdfa_term(&a.value) == "brand");
                     brand_depth -= usize::from(is_brand);
                 }
             });
@@ -211,8 +273,39 @@ fn scan(document: &Document) -> PageScan {
     PageScan { facts: json_ld, title: title.or(h1), text: walker.finish() }
 }
 
-/// Labels of a spec table's brand row ("Brand: Acme", "Manufacturer : Acme").
-const BRAND_LABELS: &[&str] = &["brand name", "brand", "manufacturer"];
+/// An RDFa term without its vocabulary prefix (`schema:price` → `price`).
+fn rdfa_term(property: &str) -> &str {
+    property.strip_prefix("schema:").or_else(|| property.strip_prefix("s:")).unwrap_or(property)
+}
+
+/// Classes shops give a crossed-out or recommended price.
+fn is_list_price_class(class: &str) -> bool {
+    let class = class.to_ascii_lowercase();
+    ["old", "was", "list", "strike", "regular", "rrp", "uvp", "msrp", "before", "crossed"].iter().any(|m| class.contains(m))
+}
+
+/// Labels of a spec table's brand row ("Brand: Acme", "Manufacturer : Acme",
+/// "Marke" / "Bosch"), in the languages of the shops read.
+const BRAND_LABELS: &[&str] = &[
+    "brand name",
+    "brand",
+    "manufacturer",
+    "marke",
+    "hersteller",
+    "marque",
+    "fabricant",
+    "marca",
+    "fabricante",
+    "produttore",
+    "merk",
+    "fabrikant",
+    "marka",
+    "producent",
+    "značka",
+    "výrobce",
+    "varumärke",
+    "tillverkare",
+];
 /// A longer "value" is prose, not a brand.
 const MAX_BRAND_CHARS: usize = 60;
 
@@ -223,16 +316,32 @@ fn labelled_brand(text: &str) -> Option<String> {
     let mut lines = text.lines().map(|l| l.trim_start_matches("- ").trim()).filter(|l| !l.is_empty());
     while let Some(line) = lines.next() {
         let lower = line.to_lowercase();
-        let Some(rest) = BRAND_LABELS.iter().find_map(|label| lower.strip_prefix(label)) else { continue };
-        let Some(value) = rest.trim_start().strip_prefix(':') else { continue };
+        let Some(label) = BRAND_LABELS.iter().find(|label| lower.starts_with(*label)) else { continue };
         // `lower` and `line` differ in length only for rare case mappings; then skip.
-        let value = if lower.len() == line.len() { line[line.len() - value.len()..].trim() } else { continue };
+        if lower.len() != line.len() {
+            continue;
+        }
+        let Some(rest) = line.get(label.len()..) else { continue };
+        // "Label: value", the label alone (its value on the next line), or
+        // "Label Value" from a table row, when the value is a short name.
+        let value = match rest.trim_start().strip_prefix(':') {
+            Some(value) => value.trim(),
+            None if rest.is_empty() => rest,
+            // (Not for English "Brand": "Brand Outlet" is a common link.)
+            None if rest.starts_with(' ') && *label != "brand" && is_short_name(rest.trim()) => rest.trim(),
+            None => continue,
+        };
         let value = if value.is_empty() { lines.next().unwrap_or_default() } else { value };
         if !value.is_empty() && value.chars().count() <= MAX_BRAND_CHARS {
             return Some(value.to_string());
         }
     }
     None
+}
+
+/// A capitalised name of at most three words ("Mondial", "Bosch Professional").
+fn is_short_name(text: &str) -> bool {
+    text.chars().next().is_some_and(|c| c.is_uppercase() || c.is_ascii_digit()) && text.split_whitespace().count() <= 3
 }
 
 /// Facts of every JSON-LD `Product` in `script` (a `<script type="application/ld+json">`'s text).
@@ -284,15 +393,32 @@ fn json_ld_facts(product: &Value) -> ProductFacts {
         .filter(|s| !s.is_empty())
     };
     let offers = match product.get("offers") {
-        Some(Value::Array(a)) => a.first(),
+        Some(Value::Array(a)) => a.iter().find(|o| o.get("price").or_else(|| o.get("lowPrice")).is_some()).or(a.first()),
         other => other,
     };
     let offer = |key: &str| offers.and_then(|o| text(o.get(key)));
+    // priceSpecification tells the list (strike-through) price apart.
+    let specs: Vec<&Value> = match offers.and_then(|o| o.get("priceSpecification")) {
+        Some(Value::Array(a)) => a.iter().collect(),
+        Some(one) => vec![one],
+        None => Vec::new(),
+    };
+    let is_list = |s: &&Value| {
+        s.get("priceType")
+            .and_then(Value::as_str)
+            .is_some_and(|t| ["ListPrice", "StrikethroughPrice", "MSRP", "SRP"].iter().any(|l| t.ends_with(l)))
+    };
+    let spec_price = |list: bool| specs.iter().find(|s| is_list(s) == list).and_then(|s| text(s.get("price")));
+    // Each brand candidate is checked on its own, so a placeholder here lets
+    // another source's brand through.
+    let name = text(product.get("name"));
+    let brand = text(product.get("brand")).and_then(|b| brand::clean(&decode_entities(&b), name.as_deref()));
     ProductFacts {
-        name: text(product.get("name")),
-        brand: text(product.get("brand")),
-        price: offer("price").or_else(|| offer("lowPrice")),
-        currency: offer("priceCurrency"),
+        name,
+        brand,
+        price: offer("price").or_else(|| offer("lowPrice")).or_else(|| spec_price(false)),
+        list_price: spec_price(true),
+        currency: offer("priceCurrency").or_else(|| specs.first().and_then(|s| text(s.get("priceCurrency")))),
         availability: offer("availability").map(|a| a.rsplit('/').next().unwrap_or(&a).to_string()),
         sku: text(product.get("sku")),
     }
@@ -306,7 +432,13 @@ struct TagFacts {
     brand_name: Option<String>,
     brand_meta: Option<String>,
     brand: Option<String>,
+    /// `itemprop="name"` outside a brand: the product's (the first one).
+    name: Option<String>,
+    og_title: Option<String>,
+    og_is_product: bool,
     price_meta: Option<String>,
+    list_price_meta: Option<String>,
+    list_price: Option<String>,
     og_price: Option<String>,
     price: Option<String>,
     currency_meta: Option<String>,
@@ -317,6 +449,13 @@ struct TagFacts {
     sku: Option<String>,
 }
 
+/// Where a microdata or RDFa property sits.
+struct Context {
+    in_brand: bool,
+    /// Inside `<del>`/`<s>` or an element with a list-price class.
+    list_price: bool,
+}
+
 fn fill(slot: &mut Option<String>, value: impl FnOnce() -> String) {
     if slot.is_none() {
         *slot = Some(value()).filter(|v| !v.is_empty());
@@ -325,9 +464,17 @@ fn fill(slot: &mut Option<String>, value: impl FnOnce() -> String) {
 
 impl TagFacts {
     fn meta(&mut self, property: &str, content: &str) {
+        if property == "og:type" {
+            self.og_is_product |= content.trim().to_ascii_lowercase().starts_with("product");
+            return;
+        }
         let slot = match property {
+            "og:title" => &mut self.og_title,
             "product:brand" => &mut self.brand_meta,
+            "product:sale_price:amount" => &mut self.price_meta,
+            "product:price:amount" if self.price_meta.is_some() => &mut self.list_price_meta,
             "product:price:amount" => &mut self.price_meta,
+            "product:original_price:amount" | "og:price:standard_amount" => &mut self.list_price_meta,
             "og:price:amount" => &mut self.og_price,
             "product:price:currency" => &mut self.currency_meta,
             "og:price:currency" => &mut self.og_currency,
@@ -338,10 +485,12 @@ impl TagFacts {
     }
 
     /// An element with `itemprop="prop"`; `value` is its `content` or text.
-    fn itemprop(&mut self, prop: &str, in_brand: bool, value: impl FnOnce() -> String) {
+    fn itemprop(&mut self, prop: &str, at: Context, value: impl FnOnce() -> String) {
         let slot = match prop {
-            "name" if in_brand => &mut self.brand_name,
+            "name" if at.in_brand => &mut self.brand_name,
+            "name" => &mut self.name,
             "brand" => &mut self.brand,
+            "price" if at.list_price => &mut self.list_price,
             "price" => &mut self.price,
             "priceCurrency" => &mut self.currency,
             "availability" => &mut self.availability,
@@ -354,10 +503,17 @@ impl TagFacts {
     /// Meta tags and nested brand names are more precise than a microdata
     /// element's whole text, so they rank first.
     fn into_facts(self) -> ProductFacts {
+        let clean = |b: Option<String>| b.and_then(|b| brand::clean(&decode_entities(&b), None));
+        let (price, list_price) = match (self.price_meta, self.og_price, self.price) {
+            (Some(meta), _, _) => (Some(meta), self.list_price_meta),
+            (None, Some(og), _) => (Some(og), self.list_price_meta),
+            (None, None, price) => (price.or(self.list_price.clone()), self.list_price.or(self.list_price_meta)),
+        };
         ProductFacts {
-            name: None,
-            brand: self.brand_name.or(self.brand_meta).or(self.brand),
-            price: self.price_meta.or(self.og_price).or(self.price),
+            name: self.name.or(self.og_title.filter(|_| self.og_is_product)),
+            brand: clean(self.brand_name).or(clean(self.brand_meta)).or(clean(self.brand)),
+            price,
+            list_price,
             currency: self.currency_meta.or(self.og_currency).or(self.currency),
             availability: self.availability_meta.or(self.availability).map(|a| a.rsplit('/').next().unwrap_or(&a).to_string()),
             sku: self.sku,
