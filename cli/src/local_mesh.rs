@@ -150,10 +150,15 @@ impl LocalMesh {
     /// [`Self::start_with_tools`] with prompt template overrides and the user
     /// agent's multi-turn mode (`prompts_dir`, `follow_ups` in the run config).
     pub async fn start_with(settings: MeshSettings, tools: ToolsSettings, prompts: PromptSettings) -> anyhow::Result<Self> {
-        Self::start_with_models(settings, tools, prompts, DistillerModels::default()).await
+        // As `run` by default: the research agent's model reflects, the
+        // supervisor's judges.
+        let models =
+            DistillerModels { reflection: Some(settings.research_agent_llm.clone()), judge: Some(settings.supervisor_llm.clone()) };
+        Self::start_with_models(settings, tools, prompts, models).await
     }
 
-    /// [`Self::start_with`] with the distiller's reflection and judge models.
+    /// [`Self::start_with`] with the distiller's reflection and judge models
+    /// (`None`: rule-based reflections, no judge).
     pub async fn start_with_models(
         settings: MeshSettings,
         tools: ToolsSettings,

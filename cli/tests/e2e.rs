@@ -153,7 +153,7 @@ fn check_sft_example(e: &Value) {
     assert_eq!(last["role"], "assistant");
     assert!(last["content"].as_str().unwrap().contains("##"), "ends with the report");
     // At least one rejection was internalized as the agent's own reflection.
-    assert!(messages.iter().any(|m| m["reasoning_content"].as_str().is_some_and(|r| r.starts_with("Looking back"))));
+    assert!(messages.iter().any(|m| m["reasoning_content"].as_str().is_some_and(|r| r.starts_with("Before I"))));
     assert_eq!(e["tools"].as_array().unwrap().len(), 4);
     assert_eq!(e["meta"]["termination"], "approved");
 }
