@@ -135,7 +135,7 @@ impl RunConfig {
     /// store as `<mode>:<folder>`, or empty for live tools.
     pub fn tool_snapshot(&self) -> String {
         match (&self.tools.mode, &self.tools.store) {
-            (tool_gateway::tool_store::ToolsMode::Live, _) | (_, None) => String::new(),
+            (tool_gateway::tools::store::ToolsMode::Live, _) | (_, None) => String::new(),
             (mode, Some(store)) => format!(
                 "{}:{}",
                 serde_json::to_value(mode).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default(),
