@@ -36,9 +36,10 @@ pub struct BatchOutcome {
 /// How the batch client rides out a restarting supervisor.
 #[derive(Debug, Clone, Copy)]
 pub struct Reconnect {
-    /// Failed connections or broken streams in a row (without a trajectory
-    /// received in between) before the batch fails.
-    pub max_attempts: u32,
+    /// How long the supervisor may stay unreachable (failed connections or
+    /// broken streams without a trajectory received in between) before the
+    /// batch fails: longer than a pod restart.
+    pub patience: Duration,
     /// First wait; doubled per attempt up to `max_wait`.
     pub wait: Duration,
     /// Longest wait.
@@ -47,7 +48,7 @@ pub struct Reconnect {
 
 impl Default for Reconnect {
     fn default() -> Self {
-        Self { max_attempts: 20, wait: Duration::from_millis(200), max_wait: Duration::from_secs(3) }
+        Self { patience: Duration::from_secs(600), wait: Duration::from_millis(200), max_wait: Duration::from_secs(5) }
     }
 }
 
@@ -93,6 +94,7 @@ pub async fn synthesize_with(
     let mut seen = HashSet::new();
     let mut outcome = BatchOutcome::default();
     let mut failures_in_a_row = 0u32;
+    let mut broken_since = None;
     while !pending.is_empty() {
         let before = (outcome.trajectories.len(), outcome.failures.len());
         // What finished in earlier attempts, so progress counts the whole batch.
@@ -104,6 +106,7 @@ pub async fn synthesize_with(
             concurrency: concurrency as u32,
         };
         let broke = match client.clone().synthesize_batch(request).await {
+            Err(s) if s.code() == tonic::Code::FailedPrecondition => return Err(anyhow!("batch stopped: {}", s.message())),
             Err(s) => anyhow!("supervisor: {} ({:?})", s.message(), s.code()),
             Ok(stream) => {
                 let mut stream = stream.into_inner();
@@ -111,6 +114,8 @@ pub async fn synthesize_with(
                     let msg = match stream.message().await {
                         Ok(Some(msg)) => msg,
                         Ok(None) => break anyhow!("supervisor ended the batch stream early"),
+                        // A broken model endpoint: every trajectory would fail alike.
+                        Err(s) if s.code() == tonic::Code::FailedPrecondition => return Err(anyhow!("batch stopped: {}", s.message())),
                         Err(s) => break anyhow!("supervisor stream broke: {} ({:?})", s.message(), s.code()),
                     };
                     match msg.event {
@@ -149,10 +154,16 @@ pub async fn synthesize_with(
         }
         if (outcome.trajectories.len(), outcome.failures.len()) != before {
             failures_in_a_row = 0;
+            broken_since = None;
         }
         failures_in_a_row += 1;
-        if failures_in_a_row >= reconnect.max_attempts {
-            return Err(broke.context(format!("{} trajectories unfinished after {} reconnects", pending.len(), reconnect.max_attempts)));
+        let since = *broken_since.get_or_insert_with(std::time::Instant::now);
+        if since.elapsed() >= reconnect.patience {
+            return Err(broke.context(format!(
+                "{} trajectories unfinished; the supervisor stayed unreachable for {}s",
+                pending.len(),
+                since.elapsed().as_secs()
+            )));
         }
         let wait = reconnect.wait.saturating_mul(1 << failures_in_a_row.min(10)).min(reconnect.max_wait);
         tracing::warn!(error = %broke, pending = pending.len(), wait_ms = wait.as_millis() as u64, "batch stream broke; reconnecting");

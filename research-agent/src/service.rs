@@ -191,7 +191,10 @@ fn decode_start(start: StartResearch) -> Result<(String, Intent, Vec<TrajectoryE
 
 fn to_proto(f: Failure) -> pb::Failure {
     match f {
-        Failure::Model { detail, transient } => pb::Failure { kind: pb::FailureKind::Model as i32, detail, transient },
-        Failure::Tool(detail) => pb::Failure { kind: pb::FailureKind::Tool as i32, detail, transient: true },
+        Failure::Model { detail, transient } => {
+            pb::Failure { kind: pb::FailureKind::Model as i32, detail, transient, endpoint_broken: false }
+        }
+        Failure::Tool(detail) => pb::Failure { kind: pb::FailureKind::Tool as i32, detail, transient: true, endpoint_broken: false },
+        Failure::Endpoint(detail) => pb::Failure { kind: pb::FailureKind::Model as i32, detail, transient: false, endpoint_broken: true },
     }
 }

@@ -26,6 +26,8 @@ pub enum Failure {
     Model { detail: String, transient: bool },
     /// The tool gateway failed.
     Tool(String),
+    /// The model endpoint refuses every call (its circuit breaker is open).
+    Endpoint(String),
 }
 
 impl Failure {
@@ -34,12 +36,18 @@ impl Failure {
         match self {
             Failure::Model { .. } => "model_failure",
             Failure::Tool(_) => "tool_failure",
+            Failure::Endpoint(_) => "endpoint_broken",
         }
     }
 }
 
 impl From<LlmError> for Failure {
+    /// Transient by the mesh's one definition: retries of a transient cause
+    /// running out leave it transient (the supervisor resumes the session).
     fn from(e: LlmError) -> Self {
+        if e.is_endpoint_broken() {
+            return Failure::Endpoint(e.to_string());
+        }
         Failure::Model { transient: e.is_transient(), detail: e.to_string() }
     }
 }

@@ -8,6 +8,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
 use crate::caps::Caps;
+use crate::error::Error;
 use crate::machine::Supervisor;
 use crate::mesh::Mesh;
 use crate::scheduler::{Scheduler, Slot};
@@ -34,6 +35,10 @@ pub enum BatchEvent {
     Progress(Progress),
     /// A trajectory finished.
     Trajectory(Box<Trajectory>),
+    /// The batch stopped: a model endpoint refuses every call, so no
+    /// trajectory can progress. The ones in flight were stopped, their
+    /// records stay resumable; the rest were not started.
+    Halted(String),
     /// A history could not start a trajectory.
     Failure {
         /// Whose history.
@@ -98,6 +103,11 @@ pub async fn run<M: Mesh>(
         };
         let Some(joined) = next else { break };
         let (id, result) = match joined {
+            Ok((_, Err(Error::EndpointBroken(reason)))) => {
+                // Dropping the set on return stops the others mid-step.
+                let _ = events.send(BatchEvent::Halted(reason)).await;
+                return;
+            }
             Ok((id, result)) => (id, result.map_err(|e| e.to_string())),
             Err(e) => (e.id(), Err(format!("the trajectory's task failed: {e}"))),
         };

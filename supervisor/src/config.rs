@@ -9,7 +9,7 @@ use productresearch_runtime::telemetry::TelemetryConfig;
 use serde::{Deserialize, Serialize};
 
 use crate::caps::Caps;
-use crate::machine::Resume;
+use crate::resume::Resume;
 use crate::store::Fsync;
 
 /// Everything the supervisor needs; env prefix `SUPERVISOR`.
@@ -80,9 +80,7 @@ impl Config {
     pub fn validate(&self) -> Result<(), String> {
         self.llm.validate("supervisor")?;
         self.caps.validate()?;
-        if self.resume.max_attempts == 0 {
-            return Err("supervisor: resume.max_attempts must be > 0".into());
-        }
+        self.resume.validate()?;
         if self.batch_concurrency == 0 {
             return Err("supervisor: batch_concurrency must be > 0".into());
         }

@@ -29,12 +29,17 @@ pub enum Error {
     /// The configuration is invalid.
     #[error("invalid configuration: {0}")]
     Config(String),
+    /// A model endpoint refuses every call: no trajectory can progress until
+    /// its configuration is fixed; the records stay resumable.
+    #[error("{0}")]
+    EndpointBroken(String),
 }
 
 impl From<Error> for tonic::Status {
     fn from(e: Error) -> Self {
         match e {
             Error::InvalidRequest(_) => tonic::Status::invalid_argument(e.to_string()),
+            Error::EndpointBroken(_) => tonic::Status::failed_precondition(e.to_string()),
             _ => tonic::Status::internal(e.to_string()),
         }
     }

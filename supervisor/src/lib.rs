@@ -11,6 +11,7 @@ mod error;
 mod machine;
 mod mesh;
 mod recorder;
+mod resume;
 mod scheduler;
 mod service;
 mod spans;
@@ -31,8 +32,9 @@ pub use caps::Caps;
 pub use check::{CallChecker, degenerate};
 pub use config::Config;
 pub use error::Error;
-pub use machine::{Resume, Supervisor};
+pub use machine::Supervisor;
 pub use mesh::{AgentMessage, GrpcMesh, InferredIntent, Mesh, MeshError, ResearchLink, StartSession};
+pub use resume::Resume;
 pub use scheduler::Scheduler;
 pub use trajectory_id::trajectory_id;
 

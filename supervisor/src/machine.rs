@@ -20,7 +20,6 @@ use productresearch_record::{
     BudgetKind, EventBody, FailureClass, FailureKind, Intent, Step, StepKind, SupervisorState, Termination, TerminationReason, ToolCall,
     Trajectory, TrajectoryEvent, UserHistory, UserTurn, Verdict,
 };
-use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 use tracing::{Instrument, info, warn};
 
@@ -29,39 +28,10 @@ use crate::check::{CallChecker, TextChecker, degenerate};
 use crate::error::Error;
 use crate::mesh::{AgentMessage, Mesh, MeshError, ResearchLink, StartSession};
 use crate::recorder::{ListenerGone, Recorder};
+use crate::resume::{GaveUp, Resume};
 use crate::store::{Fsync, LocalStore, RecordStore};
 use crate::trajectory_id::trajectory_id;
 use crate::verdict;
-
-/// How the supervisor rides out restarting services: a failure that may pass
-/// (connection refused or reset, a tool gateway that is down) is retried, and a
-/// broken research session is re-opened from the record, with exponential
-/// backoff; `max_attempts` failures in a row without a newly recorded event
-/// (or `4 × max_attempts` re-opened sessions in all) end the trajectory with
-/// the classified failure.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct Resume {
-    /// Failures in a row before the trajectory ends.
-    pub max_attempts: u32,
-    /// First wait.
-    pub backoff_ms: u64,
-    /// Longest wait.
-    pub max_backoff_ms: u64,
-}
-
-impl Default for Resume {
-    fn default() -> Self {
-        Self { max_attempts: 12, backoff_ms: 100, max_backoff_ms: 3_000 }
-    }
-}
-
-impl Resume {
-    fn wait(&self, attempt: u32) -> Duration {
-        let ms = self.backoff_ms.saturating_mul(1u64 << attempt.min(16)).min(self.max_backoff_ms);
-        Duration::from_millis(ms)
-    }
-}
 
 /// Synthesizes trajectories.
 pub struct Supervisor<M> {
@@ -110,12 +80,35 @@ impl End {
     fn budget(round: u32, kind: BudgetKind, detail: impl Into<String>) -> Self {
         Self(round, Termination::budget(kind, detail))
     }
-    fn from_mesh(round: u32, e: MeshError) -> Self {
-        if e.reason == TerminationReason::Cancelled {
-            return Self::new(round, e.reason, e.detail);
+    /// How `e` ends the trajectory; a broken model endpoint ends the call
+    /// instead (no trajectory can progress; the record stays resumable).
+    fn from_mesh(round: u32, e: MeshError) -> Result<Self, Error> {
+        if e.endpoint_broken {
+            return Err(Error::EndpointBroken(e.detail));
         }
-        Self(round, Termination::failure(e.class(), e.detail))
+        if e.reason == TerminationReason::Cancelled {
+            return Ok(Self::new(round, e.reason, e.detail));
+        }
+        Ok(Self(round, Termination::failure(e.class(), e.detail)))
     }
+
+    /// `e` ended the trajectory after retries: when the caller's deadline
+    /// stopped them, the trajectory is the caller's to resume, not a failure.
+    fn gave_up(round: u32, e: MeshError, why: GaveUp) -> Result<Self, Error> {
+        match why {
+            GaveUp::Deadline => Ok(deadline_passed(round)),
+            GaveUp::Patience => Self::from_mesh(round, e),
+        }
+    }
+}
+
+fn deadline_passed(round: u32) -> End {
+    End::new(round, TerminationReason::Cancelled, "the caller's deadline passed")
+}
+
+/// True once the deadline of the call being served has passed.
+fn past_deadline() -> bool {
+    productresearch_runtime::context::deadline().is_some_and(|d| d <= std::time::Instant::now())
 }
 
 fn cancelled(round: u32) -> End {
@@ -212,6 +205,12 @@ impl<M: Mesh> Supervisor<M> {
                 }
             };
             fill_models(record.trajectory_mut(), self.llm.model());
+            // A transient failure is not an end: a re-run resumes it.
+            if record.trajectory().termination().and_then(|t| t.failure).is_some_and(|f| f.transient) {
+                info!("trajectory ended on a transient failure; resuming it");
+                let keep = record.trajectory().events.len() - 1;
+                record.truncate(keep).await?;
+            }
             if record.trajectory().termination().is_some() {
                 info!(events = record.trajectory().events.len(), "trajectory already finished; not run again");
                 return record.finish().await;
@@ -226,7 +225,13 @@ impl<M: Mesh> Supervisor<M> {
             }
             record.trajectory_mut().trace_id = productresearch_runtime::telemetry::current_trace_id().unwrap_or_default();
             productresearch_runtime::telemetry::metrics::trajectory_started();
-            let End(round, termination) = self.drive(&mut record, &history, caps).await?;
+            let End(round, mut termination) = self.drive(&mut record, &history, caps).await?;
+            // A failure once the caller's deadline passed is the caller's doing
+            // (a callee got no time left): not recorded, resumed next time.
+            if termination.failure.is_some() && past_deadline() {
+                termination =
+                    Termination::new(TerminationReason::Cancelled, format!("the caller's deadline passed ({})", termination.detail));
+            }
             crate::spans::record_end(&tracing::Span::current(), record.trajectory(), round, &termination);
             info!(reason = ?termination.reason, budget = ?termination.budget, failure = ?termination.failure, detail = %termination.detail, round, "trajectory ended");
             if termination.reason == TerminationReason::Cancelled {
@@ -248,17 +253,25 @@ impl<M: Mesh> Supervisor<M> {
         InFlight { map: self.in_flight.clone(), id: id.to_string(), slot, _guard: guard }
     }
 
-    /// Retries `call` while it fails transiently.
-    async fn retried<T, F: Future<Output = Result<T, MeshError>>>(&self, what: &str, mut call: impl FnMut() -> F) -> Result<T, MeshError> {
-        let mut attempt = 0;
+    /// Retries `call` while it fails transiently, as long as the patience
+    /// lasts; `Err` with how it gave up otherwise.
+    async fn retried<T, F: Future<Output = Result<T, MeshError>>>(
+        &self,
+        what: &str,
+        mut call: impl FnMut() -> F,
+    ) -> Result<T, (MeshError, GaveUp)> {
+        let mut clock = self.resume.clock();
         loop {
             match call().await {
-                Err(e) if e.transient && attempt + 1 < self.resume.max_attempts => {
-                    warn!(what, attempt, error = %e.detail, "transient failure; retrying");
-                    tokio::time::sleep(self.resume.wait(attempt)).await;
-                    attempt += 1;
+                Ok(v) => return Ok(v),
+                Err(e) if e.transient => {
+                    warn!(what, attempt = clock.attempts(), error = %e.detail, "transient failure; retrying");
+                    if let Err(why) = clock.wait().await {
+                        return Err((e, why));
+                    }
                 }
-                other => return other,
+                // Permanent: no wait to give up on.
+                Err(e) => return Err((e, GaveUp::Patience)),
             }
         }
     }
@@ -269,7 +282,7 @@ impl<M: Mesh> Supervisor<M> {
             None => {
                 let inferred = match self.retried("infer intent", || self.mesh.infer_intent(history)).await {
                     Ok(i) => i,
-                    Err(e) => return Ok(End::from_mesh(0, e)),
+                    Err((e, why)) => return End::gave_up(0, e, why),
                 };
                 record.trajectory_mut().models.insert("user-agent".into(), inferred.model.clone());
                 record.trajectory_mut().add_prompts(&inferred.prompts);
@@ -282,7 +295,7 @@ impl<M: Mesh> Supervisor<M> {
         };
         let specs = match self.retried("list tools", || self.mesh.list_tools()).await {
             Ok(s) => s,
-            Err(e) => return Ok(End::from_mesh(0, MeshError { reason: TerminationReason::ToolFailure, ..e })),
+            Err((e, why)) => return End::gave_up(0, MeshError { reason: TerminationReason::ToolFailure, ..e }, why),
         };
         let mut checker = CallChecker::new(&specs, &self.schemas);
         let mut state = Progress { round: 1, ..Progress::default() };
@@ -314,8 +327,8 @@ impl<M: Mesh> Supervisor<M> {
             return Ok(cancelled(state.round));
         }
 
-        let mut failures_in_a_row = 0;
-        let mut resumes = 0;
+        let mut clock = self.resume.clock();
+        let mut broken_with_progress = 0;
         loop {
             let recorded = record.trajectory().events.len();
             let start = StartSession {
@@ -345,19 +358,21 @@ impl<M: Mesh> Supervisor<M> {
                 }
                 Flow::Broken(e) => e,
             };
+            if e.endpoint_broken {
+                return Err(Error::EndpointBroken(e.detail));
+            }
             if record.trajectory().events.len() > recorded {
-                failures_in_a_row = 0;
+                clock.progress();
+                broken_with_progress += 1;
             }
-            // Model failures already had their retries in the client.
-            let resumable = e.transient && e.reason != TerminationReason::ModelFailure;
-            resumes += 1;
             // An agent that breaks off again and again, progress or not, is not resumed forever.
-            if !resumable || failures_in_a_row + 1 >= self.resume.max_attempts || resumes > 4 * self.resume.max_attempts {
-                return Ok(End::from_mesh(state.round, e));
+            if !e.transient || broken_with_progress >= self.resume.max_sessions {
+                return End::from_mesh(state.round, e);
             }
-            warn!(attempt = failures_in_a_row, error = %e.detail, "research session broke; resuming from the record");
-            tokio::time::sleep(self.resume.wait(failures_in_a_row)).await;
-            failures_in_a_row += 1;
+            warn!(attempt = clock.attempts(), error = %e.detail, "research session broke; resuming from the record");
+            if let Err(why) = clock.wait().await {
+                return End::gave_up(state.round, e, why);
+            }
         }
     }
 
@@ -410,15 +425,32 @@ impl<M: Mesh> Supervisor<M> {
                 return Ok(Flow::End(end));
             }
             let span = crate::spans::verdict_span(&mut rounds, &step, &traceparent, state.round, state.attempt(step.kind));
-            let verdict = match self.check(intent, &step, checker, state, caps).instrument(span.clone()).await {
-                Ok(v) => {
-                    crate::spans::record_verdict(&span, &step, &v, state.round);
-                    v
+            // The supervisor's own model: a transient failure is waited out
+            // with the agent holding its step, as long as the patience lasts.
+            let mut clock = self.resume.clock();
+            let verdict = loop {
+                let e = match self.check(intent, &step, checker, state, caps).instrument(span.clone()).await {
+                    Ok(v) => {
+                        crate::spans::record_verdict(&span, &step, &v, state.round);
+                        break v;
+                    }
+                    Err(e) => e,
+                };
+                productresearch_runtime::telemetry::genai::record_error(&span, e.kind());
+                if e.is_endpoint_broken() {
+                    return Err(Error::EndpointBroken(e.to_string()));
                 }
-                Err(e) => {
-                    productresearch_runtime::telemetry::genai::record_error(&span, e.kind());
-                    let _ = record.push(state.round, EventBody::Step(step)).await?;
-                    return Ok(Flow::End(End(state.round, Termination::failure(classify(&e), format!("supervisor model: {e}")))));
+                let gave_up = match e.is_transient() {
+                    true => clock.wait().await.err(),
+                    false => Some(GaveUp::Patience),
+                };
+                match gave_up {
+                    None => warn!(error = %e, "supervisor model failed transiently; retrying the check"),
+                    Some(GaveUp::Deadline) => return Ok(Flow::End(deadline_passed(state.round))),
+                    Some(GaveUp::Patience) => {
+                        let _ = record.push(state.round, EventBody::Step(step)).await?;
+                        return Ok(Flow::End(End(state.round, Termination::failure(classify(&e), format!("supervisor model: {e}")))));
+                    }
                 }
             };
             let round = state.round;
@@ -493,7 +525,8 @@ fn fill_models(t: &mut Trajectory, supervisor_model: &str) {
 }
 
 /// The supervisor's own model failed: policy refusals (auth, content filters)
-/// apart from other failures, transient ones (retries exhausted) marked.
+/// apart from other failures, transient ones marked by the mesh's one
+/// definition (retries of a transient cause running out stay transient).
 fn classify(e: &LlmError) -> FailureClass {
     let last = match e {
         LlmError::Exhausted { last, .. } => last.as_ref(),
@@ -503,7 +536,7 @@ fn classify(e: &LlmError) -> FailureClass {
         LlmError::Status { status: 401 | 403 | 451, .. } => FailureKind::Policy,
         _ => FailureKind::Model,
     };
-    FailureClass { kind, transient: matches!(e, LlmError::Exhausted { .. }) || e.is_transient() }
+    FailureClass { kind, transient: e.is_transient() }
 }
 
 /// Counters of one trajectory.

@@ -31,17 +31,26 @@ pub struct MeshError {
     /// broken connection): the supervisor then resumes the trajectory from its
     /// record instead of ending it.
     pub transient: bool,
+    /// A model endpoint refuses every call (wrong key, wrong model name): no
+    /// trajectory can progress, so the batch stops with this error and the
+    /// records stay resumable.
+    pub endpoint_broken: bool,
 }
 
 impl MeshError {
     /// A permanent failure.
     pub fn permanent(reason: TerminationReason, detail: impl Into<String>) -> Self {
-        Self { reason, detail: detail.into(), transient: false }
+        Self { reason, detail: detail.into(), transient: false, endpoint_broken: false }
     }
 
     /// A failure that a retry may get past.
     pub fn transient(reason: TerminationReason, detail: impl Into<String>) -> Self {
-        Self { reason, detail: detail.into(), transient: true }
+        Self { reason, detail: detail.into(), transient: true, endpoint_broken: false }
+    }
+
+    /// A model endpoint that refuses every call.
+    pub fn endpoint_broken(detail: impl Into<String>) -> Self {
+        Self { reason: TerminationReason::ModelFailure, detail: detail.into(), transient: false, endpoint_broken: true }
     }
 
     /// The failure as the record classifies it.
@@ -57,17 +66,19 @@ impl MeshError {
 
     fn from_status(service: &str, s: &tonic::Status) -> Self {
         use tonic::Code;
-        // What a killed or restarting peer looks like from here: refused or
-        // reset connections, streams cut mid-message.
-        let unreachable = matches!(s.code(), Code::Unavailable | Code::Unknown | Code::Aborted | Code::ResourceExhausted)
-            || (s.code() == Code::Internal && failure::kind_of(s).is_none());
-        let (reason, transient) = match failure::kind_of(s) {
-            Some(FailureKind::Model) => (TerminationReason::ModelFailure, false),
-            Some(FailureKind::Tool) => (TerminationReason::ToolFailure, s.code() == Code::Unavailable),
-            None if s.code() == Code::Cancelled => (TerminationReason::Cancelled, false),
-            None => (TerminationReason::MeshFailure, unreachable),
+        let detail = format!("{service}: {} ({:?})", s.message(), s.code());
+        // One definition of transient for the whole mesh: a killed or
+        // restarting peer (refused or reset connections, streams cut
+        // mid-message), a deadline, an overloaded peer.
+        let transient = failure::transient_grpc(s);
+        let reason = match failure::kind_of(s) {
+            Some(FailureKind::Endpoint) => return Self::endpoint_broken(detail),
+            Some(FailureKind::Model) => TerminationReason::ModelFailure,
+            Some(FailureKind::Tool) => TerminationReason::ToolFailure,
+            None if s.code() == Code::Cancelled => TerminationReason::Cancelled,
+            None => TerminationReason::MeshFailure,
         };
-        Self { reason, detail: format!("{service}: {} ({:?})", s.message(), s.code()), transient }
+        Self { reason, detail, transient, endpoint_broken: false }
     }
 }
 
@@ -223,5 +234,5 @@ fn agent_failure(f: pb::Failure) -> MeshError {
         Ok(pb::FailureKind::Tool) => TerminationReason::ToolFailure,
         _ => TerminationReason::MeshFailure,
     };
-    MeshError { reason, detail: format!("research-agent: {}", f.detail), transient: f.transient }
+    MeshError { reason, detail: format!("research-agent: {}", f.detail), transient: f.transient, endpoint_broken: f.endpoint_broken }
 }

@@ -134,6 +134,10 @@ impl<M: Mesh> SupervisorService for Service<M> {
                         BatchEvent::Failure { user_id, reason } => {
                             synthesize_batch_response::Event::Failure(BatchItemFailure { user_id, reason })
                         }
+                        BatchEvent::Halted(reason) => {
+                            let _ = out.send(Err(Status::failed_precondition(reason))).await;
+                            return;
+                        }
                     };
                     if out.send(Ok(SynthesizeBatchResponse { event: Some(event) })).await.is_err() {
                         return;

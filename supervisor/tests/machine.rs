@@ -79,7 +79,7 @@ async fn run(script: Vec<Step>, caps: Caps, intent: Result<(), MeshError>) -> (T
     let verdicts = Arc::new(Mutex::new(Vec::new()));
     let mesh = Scripted { script, intent, verdicts: verdicts.clone() };
     let dir = tempfile::tempdir().unwrap();
-    let resume = supervisor::Resume { max_attempts: 2, backoff_ms: 1, max_backoff_ms: 1 };
+    let resume = supervisor::Resume { patience_secs: 1, backoff_ms: 1, max_backoff_ms: 1, max_sessions: 2 };
     let sup = Supervisor::new(Arc::new(mesh), llm, caps, dir.path()).with_resume(resume);
     let t = sup.synthesize(history(), caps, None).await.unwrap();
     t.validate().unwrap();
@@ -202,6 +202,63 @@ async fn failures_are_classified_in_the_record() {
     assert_eq!(end.failure, Some(FailureClass { kind: FailureKind::Model, transient: false }));
     let line = serde_json::to_string(t.events.last().unwrap()).unwrap();
     assert!(line.contains(r#""failure":{"kind":"model","transient":false}"#), "{line}");
+}
+
+/// An outage past the patience ends the trajectory with a transient failure;
+/// a re-run resumes it from its record instead of returning the failure.
+#[tokio::test]
+async fn a_rerun_resumes_a_trajectory_that_ended_on_a_transient_failure() {
+    productresearch_runtime::install_crypto_provider();
+    let sim = productresearch_sim_llm::spawn_local(Default::default()).await.unwrap();
+    let llm = LlmClient::new(EndpointConfig::new(sim.base_url(), "sup-model")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let resume = supervisor::Resume { patience_secs: 1, backoff_ms: 50, max_backoff_ms: 200, max_sessions: 4 };
+    let script = vec![text(StepKind::Plan, "p1"), text(StepKind::Plan, "p2"), text(StepKind::Report, "r1"), text(StepKind::Report, "r2")];
+    let verdicts = Arc::new(Mutex::new(Vec::new()));
+    let down = Scripted {
+        script: script.clone(),
+        intent: Err(MeshError::transient(TerminationReason::MeshFailure, "user-agent: connection refused (Unavailable)")),
+        verdicts: verdicts.clone(),
+    };
+    let sup = Supervisor::new(Arc::new(down), llm.clone(), Caps::default(), dir.path()).with_resume(resume);
+    let started = std::time::Instant::now();
+    let failed = sup.synthesize(history(), Caps::default(), None).await.unwrap();
+    assert!(started.elapsed() >= std::time::Duration::from_secs(1), "the patience was waited out");
+    let end = failed.termination().unwrap();
+    assert_eq!(end.failure, Some(FailureClass { kind: FailureKind::Mesh, transient: true }), "{end:?}");
+
+    let up = Scripted { script, intent: Ok(()), verdicts };
+    let sup = Supervisor::new(Arc::new(up), llm, Caps::default(), dir.path()).with_resume(resume);
+    let resumed = sup.synthesize(history(), Caps::default(), None).await.unwrap();
+    assert_eq!(resumed.trajectory_id, failed.trajectory_id);
+    assert!(resumed.approved(), "{:?}", resumed.termination());
+    resumed.validate().unwrap();
+    assert_eq!(resumed.events.iter().filter(|e| matches!(e.body, EventBody::Termination(_))).count(), 1, "the transient end was replaced");
+}
+
+/// A caller whose deadline passes while a service is down gets a cancelled
+/// record back; the log keeps no termination, so the next run resumes.
+#[tokio::test]
+async fn a_passing_caller_deadline_is_not_recorded_as_a_failure() {
+    productresearch_runtime::install_crypto_provider();
+    let sim = productresearch_sim_llm::spawn_local(Default::default()).await.unwrap();
+    let llm = LlmClient::new(EndpointConfig::new(sim.base_url(), "sup-model")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let down = Scripted {
+        script: vec![],
+        intent: Err(MeshError::transient(TerminationReason::MeshFailure, "user-agent: deadline exceeded (DeadlineExceeded)")),
+        verdicts: Default::default(),
+    };
+    let sup = Supervisor::new(Arc::new(down), llm, Caps::default(), dir.path());
+    let deadline = Some(std::time::Instant::now() + std::time::Duration::from_millis(300));
+    let t = productresearch_runtime::context::with_deadline(deadline, sup.synthesize(history(), Caps::default(), None)).await.unwrap();
+    let end = t.termination().unwrap();
+    assert_eq!(end.reason, TerminationReason::Cancelled, "{end:?}");
+    let logs: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    for log in logs {
+        let text = std::fs::read_to_string(log.unwrap().path()).unwrap();
+        assert!(!text.contains("\"termination\""), "{text}");
+    }
 }
 
 #[tokio::test]

@@ -27,6 +27,9 @@ impl From<Error> for tonic::Status {
     fn from(e: Error) -> Self {
         match &e {
             Error::InvalidHistory(_) => tonic::Status::invalid_argument(e.to_string()),
+            Error::Model(m) if m.is_endpoint_broken() => {
+                failure::status(FailureKind::Endpoint, tonic::Code::FailedPrecondition, e.to_string())
+            }
             Error::Model(m) if m.is_transient() => failure::status(FailureKind::Model, tonic::Code::Unavailable, e.to_string()),
             Error::Model(_) | Error::InvalidIntent(_) => failure::status(FailureKind::Model, tonic::Code::Internal, e.to_string()),
             Error::Serve(_) | Error::Config(_) => tonic::Status::internal(e.to_string()),

@@ -120,7 +120,13 @@ fn interpret(
         // Native endpoints with small models often write the call as text.
         let text_mode = if mode == ToolMode::Native { ToolMode::Lenient } else { mode };
         match text_tools::parse(&content, text_mode)? {
-            Parsed::Report(report) => return Ok((Action::Report(report), String::new())),
+            Parsed::Report(report) => {
+                // A report cut off or garbled on the way is asked for again.
+                if let Some(cut) = crate::completeness::is_cut_off(&report) {
+                    return Err(format!("the report is incomplete: {cut}; write the whole report again"));
+                }
+                return Ok((Action::Report(report), String::new()));
+            }
             Parsed::Call { name, arguments, prose } => {
                 let call = ToolCall { id: format!("call_{first_id}"), name, arguments: arguments.to_string() };
                 (vec![call], prose)

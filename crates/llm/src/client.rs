@@ -5,12 +5,13 @@ use std::time::Duration;
 
 use productresearch_record::{TokenUsage, ToolCall};
 use productresearch_runtime::context;
-use tokio::sync::Semaphore;
 use tracing::{debug, warn};
 
 use crate::backoff;
+use crate::breaker::Breaker;
 use crate::config::EndpointConfig;
 use crate::error::LlmError;
+use crate::limiter::{Limiter, Load};
 use crate::message::{ChatRequest, ChatResponse, Message};
 use crate::validators::Validators;
 use crate::wire;
@@ -25,7 +26,10 @@ pub struct LlmClient {
     config: Arc<EndpointConfig>,
     url: Arc<str>,
     api_key: Option<Arc<str>>,
-    permits: Arc<Semaphore>,
+    /// Adaptive concurrency of the endpoint, shared by all clones.
+    limiter: Arc<Limiter>,
+    /// Stops calling an endpoint that refuses every call.
+    breaker: Arc<Breaker>,
     context: Arc<tokio::sync::OnceCell<Option<u32>>>,
     /// `gen_ai.agent.name` of this client's chat spans (empty: not set).
     agent: &'static str,
@@ -57,8 +61,19 @@ impl LlmClient {
             .build()
             .map_err(|e| LlmError::Config(format!("http client: {e}")))?;
         let url = format!("{}/chat/completions", config.base_url.trim_end_matches('/')).into();
-        let permits = Arc::new(Semaphore::new(config.max_concurrency));
-        Ok(Self { http, config: Arc::new(config), url, api_key, permits, context: Arc::default(), agent: "", validators: Arc::default() })
+        let limiter = Arc::new(Limiter::new(config.max_concurrency, Duration::from_secs(config.timeout_secs), config.adaptive_concurrency));
+        let breaker = Arc::new(Breaker::new(config.breaker_threshold, Duration::from_secs(config.breaker_cooldown_secs)));
+        Ok(Self {
+            http,
+            config: Arc::new(config),
+            url,
+            api_key,
+            limiter,
+            breaker,
+            context: Arc::default(),
+            agent: "",
+            validators: Arc::default(),
+        })
     }
 
     /// The same client, naming `agent` (`gen_ai.agent.name`) on its chat spans
@@ -76,6 +91,16 @@ impl LlmClient {
     /// The endpoint configuration.
     pub fn config(&self) -> &EndpointConfig {
         &self.config
+    }
+
+    /// Calls the endpoint currently takes at once (the adaptive limit).
+    pub fn concurrency_limit(&self) -> usize {
+        self.limiter.limit()
+    }
+
+    /// The role named in errors: the agent, or "model" when unnamed.
+    fn role(&self) -> &'static str {
+        if self.agent.is_empty() { "model" } else { self.agent }
     }
 
     pub(crate) fn context_cache(&self) -> &tokio::sync::OnceCell<Option<u32>> {
@@ -138,13 +163,27 @@ impl LlmClient {
             &String::from_utf8_lossy(&body),
             Some("gen_ai.input.messages"),
         );
-        let _permit = self.permits.acquire().await.map_err(|_| LlmError::Config("client closed".into()))?;
         let base = Duration::from_millis(self.config.backoff_base_ms);
         let max = Duration::from_millis(self.config.backoff_max_ms);
         let mut attempt = 0u32;
         loop {
             span.record("productresearch.attempts", i64::from(attempt) + 1);
-            match self.attempt(&body).await {
+            if let Some(broken) = self.breaker.check(self.role(), &self.url) {
+                return Err(broken);
+            }
+            // A place under the endpoint's adaptive limit per attempt, not
+            // across the backoff: a waiting retry holds no capacity.
+            let permit = self.limiter.acquire().await;
+            let result = self.attempt(&body).await;
+            permit.done(match &result {
+                Err(e @ LlmError::Status { status: 429 | 503, .. }) => Load::Overloaded(e.retry_after()),
+                Err(LlmError::Timeout(_)) => Load::Overloaded(None),
+                _ => Load::Served,
+            });
+            if let Some(broken) = self.breaker.record(&result.as_ref().map(|_| ()), self.role(), &self.url) {
+                return Err(broken);
+            }
+            match result {
                 Ok(resp) => return Ok(resp),
                 Err(err) if err.is_transient() && attempt < self.config.max_retries => {
                     let wait = backoff::delay(attempt, base, max, err.retry_after());

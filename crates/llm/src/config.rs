@@ -44,8 +44,19 @@ pub struct EndpointConfig {
     /// Ask for JSON-schema-constrained output (`response_format`) where a role
     /// wants JSON. Turn off for endpoints that reject the field.
     pub structured_output: bool,
-    /// Calls in flight at once to this endpoint from this process.
+    /// Most calls in flight at once to this endpoint from this process: the
+    /// ceiling of the adaptive limit (which backs off on 429/503 and slow
+    /// answers and grows again while the endpoint keeps up).
     pub max_concurrency: usize,
+    /// Adapt the number of calls in flight to the endpoint (AIMD, honouring
+    /// Retry-After); off keeps `max_concurrency` calls in flight whatever the
+    /// endpoint answers.
+    pub adaptive_concurrency: bool,
+    /// Refusals in a row (400/401/403/404, no success in between) after which
+    /// the endpoint counts as broken and calls fail at once.
+    pub breaker_threshold: u32,
+    /// How long a broken endpoint is not called before one probe call, in seconds.
+    pub breaker_cooldown_secs: u64,
     /// How tool calls are exchanged with this endpoint.
     pub tool_mode: ToolMode,
     /// Times an unusable answer (no JSON, arguments not matching the schema) is
@@ -69,6 +80,9 @@ impl Default for EndpointConfig {
             backoff_max_ms: 30_000,
             structured_output: true,
             max_concurrency: 64,
+            adaptive_concurrency: true,
+            breaker_threshold: 5,
+            breaker_cooldown_secs: 30,
             tool_mode: ToolMode::Native,
             reask_limit: 2,
             context_length: None,

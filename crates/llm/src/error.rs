@@ -45,17 +45,42 @@ pub enum LlmError {
     /// The configuration cannot work.
     #[error("invalid model configuration: {0}")]
     Config(String),
+    /// The endpoint refused call after call with the same status (a wrong
+    /// key, a wrong model name): its circuit breaker is open and no call is
+    /// sent until the cool-down passes.
+    #[error("{role} model endpoint {url} refuses every call (last {status}: {body}); check its api key and model name")]
+    EndpointBroken {
+        /// The role using the endpoint.
+        role: String,
+        /// Endpoint URL.
+        url: String,
+        /// The status it kept answering.
+        status: u16,
+        /// Start of the last response body.
+        body: String,
+    },
 }
 
 impl LlmError {
-    /// True when trying again may succeed: transport failures, timeouts, 408,
-    /// 409, 429 and 5xx statuses, and malformed bodies (a proxy cut the stream).
+    /// True when trying again later may succeed, by the mesh's one definition
+    /// (`productresearch_runtime::failure`): transport failures, timeouts,
+    /// transient HTTP statuses, malformed bodies (a proxy cut the stream), and
+    /// the retries of any of these running out — the cause is still one that
+    /// passes.
     pub fn is_transient(&self) -> bool {
         match self {
             Self::Connect { .. } | Self::Timeout(_) | Self::Malformed(_) => true,
-            Self::Status { status, .. } => matches!(status, 408 | 409 | 429) || *status >= 500,
-            Self::Unusable(_) | Self::Exhausted { .. } | Self::Config(_) => false,
+            Self::Status { status, .. } => productresearch_runtime::failure::transient_http(*status),
+            Self::Exhausted { last, .. } => last.is_transient(),
+            Self::Unusable(_) | Self::Config(_) | Self::EndpointBroken { .. } => false,
         }
+    }
+
+    /// True when the endpoint itself is broken for every caller (its circuit
+    /// breaker is open): no trajectory can progress, so a batch should stop
+    /// rather than fail them one by one.
+    pub fn is_endpoint_broken(&self) -> bool {
+        matches!(self, Self::EndpointBroken { .. })
     }
 
     /// A short class of the failure for the `error.type` attribute.
@@ -68,6 +93,7 @@ impl LlmError {
             Self::Unusable(_) => "unusable_output",
             Self::Exhausted { .. } => "retries_exhausted",
             Self::Config(_) => "config",
+            Self::EndpointBroken { .. } => "endpoint_broken",
         }
     }
 

@@ -6,15 +6,23 @@
 //!   content / tool calls + token usage out.
 //! - Retries with full-jitter exponential backoff on transient failures only,
 //!   honouring `Retry-After` on 429/503.
+//! - Adaptive concurrency per endpoint (AIMD on 429/503, timeouts and slow
+//!   answers, up to `max_concurrency`), and a circuit breaker that stops
+//!   calling an endpoint that refuses every call (wrong key, wrong model).
+//! - [`completeness::is_cut_off`]: whether a text answer was cut off or
+//!   garbled; such an answer is asked for again, never passed on as a report.
 //! - An error is always an [`LlmError`]; it is never turned into model content.
 
 mod act;
 mod backoff;
+mod breaker;
 mod client;
+pub mod completeness;
 mod config;
 mod context_window;
 mod error;
 mod json_output;
+mod limiter;
 mod message;
 mod text_tools;
 mod validators;

@@ -75,11 +75,15 @@ async fn malformed_bodies_are_retried_then_reported() {
 async fn a_client_error_is_not_retried() {
     productresearch_runtime::install_crypto_provider();
     let sim = spawn_local(SimConfig::default()).await.unwrap();
-    // A wrong path answers 404: permanent, so exactly one request.
+    // A wrong path answers 404: permanent, so exactly one request, and the
+    // endpoint is broken for every caller.
     let llm = client(format!("{}/nope", sim.base_url()), 3);
     let err = llm.chat(&request()).await.unwrap_err();
-    assert!(matches!(err, LlmError::Status { status: 404, .. }), "{err}");
-    assert_eq!(sim.requests(), 0, "404s for unknown paths are not chat requests");
+    assert!(matches!(err, LlmError::EndpointBroken { status: 404, .. }), "{err}");
+    // A 400 is one request's problem: not retried, not (yet) the endpoint's.
+    let err = client(sim.base_url(), 3).chat(&ChatRequest::default()).await.unwrap_err();
+    assert!(matches!(err, LlmError::Status { status: 400, .. }), "{err}");
+    assert_eq!(sim.requests(), 1);
 }
 
 #[tokio::test]

@@ -50,6 +50,27 @@ pub struct SimConfig {
     pub invalid_first_action: bool,
     /// Checked in order; the first rule whose trigger matches the request index wins.
     pub faults: Vec<FaultRule>,
+    /// A rate limit in front of the model, as hosted APIs and gateways keep:
+    /// requests beyond it get 429 with `Retry-After` at once.
+    pub rate_limit: Option<RateLimit>,
+    /// When set, a chat completion without `Authorization: Bearer <api_key>`
+    /// gets 401, as from an API with a wrong key.
+    pub api_key: Option<String>,
+    /// When on, a chat completion naming another model than `model` gets 404
+    /// `model_not_found`, as from a server that does not serve it.
+    pub strict_model: bool,
+}
+
+/// How much the simulated endpoint takes; either bound or both.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimit {
+    /// Requests admitted per second (a token bucket holding one second's worth).
+    #[serde(default)]
+    pub requests_per_sec: Option<f64>,
+    /// Requests being answered at once.
+    #[serde(default)]
+    pub max_concurrent: Option<u64>,
 }
 
 impl Default for SimConfig {
@@ -66,6 +87,9 @@ impl Default for SimConfig {
             text_tool_style: TextToolStyle::default(),
             invalid_first_action: false,
             faults: Vec::new(),
+            rate_limit: None,
+            api_key: None,
+            strict_model: false,
         }
     }
 }
@@ -111,6 +135,14 @@ impl SimConfig {
             && !(tps.is_finite() && tps > 0.0)
         {
             return Err(ConfigError::Invalid(format!("tokens_per_sec must be a positive number, got {tps}")));
+        }
+        if let Some(limit) = &self.rate_limit {
+            if limit.requests_per_sec.is_none() && limit.max_concurrent.is_none() {
+                return Err(ConfigError::Invalid("rate_limit needs requests_per_sec or max_concurrent".into()));
+            }
+            if limit.requests_per_sec.is_some_and(|r| !(r.is_finite() && r > 0.0)) || limit.max_concurrent == Some(0) {
+                return Err(ConfigError::Invalid("rate_limit bounds must be positive".into()));
+            }
         }
         for (i, rule) in self.faults.iter().enumerate() {
             if let Trigger::EveryNth(0) = rule.trigger {
@@ -217,6 +249,10 @@ mod tests {
         assert!(SimConfig::from_toml_str("tokens_per_sec = 0.0").is_err());
         assert!(SimConfig::from_toml_str("latency_ms = 100\nlatency_jitter_ms = 101").is_err());
         assert!(SimConfig::from_toml_str("text_tool_style = \"xml\"").is_err());
+        assert!(SimConfig::from_toml_str("[rate_limit]").is_err());
+        assert!(SimConfig::from_toml_str("[rate_limit]\nmax_concurrent = 0").is_err());
+        let limited = SimConfig::from_toml_str("[rate_limit]\nrequests_per_sec = 20.0").unwrap();
+        assert_eq!(limited.rate_limit, Some(RateLimit { requests_per_sec: Some(20.0), max_concurrent: None }));
         let every_zero = "[[faults]]\ntrigger = { every_nth = 0 }\nkind = \"server_error\"";
         assert!(SimConfig::from_toml_str(every_zero).is_err());
     }

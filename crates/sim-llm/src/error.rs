@@ -35,6 +35,10 @@ pub enum ApiError {
     ShuttingDown,
     #[error("unknown url: {0}")]
     NotFound(String),
+    #[error("incorrect api key provided")]
+    Unauthorized,
+    #[error("the model {0:?} does not exist")]
+    ModelNotFound(String),
 }
 
 impl ApiError {
@@ -44,7 +48,8 @@ impl ApiError {
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable { .. } | Self::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
             Self::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
-            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::NotFound(_) | Self::ModelNotFound(_) => StatusCode::NOT_FOUND,
+            Self::Unauthorized => StatusCode::UNAUTHORIZED,
         }
     }
 
@@ -56,6 +61,8 @@ impl ApiError {
             Self::Unavailable { .. } | Self::ShuttingDown => ("server_error", Some("service_unavailable")),
             Self::ServerError => ("server_error", None),
             Self::NotFound(_) => ("invalid_request_error", Some("unknown_url")),
+            Self::Unauthorized => ("invalid_request_error", Some("invalid_api_key")),
+            Self::ModelNotFound(_) => ("invalid_request_error", Some("model_not_found")),
         }
     }
 

@@ -16,6 +16,6 @@ mod text_form;
 mod usage;
 mod wire;
 
-pub use config::{FaultKind, FaultRule, SimConfig, TextToolStyle, Trigger};
+pub use config::{FaultKind, FaultRule, RateLimit, SimConfig, TextToolStyle, Trigger};
 pub use error::ConfigError;
 pub use server::{Answers, SimHandle, listen, spawn, spawn_local};

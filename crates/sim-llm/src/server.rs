@@ -44,9 +44,72 @@ struct Sim {
     answers_by_trajectory: Mutex<HashMap<String, Answers>>,
     /// Cancels in-flight delays too, so shutdown never waits out a `Timeout` fault.
     stopping: CancellationToken,
+    /// The configured rate limit's state.
+    limiter: Mutex<Bucket>,
+    /// Requests being answered now (for `rate_limit.max_concurrent`).
+    in_progress: AtomicU64,
+    /// Requests refused with 429 by the rate limit.
+    rate_limited: AtomicU64,
+}
+
+/// A token bucket holding one second's worth of requests.
+#[derive(Debug)]
+struct Bucket {
+    tokens: f64,
+    refilled: Instant,
+}
+
+/// Holds one place of `rate_limit.max_concurrent` while a request is answered.
+struct InProgress<'a>(&'a AtomicU64);
+
+impl Drop for InProgress<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl Sim {
+    /// Admits a request under the rate limit, or says how long to wait. The
+    /// place it holds is given back when the guard drops.
+    fn admit(&self) -> Result<InProgress<'_>, ApiError> {
+        let guard = InProgress(&self.in_progress);
+        let now_in_progress = self.in_progress.fetch_add(1, Ordering::SeqCst) + 1;
+        let Some(limit) = &self.config.rate_limit else { return Ok(guard) };
+        let refuse = |secs: u64| {
+            self.rate_limited.fetch_add(1, Ordering::SeqCst);
+            Err(ApiError::RateLimited { retry_after_secs: secs })
+        };
+        if limit.max_concurrent.is_some_and(|max| now_in_progress > max) {
+            return refuse(1);
+        }
+        if let Some(rate) = limit.requests_per_sec {
+            let mut bucket = self.limiter.lock().unwrap_or_else(|p| p.into_inner());
+            let now = Instant::now();
+            bucket.tokens = (bucket.tokens + (now - bucket.refilled).as_secs_f64() * rate).min(rate.max(1.0));
+            bucket.refilled = now;
+            if bucket.tokens < 1.0 {
+                // Retry-After is whole seconds; round the wait for the next token up.
+                return refuse(((1.0 - bucket.tokens) / rate).ceil().max(1.0) as u64);
+            }
+            bucket.tokens -= 1.0;
+        }
+        Ok(guard)
+    }
+
+    /// Answers 401 to a wrong key and 404 to a model not served, when configured.
+    fn authorize(&self, headers: &HeaderMap, model: &str) -> Result<(), ApiError> {
+        if let Some(key) = &self.config.api_key {
+            let sent = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+            if sent != Some(key.as_str()) {
+                return Err(ApiError::Unauthorized);
+            }
+        }
+        if self.config.strict_model && model != self.config.model {
+            return Err(ApiError::ModelNotFound(model.to_owned()));
+        }
+        Ok(())
+    }
+
     /// Waits until `deadline`. Deadlines rather than durations: the time the
     /// simulator itself spends parsing and composing a reply falls inside the
     /// model's nominal latency, as a real server's compute does, instead of
@@ -111,6 +174,11 @@ impl SimHandle {
         self.sim.answers_by_trajectory.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
+    /// Requests refused with 429 by the configured rate limit.
+    pub fn rate_limited(&self) -> u64 {
+        self.sim.rate_limited.load(Ordering::SeqCst)
+    }
+
     /// Stops accepting, cancels pending delays and waits for the server to finish.
     pub async fn shutdown(mut self) {
         self.sim.stopping.cancel();
@@ -131,11 +199,14 @@ pub async fn spawn(config: SimConfig, listener: TcpListener) -> std::io::Result<
     config.validate()?;
     let addr = listener.local_addr()?;
     let sim = Arc::new(Sim {
+        limiter: Mutex::new(Bucket { tokens: burst(&config), refilled: Instant::now() }),
         config,
         requests: AtomicU64::new(0),
         answer_nanos: AtomicU64::new(0),
         answers_by_trajectory: Mutex::default(),
         stopping: CancellationToken::new(),
+        in_progress: AtomicU64::new(0),
+        rate_limited: AtomicU64::new(0),
     });
     let app = router(Arc::clone(&sim));
     let stopping = sim.stopping.clone();
@@ -147,6 +218,11 @@ pub async fn spawn(config: SimConfig, listener: TcpListener) -> std::io::Result<
     });
     tracing::info!(%addr, "sim-llm serving");
     Ok(SimHandle { addr, sim, task: Some(task) })
+}
+
+/// A full bucket: one second's worth of requests.
+fn burst(config: &SimConfig) -> f64 {
+    config.rate_limit.and_then(|l| l.requests_per_sec).map_or(0.0, |r| r.max(1.0))
 }
 
 /// Binds `127.0.0.1:0` and spawns.
@@ -191,6 +267,8 @@ async fn chat_completions(State(sim): State<Arc<Sim>>, headers: HeaderMap, body:
     // Counted before anything can fail, so triggers see every request.
     let index = sim.requests.fetch_add(1, Ordering::SeqCst);
     let arrived = Instant::now();
+    // A rate limiter answers at once, before the model sees the request.
+    let _admitted = sim.admit()?;
     let fault = fault::select(&sim.config.faults, index);
     tracing::debug!(index, ?fault, "chat completion");
     let first_token = arrived + sim.config.latency(index);
@@ -210,6 +288,7 @@ async fn chat_completions(State(sim): State<Arc<Sim>>, headers: HeaderMap, body:
     }
 
     let request = parse(&body)?;
+    sim.authorize(&headers, &request.model)?;
     let mut reply = roles::answer(&request, &sim.config);
     if fault == Some(&FaultKind::GarbledContent) {
         reply = fault::garble(reply);

@@ -1,0 +1,224 @@
+//! The five service binaries as separate processes on loopback, for the chaos
+//! tests: started on free ports, SIGKILLed, and restarted on the same port.
+
+#![allow(dead_code)] // each chaos test binary uses part of it
+
+use std::net::TcpListener as StdListener;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use productresearch_llm::EndpointConfig;
+use productresearch_record::{HistoryEvent, HistoryEventKind, TerminationReason, Trajectory, UserHistory};
+use productresearch_runtime::client::ClientConfig;
+use serde::Serialize;
+use tokio::process::{Child, Command};
+use tonic_health::pb::HealthCheckRequest;
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::health_client::HealthClient;
+
+pub const SERVICES: [&str; 5] = ["tool-gateway", "user-agent", "research-agent", "distiller", "supervisor"];
+
+pub fn demo(path: &str) -> PathBuf {
+    productresearch::local_mesh::demo_data(path)
+}
+
+/// The service binaries, built (or found up to date) by cargo into the target
+/// folder next to this package's binary: other packages' binaries are not
+/// dependencies of this test, so a run of this package alone would otherwise
+/// test stale ones.
+pub fn binaries() -> PathBuf {
+    let dir = Path::new(env!("CARGO_BIN_EXE_productresearch")).parent().unwrap().to_path_buf();
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut build = std::process::Command::new(cargo);
+    build.args(["build", "--quiet"]);
+    if dir.file_name().is_some_and(|d| d == "release") {
+        build.arg("--release");
+    }
+    for s in SERVICES {
+        build.args(["-p", s, "--bin", s]);
+    }
+    let status = build.status().expect("cargo runs");
+    assert!(status.success(), "building the service binaries failed");
+    dir
+}
+
+pub fn free_port() -> u16 {
+    StdListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+pub struct Service {
+    pub name: &'static str,
+    grpc_name: &'static str,
+    port: u16,
+    config: PathBuf,
+    child: Option<Child>,
+}
+
+impl Service {
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Starts the binary and waits until it serves; retries while the port is
+    /// still held by the process just killed.
+    pub async fn start(&mut self, bin: &Path) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let mut child = Command::new(bin.join(self.name))
+                .args(["--listen", &format!("127.0.0.1:{}", self.port), "--config"])
+                .arg(&self.config)
+                .env("RUST_LOG", "error")
+                .stdout(Stdio::null())
+                .stderr(Stdio::inherit())
+                .kill_on_drop(true)
+                .spawn()
+                .unwrap_or_else(|e| panic!("cannot start {}: {e}", self.name));
+            loop {
+                if let Ok(Some(status)) = child.try_wait() {
+                    assert!(Instant::now() < deadline, "{} keeps exiting ({status})", self.name);
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    break;
+                }
+                if serving(&self.url(), self.grpc_name).await {
+                    self.child = Some(child);
+                    return;
+                }
+                assert!(Instant::now() < deadline, "{} not serving within 60s", self.name);
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+    }
+
+    /// SIGKILL, and waits for the process to be gone.
+    pub async fn kill(&mut self) {
+        let mut child = self.child.take().expect("running");
+        child.start_kill().unwrap();
+        child.wait().await.unwrap();
+    }
+}
+
+async fn serving(url: &str, service: &str) -> bool {
+    let Ok(channel) = tonic::transport::Endpoint::from_shared(url.to_string()).unwrap().connect().await else { return false };
+    let status = HealthClient::new(channel).check(HealthCheckRequest { service: service.to_string() }).await;
+    status.is_ok_and(|s| s.into_inner().status == ServingStatus::Serving as i32)
+}
+
+fn write_config(dir: &Path, name: &str, config: &impl Serialize) -> PathBuf {
+    let path = dir.join(format!("{name}.toml"));
+    std::fs::write(&path, toml::to_string(config).unwrap()).unwrap();
+    path
+}
+
+/// The five services as processes, all on the model at `llm`, recording into
+/// `<dir>/records`.
+pub struct ProcMesh {
+    pub services: Vec<Service>,
+    pub dir: PathBuf,
+}
+
+impl ProcMesh {
+    pub async fn start(bin: &Path, llm: &EndpointConfig, dir: &Path) -> Self {
+        let ports: Vec<u16> = SERVICES.iter().map(|_| free_port()).collect();
+        let url = |name: &str| format!("http://127.0.0.1:{}", ports[SERVICES.iter().position(|s| *s == name).unwrap()]);
+        let configs = [
+            write_config(
+                dir,
+                "tool-gateway",
+                &tool_gateway::Config { catalogs: vec![demo("catalog.jsonl")], web_corpus: Some(demo("web")), ..Default::default() },
+            ),
+            write_config(dir, "user-agent", &user_agent::Config { llm: llm.clone(), ..Default::default() }),
+            write_config(
+                dir,
+                "research-agent",
+                &research_agent::Config { llm: llm.clone(), tool_gateway: ClientConfig::single(url("tool-gateway")), ..Default::default() },
+            ),
+            write_config(dir, "distiller", &distiller::Config::default()),
+            write_config(
+                dir,
+                "supervisor",
+                &supervisor::Config {
+                    llm: llm.clone(),
+                    user_agent: ClientConfig::single(url("user-agent")),
+                    research_agent: ClientConfig::single(url("research-agent")),
+                    tool_gateway: ClientConfig::single(url("tool-gateway")),
+                    records_dir: dir.join("records"),
+                    ..Default::default()
+                },
+            ),
+        ];
+        let grpc_names = [
+            tool_gateway::SERVICE_NAME,
+            user_agent::SERVICE_NAME,
+            research_agent::SERVICE_NAME,
+            distiller::SERVICE_NAME,
+            supervisor::SERVICE_NAME,
+        ];
+        let mut services: Vec<Service> = (0..SERVICES.len())
+            .map(|i| Service { name: SERVICES[i], grpc_name: grpc_names[i], port: ports[i], config: configs[i].clone(), child: None })
+            .collect();
+        for s in services.iter_mut() {
+            s.start(bin).await;
+        }
+        Self { services, dir: dir.to_path_buf() }
+    }
+
+    pub fn service(&mut self, name: &str) -> &mut Service {
+        self.services.iter_mut().find(|s| s.name == name).unwrap()
+    }
+
+    pub fn url(&self, name: &str) -> String {
+        self.services.iter().find(|s| s.name == name).unwrap().url()
+    }
+
+    pub async fn stop(&mut self) {
+        for s in self.services.iter_mut() {
+            if s.child.is_some() {
+                s.kill().await;
+            }
+        }
+    }
+}
+
+/// `n` histories whose ids start with `prefix`.
+pub fn histories(prefix: &str, n: usize) -> Vec<UserHistory> {
+    let products = ["espresso grinder", "trail running shoes", "noise cancelling headphones", "robot vacuum", "standing desk"];
+    (0..n)
+        .map(|i| UserHistory {
+            user_id: format!("{prefix}-{i:03}"),
+            events: vec![HistoryEvent {
+                kind: HistoryEventKind::Purchase,
+                timestamp: None,
+                product_id: String::new(),
+                title: format!("{} model {i}", products[i % products.len()]),
+                price: Some(50.0 + i as f64),
+                rating: None,
+                text: String::new(),
+                category: String::new(),
+            }],
+        })
+        .collect()
+}
+
+/// Every trajectory approved, exactly once, and its log on disk equal to the
+/// returned record, event for event: nothing recorded twice, nothing lost.
+pub fn assert_all_approved_once(trajectories: &[Trajectory], expected: usize, records: &Path, out: &Path) {
+    use std::collections::HashSet;
+    assert_eq!(trajectories.len(), expected);
+    let ids: HashSet<&str> = trajectories.iter().map(|t| t.trajectory_id.as_str()).collect();
+    assert_eq!(ids.len(), expected, "duplicate trajectories");
+    let users: HashSet<&str> = trajectories.iter().map(|t| t.user_id.as_str()).collect();
+    assert_eq!(users.len(), expected);
+    let written = std::fs::read_to_string(out.join(productresearch::pipeline::TRAJECTORIES_FILE)).unwrap();
+    assert_eq!(written.lines().count(), expected, "each trajectory written exactly once");
+    for t in trajectories {
+        t.validate().unwrap();
+        assert_eq!(t.termination().unwrap().reason, TerminationReason::Approved, "{}: {:?}", t.trajectory_id, t.termination());
+        let log = std::fs::read_to_string(records.join(format!("{}.jsonl", t.trajectory_id))).unwrap();
+        let logged: Vec<productresearch_record::TrajectoryEvent> = log.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        assert_eq!(logged, t.events, "{}", t.trajectory_id);
+        let mut replayed = Trajectory::new(&t.trajectory_id, &t.user_id);
+        replayed.events = logged;
+        replayed.validate().unwrap();
+    }
+}
