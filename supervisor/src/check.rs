@@ -181,9 +181,6 @@ pub fn degenerate(text: &str) -> Option<String> {
 /// echo of its instructions, not content: six words in the same order do not
 /// appear in a report by chance ("start by writing a research plan as ...").
 const ECHO_WORDS: usize = 6;
-/// Last-line length from which prose without closing punctuation reads as cut
-/// off rather than as a list entry or a short closing line.
-const CUT_OFF_MIN_WORDS: usize = 8;
 
 /// Deterministic checks of plans and reports, run before the model's verdict:
 /// what the distiller would drop, or what is not an answer at all, is sent
@@ -280,42 +277,12 @@ fn words(text: &str) -> Vec<String> {
 }
 
 /// Feedback when `text` stops mid-way (a length limit, a `maxLength` bound, a
-/// decoder that gave up), `None` otherwise: an open code fence or bracket, a
-/// trailing connective, or a long prose line without closing punctuation.
-/// Short texts and list, table or heading lines are not judged by their end.
+/// decoder that gave up), `None` otherwise. The judgement is the model
+/// client's (`productresearch_llm::completeness`), so a report the research
+/// agent would re-ask is never approved here either.
 pub fn cut_off(text: &str) -> Option<String> {
-    let text = text.trim_end();
-    let feedback = |why: &str| Some(format!("The text is cut off ({why}); write it again, shorter, and finish it."));
-    if text.matches("```").count() % 2 == 1 {
-        return feedback("a code block is never closed");
-    }
-    let last = text.lines().last().unwrap_or("").trim();
-    let Some(end) = last.chars().last() else { return None };
-    if matches!(end, ',' | ':' | ';' | '(' | '[' | '{' | '\\') || (end == '-' && !last.starts_with("---")) {
-        return feedback(&format!("it ends with {end:?}"));
-    }
-    let last_word = last.rsplit(|c: char| !c.is_alphanumeric()).find(|w| !w.is_empty()).unwrap_or("").to_lowercase();
-    let prose = !is_structural_line(last);
-    let words = last.split_whitespace().count();
-    if prose
-        && words >= 3
-        && ["and", "or", "the", "a", "an", "with", "of", "to", "for", "but", "which", "that"].contains(&last_word.as_str())
-    {
-        return feedback(&format!("it ends with \"{last_word}\""));
-    }
-    if prose && words >= CUT_OFF_MIN_WORDS && end.is_alphanumeric() {
-        return feedback("its last sentence has no end");
-    }
-    None
-}
-
-/// A Markdown list item, heading, table row or bare link: lines that end
-/// without punctuation by design.
-fn is_structural_line(line: &str) -> bool {
-    let digits = line.chars().take_while(char::is_ascii_digit).count();
-    line.starts_with(['-', '*', '+', '#', '|', '>'])
-        || line.starts_with("http")
-        || (digits > 0 && matches!(line[digits..].chars().next(), Some('.') | Some(')')))
+    productresearch_llm::completeness::is_cut_off(text)
+        .map(|why| format!("The text is cut off ({why}); write it again, shorter, and finish it."))
 }
 
 /// Name plus canonical arguments (serde_json objects sort their keys), so
@@ -436,9 +403,11 @@ mod tests {
 
     #[test]
     fn cut_off_answers_are_sent_back() {
-        assert!(cut_off("The Aurion Quiet 700 is the best choice for a commuter because its battery lasts").unwrap().contains("no end"));
-        assert!(cut_off("Prices:\n- Aurion [hp-001] $329.99,").unwrap().contains("','"));
-        assert!(cut_off("Compare the Aurion and").unwrap().contains("\"and\""));
+        assert!(
+            cut_off("The Aurion Quiet 700 is the best choice for a commuter because its battery lasts").unwrap().contains("mid-sentence")
+        );
+        assert!(cut_off("Prices:\n- Aurion [hp-001] $329.99,").unwrap().contains("mid-sentence"));
+        assert!(cut_off("Compare the Aurion and").unwrap().contains("cut off"));
         assert!(cut_off("```json\n{\"a\": 1}").unwrap().contains("code block"));
         assert!(cut_off("## Sources\n- https://example.com/a\n- Aurion Quiet 700 [hp-001] at $329.99").is_none());
         assert!(cut_off(REPORT).is_none());
