@@ -110,7 +110,7 @@ fn main() -> ExitCode {
 
 async fn run(args: RunArgs) -> anyhow::Result<()> {
     let file = args.config.clone().or_else(|| Some(PathBuf::from("productresearch.toml")).filter(|p| p.exists()));
-    let mut config: RunConfig = productresearch_runtime::config::load(file.as_deref(), "PR", &args)?;
+    let mut config: RunConfig = productresearch::run_config::load(file.as_deref(), &args)?;
     if args.simulated_llm {
         config.roles.clear();
     }

@@ -41,7 +41,7 @@ impl ModelChoice {
             return Ok(Model { endpoint, sim: Some(sim), local: None });
         }
         let file = self.config.clone().or_else(|| Some(PathBuf::from("productresearch.toml")).filter(|p| p.exists()));
-        let config: RunConfig = productresearch_runtime::config::load(file.as_deref(), "PR", serde_json::json!({}))?;
+        let config: RunConfig = crate::run_config::load(file.as_deref(), serde_json::json!({}))?;
         if config.uses_local_model(role) {
             let local = EmbeddedModel::start(&config.local_model).await?;
             let endpoint = config.endpoint(role, Some(&local.endpoint)).map_err(|e| anyhow!(e));

@@ -25,6 +25,15 @@ use productresearch_runtime::telemetry::TelemetryConfig;
 use serde::{Deserialize, Serialize};
 use supervisor::Caps;
 
+/// Prefix of the run config's environment variables (`PR_LLM__MODEL`, ...).
+pub const ENV_PREFIX: &str = "PR";
+
+/// Loads the run config: defaults → `file` → `PR_*` → `overrides`. The model
+/// set-up's `PR_MODELS_DIR` shares the prefix and is left to it.
+pub fn load(file: Option<&std::path::Path>, overrides: impl Serialize) -> Result<RunConfig, productresearch_runtime::config::ConfigError> {
+    productresearch_runtime::config::load_sharing_prefix(file, ENV_PREFIX, &[productresearch_local_model::MODELS_DIR_ENV], overrides)
+}
+
 /// The roles that call a model.
 pub const MODEL_ROLES: [&str; 3] = ["user-agent", "research-agent", "supervisor"];
 

@@ -37,6 +37,16 @@ pub fn load<T>(file: Option<&Path>, env_prefix: &str, overrides: impl Serialize)
 where
     T: DeserializeOwned + Serialize + Default,
 {
+    load_sharing_prefix(file, env_prefix, &[], overrides)
+}
+
+/// As [`load`], leaving out the variables named in `foreign`: names under the
+/// prefix that another reader owns (the model set-up's `PR_MODELS_DIR` is not
+/// a field of the run config, which rejects unknown keys).
+pub fn load_sharing_prefix<T>(file: Option<&Path>, env_prefix: &str, foreign: &[&str], overrides: impl Serialize) -> Result<T, ConfigError>
+where
+    T: DeserializeOwned + Serialize + Default,
+{
     let mut figment = Figment::from(Serialized::defaults(T::default()));
     if let Some(path) = file {
         if !path.exists() {
@@ -44,18 +54,20 @@ where
         }
         figment = figment.merge(Toml::file_exact(path));
     }
-    figment = figment.merge(prefixed_env(env_prefix)).merge(Serialized::defaults(overrides));
+    figment = figment.merge(prefixed_env(env_prefix, foreign)).merge(Serialized::defaults(overrides));
     figment.extract().map_err(|e| ConfigError::Invalid(one_line(&e)))
 }
 
-/// The variables `<prefix>_*` of the process, service links left out.
-fn prefixed_env(prefix: &str) -> Env {
+/// The variables `<prefix>_*` of the process, service links and `foreign`
+/// names left out.
+fn prefixed_env(prefix: &str, foreign: &[&str]) -> Env {
     let links: Arc<HashSet<String>> = Arc::new(
         std::env::vars_os()
             .filter_map(|(name, value)| {
                 let name = name.to_str()?;
                 is_service_link(name, &value.to_string_lossy()).then(|| name.to_ascii_uppercase())
             })
+            .chain(foreign.iter().map(|name| name.to_ascii_uppercase()))
             .collect(),
     );
     let prefix = format!("{prefix}_");
@@ -125,6 +137,16 @@ mod tests {
         }
         let c: Sample = load(Some(&path), "PR_TEST_CFG_A", Flags { limit: 9 }).unwrap();
         assert_eq!(c, Sample { name: "from-file".into(), limit: 9 });
+    }
+
+    #[test]
+    fn foreign_names_under_the_prefix_are_not_config() {
+        // SAFETY: a name only this test uses; no other thread reads it.
+        unsafe { std::env::set_var("PR_TEST_CFG_F_MODELS_DIR", "/elsewhere") };
+        let err = load::<Sample>(None, "PR_TEST_CFG_F", NoOverrides {}).unwrap_err().to_string();
+        assert!(err.contains("models_dir"), "{err}");
+        let c: Sample = load_sharing_prefix(None, "PR_TEST_CFG_F", &["PR_TEST_CFG_F_MODELS_DIR"], NoOverrides {}).unwrap();
+        assert_eq!(c, Sample::default());
     }
 
     #[test]

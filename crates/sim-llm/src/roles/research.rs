@@ -112,7 +112,9 @@ fn scripted(request: &ChatRequest, k: usize) -> Call {
             None => search("web_search", format!("{terms} review")),
         },
         2 => search("web_search", format!("{terms} review")),
-        3 => match first_url(&last_result) {
+        // The newest page found, not only the last result's: a refused call
+        // in between (a repeat the supervisor sent back) leaves no result.
+        3 => match request.tool_texts().iter().rev().find_map(|t| first_url(t)) {
             Some(url) => Call::new("web_visit", json!({ "url": url })),
             None => search("product_search", format!("{terms} alternatives")),
         },
