@@ -133,7 +133,8 @@ impl ProcMesh {
                 "research-agent",
                 &research_agent::Config { llm: llm.clone(), tool_gateway: ClientConfig::single(url("tool-gateway")), ..Default::default() },
             ),
-            write_config(dir, "distiller", &distiller::Config::default()),
+            // The distiller reflects with the model, as `productresearch run` has it do.
+            write_config(dir, "distiller", &distiller::Config { reflection: Some(llm.clone()), ..Default::default() }),
             write_config(
                 dir,
                 "supervisor",
