@@ -16,7 +16,9 @@ if [[ ! -x $VENV/bin/moto_server ]]; then
 fi
 # The gRPC client (scripts/test-python-client.sh made this venv).
 PYVENV=.venvs/pyclient
-cargo build --quiet --locked -p supervisor -p user-agent -p research-agent -p tool-gateway -p productresearch-sim-llm
+# The same package set as test-python-client.sh: another set resolves other
+# features and rebuilds shared crates (tantivy, jsonschema) for minutes.
+cargo build --quiet --locked -p user-agent -p supervisor -p research-agent -p tool-gateway -p distiller -p productresearch-sim-llm
 "$PYVENV/bin/python" scripts/s3_records.py --bin-dir "${CARGO_TARGET_DIR:-target}/debug" --moto "$VENV/bin/moto_server" --s3-python "$VENV/bin/python" \
   --histories demo/histories.jsonl
 echo "test-s3: ok in $((SECONDS - start)) s"
