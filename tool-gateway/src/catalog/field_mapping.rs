@@ -210,7 +210,8 @@ fn lookup<'a>(record: &'a Map<String, Value>, path: &str) -> Option<&'a Value> {
     }
 }
 
-fn json_type(value: &Value) -> &'static str {
+/// A JSON value's type as an error message names it ("a string").
+pub(crate) fn json_type(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",

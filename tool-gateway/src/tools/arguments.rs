@@ -5,6 +5,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::ToolDefinition;
+use crate::catalog::field_mapping::json_type;
 use crate::error::Error;
 use crate::outcome::ToolError;
 
@@ -67,17 +68,6 @@ impl ArgumentSchema {
 /// Checked arguments as the tool's own type.
 pub fn decode<T: DeserializeOwned>(arguments: Value) -> Result<T, ToolError> {
     serde_json::from_value(arguments).map_err(|e| ToolError::invalid(format!("arguments: {e}")))
-}
-
-fn json_type(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }
 
 #[cfg(test)]
