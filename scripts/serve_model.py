@@ -143,11 +143,13 @@ def main(argv: list[str]) -> int:
         pass
 
     # Deleting the Server terminates llama.cpp's loop, stops HTTP and joins its threads.
-    watchdog = threading.Timer(SHUTDOWN_GRACE_SECS, lambda: os._exit(1))
-    watchdog.daemon = True
-    watchdog.start()
+    # The bound is the kernel's alarm, not a Python timer: the destructor holds the GIL,
+    # so a timer thread never runs while it hangs (seen: a slot mid-generation kept
+    # "waiting for main loop exit" for minutes). SIGALRM's default action ends the process.
+    signal.signal(signal.SIGALRM, signal.SIG_DFL)
+    signal.alarm(int(SHUTDOWN_GRACE_SECS))
     del server
-    watchdog.cancel()
+    signal.alarm(0)
     print("serve_model: stopped", file=sys.stderr, flush=True)
     return 0
 
