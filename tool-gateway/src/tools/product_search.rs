@@ -129,8 +129,20 @@ fn search(backends: &Backends, args: Arguments, max_results: usize) -> Result<St
         brand: args.brand,
         min_rating: args.min_rating,
     };
-    let notes = filter_notes(&query, backends.products.coverage());
-    let hits = backends.products.search(&query).map_err(|e| ToolError::backend(NAME, &e))?;
+    let mut notes = filter_notes(&query, backends.products.coverage());
+    let mut hits = backends.products.search(&query).map_err(|e| ToolError::backend(NAME, &e))?;
+    if hits.total == 0
+        && let Some(filters) = active_filters(&query)
+    {
+        // An empty page teaches nothing and ends many a small model's search
+        // (a filter copied from the description, a max_price of 0): show what
+        // the keywords match, and say the filters were dropped.
+        let unfiltered = ProductQuery { text: query.text.clone(), limit: query.limit, ..ProductQuery::default() };
+        hits = backends.products.search(&unfiltered).map_err(|e| ToolError::backend(NAME, &e))?;
+        if hits.total > 0 {
+            notes.push(format!("no product matches the keywords with {filters}; these results ignore those filters"));
+        }
+    }
     let results = hits
         .hits
         .iter()
@@ -151,6 +163,21 @@ fn search(backends: &Backends, args: Arguments, max_results: usize) -> Result<St
         })
         .collect();
     Ok(serde_json::to_string(&Results { results, total: hits.total, notes }).expect("serializable"))
+}
+
+/// The filters a query sets, as the note names them (`None`: no filter).
+fn active_filters(query: &ProductQuery) -> Option<String> {
+    let set: Vec<String> = [
+        query.min_price.map(|v| format!("min_price {v}")),
+        query.max_price.map(|v| format!("max_price {v}")),
+        query.category.as_ref().map(|v| format!("category {v:?}")),
+        query.brand.as_ref().map(|v| format!("brand {v:?}")),
+        query.min_rating.map(|v| format!("min_rating {v}")),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    (!set.is_empty()).then(|| set.join(", "))
 }
 
 /// One note per filter on a field not every product has: with none, the
