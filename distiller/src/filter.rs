@@ -11,7 +11,7 @@ use productresearch_record::{Decision as Verdict, StepKind, TerminationReason, T
 use serde::{Deserialize, Serialize};
 
 use crate::internalize::Internalized;
-use crate::{completeness, content, failure, grounding};
+use crate::{content, failure, grounding};
 
 /// One filter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -264,7 +264,7 @@ pub fn screen_into(trajectory: &Trajectory, config: &FilterConfig, d: &mut Decis
         .and_then(|seq| trajectory.steps().into_iter().find(|(e, _, _)| e.seq == seq).map(|(_, s, _)| s.text.clone()))
         .unwrap_or_default();
     if config.require_complete_report {
-        let end = completeness::check(&report).map_err(|reason| Rejection::new(Filter::CompleteReport, reason))?;
+        let end = productresearch_llm::report_end::check(&report).map_err(|reason| Rejection::new(Filter::CompleteReport, reason))?;
         d.pass(Filter::CompleteReport, format!("ends with a {end}"));
     } else {
         d.pass(Filter::CompleteReport, "off");

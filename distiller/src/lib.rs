@@ -9,7 +9,6 @@
 //! [`distill`] runs all of it without any network; [`run`] serves it as
 //! `productresearch.distiller.v1.DistillerService`.
 
-pub mod completeness;
 mod config;
 pub mod content;
 pub mod dedup;

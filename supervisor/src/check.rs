@@ -221,7 +221,7 @@ impl TextChecker {
 
     /// Feedback when a report must be revised: `results` approved tool calls
     /// with results so far, `calls_left` tool calls the caps still allow.
-    pub fn report(&self, text: &str, results: u32, calls_left: u32) -> Option<String> {
+    pub fn report(&self, text: &str, results: u32, calls_left: u32, feedback: &[String]) -> Option<String> {
         // A report cannot be asked for calls the caps no longer allow.
         let needed = self.min_tool_calls.min(results + calls_left);
         if results < needed {
@@ -235,7 +235,13 @@ impl TextChecker {
                  visit_product or web_search on what it returns) and write the report from their results."
             ));
         }
-        self.echo(text, "report").or_else(|| cut_off(text)).or_else(|| degenerate(text))
+        self.echo(text, "report")
+            .or_else(|| echoed_feedback(text, feedback))
+            .or_else(|| cut_off(text))
+            .or_else(|| degenerate(text))
+            // The distiller's own rules for a report, where the supervisor
+            // serves a distiller (its `min_tool_calls` is set).
+            .or_else(|| (self.min_tool_calls > 0).then(|| unfinished(text).or_else(|| thin(text))).flatten())
     }
 
     /// Feedback when `text` repeats the agent's own instructions.
@@ -283,6 +289,41 @@ fn words(text: &str) -> Vec<String> {
 pub fn cut_off(text: &str) -> Option<String> {
     productresearch_llm::completeness::is_cut_off(text)
         .map(|why| format!("The text is cut off ({why}); write it again, shorter, and finish it."))
+}
+
+/// Feedback when a report repeats feedback it was given (small models echo
+/// the last message they read).
+fn echoed_feedback(report: &str, feedback: &[String]) -> Option<String> {
+    let given: HashSet<Vec<String>> =
+        feedback.iter().flat_map(|f| words(f).windows(ECHO_WORDS).map(<[String]>::to_vec).collect::<Vec<_>>()).collect();
+    let echoed = words(report).windows(ECHO_WORDS).find(|w| given.contains(*w)).map(|w| w.join(" "))?;
+    Some(format!(
+        "The report repeats the feedback (\"{echoed}\") instead of acting on it; write the report itself: the products, their prices and the evidence."
+    ))
+}
+
+/// Feedback when a report fails the distiller's rule for a finished report
+/// (it ends on a heading, a bare phrase, an unclosed bracket): one rule, so
+/// the supervisor never approves a report the distiller drops.
+fn unfinished(report: &str) -> Option<String> {
+    productresearch_llm::report_end::check(report)
+        .err()
+        .map(|why| format!("The report is unfinished ({why}); write the whole report and end it with a complete sentence."))
+}
+
+/// Words a report has at least: fewer cannot compare products with their
+/// prices and evidence.
+const MIN_REPORT_WORDS: usize = 30;
+
+/// Feedback when a report is too short to answer a research query.
+fn thin(report: &str) -> Option<String> {
+    let n = report.split_whitespace().count();
+    (n < MIN_REPORT_WORDS).then(|| {
+        format!(
+            "The report has only {n} words; answer the query in at least {MIN_REPORT_WORDS}: recommend products by their [product_id] \
+             with prices and the evidence the tool results gave."
+        )
+    })
 }
 
 /// Name plus canonical arguments (serde_json objects sort their keys), so
@@ -380,25 +421,25 @@ mod tests {
     #[test]
     fn a_report_needs_the_distillers_tool_results_unless_the_caps_forbid_more() {
         let t = texts(2);
-        assert!(t.report(REPORT, 0, 8).unwrap().contains("no tool results"));
-        let one = t.report(REPORT, 1, 8).unwrap();
+        assert!(t.report(REPORT, 0, 8, &[]).unwrap().contains("no tool results"));
+        let one = t.report(REPORT, 1, 8, &[]).unwrap();
         assert!(one.contains("1 tool result") && one.contains("at least 2"), "{one}");
-        assert!(t.report(REPORT, 2, 6).is_none());
+        assert!(t.report(REPORT, 2, 6, &[]).is_none());
         // One call left under the cap: asking for two would only loop.
-        assert!(t.report(REPORT, 1, 0).is_none());
-        assert!(texts(0).report(REPORT, 0, 8).is_none());
+        assert!(t.report(REPORT, 1, 0, &[]).is_none());
+        assert!(texts(0).report(REPORT, 0, 8, &[]).is_none());
     }
 
     #[test]
     fn echoed_instructions_are_sent_back() {
         let t = texts(0);
         let echo = "Here is the final report in Markdown:\n\n### Start by writing a research plan as JSON {\"plan\": \"...\"}: the numbered steps.";
-        let f = t.report(echo, 3, 5).unwrap();
+        let f = t.report(echo, 3, 5, &[]).unwrap();
         assert!(f.contains("repeats your instructions") && f.contains("start by writing a research plan"), "{f}");
         let plan = "Now carry out your plan: call the tools one at a time.";
         assert!(t.plan(plan).unwrap().contains("repeats your instructions"));
         assert!(t.plan("1. Search the catalog for quiet kettles under $60. 2. Open the top three. 3. Compare noise reviews.").is_none());
-        assert!(t.report(REPORT, 3, 5).is_none(), "{:?}", t.report(REPORT, 3, 5));
+        assert!(t.report(REPORT, 3, 5, &[]).is_none(), "{:?}", t.report(REPORT, 3, 5, &[]));
     }
 
     #[test]
@@ -412,6 +453,22 @@ mod tests {
         assert!(cut_off("## Sources\n- https://example.com/a\n- Aurion Quiet 700 [hp-001] at $329.99").is_none());
         assert!(cut_off(REPORT).is_none());
         assert!(cut_off("report v1").is_none(), "short texts are not judged by their end");
-        assert!(texts(0).report("Buy the Aurion [hp-001] since it is quiet, light and folds flat for the", 2, 0).is_some());
+        assert!(texts(0).report("Buy the Aurion [hp-001] since it is quiet, light and folds flat for the", 2, 0, &[]).is_some());
+    }
+
+    // What the distiller would drop, and what is no answer at all, never reaches the model's verdict.
+    #[test]
+    fn thin_unfinished_and_feedback_echoing_reports_are_sent_back() {
+        let t = texts(2);
+        assert!(t.report("Visit_product", 2, 0, &[]).unwrap().contains("unfinished"));
+        let heading = format!("{REPORT}\n\n## Noise Cancelling Headphones: Common Issues");
+        assert!(t.report(&heading, 2, 0, &[]).unwrap().contains("ends with a heading"));
+        let short = "The Aurion Quiet 700 [hp-001] is the best pick at $329.99.";
+        assert!(t.report(short, 2, 0, &[]).unwrap().contains("only 11 words"));
+        assert!(texts(0).report(short, 2, 0, &[]).is_none(), "without a distiller to serve, a short report goes to the model");
+        let given = vec!["The report has only 24 words; answer the query in at least 30 words.".to_string()];
+        let echo = format!("The report has only 24 words; answer the query. {REPORT}");
+        assert!(t.report(&echo, 2, 0, &given).unwrap().contains("repeats the feedback"));
+        assert!(t.report(REPORT, 2, 0, &given).is_none());
     }
 }

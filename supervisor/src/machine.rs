@@ -17,8 +17,8 @@ use std::time::Duration;
 use futures::StreamExt;
 use productresearch_llm::{LlmClient, LlmError};
 use productresearch_record::{
-    BudgetKind, EventBody, FailureClass, FailureKind, Intent, Step, StepKind, SupervisorState, Termination, TerminationReason, ToolCall,
-    Trajectory, TrajectoryEvent, UserHistory, UserTurn, Verdict,
+    BudgetKind, Decision, EventBody, FailureClass, FailureKind, Intent, Step, StepKind, SupervisorState, Termination, TerminationReason,
+    ToolCall, Trajectory, TrajectoryEvent, UserHistory, UserTurn, Verdict,
 };
 use tokio::sync::mpsc;
 use tracing::{Instrument, info, warn};
@@ -342,6 +342,7 @@ impl<M: Mesh> Supervisor<M> {
                     .cloned()
                     .collect(),
                 max_tool_calls: caps.max_tool_calls,
+                min_tool_calls: self.min_report_tool_calls,
             };
             let turn_intent = state.turn_intent(&intent);
             let outcome = match self.mesh.open_research(start).await {
@@ -489,7 +490,7 @@ impl<M: Mesh> Supervisor<M> {
             }
             StepKind::Report => {
                 let calls_left = caps.max_tool_calls.saturating_sub(state.approved_calls);
-                if let Some(feedback) = self.texts.report(&step.text, state.results, calls_left) {
+                if let Some(feedback) = self.texts.report(&step.text, state.results, calls_left, &state.feedback) {
                     return Ok(Verdict::revise(SupervisorState::CheckReport, feedback));
                 }
             }
@@ -556,6 +557,8 @@ struct Progress {
     last_approved_call: Option<ToolCall>,
     /// One line per executed call, for the model's checks.
     evidence: Vec<String>,
+    /// Feedback sent back so far: a report that repeats it is no report.
+    feedback: Vec<String>,
 }
 
 impl Progress {
@@ -651,6 +654,9 @@ impl Progress {
 
     /// Updates the counters with a recorded verdict; `Some` ends the trajectory.
     fn apply(&mut self, step: &Step, verdict: &Verdict, caps: &Caps, checker: &mut CallChecker) -> Option<End> {
+        if verdict.decision != Decision::Approve && !verdict.feedback.is_empty() {
+            self.feedback.push(verdict.feedback.clone());
+        }
         let approved = verdict.approved();
         match step.kind {
             StepKind::Plan => {

@@ -132,6 +132,8 @@ pub struct StartSession {
     pub transcript: Vec<TrajectoryEvent>,
     /// Tool calls the agent may make.
     pub max_tool_calls: u32,
+    /// Tool results a report needs (the agent is offered the report only then).
+    pub min_tool_calls: u32,
 }
 
 /// The services the supervisor calls.
@@ -190,6 +192,7 @@ impl Mesh for GrpcMesh {
                 intent: Some(start.intent.into()),
                 transcript: start.transcript.into_iter().map(Into::into).collect(),
                 max_tool_calls: start.max_tool_calls,
+                min_tool_calls: start.min_tool_calls,
             })),
         };
         let outbound = futures::stream::once(async move { start })

@@ -152,7 +152,9 @@ fn schema() -> serde_json::Value {
         "type": "object",
         "properties": {
             "decision": {"type": "string", "enum": ["approve", "revise"]},
-            "feedback": {"type": "string"}
+            // Bounded so a grammar-constrained endpoint closes the verdict
+            // before its token limit; concrete feedback is a few sentences.
+            "feedback": {"type": "string", "maxLength": 600}
         },
         "required": ["decision", "feedback"],
         "additionalProperties": false

@@ -8,8 +8,8 @@ use productresearch_record::{TokenUsage, ToolCall, ToolSpec};
 use crate::client::LlmClient;
 use crate::config::ToolMode;
 use crate::error::LlmError;
-use crate::message::{ChatRequest, ChatResponse, JsonSchema, Message, ToolChoice};
-use crate::text_tools::{self, Parsed, REASK_PREFIX};
+use crate::message::{ChatRequest, ChatResponse, JsonSchema, Message};
+use crate::text_tools::{self, Offer, Parsed, REASK_PREFIX};
 
 /// What the model decided.
 #[derive(Debug, Clone, PartialEq)]
@@ -41,11 +41,70 @@ impl LlmClient {
     /// against their tool's schema; an unusable answer is sent back with the
     /// error up to `reask_limit` times, then it is [`LlmError::Unusable`] —
     /// never passed on as a call or as text.
+    ///
+    /// In [`ToolMode::JsonSchema`] the grammar-constrained answer only
+    /// decides between a call and the report; the report itself is then
+    /// asked for as free text ([`LlmClient::report_in_prose`]): inside a JSON
+    /// string a small model cannot write a newline, so its Markdown report
+    /// ends at the first heading.
     pub async fn act(&self, req: &ChatRequest) -> Result<Acted, LlmError> {
+        if self.config().tool_mode != ToolMode::JsonSchema {
+            return self.act_once(req).await;
+        }
+        let offer = Offer::of(req.callable.as_deref().unwrap_or(&req.tools), req.tool_choice.as_ref());
+        if offer == Offer::ReportOnly {
+            return self.report_in_prose(req, offer).await;
+        }
+        let decided = self.act_once(req).await?;
+        if !matches!(decided.action, Action::Report(_)) {
+            return Ok(decided);
+        }
+        let mut report = self.report_in_prose(req, offer).await?;
+        report.usage += decided.usage;
+        report.reasks += decided.reasks;
+        Ok(report)
+    }
+
+    /// The final report as free Markdown, after the same conversation (and
+    /// the same system message, so the endpoint's prompt cache holds) plus a
+    /// request to write it. An answer cut at the token limit keeps its whole
+    /// part (the limit is the client's own bound); an unusable one is asked
+    /// for again up to `reask_limit` times.
+    async fn report_in_prose(&self, req: &ChatRequest, offer: Offer) -> Result<Acted, LlmError> {
+        let max_tokens = req.max_tokens.or(self.config().max_tokens);
+        let mut messages =
+            text_tools::to_text_form(&req.messages, &req.tools, ToolMode::JsonSchema, offer, max_tokens.map(text_tools::report_chars));
+        messages.push(Message::user(WRITE_REPORT));
+        let mut request = ChatRequest { messages, max_tokens: req.max_tokens, ..ChatRequest::default() };
+        let mut usage = TokenUsage::default();
+        let mut reasks = 0;
+        loop {
+            let response = self.chat(&request).await?;
+            usage += response.usage;
+            match prose_report(&response) {
+                Ok(report) => {
+                    return Ok(Acted { action: Action::Report(report), reasoning: String::new(), usage, model: response.model, reasks });
+                }
+                Err(problem) if reasks < self.config().reask_limit => {
+                    tracing::debug!(%problem, reasks, "unusable report; asking again");
+                    reasks += 1;
+                    request.messages.push(Message::assistant(echo(&response)));
+                    request.messages.push(Message::user(format!("{REASK_PREFIX}: {problem}. {WRITE_REPORT}")));
+                }
+                Err(problem) => return Err(LlmError::Unusable(format!("{problem} (after {reasks} re-asks)"))),
+            }
+        }
+    }
+
+    /// One answer in the endpoint's tool mode, asked again while unusable.
+    async fn act_once(&self, req: &ChatRequest) -> Result<Acted, LlmError> {
         let mode = self.config().tool_mode;
-        let allowed = !req.tools.is_empty() && req.tool_choice != Some(ToolChoice::None);
-        let tools: Vec<(&ToolSpec, Arc<jsonschema::Validator>)> = req
-            .tools
+        let callable = req.callable.as_deref().unwrap_or(&req.tools);
+        let offer = Offer::of(callable, req.tool_choice.as_ref());
+        // The words the report is told to stay under (text forms only; the
+        // same as in `report_in_prose`, so the system message does not change).
+        let report_chars = req.max_tokens.or(self.config().max_tokens).filter(|_| mode != ToolMode::Native).map(text_tools::report_chars);
+        let tools: Vec<(&ToolSpec, Arc<jsonschema::Validator>)> = callable
             .iter()
             .map(|t| {
                 let v = self
@@ -68,11 +127,12 @@ impl LlmClient {
                 ToolMode::Native => native,
                 ToolMode::JsonSchema | ToolMode::Lenient => {
                     text_form = ChatRequest {
-                        messages: text_tools::to_text_form(&native.messages, &req.tools, mode, allowed),
+                        messages: text_tools::to_text_form(&native.messages, &req.tools, mode, offer, report_chars),
                         tools: Vec::new(),
+                        callable: None,
                         tool_choice: None,
                         json_schema: (mode == ToolMode::JsonSchema)
-                            .then(|| JsonSchema { name: "action".into(), schema: text_tools::action_schema(&req.tools, allowed) }),
+                            .then(|| JsonSchema { name: "action".into(), schema: text_tools::action_schema(callable, offer) }),
                         max_tokens: req.max_tokens,
                     };
                     &text_form
@@ -80,7 +140,7 @@ impl LlmClient {
             };
             let response = self.chat(wire).await?;
             usage += response.usage;
-            match interpret(&response, mode, allowed, &tools, first_id) {
+            match interpret(&response, mode, offer, &tools, first_id) {
                 Ok((action, reasoning)) => return Ok(Acted { action, reasoning, usage, model: response.model, reasks }),
                 Err(problem) if reasks < self.config().reask_limit => {
                     tracing::debug!(%problem, reasks, "unusable model answer; asking again");
@@ -97,6 +157,32 @@ impl LlmClient {
     }
 }
 
+/// Asks for the report after the grammar-constrained step chose it.
+const WRITE_REPORT: &str = "Write the final report now, in Markdown (not JSON), from the tool results above.";
+
+/// A free-text answer as a report: the whole part of one cut at the token
+/// limit, the text of a `{"report": ...}` object a model wrote out of habit.
+fn prose_report(response: &ChatResponse) -> Result<String, String> {
+    let content = response.content.clone().unwrap_or_default();
+    let text = match text_tools::parse(&content, ToolMode::Lenient) {
+        Ok(Parsed::Report(text)) => text,
+        Ok(Parsed::Call { .. }) => return Err("no tool may be called now; write the final report".into()),
+        Err(problem) => return Err(problem),
+    };
+    let text = if response.finish_reason.as_deref() == Some("length") {
+        crate::report_end::trim(&text).ok_or_else(|| CUT_OFF.to_string())?
+    } else {
+        text
+    };
+    if text.trim().is_empty() {
+        return Err("the answer is empty".into());
+    }
+    if let Some(cut) = crate::completeness::is_cut_off(&text) {
+        return Err(format!("the report is incomplete: {cut}; write the whole report again"));
+    }
+    Ok(text)
+}
+
 /// What the model is told when its answer hit the token limit.
 pub(crate) const CUT_OFF: &str = "the answer was cut off at the length limit; answer again, more briefly";
 
@@ -104,7 +190,7 @@ pub(crate) const CUT_OFF: &str = "the answer was cut off at the length limit; an
 fn interpret(
     response: &ChatResponse,
     mode: ToolMode,
-    allowed: bool,
+    offer: Offer,
     tools: &[(&ToolSpec, Arc<jsonschema::Validator>)],
     first_id: usize,
 ) -> Result<(Action, String), String> {
@@ -120,6 +206,9 @@ fn interpret(
         // Native endpoints with small models often write the call as text.
         let text_mode = if mode == ToolMode::Native { ToolMode::Lenient } else { mode };
         match text_tools::parse(&content, text_mode)? {
+            Parsed::Report(_) if !offer.report() => {
+                return Err("call a tool now: the report comes once the tools have given the evidence".into());
+            }
             Parsed::Report(report) => {
                 // A report cut off or garbled on the way is asked for again.
                 if let Some(cut) = crate::completeness::is_cut_off(&report) {
@@ -133,7 +222,7 @@ fn interpret(
             }
         }
     };
-    if !allowed {
+    if !offer.calls() {
         return Err("no tool may be called now; write the final report".into());
     }
     for call in &calls {

@@ -61,6 +61,9 @@ pub enum ToolChoice {
     Auto,
     /// No tool calls; answer in text.
     None,
+    /// A tool call, not a text answer yet (e.g. before the evidence a report
+    /// needs has been gathered).
+    Required,
 }
 
 /// A JSON schema the output must follow.
@@ -77,8 +80,14 @@ pub struct JsonSchema {
 pub struct ChatRequest {
     /// The conversation.
     pub messages: Vec<Message>,
-    /// Tools offered.
+    /// Tools offered: what the model is told about.
     pub tools: Vec<ToolSpec>,
+    /// The tools callable in this answer when fewer or narrower than `tools`
+    /// (same names, argument schemas that admit a subset). `tools` stays what
+    /// the model is told about, so a text-form prompt does not change from one
+    /// step to the next and the endpoint's prompt cache holds; this narrows
+    /// the answer's grammar and its validation. `None`: all of `tools`.
+    pub callable: Option<Vec<ToolSpec>>,
     /// Tool choice (endpoint default when unset).
     pub tool_choice: Option<ToolChoice>,
     /// Constrain the output to this schema (sent only when the endpoint's

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use crate::config::ToolMode;
 use crate::json_output::extract_json;
-use crate::message::{Message, Role};
+use crate::message::{Message, Role, ToolChoice};
 
 /// First line of the tool catalog appended to the system message.
 pub const CATALOG_HEADER: &str = "Available tools (JSON schemas):";
@@ -21,8 +21,49 @@ pub const RESULT_PREFIX: &str = "Tool result for ";
 /// How a re-ask starts.
 pub const REASK_PREFIX: &str = "Your last answer could not be used";
 
-/// The conversation as a text-mode endpoint sees it.
-pub fn to_text_form(messages: &[Message], tools: &[ToolSpec], mode: ToolMode, tools_allowed: bool) -> Vec<Message> {
+/// What one answer may be: the text-form counterpart of `tool_choice`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Offer {
+    /// A tool call or the report (`auto`).
+    CallOrReport,
+    /// A tool call only (`required`).
+    CallOnly,
+    /// The report only (`none`, or no tools).
+    ReportOnly,
+}
+
+impl Offer {
+    /// What a request with `tools` and `choice` lets the model answer.
+    pub fn of(tools: &[ToolSpec], choice: Option<&ToolChoice>) -> Self {
+        match choice {
+            _ if tools.is_empty() => Offer::ReportOnly,
+            Some(ToolChoice::None) => Offer::ReportOnly,
+            Some(ToolChoice::Required) => Offer::CallOnly,
+            Some(ToolChoice::Auto) | None => Offer::CallOrReport,
+        }
+    }
+
+    /// A tool call is acceptable.
+    pub fn calls(self) -> bool {
+        self != Offer::ReportOnly
+    }
+
+    /// The report is acceptable.
+    pub fn report(self) -> bool {
+        self != Offer::CallOnly
+    }
+}
+
+/// Longest report, in characters, that fits in `max_tokens` of answer with
+/// room for the JSON around it: 2.5 characters a token, the worst case seen for
+/// Markdown full of product ids and prices (English prose runs ~4).
+pub fn report_chars(max_tokens: u32) -> u32 {
+    max_tokens.saturating_sub(48) * 5 / 2
+}
+
+/// The conversation as a text-mode endpoint sees it. `report_chars` is the
+/// bound on the report the model is told of (see [`action_schema`]).
+pub fn to_text_form(messages: &[Message], tools: &[ToolSpec], mode: ToolMode, offer: Offer, report_chars: Option<u32>) -> Vec<Message> {
     let mut out = Vec::with_capacity(messages.len());
     let mut catalog_added = false;
     for m in messages {
@@ -30,7 +71,7 @@ pub fn to_text_form(messages: &[Message], tools: &[ToolSpec], mode: ToolMode, to
             Role::System if !catalog_added && !tools.is_empty() => {
                 catalog_added = true;
                 let base = m.content.clone().unwrap_or_default();
-                out.push(Message::system(format!("{base}\n\n{}", catalog(tools, mode, tools_allowed))));
+                out.push(Message::system(format!("{base}\n\n{}", catalog(tools, mode, offer, report_chars))));
             }
             Role::Assistant if !m.tool_calls.is_empty() => {
                 let calls: Vec<String> =
@@ -53,7 +94,7 @@ fn arguments_value(arguments: &str) -> Value {
     serde_json::from_str(arguments).unwrap_or_else(|_| Value::String(arguments.to_string()))
 }
 
-fn catalog(tools: &[ToolSpec], mode: ToolMode, tools_allowed: bool) -> String {
+fn catalog(tools: &[ToolSpec], mode: ToolMode, offer: Offer, report_chars: Option<u32>) -> String {
     let mut out = String::from(CATALOG_HEADER);
     for t in tools {
         out.push_str(&format!("\n- {}: {}", t.name, t.parameters));
@@ -63,21 +104,33 @@ fn catalog(tools: &[ToolSpec], mode: ToolMode, tools_allowed: bool) -> String {
         out.push_str(&format!("\n- {}: {}", t.name, t.description.replace('\n', " ")));
     }
     out.push('\n');
-    out.push_str(match (mode, tools_allowed) {
-        (_, false) => "Do not call a tool now: write the final report.",
-        (ToolMode::JsonSchema, true) => {
-            "Answer with exactly one JSON object: {\"tool\": \"<name>\", \"arguments\": {...}} to call one tool, or {\"report\": \"...\"} with the final report in Markdown."
+    out.push_str(match (mode, offer) {
+        (_, Offer::ReportOnly) => "Do not call a tool now: write the final report.",
+        (ToolMode::JsonSchema, Offer::CallOnly) => {
+            "Answer with exactly one JSON object {\"tool\": \"<name>\", \"arguments\": {...}} to call one tool: gather evidence before the report."
+        }
+        (_, Offer::CallOnly) => {
+            "Call one tool now: answer with one JSON object {\"tool\": \"<name>\", \"arguments\": {...}} and nothing else. Gather evidence before the report."
+        }
+        (ToolMode::JsonSchema, Offer::CallOrReport) => {
+            "Answer with exactly one JSON object: {\"tool\": \"<name>\", \"arguments\": {...}} to call one tool, or {\"report\": \"\"} once you have the evidence for the final report (you are then asked to write it)."
         }
         _ => {
             "To call a tool, answer with one JSON object {\"tool\": \"<name>\", \"arguments\": {...}} and nothing else. When you are done, answer with the final report in Markdown, without JSON."
         }
     });
+    if let Some(chars) = report_chars.filter(|_| offer.report()) {
+        // Told in words: small models do not count characters.
+        out.push_str(&format!(" Keep the report under {} words.", chars / 6));
+    }
     out
 }
 
-/// The `response_format` schema of an action: one object per tool, plus the report.
-pub fn action_schema(tools: &[ToolSpec], tools_allowed: bool) -> Value {
-    let mut options: Vec<Value> = if tools_allowed {
+/// The `response_format` schema of an action: one object per tool, and, when
+/// the report is offered, `{"report": ""}`: the choice to write it, which is
+/// then asked for as free text (see `LlmClient::act`).
+pub fn action_schema(tools: &[ToolSpec], offer: Offer) -> Value {
+    let mut options: Vec<Value> = if offer.calls() {
         tools
             .iter()
             .map(|t| {
@@ -92,9 +145,11 @@ pub fn action_schema(tools: &[ToolSpec], tools_allowed: bool) -> Value {
     } else {
         Vec::new()
     };
-    options.push(
-        json!({"type": "object", "properties": {"report": {"type": "string"}}, "required": ["report"], "additionalProperties": false}),
-    );
+    if offer.report() {
+        options.push(
+            json!({"type": "object", "properties": {"report": {"const": ""}}, "required": ["report"], "additionalProperties": false}),
+        );
+    }
     json!({"oneOf": options})
 }
 
@@ -211,7 +266,7 @@ mod tests {
             Message::assistant_calls(None, vec![call]),
             Message::tool("call_0", "{\"results\":[]}"),
         ];
-        let text = to_text_form(&messages, &[tool()], ToolMode::JsonSchema, true);
+        let text = to_text_form(&messages, &[tool()], ToolMode::JsonSchema, Offer::CallOrReport, None);
         let system = text[0].content.as_deref().unwrap();
         assert!(system.starts_with("sys\n\n") && system.contains(CATALOG_HEADER) && system.contains("- product_search: {"));
         assert_eq!(text[2].content.as_deref(), Some("{\"arguments\":{\"query\":\"k\"},\"tool\":\"product_search\"}"));
@@ -233,7 +288,24 @@ mod tests {
 
     #[test]
     fn the_action_schema_has_one_option_per_tool_plus_the_report() {
-        assert_eq!(action_schema(&[tool()], true)["oneOf"].as_array().unwrap().len(), 2);
-        assert_eq!(action_schema(&[tool()], false)["oneOf"].as_array().unwrap().len(), 1);
+        assert_eq!(action_schema(&[tool()], Offer::CallOrReport)["oneOf"].as_array().unwrap().len(), 2);
+        let report_only = action_schema(&[tool()], Offer::ReportOnly);
+        assert_eq!(report_only["oneOf"].as_array().unwrap().len(), 1);
+        assert_eq!(report_only["oneOf"][0]["properties"]["report"]["const"], "");
+        let call_only = action_schema(&[tool()], Offer::CallOnly);
+        assert_eq!(call_only["oneOf"].as_array().unwrap().len(), 1);
+        assert_eq!(call_only["oneOf"][0]["properties"]["tool"]["const"], "product_search");
+    }
+
+    #[test]
+    fn the_offer_follows_tool_choice() {
+        assert_eq!(Offer::of(&[tool()], Some(&ToolChoice::Required)), Offer::CallOnly);
+        assert_eq!(Offer::of(&[tool()], None), Offer::CallOrReport);
+        assert_eq!(Offer::of(&[], Some(&ToolChoice::Required)), Offer::ReportOnly);
+        let system =
+            |offer| to_text_form(&[Message::system("s")], &[tool()], ToolMode::JsonSchema, offer, Some(1800))[0].content.clone().unwrap();
+        assert!(system(Offer::CallOnly).contains("to call one tool: gather evidence"));
+        assert!(system(Offer::ReportOnly).contains("Do not call a tool now") && system(Offer::ReportOnly).contains("under 300 words"));
+        assert!(!system(Offer::CallOnly).contains("words"));
     }
 }

@@ -178,10 +178,11 @@ pub fn request<'a>(
     WireRequest {
         model,
         messages: req.messages.iter().map(OutMessage::from).collect(),
-        tools: req.tools.iter().map(OutTool::from).collect(),
+        tools: req.callable.as_ref().unwrap_or(&req.tools).iter().map(OutTool::from).collect(),
         tool_choice: req.tool_choice.as_ref().map(|c| match c {
             ToolChoice::Auto => "auto",
             ToolChoice::None => "none",
+            ToolChoice::Required => "required",
         }),
         response_format: req.json_schema.as_ref().filter(|_| structured).map(ResponseFormat::from),
         temperature,
@@ -211,6 +212,7 @@ mod tests {
                 Message::tool("call_0", "result"),
             ],
             tools: vec![ToolSpec { name: "web_search".into(), description: "search".into(), parameters: json!({"type": "object"}) }],
+            callable: None,
             tool_choice: Some(ToolChoice::Auto),
             json_schema: Some(JsonSchema { name: "plan".into(), schema: json!({"type": "object"}) }),
             max_tokens: None,

@@ -1,7 +1,10 @@
 //! Whether a report is finished. A model cut off by its token limit stops in the
 //! middle of a sentence, a table row or a code block; such a report, even if
-//! approved, would teach a model to stop mid-thought, so the distiller refuses
-//! it whatever the model client made of the cut.
+//! approved, would teach a model to stop mid-thought. Stricter than
+//! [`crate::completeness::is_cut_off`] (which judges any answer): a report
+//! also must not end on a heading or a bare phrase. One rule for everyone who
+//! judges a report: the model client trims to it, the supervisor sends back
+//! what fails it, the distiller drops what fails it.
 
 /// Why `report` looks cut off, or `Ok` with what its last line is.
 pub fn check(report: &str) -> Result<&'static str, String> {
@@ -58,6 +61,32 @@ pub fn check(report: &str) -> Result<&'static str, String> {
     }
 }
 
+/// `text` without its unfinished end: lines are dropped from the end until
+/// what is left is whole (passes [`check`] and [`crate::completeness::is_cut_off`]). `None` when less than
+/// half of the text would be left: then it is no report to keep.
+///
+/// For an answer cut at a bound the client set itself (a grammar's
+/// `maxLength`), where the model wrote more than fits rather than failing to
+/// finish: the complete part is the model's own words.
+pub fn trim(text: &str) -> Option<String> {
+    let text = text.trim_end();
+    let mut end = text.len();
+    loop {
+        let kept = text[..end].trim_end();
+        if kept.len() * 2 < text.len() {
+            return None;
+        }
+        if check(kept).is_ok() && crate::completeness::is_cut_off(kept).is_none() {
+            return Some(kept.to_string());
+        }
+        // Drop the last line; a single long line is cut after its last sentence.
+        end = match kept.rfind('\n') {
+            Some(i) => i,
+            None => kept.rfind(['.', '!', '?']).map(|i| i + 1).filter(|&i| i < kept.len())?,
+        };
+    }
+}
+
 fn urls_only(line: &str) -> bool {
     let words: Vec<&str> = line.split_whitespace().collect();
     !words.is_empty() && words.iter().any(|w| w.starts_with("http")) && words.len() <= 3
@@ -81,6 +110,21 @@ fn tail(line: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_unfinished_end_is_trimmed_to_the_whole_part() {
+        let cut = "# Report\n\nThe Sony [B01] is the pick at $299.\n\n- Sony [B01], $299\n## Verdict\nBuy the Sony if";
+        assert_eq!(trim(cut).as_deref(), Some("# Report\n\nThe Sony [B01] is the pick at $299.\n\n- Sony [B01], $299"));
+        let one_line = "The Aurion [hp-001] is the pick at $329. It folds flat. The Nordtone [hp-002] costs less but has";
+        assert_eq!(trim(one_line).as_deref(), Some("The Aurion [hp-001] is the pick at $329. It folds flat."));
+        assert_eq!(
+            trim("# Report\n\nThe Sony [B01] is the pick at $299.\n\n- Sony [B01], $299").as_deref(),
+            Some("# Report\n\nThe Sony [B01] is the pick at $299.\n\n- Sony [B01], $299"),
+            "a whole text is kept whole"
+        );
+        let mostly_cut = "# R\nBuy it.\nThe three reasons are these: the battery, the weight, the fit, the price, and the way it";
+        assert_eq!(trim(mostly_cut), None, "less than half left is no report");
+    }
 
     #[test]
     fn finished_reports_pass() {
