@@ -5,6 +5,7 @@
 mod config;
 mod context;
 mod error;
+mod offer;
 mod prompt;
 mod service;
 mod session;

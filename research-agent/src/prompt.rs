@@ -46,11 +46,12 @@ pub fn check(prompts: &PromptSet) -> Result<(), PromptError> {
     Ok(())
 }
 
-/// JSON schema of a plan.
+/// JSON schema of a plan, bounded so a grammar-constrained endpoint closes it
+/// before its token limit (a plan is a handful of numbered steps).
 pub fn plan_schema() -> Value {
     json!({
         "type": "object",
-        "properties": {"plan": {"type": "string"}},
+        "properties": {"plan": {"type": "string", "maxLength": 1200}},
         "required": ["plan"],
         "additionalProperties": false
     })

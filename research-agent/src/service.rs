@@ -55,6 +55,7 @@ impl<T: Tools> ResearchAgentService for Service<T> {
         let Some(research_request::Message::Start(start)) = first.message else {
             return Err(Status::invalid_argument("the first message must be start"));
         };
+        let min_tool_calls = start.min_tool_calls;
         let (trajectory_id, intent, transcript, max_tool_calls) = decode_start(start)?;
         let max_tool_calls = if max_tool_calls == 0 { self.default_max_tool_calls } else { max_tool_calls };
         let specs = self.tools.list().await.map_err(|e| Status::unavailable(format!("cannot list tools: {e}")))?;
@@ -66,7 +67,8 @@ impl<T: Tools> ResearchAgentService for Service<T> {
             &intent,
             max_tool_calls,
             self.prompts.clone(),
-        );
+        )
+        .requiring_tool_calls(min_tool_calls);
         session.replay(&transcript).map_err(Status::invalid_argument)?;
 
         let (tx, rx) = mpsc::channel(OUTBOX);

@@ -16,6 +16,7 @@ use productresearch_record::{Decision, EventBody, Intent, PromptRef, Step, StepK
 use serde_json::json;
 
 use crate::context::{self, ContextPolicy};
+use crate::offer::Grounding;
 use crate::prompt;
 use crate::tools::Tools;
 
@@ -73,6 +74,10 @@ pub struct Session<T> {
     queued: VecDeque<ToolCall>,
     tool_calls_done: u32,
     max_tool_calls: u32,
+    /// Calls made before the report is offered.
+    min_tool_calls: u32,
+    /// What results found and calls opened: narrows the visit tools offered.
+    grounding: Grounding,
     budget_notice_sent: bool,
     /// Keeps the most recent tool results whole when eliding.
     keep_last_results: usize,
@@ -119,6 +124,8 @@ impl<T: Tools> Session<T> {
             queued: VecDeque::new(),
             tool_calls_done: 0,
             max_tool_calls,
+            min_tool_calls: 0,
+            grounding: Grounding::default(),
             budget_notice_sent: false,
             keep_last_results: KEEP_LAST_RESULTS,
             call_ids: Default::default(),
@@ -131,6 +138,14 @@ impl<T: Tools> Session<T> {
         let opening = session.say(prompt::PLAN, prompt::opening_context(intent));
         session.context.push(Message::user(opening));
         session
+    }
+
+    /// The report is offered only after `n` approved tool calls (the evidence
+    /// the supervisor requires of a report): a small model that may write the
+    /// report at once often does, before it has anything to report on.
+    pub fn requiring_tool_calls(mut self, n: u32) -> Self {
+        self.min_tool_calls = n;
+        self
     }
 
     /// Renders template `name` and notes it as used. A failure is kept and
@@ -273,7 +288,12 @@ impl<T: Tools> Session<T> {
         let request = ChatRequest {
             messages,
             tools: self.specs.clone(),
-            tool_choice: Some(if budget_left { ToolChoice::Auto } else { ToolChoice::None }),
+            callable: Some(self.grounding.offer(&self.specs)),
+            tool_choice: Some(match (budget_left, self.tool_calls_done < self.min_tool_calls) {
+                (false, _) => ToolChoice::None,
+                (true, true) => ToolChoice::Required,
+                (true, false) => ToolChoice::Auto,
+            }),
             ..ChatRequest::default()
         };
         let acted = self.llm.act(&request).await?;
@@ -329,8 +349,10 @@ impl<T: Tools> Session<T> {
                 self.context.push(Message::assistant_calls(reasoning, vec![call.clone()]));
                 if approved {
                     self.tool_calls_done += 1;
+                    self.grounding.saw_call(&call);
                     self.to_execute = Some(call);
                 } else {
+                    self.grounding.saw_refusal(&call);
                     let text = self.say(prompt::CALL_REJECTED, prompt::feedback_context(&verdict.feedback));
                     self.context.push(Message::tool(call.id, text));
                 }
@@ -338,6 +360,7 @@ impl<T: Tools> Session<T> {
             StepKind::ToolResult => {
                 let Some(result) = &step.tool_result else { return };
                 self.to_execute = None;
+                self.grounding.saw_result(&result.content);
                 self.context.push(Message::tool(&result.call_id, &result.content));
                 if !approved {
                     let text = self.say(prompt::RESULT_FEEDBACK, prompt::feedback_context(&verdict.feedback));

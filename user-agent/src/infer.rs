@@ -81,6 +81,8 @@ impl IntentInferrer {
         let mut request = ChatRequest {
             messages: vec![Message::system(system.text), Message::user(user.text)],
             json_schema: Some(JsonSchema { name: "intent".into(), schema: self.schema.clone() }),
+            // An endpoint capped below the bounded intent's length gets room for it.
+            max_tokens: self.llm.config().max_tokens.map(|t| t.max(prompt::INTENT_MAX_TOKENS)),
             ..ChatRequest::default()
         };
         let mut usage = TokenUsage::default();

@@ -93,6 +93,10 @@ pub fn retry(prompts: &PromptSet, error: &str) -> Result<Rendered, PromptError> 
     prompts.render(RETRY, json!({ "error": error }))
 }
 
+/// Fewest answer tokens the intent call asks for: the bounded intent of
+/// [`intent_schema`] with follow-ups is ~3,800 characters at most.
+pub const INTENT_MAX_TOKENS: u32 = 1_280;
+
 /// JSON schema of the intent; sent as `response_format` where supported.
 ///
 /// The four dimensions are a tuple (`prefixItems`) in RACE order, each with its
@@ -100,12 +104,16 @@ pub fn retry(prompts: &PromptSet, error: &str) -> Result<Rendered, PromptError> 
 /// skip a dimension, which small models otherwise do. (`items: false` would say
 /// "nothing after the tuple" too, but llama.cpp's grammar builder rejects a
 /// boolean schema; `maxItems` says the same.)
+///
+/// Free text is bounded (`maxLength`) so that a grammar-constrained endpoint
+/// closes the whole intent within [`INTENT_MAX_TOKENS`]: unbounded, a small
+/// model writes one explanation until the token limit cuts the JSON off.
 pub fn intent_schema(follow_ups: Option<FollowUpRange>) -> Value {
     let criterion = json!({
         "type": "object",
         "properties": {
-            "criterion": {"type": "string", "minLength": 1},
-            "explanation": {"type": "string"},
+            "criterion": {"type": "string", "minLength": 1, "maxLength": 80},
+            "explanation": {"type": "string", "maxLength": 120},
             "weight": {"type": "number", "minimum": 0}
         },
         "required": ["criterion", "explanation", "weight"],
@@ -117,7 +125,7 @@ pub fn intent_schema(follow_ups: Option<FollowUpRange>) -> Value {
             "properties": {
                 "dimension": {"const": name},
                 "weight": {"type": "number", "minimum": 0},
-                "criteria": {"type": "array", "minItems": 2, "maxItems": 4, "items": criterion}
+                "criteria": {"type": "array", "minItems": 2, "maxItems": 3, "items": criterion}
             },
             "required": ["dimension", "weight", "criteria"],
             "additionalProperties": false
@@ -126,8 +134,8 @@ pub fn intent_schema(follow_ups: Option<FollowUpRange>) -> Value {
     let mut schema = json!({
         "type": "object",
         "properties": {
-            "persona": {"type": "string", "minLength": 1},
-            "query": {"type": "string", "minLength": 1},
+            "persona": {"type": "string", "minLength": 1, "maxLength": 300},
+            "query": {"type": "string", "minLength": 1, "maxLength": 300},
             "rubric": {
                 "type": "object",
                 "properties": {
@@ -155,7 +163,7 @@ pub fn intent_schema(follow_ups: Option<FollowUpRange>) -> Value {
                 "type": "object",
                 "properties": {
                     "shift": {"type": "string", "enum": ["narrow", "broaden", "change_constraint"]},
-                    "message": {"type": "string", "minLength": 1}
+                    "message": {"type": "string", "minLength": 1, "maxLength": 300}
                 },
                 "required": ["shift", "message"],
                 "additionalProperties": false

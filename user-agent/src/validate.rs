@@ -43,7 +43,7 @@ pub fn intent(value: serde_json::Value, follow_ups: Option<FollowUpRange>) -> Re
     let rubric = intent.rubric.normalized().map_err(|e| e.to_string())?;
     if let Some(thin) = rubric.dimensions.iter().find(|d| d.criteria.len() < MIN_CRITERIA) {
         return Err(format!(
-            "rubric dimension {} has {} criterion; give {MIN_CRITERIA} to 4 criteria per dimension, each a distinct check of the answer",
+            "rubric dimension {} has {} criterion; give {MIN_CRITERIA} to 3 criteria per dimension, each a distinct check of the answer",
             thin.dimension.name(),
             thin.criteria.len()
         ));
@@ -179,7 +179,7 @@ mod tests {
         let mut thin = dims(1.0);
         thin[1]["criteria"] = json!([{"criterion": "c", "explanation": "e", "weight": 1.0}]);
         let one = intent(json!({"persona": "p", "query": Q, "rubric": {"dimensions": thin}}), None).unwrap_err();
-        assert!(one.contains("depth has 1 criterion") && one.contains("2 to 4"), "{one}");
+        assert!(one.contains("depth has 1 criterion") && one.contains("2 to 3"), "{one}");
     }
 
     #[test]

@@ -56,7 +56,41 @@ pub fn answer(request: &ChatRequest) -> Value {
     if let Some((min, max)) = requested_follow_ups(request) {
         intent["follow_ups"] = follow_ups(&profile, min, max);
     }
+    if let Some(schema) = request.response_format.as_ref().and_then(|f| f.json_schema.as_ref()).and_then(|s| s.schema.as_ref()) {
+        fit_strings(&mut intent, schema);
+    }
     intent
+}
+
+/// Cuts every string to its schema's `maxLength`, as a grammar-constrained
+/// endpoint does (long catalog titles in the persona and query otherwise
+/// break the bounds the user agent sets).
+fn fit_strings(value: &mut Value, schema: &Value) {
+    match value {
+        Value::String(s) => {
+            if let Some(max) = schema.get("maxLength").and_then(Value::as_u64)
+                && s.chars().count() > max as usize
+            {
+                *s = s.chars().take(max as usize).collect::<String>().trim_end().to_owned();
+            }
+        }
+        Value::Object(map) => {
+            for (key, v) in map.iter_mut() {
+                if let Some(sub) = schema.pointer(&format!("/properties/{key}")) {
+                    fit_strings(v, sub);
+                }
+            }
+        }
+        Value::Array(items) => {
+            for (i, v) in items.iter_mut().enumerate() {
+                let sub = schema.get("prefixItems").and_then(|p| p.get(i)).or_else(|| schema.get("items"));
+                if let Some(sub) = sub {
+                    fit_strings(v, sub);
+                }
+            }
+        }
+        _ => {}
+    }
 }
 
 /// The item bounds of `follow_ups` when the request's schema asks for them
