@@ -140,6 +140,7 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
 
     let started = Instant::now();
     let models = ModelBackend::start(&args, &mut config).await?;
+    config.caps = run_caps(&config, models.local.is_some());
     let outcome = async {
         let settings = MeshSettings {
             user_agent_llm: config.endpoint("user-agent", models.local.as_ref()).map_err(|e| anyhow::anyhow!(e))?,
@@ -175,6 +176,21 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
     outcome?;
     eprintln!("done in {:.1}s", started.elapsed().as_secs_f64());
     Ok(())
+}
+
+/// The run's caps: on the embedded model, the research agent's tool calls are
+/// also bounded by `local_model.max_tool_calls` (said on stderr when it binds).
+fn run_caps(config: &RunConfig, local_running: bool) -> supervisor::Caps {
+    let mut caps = config.caps;
+    let bound = config.local_model.max_tool_calls;
+    if local_running && config.uses_local_model("research-agent") && bound > 0 && bound < caps.max_tool_calls {
+        eprintln!(
+            "research-agent: {bound} tool calls a turn on the local model (local_model.max_tool_calls; caps.max_tool_calls is {})",
+            caps.max_tool_calls
+        );
+        caps.max_tool_calls = bound;
+    }
+    caps
 }
 
 /// The model servers this run started: the simulated model (only when asked

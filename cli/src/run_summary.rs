@@ -92,6 +92,12 @@ impl RunSummary {
                 "{} of {n} trajectories ran out of rounds, rejections or budget before a report was approved: raise [caps] in productresearch.toml, or {stronger}",
                 ended("round_cap") + ended("budget")
             )
+        } else if dropped("near_duplicate") * 2 > self.drops.values().sum::<usize>() {
+            // Not the model's fault: the batch asked the same thing twice.
+            format!(
+                "{} of {n} trajectories repeated another one's query and report (near_duplicate): give more varied histories (--histories), or raise filters.near_duplicate_jaccard in the distiller config",
+                dropped("near_duplicate")
+            )
         } else if dropped("grounding") > 0 {
             format!("{} of {n} reports cited products or URLs no tool returned: {stronger}", dropped("grounding"))
         } else if let Some((filter, count)) = self.drops.iter().max_by_key(|(_, c)| **c) {
@@ -218,6 +224,12 @@ mod tests {
         assert!(s.advice().unwrap().contains("ran out of rounds"));
         let good = RunSummary::new(&[approved(), approved(), approved(), approved()], &distilled(3, &["grounding"]));
         assert_eq!(good.advice(), None);
+        let alike = RunSummary::new(
+            &[approved(), approved(), approved(), approved()],
+            &distilled(1, &["near_duplicate", "near_duplicate", "grounding"]),
+        );
+        let advice = alike.advice().unwrap();
+        assert!(advice.contains("2 of 4 trajectories repeated another one") && !advice.contains("1.5b"), "{advice}");
         assert!(!good.render(Path::new("sft.jsonl")).contains("low yield"));
     }
 }

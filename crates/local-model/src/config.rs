@@ -25,14 +25,22 @@ pub struct LocalModelConfig {
     pub ctx_size: u32,
     /// Requests the server decodes at once.
     pub parallel: u32,
-    /// CPU threads for generation and prompt processing. Default: one fewer
-    /// than the machine's cores (at least 1). llama.cpp's threads meet at a
-    /// barrier after every op, so one thread preempted by another process
-    /// stalls them all: on 2 cores shared with compilers (load ~7), 1 thread
-    /// generated 10.6 tokens/s with the 0.5B model and 2 threads 1.1.
+    /// CPU threads for generation and prompt processing. Default: every core.
+    /// Measured on 2 idle cores with the 0.5B model and 4 requests at once
+    /// (docs/benchmarks.md, "Embedded default"): 2 threads 113 prompt tokens/s
+    /// and 39.5 generated tokens/s, 1 thread 61 and 21. Under a competing load
+    /// (a compiler, load ~7) one fewer thread is far better, because llama.cpp's
+    /// threads meet at a barrier after every op and one preempted thread stalls
+    /// them all: there 1 thread generated 10.6 tokens/s and 2 threads 1.1.
     pub threads: u32,
     /// Bound on spawn → `/health` 200 (model load included).
     pub startup_timeout_secs: u64,
+    /// Tool calls a research turn may make when the research agent runs on
+    /// this model (the lower of this and `caps.max_tool_calls`; 0: no bound of
+    /// its own). A small model does not decide to stop: it opens every result
+    /// until the cap, and the long context then spoils its report; a short
+    /// research (a search and two visits) gives it a report it can write.
+    pub max_tool_calls: u32,
 }
 
 impl Default for LocalModelConfig {
@@ -45,15 +53,14 @@ impl Default for LocalModelConfig {
             parallel: 4,
             threads: default_threads(),
             startup_timeout_secs: 120,
+            max_tool_calls: 3,
         }
     }
 }
 
-/// One fewer thread than cores, so the model never competes with the mesh
-/// (and whatever else runs) for the last core.
+/// Every core: the mesh around the model needs little CPU (see `threads`).
 fn default_threads() -> u32 {
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get() as u32);
-    cores.saturating_sub(1).max(1)
+    std::thread::available_parallelism().map_or(1, |n| n.get() as u32)
 }
 
 impl LocalModelConfig {
