@@ -264,8 +264,23 @@ impl LocalMesh {
     pub async fn stop(self) -> anyhow::Result<()> {
         self.token.cancel();
         let mut first_error = None;
-        for (name, handle) in self.tasks {
-            match handle.await {
+        for (name, mut handle) in self.tasks {
+            // A graceful stop waits for streams in flight, and a research
+            // session may be inside a model call of minutes (an interrupted
+            // run). Past the grace the service is aborted: every recorded
+            // event is already on disk, and the next run resumes the rest.
+            let joined = match tokio::time::timeout(STOP_GRACE, &mut handle).await {
+                Ok(joined) => joined,
+                Err(_) => {
+                    handle.abort();
+                    eprintln!(
+                        "{name}: still busy {}s after the stop; aborted (its trajectories resume on the next run)",
+                        STOP_GRACE.as_secs()
+                    );
+                    continue;
+                }
+            };
+            match joined {
                 Ok(Ok(())) => {}
                 Ok(Err(e)) => first_error = first_error.or(Some(anyhow!("{name}: {e}"))),
                 Err(e) => first_error = first_error.or(Some(anyhow!("{name}: task failed: {e}"))),
@@ -274,6 +289,9 @@ impl LocalMesh {
         first_error.map_or(Ok(()), Err)
     }
 }
+
+/// How long a stopping service may finish what it is doing.
+const STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Waits until `service` at `url` reports SERVING, or its task ends (then its
 /// error is the answer).
