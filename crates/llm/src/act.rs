@@ -71,9 +71,7 @@ impl LlmClient {
     /// part (the limit is the client's own bound); an unusable one is asked
     /// for again up to `reask_limit` times.
     async fn report_in_prose(&self, req: &ChatRequest, offer: Offer) -> Result<Acted, LlmError> {
-        let max_tokens = req.max_tokens.or(self.config().max_tokens);
-        let mut messages =
-            text_tools::to_text_form(&req.messages, &req.tools, ToolMode::JsonSchema, offer, max_tokens.map(text_tools::report_chars));
+        let mut messages = text_tools::to_text_form(&req.messages, &req.tools, ToolMode::JsonSchema, offer, self.report_chars(req));
         messages.push(Message::user(WRITE_REPORT));
         let mut request = ChatRequest { messages, max_tokens: req.max_tokens, ..ChatRequest::default() };
         let mut usage = TokenUsage::default();
@@ -96,14 +94,19 @@ impl LlmClient {
         }
     }
 
+    /// The report length the text forms tell the model to stay under: one
+    /// value for the choice and the report, so the system message (and the
+    /// endpoint's prompt cache) does not change between them.
+    fn report_chars(&self, req: &ChatRequest) -> Option<u32> {
+        req.max_tokens.or(self.config().max_tokens).filter(|_| self.config().tool_mode != ToolMode::Native).map(text_tools::report_chars)
+    }
+
     /// One answer in the endpoint's tool mode, asked again while unusable.
     async fn act_once(&self, req: &ChatRequest) -> Result<Acted, LlmError> {
         let mode = self.config().tool_mode;
         let callable = req.callable.as_deref().unwrap_or(&req.tools);
         let offer = Offer::of(callable, req.tool_choice.as_ref());
-        // The words the report is told to stay under (text forms only; the
-        // same as in `report_in_prose`, so the system message does not change).
-        let report_chars = req.max_tokens.or(self.config().max_tokens).filter(|_| mode != ToolMode::Native).map(text_tools::report_chars);
+        let report_chars = self.report_chars(req);
         let tools: Vec<(&ToolSpec, Arc<jsonschema::Validator>)> = callable
             .iter()
             .map(|t| {

@@ -68,3 +68,16 @@ async fn with_tools_closed_the_answer_is_a_report() {
         assert!(matches!(acted.action, Action::Report(ref r) if r.contains('#')), "{mode:?}: {:?}", acted.action);
     }
 }
+
+// In JSON-schema mode the grammar step only chooses the report; the report
+// itself is a second, free-text request (a JSON string cannot carry a small
+// model's Markdown newlines).
+#[tokio::test]
+async fn a_chosen_report_is_written_in_a_second_free_text_request() {
+    let sim = spawn_local(SimConfig { tool_steps: 0, ..SimConfig::default() }).await.unwrap();
+    let acted = client(sim.base_url(), ToolMode::JsonSchema, 1).act(&request()).await.unwrap();
+    assert_eq!(sim.requests(), 2, "the choice, then the report");
+    let Action::Report(report) = &acted.action else { panic!("expected a report, got {:?}", acted.action) };
+    assert!(report.contains('#') && !report.trim_start().starts_with('{'), "{report}");
+    assert!(acted.usage.prompt_tokens > 0);
+}
