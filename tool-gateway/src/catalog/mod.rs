@@ -15,6 +15,7 @@ use std::io::{self, BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
+mod category_filter;
 pub mod field_mapping;
 pub mod formats;
 pub mod index;
