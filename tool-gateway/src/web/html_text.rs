@@ -109,10 +109,7 @@ impl TextWalker {
 
     /// An element opens; `attr` reads its attributes.
     pub(crate) fn open<'a>(&mut self, name: &str, attr: impl Fn(&str) -> Option<&'a str>) {
-        let review = self.drop_reviews
-            && (attr("itemprop") == Some("review")
-                || [attr("id"), attr("class")].into_iter().flatten().any(|v| v.to_ascii_lowercase().contains("review")));
-        if self.dropped_depth > 0 || review || is_dropped(name, attr) {
+        if self.dropped_depth > 0 || (self.drop_reviews && is_review_list(&attr)) || is_dropped(name, &attr) {
             self.dropped_depth += 1;
             return;
         }
@@ -138,12 +135,24 @@ impl TextWalker {
     }
 }
 
-fn is_dropped<'a>(name: &str, attr: impl Fn(&str) -> Option<&'a str>) -> bool {
+fn is_dropped<'a>(name: &str, attr: &impl Fn(&str) -> Option<&'a str>) -> bool {
     DROPPED.contains(&name)
         || attr("hidden").is_some()
         || attr("aria-hidden") == Some("true")
         || attr("role").is_some_and(|r| matches!(r, "navigation" | "banner" | "contentinfo"))
-        || [attr("id"), attr("class")].into_iter().flatten().any(is_consent_marker)
+        || is_consent_notice(attr)
+}
+
+/// A cookie or consent notice, by its id or class.
+pub(crate) fn is_consent_notice<'a>(attr: &impl Fn(&str) -> Option<&'a str>) -> bool {
+    [attr("id"), attr("class")].into_iter().flatten().any(is_consent_marker)
+}
+
+/// A review list or review (a product page's reviews are never its content).
+pub(crate) fn is_review_list<'a>(attr: &impl Fn(&str) -> Option<&'a str>) -> bool {
+    attr("itemprop") == Some("review")
+        || attr("data-hook") == Some("review")
+        || [attr("id"), attr("class")].into_iter().flatten().any(|v| v.to_ascii_lowercase().contains("review"))
 }
 
 /// Ids and classes of cookie and consent notices (the common consent

@@ -19,7 +19,7 @@ use dom_query::{Document, NodeData, NodeRef};
 use serde_json::Value;
 
 use super::html_prune;
-use super::html_text::{TextWalker, collapse, decode_entities};
+use super::html_text::{TextWalker, collapse, decode_entities, is_consent_notice, is_review_list};
 use super::{brand, price};
 
 /// Below this many characters Readability's article is taken as a miss.
@@ -121,16 +121,15 @@ pub fn read(html: &str, url: Option<&str>) -> ReadPage {
     let document = Document::from(html_prune::prune(html));
     // Only a product page's reviews are not its content: a review article's are.
     let product_page = is_product_page(html);
-    let PageScan { facts, title, text: whole } = scan(&document, product_page);
+    let (PageScan { facts, title, text: whole }, not_content) = scan(&document, product_page);
     let mut facts = facts.normalise();
     if facts.brand.is_none() {
         facts.brand = labelled_brand(&whole).and_then(|b| brand::clean(&b, facts.name.as_deref()));
     }
     // Readability must not take a consent notice or the review list for the
     // content (both are long runs of prose on product pages).
-    document.select(CONSENT).remove();
-    if product_page {
-        document.select(REVIEWS).remove();
+    for node in not_content {
+        node.remove_from_parent();
     }
     let config = dom_smoothie::Config { text_mode: dom_smoothie::TextMode::Markdown, ..Default::default() };
     let url = url.filter(|u| u.starts_with("http://") || u.starts_with("https://"));
@@ -148,12 +147,6 @@ pub fn read(html: &str, url: Option<&str>) -> ReadPage {
     let text = if facts.is_empty() { body } else { format!("{}\n\n{body}", facts.to_block()) };
     ReadPage { title: title.or_else(|| facts.name.clone()), text, facts }
 }
-
-/// Consent notices: never a page's main content.
-const CONSENT: &str = "[id*=cookie i], [class*=cookie i], [id*=consent i], [class*=consent i], [id*=gdpr i], [id*=onetrust i], \
-     [id*=didomi i], [id*=usercentrics i]";
-/// A product page's review list: never its main content.
-const REVIEWS: &str = "[id*=review i], [class*=review i], [itemprop=review], [data-hook=review]";
 
 /// Whether the page states a product as structured data (schema.org or
 /// Open Graph), judged on the source before parsing.
@@ -194,13 +187,17 @@ struct PageScan {
 
 /// One walk in document order: the whole-page text, the title, JSON-LD
 /// products, and the first non-empty value of each microdata / meta source
-/// (each source ranked as in [`TagFacts::into_facts`]).
-fn scan(document: &Document, product_page: bool) -> PageScan {
+/// (each source ranked as in [`TagFacts::into_facts`]); and the elements
+/// that are never the main content (consent notices, and a product page's
+/// reviews), found in the same walk: matched by CSS selectors instead, they
+/// cost a tenth of the reader's time.
+fn scan(document: &Document, product_page: bool) -> (PageScan, Vec<NodeRef<'_>>) {
     let mut walker = if product_page { TextWalker::without_reviews() } else { TextWalker::default() };
     let mut tags = TagFacts::default();
     let mut json_ld = ProductFacts::default();
     let (mut title, mut h1) = (None, None);
     let (mut svg_depth, mut brand_depth, mut struck_depth) = (0usize, 0usize, 0usize);
+    let mut not_content = Vec::new();
     let first_text = |slot: &mut Option<String>, node: &NodeRef| {
         if slot.is_none() {
             *slot = Some(collapse(&node.text())).filter(|t| !t.is_empty());
@@ -214,6 +211,9 @@ fn scan(document: &Document, product_page: bool) -> PageScan {
             NodeData::Element(el) => {
                 let name: &str = &el.name.local;
                 let attr = |key: &str| el.attrs.iter().find(|a| &*a.name.local == key).map(|a| &*a.value);
+                if is_consent_notice(&attr) || (product_page && is_review_list(&attr)) {
+                    not_content.push(current);
+                }
                 walker.open(name, attr);
                 match name {
                     "svg" => svg_depth += 1,
@@ -270,7 +270,7 @@ fn scan(document: &Document, product_page: bool) -> PageScan {
         }
     }
     json_ld.merge(tags.into_facts());
-    PageScan { facts: json_ld, title: title.or(h1), text: walker.finish() }
+    (PageScan { facts: json_ld, title: title.or(h1), text: walker.finish() }, not_content)
 }
 
 /// An RDFa term without its vocabulary prefix (`schema:price` → `price`).
