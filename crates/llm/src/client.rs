@@ -176,8 +176,8 @@ impl LlmClient {
             let permit = self.limiter.acquire().await;
             let result = self.attempt(&body).await;
             permit.done(match &result {
-                Err(e @ LlmError::Status { status: 429 | 503, .. }) => Load::Overloaded(e.retry_after()),
-                Err(LlmError::Timeout(_)) => Load::Overloaded(None),
+                Err(e @ LlmError::Status { status: 429 | 503, .. }) => Load::Refused(e.retry_after()),
+                Err(LlmError::Timeout(_)) => Load::TimedOut,
                 _ => Load::Served,
             });
             if let Some(broken) = self.breaker.record(&result.as_ref().map(|_| ()), self.role(), &self.url) {

@@ -75,12 +75,14 @@ impl Sim {
         let guard = InProgress(&self.in_progress);
         let now_in_progress = self.in_progress.fetch_add(1, Ordering::SeqCst) + 1;
         let Some(limit) = &self.config.rate_limit else { return Ok(guard) };
-        let refuse = |secs: u64| {
+        let refuse = |error: ApiError| {
             self.rate_limited.fetch_add(1, Ordering::SeqCst);
-            Err(ApiError::RateLimited { retry_after_secs: secs })
+            Err(error)
         };
-        if limit.max_concurrent.is_some_and(|max| now_in_progress > max) {
-            return refuse(1);
+        if let Some(max) = limit.max_concurrent
+            && now_in_progress > max
+        {
+            return refuse(ApiError::TooManyConcurrent(max));
         }
         if let Some(rate) = limit.requests_per_sec {
             let mut bucket = self.limiter.lock().unwrap_or_else(|p| p.into_inner());
@@ -89,7 +91,7 @@ impl Sim {
             bucket.refilled = now;
             if bucket.tokens < 1.0 {
                 // Retry-After is whole seconds; round the wait for the next token up.
-                return refuse(((1.0 - bucket.tokens) / rate).ceil().max(1.0) as u64);
+                return refuse(ApiError::RateLimited { retry_after_secs: ((1.0 - bucket.tokens) / rate).ceil().max(1.0) as u64 });
             }
             bucket.tokens -= 1.0;
         }
