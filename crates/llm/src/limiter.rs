@@ -284,8 +284,6 @@ mod tests {
     fn a_concurrency_refusal_cuts_to_what_the_endpoint_took_and_probes_again_rarely() {
         let l = Limiter::new(64, TIMEOUT, true);
         // Out of slow start at 12 (a refusal at 24 in flight halves it).
-        let flight = in_flight(&l, 8).now_or_never().unwrap();
-        drop(flight);
         served(&l, 16);
         assert_eq!(l.limit(), 24);
         in_flight(&l, 1).now_or_never().unwrap().pop().unwrap().done(Load::Refused(None));
