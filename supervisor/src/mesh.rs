@@ -72,7 +72,8 @@ impl MeshError {
         // mid-message), a deadline, an overloaded peer.
         let transient = failure::transient_grpc(s);
         let reason = match failure::kind_of(s) {
-            Some(FailureKind::Endpoint) => return Self::endpoint_broken(detail),
+            // Its message names the role and the endpoint already.
+            Some(FailureKind::Endpoint) => return Self::endpoint_broken(s.message()),
             Some(FailureKind::Model) => TerminationReason::ModelFailure,
             Some(FailureKind::Tool) => TerminationReason::ToolFailure,
             None if s.code() == Code::Cancelled => TerminationReason::Cancelled,
@@ -237,5 +238,7 @@ fn agent_failure(f: pb::Failure) -> MeshError {
         Ok(pb::FailureKind::Tool) => TerminationReason::ToolFailure,
         _ => TerminationReason::MeshFailure,
     };
-    MeshError { reason, detail: format!("research-agent: {}", f.detail), transient: f.transient, endpoint_broken: f.endpoint_broken }
+    // A broken endpoint's error names its role already.
+    let detail = if f.endpoint_broken { f.detail } else { format!("research-agent: {}", f.detail) };
+    MeshError { reason, detail, transient: f.transient, endpoint_broken: f.endpoint_broken }
 }

@@ -27,8 +27,10 @@ impl From<Error> for tonic::Status {
     fn from(e: Error) -> Self {
         match &e {
             Error::InvalidHistory(_) => tonic::Status::invalid_argument(e.to_string()),
+            // The breaker's message names the role and the endpoint: the
+            // batch stops with it as it is.
             Error::Model(m) if m.is_endpoint_broken() => {
-                failure::status(FailureKind::Endpoint, tonic::Code::FailedPrecondition, e.to_string())
+                failure::status(FailureKind::Endpoint, tonic::Code::FailedPrecondition, m.to_string())
             }
             Error::Model(m) if m.is_transient() => failure::status(FailureKind::Model, tonic::Code::Unavailable, e.to_string()),
             Error::Model(_) | Error::InvalidIntent(_) => failure::status(FailureKind::Model, tonic::Code::Internal, e.to_string()),

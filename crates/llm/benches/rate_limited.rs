@@ -1,6 +1,8 @@
 //! A rate-limited endpoint driven by many callers: achieved vs available
 //! throughput, 429s and failed calls, with adaptive concurrency (AIMD,
-//! Retry-After honoured) against a fixed concurrency at the same ceiling.
+//! Retry-After honoured) against a fixed concurrency at the same ceiling. The
+//! concurrency limit answers 429 without `Retry-After`, the request-rate
+//! limit with it.
 //!
 //! `cargo bench -p productresearch-llm --bench rate_limited` (figures in
 //! docs/benchmarks.md). Options: `--callers N` (64), `--calls N` per caller

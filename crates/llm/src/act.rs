@@ -9,7 +9,8 @@ use crate::client::LlmClient;
 use crate::config::ToolMode;
 use crate::error::LlmError;
 use crate::message::{ChatRequest, ChatResponse, JsonSchema, Message};
-use crate::text_tools::{self, Offer, Parsed, REASK_PREFIX};
+use crate::reask::{CUT_OFF, Usable};
+use crate::text_tools::{self, Offer, Parsed};
 
 /// What the model decided.
 #[derive(Debug, Clone, PartialEq)]
@@ -73,25 +74,10 @@ impl LlmClient {
     async fn report_in_prose(&self, req: &ChatRequest, offer: Offer) -> Result<Acted, LlmError> {
         let mut messages = text_tools::to_text_form(&req.messages, &req.tools, ToolMode::JsonSchema, offer, self.report_chars(req));
         messages.push(Message::user(WRITE_REPORT));
-        let mut request = ChatRequest { messages, max_tokens: req.max_tokens, ..ChatRequest::default() };
-        let mut usage = TokenUsage::default();
-        let mut reasks = 0;
-        loop {
-            let response = self.chat(&request).await?;
-            usage += response.usage;
-            match prose_report(&response) {
-                Ok(report) => {
-                    return Ok(Acted { action: Action::Report(report), reasoning: String::new(), usage, model: response.model, reasks });
-                }
-                Err(problem) if reasks < self.config().reask_limit => {
-                    tracing::debug!(%problem, reasks, "unusable report; asking again");
-                    reasks += 1;
-                    request.messages.push(Message::assistant(echo(&response)));
-                    request.messages.push(Message::user(format!("{REASK_PREFIX}: {problem}. {WRITE_REPORT}")));
-                }
-                Err(problem) => return Err(LlmError::Unusable(format!("{problem} (after {reasks} re-asks)"))),
-            }
-        }
+        let request = ChatRequest { messages, max_tokens: req.max_tokens, ..ChatRequest::default() };
+        let usable = self.ask_until_usable(&request, |_| None, prose_report, WRITE_REPORT).await?;
+        let Usable { value: report, response, reasks } = usable;
+        Ok(Acted { action: Action::Report(report), reasoning: String::new(), usage: response.usage, model: response.model, reasks })
     }
 
     /// The report length the text forms tell the model to stay under: one
@@ -118,45 +104,24 @@ impl LlmClient {
             })
             .collect::<Result<_, LlmError>>()?;
         let first_id = req.messages.iter().map(|m| m.tool_calls.len()).sum::<usize>();
-        // The caller's request as it is until an answer must be asked for
-        // again: a research agent's whole conversation is not copied per step.
-        let mut reasked: Option<ChatRequest> = None;
-        let mut usage = TokenUsage::default();
-        let mut reasks = 0;
-        loop {
-            let native = reasked.as_ref().unwrap_or(req);
-            let text_form;
-            let wire = match mode {
-                ToolMode::Native => native,
-                ToolMode::JsonSchema | ToolMode::Lenient => {
-                    text_form = ChatRequest {
-                        messages: text_tools::to_text_form(&native.messages, &req.tools, mode, offer, report_chars),
-                        tools: Vec::new(),
-                        callable: None,
-                        tool_choice: None,
-                        json_schema: (mode == ToolMode::JsonSchema)
-                            .then(|| JsonSchema { name: "action".into(), schema: text_tools::action_schema(callable, offer) }),
-                        max_tokens: req.max_tokens,
-                    };
-                    &text_form
-                }
-            };
-            let response = self.chat(wire).await?;
-            usage += response.usage;
-            match interpret(&response, mode, offer, &tools, first_id) {
-                Ok((action, reasoning)) => return Ok(Acted { action, reasoning, usage, model: response.model, reasks }),
-                Err(problem) if reasks < self.config().reask_limit => {
-                    tracing::debug!(%problem, reasks, "unusable model answer; asking again");
-                    reasks += 1;
-                    let again = reasked.get_or_insert_with(|| req.clone());
-                    again.messages.push(Message::assistant(echo(&response)));
-                    again
-                        .messages
-                        .push(Message::user(format!("{REASK_PREFIX}: {problem}. Answer again, following the required format exactly.")));
-                }
-                Err(problem) => return Err(LlmError::Unusable(format!("{problem} (after {reasks} re-asks)"))),
-            }
-        }
+        // The text forms are made from the conversation as it is at each
+        // attempt (re-asks included); native endpoints get it as it is.
+        let to_wire = |conversation: &ChatRequest| match mode {
+            ToolMode::Native => None,
+            ToolMode::JsonSchema | ToolMode::Lenient => Some(ChatRequest {
+                messages: text_tools::to_text_form(&conversation.messages, &req.tools, mode, offer, report_chars),
+                tools: Vec::new(),
+                callable: None,
+                tool_choice: None,
+                json_schema: (mode == ToolMode::JsonSchema)
+                    .then(|| JsonSchema { name: "action".into(), schema: text_tools::action_schema(callable, offer) }),
+                max_tokens: req.max_tokens,
+            }),
+        };
+        let read = |response: &ChatResponse| interpret(response, mode, offer, &tools, first_id);
+        let usable = self.ask_until_usable(req, to_wire, read, "Answer again, following the required format exactly.").await?;
+        let Usable { value: (action, reasoning), response, reasks } = usable;
+        Ok(Acted { action, reasoning, usage: response.usage, model: response.model, reasks })
     }
 }
 
@@ -185,9 +150,6 @@ fn prose_report(response: &ChatResponse) -> Result<String, String> {
     }
     Ok(text)
 }
-
-/// What the model is told when its answer hit the token limit.
-pub(crate) const CUT_OFF: &str = "the answer was cut off at the length limit; answer again, more briefly";
 
 /// Reads one answer into an action, or says what is wrong with it.
 fn interpret(
@@ -232,13 +194,4 @@ fn interpret(
         text_tools::validate_call(call, tools)?;
     }
     Ok((Action::Calls(calls), reasoning))
-}
-
-/// The bad answer as the model gave it, for the re-ask conversation.
-fn echo(response: &ChatResponse) -> String {
-    let mut text = response.content.clone().unwrap_or_default();
-    for c in &response.tool_calls {
-        text.push_str(&format!("\n{{\"tool\": {:?}, \"arguments\": {}}}", c.name, c.arguments));
-    }
-    if text.trim().is_empty() { "(empty answer)".into() } else { text }
 }

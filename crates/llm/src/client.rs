@@ -12,7 +12,7 @@ use crate::breaker::Breaker;
 use crate::config::EndpointConfig;
 use crate::error::LlmError;
 use crate::limiter::{Limiter, Load};
-use crate::message::{ChatRequest, ChatResponse, Message};
+use crate::message::{ChatRequest, ChatResponse};
 use crate::validators::Validators;
 use crate::wire;
 
@@ -176,8 +176,8 @@ impl LlmClient {
             let permit = self.limiter.acquire().await;
             let result = self.attempt(&body).await;
             permit.done(match &result {
-                Err(e @ LlmError::Status { status: 429 | 503, .. }) => Load::Overloaded(e.retry_after()),
-                Err(LlmError::Timeout(_)) => Load::Overloaded(None),
+                Err(e @ LlmError::Status { status: 429 | 503, .. }) => Load::Refused(e.retry_after()),
+                Err(LlmError::Timeout(_)) => Load::TimedOut,
                 _ => Load::Served,
             });
             if let Some(broken) = self.breaker.record(&result.as_ref().map(|_| ()), self.role(), &self.url) {
@@ -256,52 +256,10 @@ impl LlmClient {
             LlmError::Connect { url: self.url.to_string(), message: e.without_url().to_string() }
         }
     }
-
-    /// A chat completion whose content must be a JSON value matching the
-    /// request's `json_schema` (when given). An answer without JSON, or one that
-    /// breaks the schema, is sent back with the error up to `reask_limit` times;
-    /// after that it is [`LlmError::Unusable`]. Usage covers every attempt.
-    pub async fn chat_json(&self, req: &ChatRequest) -> Result<(serde_json::Value, ChatResponse), LlmError> {
-        let validator = match &req.json_schema {
-            Some(s) => {
-                Some(self.validators.get(&s.schema).map_err(|e| LlmError::Config(format!("schema {} does not compile: {e}", s.name)))?)
-            }
-            None => None,
-        };
-        // Copied only when an answer must be asked for again.
-        let mut reasked: Option<ChatRequest> = None;
-        let mut usage = TokenUsage::default();
-        let mut reasks = 0;
-        loop {
-            let mut resp = self.chat(reasked.as_ref().unwrap_or(req)).await?;
-            usage += resp.usage;
-            let text = resp.content.clone().unwrap_or_default();
-            let problem = match crate::extract_json(&text) {
-                _ if resp.finish_reason.as_deref() == Some("length") => crate::act::CUT_OFF.to_string(),
-                None => format!("expected a JSON object, got {:?}", excerpt(&text)),
-                Some(v) => match validator.as_ref().map(|val| val.iter_errors(&v).take(3).map(|e| e.to_string()).collect::<Vec<_>>()) {
-                    Some(errors) if !errors.is_empty() => format!("the JSON does not match the schema: {}", errors.join("; ")),
-                    _ => {
-                        resp.usage = usage;
-                        return Ok((v, resp));
-                    }
-                },
-            };
-            if reasks >= self.config.reask_limit {
-                return Err(LlmError::Unusable(format!("{problem} (after {reasks} re-asks)")));
-            }
-            reasks += 1;
-            let conversation = reasked.get_or_insert_with(|| req.clone());
-            conversation.messages.push(Message::assistant(if text.is_empty() { "(empty answer)".to_string() } else { text }));
-            conversation.messages.push(Message::user(format!(
-                "{}: {problem}. Answer again with one JSON object that matches the schema.",
-                crate::text_tools::REASK_PREFIX
-            )));
-        }
-    }
 }
 
-fn excerpt(s: &str) -> String {
+/// The start of `s`, for error messages.
+pub(crate) fn excerpt(s: &str) -> String {
     let mut end = s.len().min(BODY_EXCERPT);
     while !s.is_char_boundary(end) {
         end -= 1;

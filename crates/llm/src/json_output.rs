@@ -1,4 +1,39 @@
-//! Finding the JSON object in a model's text output.
+//! JSON answers: finding the JSON object in a model's text output, and
+//! asking for one that matches a schema.
+
+use crate::client::{LlmClient, excerpt};
+use crate::error::LlmError;
+use crate::message::{ChatRequest, ChatResponse};
+use crate::reask::CUT_OFF;
+
+impl LlmClient {
+    /// A chat completion whose content must be a JSON value matching the
+    /// request's `json_schema` (when given). An answer without JSON, or one that
+    /// breaks the schema, is sent back with the error up to `reask_limit` times;
+    /// after that it is [`LlmError::Unusable`]. Usage covers every attempt.
+    pub async fn chat_json(&self, req: &ChatRequest) -> Result<(serde_json::Value, ChatResponse), LlmError> {
+        let validator = match &req.json_schema {
+            Some(s) => {
+                Some(self.validators.get(&s.schema).map_err(|e| LlmError::Config(format!("schema {} does not compile: {e}", s.name)))?)
+            }
+            None => None,
+        };
+        let read = |resp: &ChatResponse| {
+            let text = resp.content.as_deref().unwrap_or_default();
+            match extract_json(text) {
+                _ if resp.finish_reason.as_deref() == Some("length") => Err(CUT_OFF.to_string()),
+                None => Err(format!("expected a JSON object, got {:?}", excerpt(text))),
+                Some(v) => match validator.as_ref().map(|val| val.iter_errors(&v).take(3).map(|e| e.to_string()).collect::<Vec<_>>()) {
+                    Some(errors) if !errors.is_empty() => Err(format!("the JSON does not match the schema: {}", errors.join("; "))),
+                    _ => Ok(v),
+                },
+            }
+        };
+        let again = "Answer again with one JSON object that matches the schema.";
+        let usable = self.ask_until_usable(req, |_| None, read, again).await?;
+        Ok((usable.value, usable.response))
+    }
+}
 
 /// Returns the JSON value in `text`: the whole text if it parses, else the
 /// body of a fenced code block, else the first balanced `{...}` object. Small

@@ -24,6 +24,7 @@ mod error;
 mod json_output;
 mod limiter;
 mod message;
+mod reask;
 pub mod report_end;
 mod text_tools;
 mod validators;

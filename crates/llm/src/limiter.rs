@@ -4,13 +4,26 @@
 //! - The limit starts at [`INITIAL_LIMIT`] (or the ceiling, if lower) and
 //!   grows by one per success until the first sign of overload (slow start),
 //!   then by one per window of `limit` successes (additive increase), never
-//!   above the configured ceiling (`max_concurrency`).
-//! - A 429 or 503, a timeout, or an answer slower than half the attempt
-//!   timeout (the endpoint is queueing) halves the limit (multiplicative
-//!   decrease) — once per window: the overloads of calls that were already in
-//!   flight when the limit was cut do not cut it again.
-//! - A `Retry-After` pauses every caller of the endpoint until then, so no
-//!   call is sent into a window the endpoint said it would refuse.
+//!   above the configured ceiling (`max_concurrency`). The step back up to
+//!   the level the endpoint last refused waits [`PROBE_WINDOWS`] windows: the
+//!   probe that finds the endpoint's capacity costs one 429, so it is not
+//!   repeated every round trip.
+//! - How far the limit comes down depends on what the overload says:
+//!   - a 429/503 without `Retry-After` is a concurrency limit (a place frees
+//!     whenever an answer ends, so the server names no time): the limit
+//!     comes down to the calls the endpoint was taking beside the refused
+//!     one — the capacity just measured — not to half of it;
+//!   - a 429/503 with `Retry-After` is a rate limit (the server knows when
+//!     its next token comes): the limit halves, and every caller of the
+//!     endpoint waits until then, so no call is sent into a window the
+//!     endpoint said it would refuse;
+//!   - a timeout, or an answer slower than half the attempt timeout, means
+//!     the endpoint is queueing: the limit halves;
+//!   - the first overload ends slow start, which doubled the limit in the last
+//!     round trip: the limit halves, whatever the overload.
+//!
+//!   Once per window: the overloads of calls that were already in flight
+//!   when the limit was cut do not cut it again.
 
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -20,6 +33,10 @@ use tokio::sync::Semaphore;
 /// Where the limit starts.
 const INITIAL_LIMIT: usize = 8;
 
+/// Windows of successes before the limit steps back up to the level the
+/// endpoint last refused.
+const PROBE_WINDOWS: usize = 8;
+
 #[derive(Debug)]
 struct State {
     limit: usize,
@@ -28,6 +45,11 @@ struct State {
     /// Permits to take out of circulation as they come back (the limit was
     /// cut below the calls in flight).
     debt: usize,
+    /// Calls holding a permit now.
+    in_flight: usize,
+    /// The limit at the last overload, until a limit that high is served
+    /// through a whole window.
+    refused_at: Option<usize>,
     /// Counts the cuts; a call's overload only cuts when no cut happened
     /// since the call started.
     epoch: u64,
@@ -60,8 +82,10 @@ pub(crate) struct Permit<'a> {
 pub(crate) enum Load {
     /// Answered (any status that is not overload).
     Served,
-    /// 429, 503 or a timeout; with the endpoint's Retry-After, if any.
-    Overloaded(Option<Duration>),
+    /// 429 or 503; with the endpoint's Retry-After, if any.
+    Refused(Option<Duration>),
+    /// No answer within the attempt timeout.
+    TimedOut,
 }
 
 impl Limiter {
@@ -73,7 +97,16 @@ impl Limiter {
             adaptive,
             slow: attempt_timeout / 2,
             permits: Semaphore::new(limit),
-            state: Mutex::new(State { limit, window: 0, debt: 0, epoch: 0, slow_start: true, paused_until: None }),
+            state: Mutex::new(State {
+                limit,
+                window: 0,
+                debt: 0,
+                in_flight: 0,
+                refused_at: None,
+                epoch: 0,
+                slow_start: true,
+                paused_until: None,
+            }),
         }
     }
 
@@ -90,6 +123,10 @@ impl Limiter {
     pub(crate) async fn acquire(&self) -> Permit<'_> {
         // Closed never: the semaphore lives as long as the limiter.
         self.permits.acquire().await.expect("limiter semaphore is never closed").forget();
+        // Held from here, so a caller dropped during the pause gives its
+        // place back.
+        self.state().in_flight += 1;
+        let mut permit = Permit { limiter: self, epoch: 0, started: Instant::now() };
         loop {
             let paused = self.state().paused_until.filter(|t| *t > Instant::now());
             match paused {
@@ -97,7 +134,9 @@ impl Limiter {
                 None => break,
             }
         }
-        Permit { limiter: self, epoch: self.state().epoch, started: Instant::now() }
+        permit.epoch = self.state().epoch;
+        permit.started = Instant::now();
+        permit
     }
 
     fn grow(&self, s: &mut State) {
@@ -106,8 +145,14 @@ impl Limiter {
         }
         if !s.slow_start {
             s.window += 1;
-            if s.window < s.limit {
+            let patience = if s.refused_at.is_some_and(|r| s.limit + 1 >= r) { PROBE_WINDOWS } else { 1 };
+            if s.window < s.limit * patience {
                 return;
+            }
+            // A whole window served at or above the refused level: the
+            // endpoint takes more now.
+            if s.refused_at.is_some_and(|r| s.limit >= r) {
+                s.refused_at = None;
             }
         }
         s.window = 0;
@@ -119,11 +164,14 @@ impl Limiter {
         }
     }
 
-    fn cut(&self, s: &mut State) {
+    /// Brings the limit down to `target` (at least one, and at least one
+    /// below the limit).
+    fn cut(&self, s: &mut State, target: usize) {
+        s.refused_at = Some(s.limit);
         s.slow_start = false;
         s.window = 0;
         s.epoch += 1;
-        let target = (s.limit / 2).max(1);
+        let target = target.min(s.limit - 1).max(1);
         let by = s.limit - target;
         s.limit = target;
         let taken = self.permits.forget_permits(by);
@@ -139,21 +187,26 @@ impl Permit<'_> {
             return;
         }
         let mut s = limiter.state();
-        let overloaded = match load {
-            Load::Overloaded(retry_after) => {
-                if let Some(wait) = retry_after {
-                    let until = Instant::now() + wait;
-                    s.paused_until = Some(s.paused_until.map_or(until, |p| p.max(until)));
-                }
-                true
+        let halved = s.limit / 2;
+        let target = match load {
+            Load::Served if self.started.elapsed() <= limiter.slow => None,
+            Load::Served | Load::TimedOut => Some(halved),
+            Load::Refused(Some(wait)) => {
+                let until = Instant::now() + wait;
+                s.paused_until = Some(s.paused_until.map_or(until, |p| p.max(until)));
+                Some(halved)
             }
-            Load::Served => self.started.elapsed() > limiter.slow,
+            Load::Refused(None) if s.slow_start => Some(halved),
+            // The others in flight beside this call are what the endpoint took.
+            Load::Refused(None) => Some(s.in_flight - 1),
         };
-        if !overloaded {
-            limiter.grow(&mut s);
-        } else if self.epoch == s.epoch {
-            limiter.cut(&mut s);
-            tracing::debug!(limit = s.limit, "model endpoint overloaded; concurrency cut");
+        match target {
+            None => limiter.grow(&mut s),
+            Some(target) if self.epoch == s.epoch => {
+                limiter.cut(&mut s, target);
+                tracing::debug!(limit = s.limit, ?load, "model endpoint overloaded; concurrency cut");
+            }
+            Some(_) => {}
         }
     }
 }
@@ -161,6 +214,7 @@ impl Permit<'_> {
 impl Drop for Permit<'_> {
     fn drop(&mut self) {
         let mut s = self.limiter.state();
+        s.in_flight -= 1;
         if s.debt > 0 {
             s.debt -= 1;
         } else {
@@ -175,69 +229,137 @@ mod tests {
 
     const TIMEOUT: Duration = Duration::from_secs(120);
 
-    #[tokio::test]
-    async fn grows_to_the_ceiling_and_halves_once_per_window() {
+    /// `n` calls in flight at once.
+    async fn in_flight(l: &Limiter, n: usize) -> Vec<Permit<'_>> {
+        let mut v = Vec::new();
+        for _ in 0..n {
+            v.push(l.acquire().await);
+        }
+        v
+    }
+
+    /// Whether a new call would get in now (a call held back cannot get in
+    /// within the wait, whatever the machine's speed).
+    async fn gets_in(l: &Limiter) -> bool {
+        tokio::time::timeout(Duration::from_millis(20), l.acquire()).await.is_ok()
+    }
+
+    fn served(l: &Limiter, n: usize) {
+        for _ in 0..n {
+            l.acquire().now_or_never().expect("a place is free").done(Load::Served);
+        }
+    }
+
+    trait NowOrNever: std::future::Future + Sized {
+        fn now_or_never(self) -> Option<Self::Output> {
+            let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+            match std::pin::pin!(self).poll(&mut cx) {
+                std::task::Poll::Ready(v) => Some(v),
+                std::task::Poll::Pending => None,
+            }
+        }
+    }
+    impl<F: std::future::Future> NowOrNever for F {}
+
+    #[test]
+    fn grows_to_the_ceiling_and_the_first_refusal_halves_it_once() {
         let l = Limiter::new(20, TIMEOUT, true);
         assert_eq!(l.limit(), 8);
-        for _ in 0..30 {
-            l.acquire().await.done(Load::Served);
-        }
+        served(&l, 30);
         assert_eq!(l.limit(), 20, "slow start reaches the ceiling and stops there");
-        // Ten calls in flight, all overloaded: one cut, not ten.
-        let mut flight = Vec::new();
-        for _ in 0..10 {
-            flight.push(l.acquire().await);
-        }
+        // Ten calls in flight, all refused: slow start overshot, so one halving, not ten.
+        let flight = in_flight(&l, 10).now_or_never().unwrap();
         for p in flight {
-            p.done(Load::Overloaded(None));
+            p.done(Load::Refused(None));
         }
         assert_eq!(l.limit(), 10);
         // Additive from here: ten successes for the next step up.
-        for _ in 0..9 {
-            l.acquire().await.done(Load::Served);
-        }
+        served(&l, 9);
         assert_eq!(l.limit(), 10);
-        l.acquire().await.done(Load::Served);
+        served(&l, 1);
         assert_eq!(l.limit(), 11);
+    }
+
+    #[test]
+    fn a_concurrency_refusal_cuts_to_what_the_endpoint_took_and_probes_again_rarely() {
+        let l = Limiter::new(64, TIMEOUT, true);
+        // Out of slow start at 12 (a refusal at 24 in flight halves it).
+        served(&l, 16);
+        assert_eq!(l.limit(), 24);
+        in_flight(&l, 1).now_or_never().unwrap().pop().unwrap().done(Load::Refused(None));
+        assert_eq!(l.limit(), 12);
+        // Additive up to 13 (12 successes); then 13 in flight, the 13th refused
+        // without Retry-After: the endpoint took the 12 others, so 12, not 6.
+        served(&l, 12);
+        assert_eq!(l.limit(), 13);
+        let mut flight = in_flight(&l, 13).now_or_never().unwrap();
+        flight.pop().unwrap().done(Load::Refused(None));
+        assert_eq!(l.limit(), 12);
+        // The others of that window answer; no second cut.
+        flight.pop().unwrap().done(Load::Refused(None));
+        for p in flight {
+            p.done(Load::Served);
+        }
+        assert_eq!(l.limit(), 12);
+        // Back up to the refused 13 only after PROBE_WINDOWS windows of 12
+        // (the eleven answers above count).
+        served(&l, 12 * PROBE_WINDOWS - 11 - 1);
+        assert_eq!(l.limit(), 12, "one probe per {PROBE_WINDOWS} windows, not per round trip");
+        served(&l, 1);
+        assert_eq!(l.limit(), 13);
+        // 13 served through a whole window: the endpoint takes more now, growth is additive again.
+        served(&l, 13 * PROBE_WINDOWS);
+        assert_eq!(l.limit(), 14);
+        served(&l, 14);
+        assert_eq!(l.limit(), 15);
+    }
+
+    #[test]
+    fn a_refusal_with_few_others_in_flight_cuts_to_them() {
+        let l = Limiter::new(64, TIMEOUT, true);
+        in_flight(&l, 1).now_or_never().unwrap().pop().unwrap().done(Load::TimedOut);
+        assert_eq!(l.limit(), 4, "a timeout halves");
+        let mut flight = in_flight(&l, 3).now_or_never().unwrap();
+        flight.pop().unwrap().done(Load::Refused(None));
+        assert_eq!(l.limit(), 2, "two others were in flight");
     }
 
     #[tokio::test]
     async fn a_cut_below_the_calls_in_flight_holds_new_calls_back() {
         let l = Limiter::new(4, TIMEOUT, true);
-        let held: Vec<_> = futures_like_acquire(&l, 4).await;
-        let mut held = held.into_iter();
-        held.next().unwrap().done(Load::Overloaded(None));
+        let mut held = in_flight(&l, 4).await.into_iter();
+        held.next().unwrap().done(Load::TimedOut);
         assert_eq!(l.limit(), 2);
         // Three still in flight, limit two: one more must come back before anyone gets in.
         drop(held.next());
-        assert!(tokio::time::timeout(Duration::from_millis(20), l.acquire()).await.is_err());
+        assert!(!gets_in(&l).await);
         drop(held.next());
-        assert!(tokio::time::timeout(Duration::from_millis(20), l.acquire()).await.is_ok());
+        assert!(gets_in(&l).await);
     }
 
     #[tokio::test]
-    async fn retry_after_pauses_every_caller() {
-        let l = Limiter::new(4, TIMEOUT, true);
-        l.acquire().await.done(Load::Overloaded(Some(Duration::from_millis(200))));
-        let started = Instant::now();
-        drop(l.acquire().await);
-        assert!(started.elapsed() >= Duration::from_millis(150), "{:?}", started.elapsed());
+    async fn a_retry_after_halves_and_pauses_every_caller() {
+        let l = Limiter::new(64, TIMEOUT, true);
+        l.acquire().await.done(Load::TimedOut);
+        served(&l, 4);
+        assert_eq!(l.limit(), 5);
+        let mut flight = in_flight(&l, 5).await;
+        let other = flight.pop().unwrap();
+        flight.pop().unwrap().done(Load::Refused(Some(Duration::from_secs(60))));
+        assert_eq!(l.limit(), 2, "halved, not cut to the four others in flight");
+        drop(flight);
+        assert!(!gets_in(&l).await, "paused although under the limit");
+        // A caller that gives up during the pause gives its place back.
+        drop(other);
+        assert_eq!(l.state().in_flight, 0);
     }
 
     #[tokio::test]
     async fn a_fixed_limiter_stays_at_its_ceiling() {
         let l = Limiter::new(6, TIMEOUT, false);
         assert_eq!(l.limit(), 6);
-        l.acquire().await.done(Load::Overloaded(Some(Duration::from_secs(60))));
+        l.acquire().await.done(Load::Refused(Some(Duration::from_secs(60))));
         assert_eq!(l.limit(), 6);
-        assert!(tokio::time::timeout(Duration::from_millis(50), l.acquire()).await.is_ok(), "no pause either");
-    }
-
-    async fn futures_like_acquire(l: &Limiter, n: usize) -> Vec<Permit<'_>> {
-        let mut v = Vec::new();
-        for _ in 0..n {
-            v.push(l.acquire().await);
-        }
-        v
+        assert!(gets_in(&l).await, "no pause either");
     }
 }

@@ -18,8 +18,6 @@ use crate::message::{Message, Role, ToolChoice};
 pub const CATALOG_HEADER: &str = "Available tools (JSON schemas):";
 /// How a tool result starts when shown as a user message.
 pub const RESULT_PREFIX: &str = "Tool result for ";
-/// How a re-ask starts.
-pub const REASK_PREFIX: &str = "Your last answer could not be used";
 
 /// What one answer may be: the text-form counterpart of `tool_choice`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

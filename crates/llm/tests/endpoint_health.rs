@@ -1,7 +1,7 @@
 //! The client against a broken, a rate-limited and a garbling endpoint (the
 //! simulated model over real HTTP): a wrong key or model name fails fast with
 //! one error naming the role and endpoint, a rate limit is met without a
-//! retry storm, and a cut-off report is asked for again.
+//! retry storm, and a cut-off report or garbled JSON is asked for again.
 
 use productresearch_llm::{Action, ChatRequest, EndpointConfig, LlmClient, LlmError, Message, ToolChoice};
 use productresearch_sim_llm::{FaultKind, FaultRule, RateLimit, SimConfig, Trigger, spawn_local};
@@ -92,4 +92,32 @@ async fn a_garbled_report_is_asked_for_again_not_passed_on() {
     let Action::Report(report) = acted.action else { panic!("expected a report") };
     assert_eq!(acted.reasks, 1, "the garbled answer was asked for again");
     assert_eq!(productresearch_llm::completeness::is_cut_off(&report), None, "{report}");
+}
+
+#[tokio::test]
+async fn a_garbled_json_answer_is_asked_for_again_with_usage_summed_then_given_up() {
+    let garbled =
+        |n| SimConfig { faults: vec![FaultRule { trigger: Trigger::FirstN(n), kind: FaultKind::GarbledContent }], ..SimConfig::default() };
+    let req = ChatRequest {
+        messages: vec![Message::user("Research query: best kettle")],
+        json_schema: Some(productresearch_llm::JsonSchema {
+            name: "plan".into(),
+            schema: serde_json::json!({"type": "object", "required": ["plan"]}),
+        }),
+        ..ChatRequest::default()
+    };
+    // Once: the second answer is used, and the usage covers both.
+    let sim = spawn_local(garbled(1)).await.unwrap();
+    let llm = client(EndpointConfig { reask_limit: 2, ..EndpointConfig::new(sim.base_url(), "sim-model") });
+    let (plan, response) = llm.chat_json(&req).await.unwrap();
+    assert!(plan["plan"].is_string(), "{plan}");
+    assert_eq!(sim.requests(), 2);
+    let one = llm.chat(&req).await.unwrap().usage;
+    assert!(response.usage.prompt_tokens > one.prompt_tokens, "{:?} covers two requests, one costs {one:?}", response.usage);
+    // Always: given up after the re-asks, as unusable output, never as content.
+    let sim = spawn_local(garbled(10)).await.unwrap();
+    let llm = client(EndpointConfig { reask_limit: 2, ..EndpointConfig::new(sim.base_url(), "sim-model") });
+    let err = llm.chat_json(&req).await.unwrap_err();
+    assert!(matches!(&err, LlmError::Unusable(m) if m.ends_with("(after 2 re-asks)")), "{err}");
+    assert_eq!(sim.requests(), 3);
 }

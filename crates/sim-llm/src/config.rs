@@ -51,7 +51,9 @@ pub struct SimConfig {
     /// Checked in order; the first rule whose trigger matches the request index wins.
     pub faults: Vec<FaultRule>,
     /// A rate limit in front of the model, as hosted APIs and gateways keep:
-    /// requests beyond it get 429 with `Retry-After` at once.
+    /// requests beyond it get 429 at once — with `Retry-After` (the wait for
+    /// the next token) beyond `requests_per_sec`, without one beyond
+    /// `max_concurrent` (a place frees whenever an answer ends).
     pub rate_limit: Option<RateLimit>,
     /// When set, a chat completion without `Authorization: Bearer <api_key>`
     /// gets 401, as from an API with a wrong key.

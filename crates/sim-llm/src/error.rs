@@ -27,6 +27,10 @@ pub enum ApiError {
     InvalidRequest(String),
     #[error("rate limit reached for simulated model, retry after {retry_after_secs}s")]
     RateLimited { retry_after_secs: u64 },
+    /// Beyond a concurrency limit: no `Retry-After`, since a place frees
+    /// whenever any answer ends, which the server cannot foretell.
+    #[error("too many concurrent requests for simulated model (at most {0} at once)")]
+    TooManyConcurrent(u64),
     #[error("simulated model is temporarily unavailable")]
     Unavailable { retry_after_secs: Option<u64> },
     #[error("simulated model had an internal error")]
@@ -45,7 +49,7 @@ impl ApiError {
     fn status(&self) -> StatusCode {
         match self {
             Self::InvalidRequest(_) => StatusCode::BAD_REQUEST,
-            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::RateLimited { .. } | Self::TooManyConcurrent(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable { .. } | Self::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
             Self::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
             Self::NotFound(_) | Self::ModelNotFound(_) => StatusCode::NOT_FOUND,
@@ -57,7 +61,7 @@ impl ApiError {
     fn kind_and_code(&self) -> (&'static str, Option<&'static str>) {
         match self {
             Self::InvalidRequest(_) => ("invalid_request_error", None),
-            Self::RateLimited { .. } => ("requests", Some("rate_limit_exceeded")),
+            Self::RateLimited { .. } | Self::TooManyConcurrent(_) => ("requests", Some("rate_limit_exceeded")),
             Self::Unavailable { .. } | Self::ShuttingDown => ("server_error", Some("service_unavailable")),
             Self::ServerError => ("server_error", None),
             Self::NotFound(_) => ("invalid_request_error", Some("unknown_url")),

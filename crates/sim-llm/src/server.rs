@@ -50,6 +50,8 @@ struct Sim {
     in_progress: AtomicU64,
     /// Requests refused with 429 by the rate limit.
     rate_limited: AtomicU64,
+    /// Requests refused with 401 (wrong key) or 404 (model not served).
+    refused: AtomicU64,
 }
 
 /// A token bucket holding one second's worth of requests.
@@ -75,12 +77,14 @@ impl Sim {
         let guard = InProgress(&self.in_progress);
         let now_in_progress = self.in_progress.fetch_add(1, Ordering::SeqCst) + 1;
         let Some(limit) = &self.config.rate_limit else { return Ok(guard) };
-        let refuse = |secs: u64| {
+        let refuse = |error: ApiError| {
             self.rate_limited.fetch_add(1, Ordering::SeqCst);
-            Err(ApiError::RateLimited { retry_after_secs: secs })
+            Err(error)
         };
-        if limit.max_concurrent.is_some_and(|max| now_in_progress > max) {
-            return refuse(1);
+        if let Some(max) = limit.max_concurrent
+            && now_in_progress > max
+        {
+            return refuse(ApiError::TooManyConcurrent(max));
         }
         if let Some(rate) = limit.requests_per_sec {
             let mut bucket = self.limiter.lock().unwrap_or_else(|p| p.into_inner());
@@ -89,7 +93,7 @@ impl Sim {
             bucket.refilled = now;
             if bucket.tokens < 1.0 {
                 // Retry-After is whole seconds; round the wait for the next token up.
-                return refuse(((1.0 - bucket.tokens) / rate).ceil().max(1.0) as u64);
+                return refuse(ApiError::RateLimited { retry_after_secs: ((1.0 - bucket.tokens) / rate).ceil().max(1.0) as u64 });
             }
             bucket.tokens -= 1.0;
         }
@@ -98,16 +102,24 @@ impl Sim {
 
     /// Answers 401 to a wrong key and 404 to a model not served, when configured.
     fn authorize(&self, headers: &HeaderMap, model: &str) -> Result<(), ApiError> {
+        let refusal = self.refusal(headers, model);
+        if refusal.is_some() {
+            self.refused.fetch_add(1, Ordering::SeqCst);
+        }
+        refusal.map_or(Ok(()), Err)
+    }
+
+    fn refusal(&self, headers: &HeaderMap, model: &str) -> Option<ApiError> {
         if let Some(key) = &self.config.api_key {
             let sent = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
             if sent != Some(key.as_str()) {
-                return Err(ApiError::Unauthorized);
+                return Some(ApiError::Unauthorized);
             }
         }
         if self.config.strict_model && model != self.config.model {
-            return Err(ApiError::ModelNotFound(model.to_owned()));
+            return Some(ApiError::ModelNotFound(model.to_owned()));
         }
-        Ok(())
+        None
     }
 
     /// Waits until `deadline`. Deadlines rather than durations: the time the
@@ -179,6 +191,11 @@ impl SimHandle {
         self.sim.rate_limited.load(Ordering::SeqCst)
     }
 
+    /// Requests refused with 401 (wrong key) or 404 (model not served).
+    pub fn refused(&self) -> u64 {
+        self.sim.refused.load(Ordering::SeqCst)
+    }
+
     /// Stops accepting, cancels pending delays and waits for the server to finish.
     pub async fn shutdown(mut self) {
         self.sim.stopping.cancel();
@@ -207,6 +224,7 @@ pub async fn spawn(config: SimConfig, listener: TcpListener) -> std::io::Result<
         stopping: CancellationToken::new(),
         in_progress: AtomicU64::new(0),
         rate_limited: AtomicU64::new(0),
+        refused: AtomicU64::new(0),
     });
     let app = router(Arc::clone(&sim));
     let stopping = sim.stopping.clone();

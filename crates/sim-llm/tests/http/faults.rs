@@ -1,6 +1,6 @@
 use std::time::{Duration, Instant};
 
-use productresearch_sim_llm::{FaultKind, FaultRule, SimConfig, Trigger};
+use productresearch_sim_llm::{FaultKind, FaultRule, RateLimit, SimConfig, Trigger};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -31,6 +31,31 @@ async fn rate_limit_first_request_then_succeed() {
     assert_eq!(status, StatusCode::OK);
     assert!(content_json(&completion)["plan"].is_string());
     assert_eq!(sim.requests(), 2);
+}
+
+#[tokio::test]
+async fn a_concurrency_limit_refuses_without_retry_after_and_a_rate_limit_with_it() {
+    // Two at once, each answer 300 ms: the third of three sent together is refused.
+    let limit = RateLimit { requests_per_sec: None, max_concurrent: Some(2) };
+    let sim = sim(SimConfig { latency_ms: 300, rate_limit: Some(limit), ..SimConfig::default() }).await;
+    let url = format!("{}/chat/completions", sim.base_url());
+    let send = || async { client().post(&url).json(&plan_request()).send().await.unwrap() };
+    let (a, b, c) = tokio::join!(send(), send(), send());
+    let mut refused: Vec<_> = [a, b, c].into_iter().filter(|r| r.status() == StatusCode::TOO_MANY_REQUESTS).collect();
+    assert_eq!(refused.len(), 1);
+    let refused = refused.pop().unwrap();
+    assert!(refused.headers().get("retry-after").is_none(), "a place frees whenever an answer ends");
+    assert!(refused.json::<Value>().await.unwrap()["error"]["message"].as_str().unwrap().contains("at most 2 at once"));
+    assert_eq!(sim.rate_limited(), 1);
+
+    // One request a second: the second of two in a row waits for the next token.
+    let limit = RateLimit { requests_per_sec: Some(1.0), max_concurrent: None };
+    let sim = crate::sim(SimConfig { rate_limit: Some(limit), ..SimConfig::default() }).await;
+    let url = format!("{}/chat/completions", sim.base_url());
+    assert_eq!(client().post(&url).json(&plan_request()).send().await.unwrap().status(), StatusCode::OK);
+    let refused = client().post(&url).json(&plan_request()).send().await.unwrap();
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(refused.headers()["retry-after"], "1");
 }
 
 #[tokio::test]
