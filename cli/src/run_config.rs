@@ -21,6 +21,7 @@ use std::path::PathBuf;
 
 use productresearch_llm::EndpointConfig;
 use productresearch_local_model::LocalModelConfig;
+use productresearch_runtime::demo::demo_path;
 use productresearch_runtime::telemetry::TelemetryConfig;
 use serde::{Deserialize, Serialize};
 use supervisor::Caps;
@@ -95,9 +96,9 @@ impl Default for RunConfig {
         Self {
             llm: EndpointConfig::default(),
             roles: BTreeMap::new(),
-            histories: PathBuf::from("demo/histories.jsonl"),
-            catalogs: vec![PathBuf::from("demo/catalog.jsonl")],
-            web_corpus: Some(PathBuf::from("demo/web")),
+            histories: demo_path("histories.jsonl"),
+            catalogs: vec![demo_path("catalog.jsonl")],
+            web_corpus: Some(demo_path("web")),
             out: PathBuf::from("out"),
             caps: Caps::default(),
             concurrency: 4,

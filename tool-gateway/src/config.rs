@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use productresearch_runtime::demo::demo_path;
 use productresearch_runtime::server::ServerConfig;
 use productresearch_runtime::telemetry::TelemetryConfig;
 use serde::{Deserialize, Serialize};
@@ -65,13 +66,13 @@ pub struct Config {
 }
 
 impl Default for Config {
-    /// The demo data of a fresh clone, so that `tool-gateway` run from the
-    /// repository root serves something useful without flags.
+    /// The demo data of a fresh clone, so that `tool-gateway` serves
+    /// something useful without flags, from any working directory.
     fn default() -> Self {
         Self {
-            catalogs: vec![PathBuf::from("demo/catalog.jsonl")],
+            catalogs: vec![demo_path("catalog.jsonl")],
             catalog_fields: None,
-            web_corpus: Some(PathBuf::from("demo/web")),
+            web_corpus: Some(demo_path("web")),
             server: ServerConfig::default(),
             telemetry: TelemetryConfig::default(),
             max_results: 20,

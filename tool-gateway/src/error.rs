@@ -32,11 +32,24 @@ pub enum Error {
 
 impl Error {
     pub(crate) fn catalog(path: &Path, e: &io::Error) -> Self {
-        Error::Catalog { path: path.display().to_string(), reason: io_reason(e) }
+        Error::Catalog { path: path.display().to_string(), reason: path_reason(path, e) }
     }
 
     pub(crate) fn web_corpus(path: &Path, e: &io::Error) -> Self {
-        Error::WebCorpus { path: path.display().to_string(), reason: io_reason(e) }
+        Error::WebCorpus { path: path.display().to_string(), reason: path_reason(path, e) }
+    }
+}
+
+/// [`io_reason`], and for a relative path that is not there, the folder it
+/// was looked for in: relative paths mean the working directory, which is
+/// not always the one the user thinks of.
+fn path_reason(path: &Path, e: &io::Error) -> String {
+    let reason = io_reason(e);
+    match std::env::current_dir() {
+        Ok(cwd) if e.kind() == io::ErrorKind::NotFound && path.is_relative() => {
+            format!("{reason} (relative to the working directory {})", cwd.display())
+        }
+        _ => reason,
     }
 }
 

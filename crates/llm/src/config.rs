@@ -98,6 +98,13 @@ impl EndpointConfig {
 
     /// Checks what would otherwise fail on the first call.
     pub fn validate(&self, role: &str) -> Result<(), String> {
+        if self.base_url.trim().is_empty() {
+            // A standalone service has no model unless told: say how to give one.
+            return Err(format!(
+                "{role}: llm.base_url is not set; give the OpenAI-compatible endpoint this role calls (e.g. http://127.0.0.1:8080/v1) \
+                 in the config file or its environment variable (<SERVICE>_LLM__BASE_URL), or start `sim-llm` for a simulated model"
+            ));
+        }
         if !(self.base_url.starts_with("http://") || self.base_url.starts_with("https://")) {
             return Err(format!("{role}: llm.base_url must start with http:// or https:// (got {:?})", self.base_url));
         }

@@ -323,7 +323,10 @@ mod tests {
     #[test]
     fn missing_file_is_a_one_line_error() {
         let err = Catalog::load(&[PathBuf::from("demo/x.jsonl")]).unwrap_err();
-        assert_eq!(err.to_string(), "catalog demo/x.jsonl: no such file");
+        let cwd = std::env::current_dir().unwrap();
+        assert_eq!(err.to_string(), format!("catalog demo/x.jsonl: no such file (relative to the working directory {})", cwd.display()));
+        let absolute = Catalog::load(&[cwd.join("demo/x.jsonl")]).unwrap_err();
+        assert!(absolute.to_string().ends_with("x.jsonl: no such file"), "{absolute}");
     }
 
     #[test]

@@ -49,9 +49,11 @@ impl WebCorpus {
     /// or index is an error; a bad line or unreadable page is skipped (returned
     /// and logged with file:line).
     pub fn load(dir: &Path) -> Result<(WebCorpus, Vec<RejectedLine>), Error> {
-        if !dir.is_dir() {
-            let reason = if dir.exists() { "not a directory".to_string() } else { "no such file".to_string() };
-            return Err(Error::WebCorpus { path: dir.display().to_string(), reason });
+        if dir.exists() && !dir.is_dir() {
+            return Err(Error::WebCorpus { path: dir.display().to_string(), reason: "not a directory".to_string() });
+        }
+        if let Err(e) = std::fs::metadata(dir) {
+            return Err(Error::web_corpus(dir, &e));
         }
         let index_path = dir.join(INDEX_FILE);
         let file = File::open(&index_path).map_err(|e| Error::web_corpus(&index_path, &e))?;
@@ -199,6 +201,7 @@ mod tests {
     #[test]
     fn missing_folder_is_a_one_line_error() {
         let err = WebCorpus::load(Path::new("demo/nowhere")).unwrap_err();
-        assert_eq!(err.to_string(), "web corpus demo/nowhere: no such file");
+        let cwd = std::env::current_dir().unwrap();
+        assert_eq!(err.to_string(), format!("web corpus demo/nowhere: no such file (relative to the working directory {})", cwd.display()));
     }
 }
