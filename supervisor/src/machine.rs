@@ -24,9 +24,9 @@ use tokio::sync::mpsc;
 use tracing::{Instrument, info, warn};
 
 use crate::caps::Caps;
-use crate::check::{CallChecker, TextChecker, degenerate};
+use crate::check::{CallChecker, TextChecker, degenerate, unusable_result};
 use crate::error::Error;
-use crate::mesh::{AgentMessage, Mesh, MeshError, ResearchLink, StartSession};
+use crate::mesh::{AgentMessage, Mesh, MeshError, Position, ResearchLink, StartSession, ToolList, VerdictMessage};
 use crate::recorder::{ListenerGone, Recorder};
 use crate::resume::{GaveUp, Resume};
 use crate::store::{Fsync, LocalStore, RecordStore};
@@ -51,6 +51,12 @@ pub struct Supervisor<M> {
     texts: Arc<TextChecker>,
     /// Approved tool calls with results a report needs.
     min_report_tool_calls: u32,
+    /// The tools, listed once for a batch ([`Supervisor::listing_tools_once`]);
+    /// `None`: each trajectory lists them.
+    tools: Option<Arc<ToolList>>,
+    /// Tool results are checked ([`unusable_result`]) and the verdict goes
+    /// back to the agent; off: results are recorded without a round trip.
+    check_results: bool,
 }
 
 impl<M> Clone for Supervisor<M> {
@@ -66,6 +72,8 @@ impl<M> Clone for Supervisor<M> {
             schemas: self.schemas.clone(),
             texts: self.texts.clone(),
             min_report_tool_calls: self.min_report_tool_calls,
+            tools: self.tools.clone(),
+            check_results: self.check_results,
         }
     }
 }
@@ -141,7 +149,28 @@ impl<M: Mesh> Supervisor<M> {
             schemas: Default::default(),
             texts: Arc::new(TextChecker::new(&Default::default(), 0)),
             min_report_tool_calls: 0,
+            tools: None,
+            check_results: false,
         }
+    }
+
+    /// Checks every tool result (a tool error or an empty result is sent
+    /// back) instead of recording it as it comes (off by default).
+    pub fn with_result_check(mut self, on: bool) -> Self {
+        self.check_results = on;
+        self
+    }
+
+    /// A copy whose trajectories share one tool list, fetched here once (a
+    /// batch's). When the gateway does not answer now, each trajectory lists
+    /// the tools itself, with its retries, as without this.
+    pub async fn listing_tools_once(&self) -> Self {
+        let mut this = self.clone();
+        match self.mesh.list_tools().await {
+            Ok(list) => this.tools = Some(Arc::new(list)),
+            Err(e) => warn!(error = %e.detail, "cannot list the tools for the batch; each trajectory lists them"),
+        }
+        this
     }
 
     /// Records into `store` instead.
@@ -293,11 +322,15 @@ impl<M: Mesh> Supervisor<M> {
                 inferred.intent
             }
         };
-        let specs = match self.retried("list tools", || self.mesh.list_tools()).await {
-            Ok(s) => s,
-            Err((e, why)) => return End::gave_up(0, MeshError { reason: TerminationReason::ToolFailure, ..e }, why),
+        let tools = match &self.tools {
+            Some(listed) => listed.clone(),
+            None => match self.retried("list tools", || self.mesh.list_tools()).await {
+                Ok(listed) => Arc::new(listed),
+                Err((e, why)) => return End::gave_up(0, MeshError { reason: TerminationReason::ToolFailure, ..e }, why),
+            },
         };
-        let mut checker = CallChecker::new(&specs, &self.schemas);
+        record.trajectory_mut().tool_snapshot = tools.snapshot.clone();
+        let mut checker = CallChecker::new(&tools.specs, &self.schemas);
         let mut state = Progress { round: 1, ..Progress::default() };
         // Counters and the checker's memory as they were after the last verdict.
         let mut turn_due = false;
@@ -343,6 +376,9 @@ impl<M: Mesh> Supervisor<M> {
                     .collect(),
                 max_tool_calls: caps.max_tool_calls,
                 min_tool_calls: self.min_report_tool_calls,
+                tools: tools.specs.clone(),
+                skip_result_verdicts: !self.check_results,
+                next: Position { seq: recorded as u64, round: state.round },
             };
             let turn_intent = state.turn_intent(&intent);
             let outcome = match self.mesh.open_research(start).await {
@@ -425,6 +461,22 @@ impl<M: Mesh> Supervisor<M> {
                 let _ = record.push(state.round, EventBody::Step(step)).await?;
                 return Ok(Flow::End(end));
             }
+            // Without a result check a result is recorded as it comes: its
+            // approval goes into the record (every step has its verdict
+            // there) but not back to the agent, which is already working on
+            // its next step.
+            let judged = step.kind != StepKind::ToolResult || self.check_results;
+            if !judged {
+                let round = state.round;
+                let verdict = Verdict::approve(SupervisorState::CheckToolcall);
+                let step_seen = record.push(round, EventBody::Step(step.clone())).await?;
+                let verdict_seen = record.push(round, EventBody::Verdict(verdict.clone())).await?;
+                if step_seen.is_err() || verdict_seen.is_err() {
+                    return Ok(Flow::End(cancelled(round)));
+                }
+                state.apply(&step, &verdict, caps, checker);
+                continue;
+            }
             let span = crate::spans::verdict_span(&mut rounds, &step, &traceparent, state.round, state.attempt(step.kind));
             // The supervisor's own model: a transient failure is waited out
             // with the agent holding its step, as long as the patience lasts.
@@ -463,7 +515,12 @@ impl<M: Mesh> Supervisor<M> {
                 return Ok(Flow::End(cancelled(round)));
             }
             let end = state.apply(&step, &verdict, caps, checker);
-            let delivered = link.verdicts.send(verdict).await.is_ok();
+            let next = Position { seq: record.trajectory().events.len() as u64, round: state.round };
+            // The result of an approved call takes its place and its
+            // recorded approval's; the agent's next step comes after both.
+            let after_result = (step.kind == StepKind::ToolCall && verdict.approved() && !self.check_results)
+                .then_some(Position { seq: next.seq + 2, round: next.round });
+            let delivered = link.verdicts.send(VerdictMessage { verdict, next, after_result }).await.is_ok();
             if let Some(end) = end {
                 return Ok(if state.turn_follows(&end, intent) { Flow::NextTurn } else { Flow::End(end) });
             }
@@ -477,7 +534,13 @@ impl<M: Mesh> Supervisor<M> {
     async fn check(&self, intent: &Intent, step: &Step, checker: &CallChecker, state: &Progress, caps: &Caps) -> Result<Verdict, LlmError> {
         let attempt = state.attempt(step.kind);
         match step.kind {
-            StepKind::ToolResult => return Ok(Verdict::approve(SupervisorState::CheckToolcall)),
+            StepKind::ToolResult => {
+                let feedback = step.tool_result.as_ref().and_then(unusable_result);
+                return Ok(match feedback {
+                    Some(feedback) => Verdict::revise(SupervisorState::CheckToolcall, feedback),
+                    None => Verdict::approve(SupervisorState::CheckToolcall),
+                });
+            }
             StepKind::ToolCall => {
                 if let Some(feedback) = step.tool_call.as_ref().and_then(|c| checker.check(c)).or_else(|| degenerate(&step.reasoning)) {
                     return Ok(Verdict::revise(SupervisorState::CheckToolcall, feedback));

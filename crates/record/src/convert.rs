@@ -495,6 +495,7 @@ impl From<Trajectory> for pb::Trajectory {
             models: t.models.into_iter().collect(),
             trace_id: t.trace_id,
             prompts: prompts_to_pb(t.prompts),
+            tool_snapshot: t.tool_snapshot,
         }
     }
 }
@@ -523,8 +524,7 @@ impl TryFrom<pb::Trajectory> for Trajectory {
             models: t.models.into_iter().collect(),
             trace_id: t.trace_id,
             prompts: prompts_from_pb(t.prompts),
-            // Not in the wire form: a distill request names the snapshot.
-            tool_snapshot: String::new(),
+            tool_snapshot: t.tool_snapshot,
         })
     }
 }
@@ -548,6 +548,7 @@ mod tests {
         t.push(0, EventBody::Verdict(Verdict::revise(SupervisorState::CheckToolcall, "fix")));
         t.push(1, EventBody::Termination(Termination::budget(BudgetKind::ReportRounds, "6 rounds")));
         t.models.insert("research-agent".into(), "m".into());
+        t.tool_snapshot = "replay:out/tool-store".into();
         t
     }
 
