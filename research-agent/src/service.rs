@@ -231,3 +231,119 @@ fn to_proto(f: Failure) -> pb::Failure {
         Failure::Endpoint(detail) => pb::Failure { kind: pb::FailureKind::Model as i32, detail, transient: false, endpoint_broken: true },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use productresearch_llm::EndpointConfig;
+    use productresearch_proto::research_agent::v1::research_agent_service_client::ResearchAgentServiceClient;
+    use productresearch_proto::research_agent::v1::research_agent_service_server::ResearchAgentServiceServer;
+    use productresearch_record::{ToolResult, fixtures};
+    use productresearch_runtime::client::{ClientConfig, channel};
+
+    use super::*;
+
+    /// A gateway that answers every call and counts how often it is listed.
+    #[derive(Default)]
+    struct CountingTools {
+        listed: AtomicUsize,
+    }
+
+    impl Tools for CountingTools {
+        async fn list(&self) -> Result<Vec<ToolSpec>, String> {
+            self.listed.fetch_add(1, Ordering::SeqCst);
+            Ok(fixtures::tools())
+        }
+
+        async fn call(&self, _: &str, call_id: &str, name: &str, _: &str) -> Result<ToolResult, String> {
+            let content = r#"{"results":[{"product_id":"hp-007","title":"Quiet Headphones","price":199.0}],"total":1}"#;
+            Ok(ToolResult { call_id: call_id.into(), name: name.into(), content: content.into(), is_error: false })
+        }
+    }
+
+    fn verdict(kind: StepKind, next: u64, after_result: Option<u64>) -> ResearchRequest {
+        let position = |seq| StepPosition { seq, round: 1 };
+        ResearchRequest {
+            message: Some(research_request::Message::Verdict(Verdict::approve(SupervisorState::for_step(kind)).into())),
+            next: Some(position(next)),
+            after_result: after_result.map(position),
+        }
+    }
+
+    fn step(message: Option<ResearchResponse>) -> Step {
+        match message.and_then(|m| m.message) {
+            Some(research_response::Message::Step(s)) => Step::try_from(s).unwrap(),
+            other => panic!("expected a step, got {other:?}"),
+        }
+    }
+
+    /// With the tools in `start` the agent lists none itself, and with
+    /// `skip_result_verdicts` it goes from a tool result straight to its next
+    /// step, no verdict in between.
+    #[tokio::test]
+    async fn tools_come_with_the_start_and_a_result_waits_for_no_verdict() {
+        productresearch_runtime::install_crypto_provider();
+        let sim = productresearch_sim_llm::spawn_local(Default::default()).await.unwrap();
+        let llm = LlmClient::new(EndpointConfig::new(sim.base_url(), "sim-model")).unwrap();
+        let tools = Arc::new(CountingTools::default());
+        let listener = productresearch_runtime::server::listen("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let routes = tonic::service::Routes::new(ResearchAgentServiceServer::new(Service::new(llm, tools.clone(), 3)));
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(async move {
+            let config = productresearch_runtime::server::ServerConfig::default();
+            productresearch_runtime::server::serve(listener, routes, &[], &config, async {
+                let _ = stopped.await;
+            })
+            .await
+        });
+        let mut client = ResearchAgentServiceClient::new(channel("research-agent", &ClientConfig::single(&url)).unwrap());
+
+        let (tx, rx) = mpsc::channel(4);
+        let start = StartResearch {
+            trajectory_id: "t-1".into(),
+            intent: Some(fixtures::intent("Which noise cancelling headphones under $300?").into()),
+            tools: fixtures::tools().into_iter().map(Into::into).collect(),
+            skip_result_verdicts: true,
+            ..Default::default()
+        };
+        let first = ResearchRequest {
+            message: Some(research_request::Message::Start(start)),
+            next: Some(StepPosition { seq: 1, round: 1 }),
+            after_result: None,
+        };
+        tx.send(first).await.unwrap();
+        let mut steps = client.research(ReceiverStream::new(rx)).await.unwrap().into_inner();
+        assert_eq!(step(steps.message().await.unwrap()).kind, StepKind::Plan);
+        tx.send(verdict(StepKind::Plan, 3, None)).await.unwrap();
+        let call = step(steps.message().await.unwrap());
+        assert_eq!(call.kind, StepKind::ToolCall);
+        tx.send(verdict(StepKind::ToolCall, 5, Some(7))).await.unwrap();
+        let result = step(steps.message().await.unwrap());
+        assert_eq!(result.kind, StepKind::ToolResult);
+        assert_eq!(result.tool_result.unwrap().call_id, call.tool_call.unwrap().id);
+        // No verdict sent: the next step comes anyway (the bound only turns
+        // an agent that waits into a failure instead of a hang).
+        let after = tokio::time::timeout(std::time::Duration::from_secs(30), steps.message())
+            .await
+            .expect("the agent waited for a verdict on the tool result");
+        let after = step(after.unwrap());
+        assert!(matches!(after.kind, StepKind::ToolCall | StepKind::Report), "{after:?}");
+        assert_eq!(tools.listed.load(Ordering::SeqCst), 0, "the agent listed the tools although the start had them");
+        drop(tx);
+
+        // A start without tools (an older supervisor): the agent lists them.
+        let (tx, rx) = mpsc::channel(4);
+        let start =
+            StartResearch { trajectory_id: "t-2".into(), intent: Some(fixtures::intent("Which kettle?").into()), ..Default::default() };
+        tx.send(ResearchRequest { message: Some(research_request::Message::Start(start)), next: None, after_result: None }).await.unwrap();
+        let mut steps = client.research(ReceiverStream::new(rx)).await.unwrap().into_inner();
+        assert_eq!(step(steps.message().await.unwrap()).kind, StepKind::Plan);
+        assert_eq!(tools.listed.load(Ordering::SeqCst), 1);
+        drop(tx);
+        stop.send(()).unwrap();
+        server.await.unwrap().unwrap();
+        sim.shutdown().await;
+    }
+}
