@@ -40,11 +40,13 @@ struct Scripted {
     intent: Result<(), MeshError>,
     verdicts: Arc<Mutex<Vec<VerdictMessage>>>,
     starts: Arc<Mutex<Vec<StartSession>>>,
+    /// ListTools calls.
+    listed: Arc<Mutex<usize>>,
 }
 
 impl Default for Scripted {
     fn default() -> Self {
-        Self { script: Vec::new(), intent: Ok(()), verdicts: Arc::default(), starts: Arc::default() }
+        Self { script: Vec::new(), intent: Ok(()), verdicts: Arc::default(), starts: Arc::default(), listed: Arc::default() }
     }
 }
 
@@ -83,6 +85,7 @@ impl Mesh for Scripted {
     }
 
     async fn list_tools(&self) -> Result<ToolList, MeshError> {
+        *self.listed.lock().unwrap() += 1;
         let specs = vec![ToolSpec {
             name: "product_search".into(),
             description: "search".into(),
@@ -337,6 +340,7 @@ async fn batches_take_turns_for_the_supervisors_slots() {
     let llm = LlmClient::new(EndpointConfig::new(sim.base_url(), "sup-model")).unwrap();
     let script = vec![text(StepKind::Plan, "plan"), text(StepKind::Report, "report")];
     let mesh = Scripted { script, intent: Ok(()), ..Scripted::default() };
+    let listed = mesh.listed.clone();
     let dir = tempfile::tempdir().unwrap();
     let sup = Supervisor::new(Arc::new(mesh), llm, Caps::default(), dir.path());
     let scheduler = supervisor::Scheduler::new(1);
@@ -372,6 +376,7 @@ async fn batches_take_turns_for_the_supervisors_slots() {
     // alternate. A plain FIFO queue would run all of big first.
     assert_eq!(order, ["big0", "big1", "small0", "big2", "small1", "big3"]);
     assert_eq!(scheduler.in_flight(), 0);
+    assert_eq!(*listed.lock().unwrap(), 2, "the tools listed once per batch, not per trajectory");
 
     // A batch with nothing to run (every history rejected up front) ends at once.
     let (events, mut inbox) = mpsc::channel(4);
