@@ -29,7 +29,7 @@ use productresearch::pipeline;
 use productresearch_llm::{EndpointConfig, LlmClient};
 use productresearch_proto::tool_gateway::v1::CallToolRequest;
 use productresearch_proto::tool_gateway::v1::tool_gateway_service_client::ToolGatewayServiceClient;
-use productresearch_record::{EventBody, StepKind, ToolSpec, UserHistory, Verdict};
+use productresearch_record::{EventBody, StepKind, UserHistory};
 use productresearch_runtime::client::{ClientConfig, channel};
 use productresearch_sim_llm::SimConfig;
 use supervisor::{Caps, GrpcMesh, Mesh, MeshError, ResearchLink, StartSession, Supervisor};
@@ -247,13 +247,13 @@ impl Mesh for TimingMesh {
     async fn infer_intent(&self, h: &UserHistory) -> Result<supervisor::InferredIntent, MeshError> {
         self.grpc.infer_intent(h).await
     }
-    async fn list_tools(&self) -> Result<Vec<ToolSpec>, MeshError> {
+    async fn list_tools(&self) -> Result<supervisor::ToolList, MeshError> {
         self.grpc.list_tools().await
     }
     async fn open_research(&self, start: StartSession) -> Result<ResearchLink, MeshError> {
         let inner = self.grpc.open_research(start).await?;
         let sent: Arc<Mutex<Option<Instant>>> = Arc::default();
-        let (tx, mut rx) = mpsc::channel::<Verdict>(4);
+        let (tx, mut rx) = mpsc::channel::<supervisor::VerdictMessage>(4);
         let forward = inner.verdicts.clone();
         let stamp = sent.clone();
         tokio::spawn(async move {

@@ -144,14 +144,7 @@ impl RunConfig {
     /// Id of the tool snapshot a run's tool results come from: the record/replay
     /// store as `<mode>:<folder>`, or empty for live tools.
     pub fn tool_snapshot(&self) -> String {
-        match (&self.tools.mode, &self.tools.store) {
-            (tool_gateway::tools::store::ToolsMode::Live, _) | (_, None) => String::new(),
-            (mode, Some(store)) => format!(
-                "{}:{}",
-                serde_json::to_value(mode).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default(),
-                store.display()
-            ),
-        }
+        tool_gateway::tools::store::snapshot_id(self.tools.mode, self.tools.store.as_deref())
     }
 
     /// Checks the whole config; the error is one line that says what to fix.

@@ -157,3 +157,51 @@ fn check_sft_example(e: &Value) {
     assert_eq!(e["tools"].as_array().unwrap().len(), 4);
     assert_eq!(e["meta"]["termination"], "approved");
 }
+
+/// A run that records its tool responses writes the gateway's snapshot id
+/// (as ListTools reports it) into every trajectory record, streamed and on
+/// disk, and the distiller's examples name it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_record_carries_the_tool_snapshot_the_gateway_reports() {
+    use productresearch::local_mesh::ToolsSettings;
+    use productresearch_proto::tool_gateway::v1::ListToolsRequest;
+    use productresearch_proto::tool_gateway::v1::tool_gateway_service_client::ToolGatewayServiceClient;
+    use productresearch_runtime::client::{ClientConfig, channel};
+    use tool_gateway::tools::store::ToolsMode;
+
+    productresearch_runtime::install_crypto_provider();
+    let sim = productresearch_sim_llm::spawn_local(Default::default()).await.unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let settings = MeshSettings::demo(EndpointConfig::new(sim.base_url(), "sim-model"), out.path().join("records"), 2);
+    let store = out.path().join("tool-store");
+    let tools = ToolsSettings { mode: ToolsMode::Record, store: Some(store.clone()) };
+    let mesh = LocalMesh::start_with_tools(settings, tools).await.unwrap();
+    let mut gateway = ToolGatewayServiceClient::new(channel("tool-gateway", &ClientConfig::single(&mesh.endpoints.tool_gateway)).unwrap());
+    let reported = gateway.list_tools(ListToolsRequest {}).await.unwrap().into_inner().snapshot_id;
+    assert_eq!(reported, format!("record:{}", store.display()));
+
+    let (mut users, _) = histories::read(&demo("histories.jsonl")).unwrap();
+    users.truncate(2);
+    let batch = pipeline::synthesize(&mesh.endpoints.supervisor, users, Default::default(), 2, out.path(), |_| {}, |_| {}).await.unwrap();
+    assert_eq!(batch.trajectories.len(), 2, "{:?}", batch.failures);
+    for t in &batch.trajectories {
+        assert_eq!(t.tool_snapshot, reported, "{}", t.trajectory_id);
+    }
+    let written: Vec<Trajectory> = std::fs::read_to_string(out.path().join(pipeline::TRAJECTORIES_FILE))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(written.iter().all(|t| t.tool_snapshot == reported));
+
+    let distilled =
+        pipeline::distill(&mesh.endpoints.distiller, &mesh.endpoints.tool_gateway, &batch.trajectories, 3, 2, out.path()).await.unwrap();
+    assert!(distilled.examples > 0, "drops: {:?}", distilled.drops);
+    let sft = std::fs::read_to_string(&distilled.sft_path).unwrap();
+    for line in sft.lines() {
+        let example: Value = serde_json::from_str(line).unwrap();
+        assert_eq!(example["meta"]["tool_snapshot"], reported.as_str());
+    }
+    mesh.stop().await.unwrap();
+    sim.shutdown().await;
+}

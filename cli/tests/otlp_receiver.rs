@@ -188,13 +188,36 @@ async fn a_simulated_batch_exports_one_trace_per_trajectory_over_otlp() {
             }
         }
     }
-    // Every step of these approved trajectories was judged exactly once.
+    // Every step of these approved trajectories was judged exactly once, but
+    // tool results: they are recorded without a verdict round trip.
     let steps: Vec<&Span> = spans.iter().filter(|s| s.name.starts_with("step ")).collect();
     for step in &steps {
         let verdicts = spans.iter().filter(|v| v.name.starts_with("verdict ") && v.parent_span_id == step.span_id).count();
-        assert_eq!(verdicts, 1, "{} has {verdicts} verdicts", step.name);
+        let judged = usize::from(step.name != "step tool_result");
+        assert_eq!(verdicts, judged, "{} has {verdicts} verdicts", step.name);
     }
-    assert_eq!(spans.iter().filter(|s| s.name.starts_with("verdict ")).count(), steps.len());
+    let results = steps.iter().filter(|s| s.name == "step tool_result").count();
+    assert!(results > 0);
+    assert_eq!(spans.iter().filter(|s| s.name.starts_with("verdict ")).count(), steps.len() - results);
+    // Each step span names the step's place in the record, as the supervisor
+    // told the agent: (seq, kind) of the spans are those of the record's steps.
+    for t in &batch.trajectories {
+        let mut from_spans: Vec<(i64, String)> = steps
+            .iter()
+            .filter(|s| text(s, "productresearch.trajectory.id") == Some(t.trajectory_id.as_str()))
+            .map(|s| match attr(s, "productresearch.step.index") {
+                Some(Value::IntValue(i)) => (*i, s.name.clone()),
+                other => panic!("{} has step index {other:?}", s.name),
+            })
+            .collect();
+        from_spans.sort();
+        let from_record: Vec<(i64, String)> = t
+            .steps()
+            .iter()
+            .map(|(e, s, _)| (e.seq as i64, format!("step {}", serde_json::to_value(s.kind).unwrap().as_str().unwrap())))
+            .collect();
+        assert_eq!(from_spans, from_record, "{}", t.trajectory_id);
+    }
 
     // Metrics arrive over OTLP too (the last collection at shutdown).
     let metrics = receiver.1.lock().unwrap().clone();

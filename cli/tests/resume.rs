@@ -149,7 +149,7 @@ impl supervisor::Mesh for HandMadeIntent {
     async fn open_research(&self, start: supervisor::StartSession) -> Result<supervisor::ResearchLink, supervisor::MeshError> {
         self.grpc.open_research(start).await
     }
-    async fn list_tools(&self) -> Result<Vec<productresearch_record::ToolSpec>, supervisor::MeshError> {
+    async fn list_tools(&self) -> Result<supervisor::ToolList, supervisor::MeshError> {
         self.grpc.list_tools().await
     }
 }

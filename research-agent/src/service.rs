@@ -7,8 +7,10 @@ use futures::Stream;
 use productresearch_llm::LlmClient;
 use productresearch_proto::common::v1 as pb;
 use productresearch_proto::research_agent::v1::research_agent_service_server::ResearchAgentService;
-use productresearch_proto::research_agent::v1::{ResearchRequest, ResearchResponse, StartResearch, research_request, research_response};
-use productresearch_record::{Decision, EventBody, Intent, Step, StepKind, SupervisorState, TrajectoryEvent, Verdict};
+use productresearch_proto::research_agent::v1::{
+    ResearchRequest, ResearchResponse, StartResearch, StepPosition, research_request, research_response,
+};
+use productresearch_record::{Intent, Step, StepKind, SupervisorState, ToolSpec, TrajectoryEvent, Verdict};
 use productresearch_runtime::telemetry::genai;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
@@ -56,9 +58,15 @@ impl<T: Tools> ResearchAgentService for Service<T> {
             return Err(Status::invalid_argument("the first message must be start"));
         };
         let min_tool_calls = start.min_tool_calls;
-        let (trajectory_id, intent, transcript, max_tool_calls) = decode_start(start)?;
+        let skip_result_verdicts = start.skip_result_verdicts;
+        let Start { trajectory_id, intent, transcript, max_tool_calls, tools } = decode_start(start)?;
         let max_tool_calls = if max_tool_calls == 0 { self.default_max_tool_calls } else { max_tool_calls };
-        let specs = self.tools.list().await.map_err(|e| Status::unavailable(format!("cannot list tools: {e}")))?;
+        // The supervisor lists the tools once for its batch; one that sends
+        // none (older than the field) leaves it to the agent.
+        let specs = match tools {
+            listed if !listed.is_empty() => listed,
+            _ => self.tools.list().await.map_err(|e| Status::unavailable(format!("cannot list tools: {e}")))?,
+        };
         let mut session = Session::with_prompts(
             self.llm.clone(),
             self.tools.clone(),
@@ -73,42 +81,44 @@ impl<T: Tools> ResearchAgentService for Service<T> {
 
         let (tx, rx) = mpsc::channel(OUTBOX);
         let span = info_span!("research_agent.session", trajectory.id = %trajectory_id, gen_ai.agent.name = "research-agent", resumed_events = transcript.len());
-        // Rounds already done: every rejected report ended one.
-        let round = 1 + transcript
-            .iter()
-            .filter(
-                |e| matches!(&e.body, EventBody::Verdict(v) if v.state == SupervisorState::CheckReport && v.decision != Decision::Approve),
-            )
-            .count() as u32;
-        let resumed = transcript.len();
-        productresearch_runtime::context::spawn(drive(session, inbound, tx, trajectory_id, resumed, round).instrument(span));
+        let channel = Channel { inbound, tx, skip_result_verdicts };
+        productresearch_runtime::context::spawn(drive(session, channel, trajectory_id, first.next).instrument(span));
         Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
     }
 }
 
+/// The session's two directions, and whether a tool result waits for a verdict.
+struct Channel {
+    inbound: Streaming<ResearchRequest>,
+    tx: mpsc::Sender<Result<ResearchResponse, Status>>,
+    skip_result_verdicts: bool,
+}
+
 /// Proposes steps and applies verdicts until the report is approved, the
 /// supervisor closes its side, or the supervisor goes away (then the work in
-/// progress, model call included, is dropped).
-async fn drive<T: Tools>(
-    mut session: Session<T>,
-    mut inbound: Streaming<ResearchRequest>,
-    tx: mpsc::Sender<Result<ResearchResponse, Status>>,
-    trajectory_id: String,
-    resumed_events: usize,
-    mut round: u32,
-) {
+/// progress, model call included, is dropped). `next` is where the first step
+/// goes in the record; every verdict says where the one after it goes.
+async fn drive<T: Tools>(mut session: Session<T>, channel: Channel, trajectory_id: String, mut next: Option<StepPosition>) {
+    let Channel { mut inbound, tx, skip_result_verdicts } = channel;
     // Spans: round N -> step <kind> -> chat <model> / execute_tool <tool>, and
     // the supervisor's verdict <state> (through the message's traceparent).
     let mut rounds = genai::Rounds::new(genai::agent::RESEARCH_AGENT, &trajectory_id);
-    let mut index = resumed_events as u64;
+    // A supervisor older than the positions sends none: the spans then sit
+    // in round 1 without a step index.
+    let mut round = 1;
+    // Where the step after an approved call's result goes, when no verdict
+    // on the result will say it.
+    let mut after_result: Option<StepPosition> = None;
     while !session.done() {
-        let step_span = genai::step_span(&rounds.span(round), &trajectory_id, index);
-        index += 2; // a step and its verdict
-        let next = tokio::select! {
+        if let Some(p) = &next {
+            round = p.round.max(1);
+        }
+        let step_span = genai::step_span(&rounds.span(round), &trajectory_id, next.as_ref().map(|p| p.seq));
+        let next_step = tokio::select! {
             next = session.next_step().instrument(step_span.clone()) => next,
             _ = tx.closed() => return,
         };
-        let step = match next {
+        let step = match next_step {
             Ok(step) => {
                 record_step(&step_span, &step);
                 step
@@ -126,8 +136,18 @@ async fn drive<T: Tools>(
         if tx.send(Ok(respond(research_response::Message::Step(step.clone().into()), &step_span))).await.is_err() {
             return;
         }
+        // Recorded as it comes: the supervisor sends no verdict on a result.
+        if step.kind == StepKind::ToolResult && skip_result_verdicts {
+            session.apply(&step, &Verdict::approve(SupervisorState::CheckToolcall));
+            next = after_result.take();
+            continue;
+        }
         let verdict = match inbound.message().instrument(step_span.clone()).await {
-            Ok(Some(ResearchRequest { message: Some(research_request::Message::Verdict(v)) })) => Verdict::try_from(v),
+            Ok(Some(ResearchRequest { message: Some(research_request::Message::Verdict(v)), next: position, after_result: after })) => {
+                next = position;
+                after_result = after;
+                Verdict::try_from(v)
+            }
             Ok(Some(_)) => {
                 let _ = tx.send(Err(Status::invalid_argument("expected a verdict"))).await;
                 return;
@@ -136,12 +156,7 @@ async fn drive<T: Tools>(
             Ok(None) | Err(_) => return,
         };
         match verdict {
-            Ok(v) => {
-                if step.kind == StepKind::Report && v.decision != Decision::Approve {
-                    round += 1;
-                }
-                session.apply(&step, &v)
-            }
+            Ok(v) => session.apply(&step, &v),
             Err(e) => {
                 let _ = tx.send(Err(Status::invalid_argument(format!("invalid verdict: {e}")))).await;
                 return;
@@ -179,7 +194,17 @@ fn record_step(span: &tracing::Span, step: &Step) {
     span.record("gen_ai.usage.output_tokens", step.usage.completion_tokens as i64);
 }
 
-fn decode_start(start: StartResearch) -> Result<(String, Intent, Vec<TrajectoryEvent>, u32), Status> {
+/// What a `start` message opens a session with.
+struct Start {
+    trajectory_id: String,
+    intent: Intent,
+    transcript: Vec<TrajectoryEvent>,
+    max_tool_calls: u32,
+    /// The supervisor's tool list; empty when it sent none.
+    tools: Vec<ToolSpec>,
+}
+
+fn decode_start(start: StartResearch) -> Result<Start, Status> {
     let intent = start.intent.ok_or_else(|| Status::invalid_argument("start.intent is required"))?;
     let intent = Intent::try_from(intent).map_err(|e| Status::invalid_argument(format!("invalid intent: {e}")))?;
     let transcript = start
@@ -188,7 +213,13 @@ fn decode_start(start: StartResearch) -> Result<(String, Intent, Vec<TrajectoryE
         .map(TrajectoryEvent::try_from)
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| Status::invalid_argument(format!("invalid transcript: {e}")))?;
-    Ok((start.trajectory_id, intent, transcript, start.max_tool_calls))
+    let tools = start
+        .tools
+        .into_iter()
+        .map(ToolSpec::try_from)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| Status::invalid_argument(format!("invalid tool definition: {e}")))?;
+    Ok(Start { trajectory_id: start.trajectory_id, intent, transcript, max_tool_calls: start.max_tool_calls, tools })
 }
 
 fn to_proto(f: Failure) -> pb::Failure {
@@ -198,5 +229,121 @@ fn to_proto(f: Failure) -> pb::Failure {
         }
         Failure::Tool(detail) => pb::Failure { kind: pb::FailureKind::Tool as i32, detail, transient: true, endpoint_broken: false },
         Failure::Endpoint(detail) => pb::Failure { kind: pb::FailureKind::Model as i32, detail, transient: false, endpoint_broken: true },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use productresearch_llm::EndpointConfig;
+    use productresearch_proto::research_agent::v1::research_agent_service_client::ResearchAgentServiceClient;
+    use productresearch_proto::research_agent::v1::research_agent_service_server::ResearchAgentServiceServer;
+    use productresearch_record::{ToolResult, fixtures};
+    use productresearch_runtime::client::{ClientConfig, channel};
+
+    use super::*;
+
+    /// A gateway that answers every call and counts how often it is listed.
+    #[derive(Default)]
+    struct CountingTools {
+        listed: AtomicUsize,
+    }
+
+    impl Tools for CountingTools {
+        async fn list(&self) -> Result<Vec<ToolSpec>, String> {
+            self.listed.fetch_add(1, Ordering::SeqCst);
+            Ok(fixtures::tools())
+        }
+
+        async fn call(&self, _: &str, call_id: &str, name: &str, _: &str) -> Result<ToolResult, String> {
+            let content = r#"{"results":[{"product_id":"hp-007","title":"Quiet Headphones","price":199.0}],"total":1}"#;
+            Ok(ToolResult { call_id: call_id.into(), name: name.into(), content: content.into(), is_error: false })
+        }
+    }
+
+    fn verdict(kind: StepKind, next: u64, after_result: Option<u64>) -> ResearchRequest {
+        let position = |seq| StepPosition { seq, round: 1 };
+        ResearchRequest {
+            message: Some(research_request::Message::Verdict(Verdict::approve(SupervisorState::for_step(kind)).into())),
+            next: Some(position(next)),
+            after_result: after_result.map(position),
+        }
+    }
+
+    fn step(message: Option<ResearchResponse>) -> Step {
+        match message.and_then(|m| m.message) {
+            Some(research_response::Message::Step(s)) => Step::try_from(s).unwrap(),
+            other => panic!("expected a step, got {other:?}"),
+        }
+    }
+
+    /// With the tools in `start` the agent lists none itself, and with
+    /// `skip_result_verdicts` it goes from a tool result straight to its next
+    /// step, no verdict in between.
+    #[tokio::test]
+    async fn tools_come_with_the_start_and_a_result_waits_for_no_verdict() {
+        productresearch_runtime::install_crypto_provider();
+        let sim = productresearch_sim_llm::spawn_local(Default::default()).await.unwrap();
+        let llm = LlmClient::new(EndpointConfig::new(sim.base_url(), "sim-model")).unwrap();
+        let tools = Arc::new(CountingTools::default());
+        let listener = productresearch_runtime::server::listen("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let routes = tonic::service::Routes::new(ResearchAgentServiceServer::new(Service::new(llm, tools.clone(), 3)));
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(async move {
+            let config = productresearch_runtime::server::ServerConfig::default();
+            productresearch_runtime::server::serve(listener, routes, &[], &config, async {
+                let _ = stopped.await;
+            })
+            .await
+        });
+        let mut client = ResearchAgentServiceClient::new(channel("research-agent", &ClientConfig::single(&url)).unwrap());
+
+        let (tx, rx) = mpsc::channel(4);
+        let start = StartResearch {
+            trajectory_id: "t-1".into(),
+            intent: Some(fixtures::intent("Which noise cancelling headphones under $300?").into()),
+            tools: fixtures::tools().into_iter().map(Into::into).collect(),
+            skip_result_verdicts: true,
+            ..Default::default()
+        };
+        let first = ResearchRequest {
+            message: Some(research_request::Message::Start(start)),
+            next: Some(StepPosition { seq: 1, round: 1 }),
+            after_result: None,
+        };
+        tx.send(first).await.unwrap();
+        let mut steps = client.research(ReceiverStream::new(rx)).await.unwrap().into_inner();
+        assert_eq!(step(steps.message().await.unwrap()).kind, StepKind::Plan);
+        tx.send(verdict(StepKind::Plan, 3, None)).await.unwrap();
+        let call = step(steps.message().await.unwrap());
+        assert_eq!(call.kind, StepKind::ToolCall);
+        tx.send(verdict(StepKind::ToolCall, 5, Some(7))).await.unwrap();
+        let result = step(steps.message().await.unwrap());
+        assert_eq!(result.kind, StepKind::ToolResult);
+        assert_eq!(result.tool_result.unwrap().call_id, call.tool_call.unwrap().id);
+        // No verdict sent: the next step comes anyway (the bound only turns
+        // an agent that waits into a failure instead of a hang).
+        let after = tokio::time::timeout(std::time::Duration::from_secs(30), steps.message())
+            .await
+            .expect("the agent waited for a verdict on the tool result");
+        let after = step(after.unwrap());
+        assert!(matches!(after.kind, StepKind::ToolCall | StepKind::Report), "{after:?}");
+        assert_eq!(tools.listed.load(Ordering::SeqCst), 0, "the agent listed the tools although the start had them");
+        drop(tx);
+
+        // A start without tools (an older supervisor): the agent lists them.
+        let (tx, rx) = mpsc::channel(4);
+        let start =
+            StartResearch { trajectory_id: "t-2".into(), intent: Some(fixtures::intent("Which kettle?").into()), ..Default::default() };
+        tx.send(ResearchRequest { message: Some(research_request::Message::Start(start)), next: None, after_result: None }).await.unwrap();
+        let mut steps = client.research(ReceiverStream::new(rx)).await.unwrap().into_inner();
+        assert_eq!(step(steps.message().await.unwrap()).kind, StepKind::Plan);
+        assert_eq!(tools.listed.load(Ordering::SeqCst), 1);
+        drop(tx);
+        stop.send(()).unwrap();
+        server.await.unwrap().unwrap();
+        sim.shutdown().await;
     }
 }

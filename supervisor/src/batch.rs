@@ -59,6 +59,8 @@ pub async fn run<M: Mesh>(
     concurrency: usize,
     events: mpsc::Sender<BatchEvent>,
 ) {
+    // One tool list (and snapshot id) for the whole batch.
+    let supervisor = if histories.is_empty() { supervisor } else { supervisor.listing_tools_once().await };
     let mut progress = Progress { total: histories.len() as u32, ..Progress::default() };
     if events.send(BatchEvent::Progress(progress)).await.is_err() {
         return;

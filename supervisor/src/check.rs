@@ -6,7 +6,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 use productresearch_llm::Validators;
-use productresearch_record::{ToolCall, ToolSpec};
+use productresearch_record::{ToolCall, ToolResult, ToolSpec};
 
 /// The tools' argument schemas and the calls already approved in one trajectory.
 pub struct CallChecker {
@@ -326,6 +326,22 @@ fn thin(report: &str) -> Option<String> {
     })
 }
 
+/// Characters of a tool error quoted back in the feedback.
+const QUOTED_ERROR_CHARS: usize = 200;
+
+/// The result check (`check_results`, off by default): feedback when a tool
+/// result is a tool error or empty, so the agent fixes the call instead of
+/// building on nothing; `None` for a usable result. Without the check a
+/// result is recorded as it comes and no verdict goes back to the agent.
+pub fn unusable_result(result: &ToolResult) -> Option<String> {
+    let content = result.content.trim();
+    if result.is_error {
+        let error = truncate(content.lines().next().unwrap_or(""), QUOTED_ERROR_CHARS);
+        return Some(format!("{} failed ({error}); fix the arguments or use another tool before relying on it.", result.name));
+    }
+    content.is_empty().then(|| format!("{} returned nothing; change the arguments or use another tool.", result.name))
+}
+
 /// Name plus canonical arguments (serde_json objects sort their keys), so
 /// `{"a":1,"b":2}` and `{ "b": 2, "a": 1 }` are the same call.
 fn key(name: &str, args: &serde_json::Value) -> (String, String) {
@@ -343,6 +359,16 @@ fn truncate(s: &str, n: usize) -> &str {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn errors_and_empty_results_are_unusable() {
+        let result =
+            |content: &str, is_error| ToolResult { call_id: "c".into(), name: "web_visit".into(), content: content.into(), is_error };
+        let failed = unusable_result(&result("url is not allowed: 10.0.0.1\nmore", true)).unwrap();
+        assert!(failed.starts_with("web_visit failed (url is not allowed: 10.0.0.1)"), "{failed}");
+        assert!(unusable_result(&result("  \n", false)).unwrap().contains("returned nothing"));
+        assert_eq!(unusable_result(&result("{\"results\": []}", false)), None);
+    }
 
     fn checker() -> CallChecker {
         CallChecker::new(

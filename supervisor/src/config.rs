@@ -30,6 +30,10 @@ pub struct Config {
     /// it: the distiller's `min_tool_calls` (`productresearch run` passes its
     /// `[distill]` value), so no approved report is dropped for too few (0: off).
     pub min_report_tool_calls: u32,
+    /// Check every tool result (a tool error or an empty result goes back to
+    /// the agent with feedback); off: results are recorded as they come,
+    /// without a verdict round trip.
+    pub check_results: bool,
     /// Folder of the trajectory records (one JSONL event log per trajectory).
     pub records_dir: PathBuf,
     /// Object store for the records instead of the folder: `memory://`,
@@ -62,6 +66,7 @@ impl Default for Config {
             tool_gateway: ClientConfig::single("http://127.0.0.1:50054"),
             caps: Caps::default(),
             min_report_tool_calls: 2,
+            check_results: false,
             records_dir: PathBuf::from("records"),
             records_url: None,
             fsync: Fsync::default(),

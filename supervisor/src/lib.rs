@@ -33,7 +33,7 @@ pub use check::{CallChecker, degenerate};
 pub use config::Config;
 pub use error::Error;
 pub use machine::Supervisor;
-pub use mesh::{AgentMessage, GrpcMesh, InferredIntent, Mesh, MeshError, ResearchLink, StartSession};
+pub use mesh::{AgentMessage, GrpcMesh, InferredIntent, Mesh, MeshError, Position, ResearchLink, StartSession, ToolList, VerdictMessage};
 pub use resume::Resume;
 pub use scheduler::Scheduler;
 pub use trajectory_id::trajectory_id;
@@ -57,7 +57,8 @@ pub async fn run(config: Config, listener: TcpListener, shutdown: impl Future<Ou
         .with_store(store)
         .with_resume(config.resume)
         .with_prompts(prompts)
-        .with_min_report_tool_calls(config.min_report_tool_calls);
+        .with_min_report_tool_calls(config.min_report_tool_calls)
+        .with_result_check(config.check_results);
     let max = config.server.max_message_bytes;
     let svc =
         SupervisorServiceServer::new(service::Service::new(supervisor, Scheduler::new(config.max_in_flight), config.batch_concurrency))

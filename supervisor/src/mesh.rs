@@ -8,7 +8,7 @@ use std::pin::Pin;
 use futures::{Stream, StreamExt};
 use productresearch_proto::common::v1 as pb;
 use productresearch_proto::research_agent::v1::research_agent_service_client::ResearchAgentServiceClient;
-use productresearch_proto::research_agent::v1::{ResearchRequest, StartResearch, research_request, research_response};
+use productresearch_proto::research_agent::v1::{ResearchRequest, StartResearch, StepPosition, research_request, research_response};
 use productresearch_proto::tool_gateway::v1::ListToolsRequest;
 use productresearch_proto::tool_gateway::v1::tool_gateway_service_client::ToolGatewayServiceClient;
 use productresearch_proto::user_agent::v1::InferIntentRequest;
@@ -114,10 +114,40 @@ pub enum AgentMessage {
     Failure(MeshError),
 }
 
+/// A step's place in the record: what the agent names its step span after.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Position {
+    /// The step's sequence number in the record.
+    pub seq: u64,
+    /// Its report round.
+    pub round: u32,
+}
+
+/// A verdict on its way to the agent, with where the agent's next step goes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VerdictMessage {
+    /// The verdict on the agent's last step.
+    pub verdict: Verdict,
+    /// Where the next step goes.
+    pub next: Position,
+    /// On an approved call whose result gets no verdict: where the step after
+    /// the result goes.
+    pub after_result: Option<Position>,
+}
+
+/// The tools, as the gateway lists them.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ToolList {
+    /// The definitions.
+    pub specs: Vec<ToolSpec>,
+    /// Id of the snapshot the results come from (empty for live tools).
+    pub snapshot: String,
+}
+
 /// An open research session.
 pub struct ResearchLink {
     /// Verdicts to the agent; dropping it closes the session.
-    pub verdicts: mpsc::Sender<Verdict>,
+    pub verdicts: mpsc::Sender<VerdictMessage>,
     /// Steps from the agent.
     pub steps: Pin<Box<dyn Stream<Item = Result<AgentMessage, MeshError>> + Send>>,
 }
@@ -135,6 +165,12 @@ pub struct StartSession {
     pub max_tool_calls: u32,
     /// Tool results a report needs (the agent is offered the report only then).
     pub min_tool_calls: u32,
+    /// The tools the agent offers its model.
+    pub tools: Vec<ToolSpec>,
+    /// True when no verdict follows a tool result (no result check).
+    pub skip_result_verdicts: bool,
+    /// Where the agent's first step goes.
+    pub next: Position,
 }
 
 /// The services the supervisor calls.
@@ -143,8 +179,8 @@ pub trait Mesh: Send + Sync + 'static {
     fn infer_intent(&self, history: &UserHistory) -> impl Future<Output = Result<InferredIntent, MeshError>> + Send;
     /// Opens a research session.
     fn open_research(&self, start: StartSession) -> impl Future<Output = Result<ResearchLink, MeshError>> + Send;
-    /// The tools the agent has.
-    fn list_tools(&self) -> impl Future<Output = Result<Vec<ToolSpec>, MeshError>> + Send;
+    /// The tools the agent has, with the gateway's snapshot id.
+    fn list_tools(&self) -> impl Future<Output = Result<ToolList, MeshError>> + Send;
 }
 
 /// [`Mesh`] over gRPC.
@@ -186,7 +222,8 @@ impl Mesh for GrpcMesh {
     }
 
     async fn open_research(&self, start: StartSession) -> Result<ResearchLink, MeshError> {
-        let (tx, rx) = mpsc::channel::<Verdict>(VERDICT_BUFFER);
+        let (tx, rx) = mpsc::channel::<VerdictMessage>(VERDICT_BUFFER);
+        let next = Some(start.next.into());
         let start = ResearchRequest {
             message: Some(research_request::Message::Start(StartResearch {
                 trajectory_id: start.trajectory_id,
@@ -194,10 +231,17 @@ impl Mesh for GrpcMesh {
                 transcript: start.transcript.into_iter().map(Into::into).collect(),
                 max_tool_calls: start.max_tool_calls,
                 min_tool_calls: start.min_tool_calls,
+                tools: start.tools.into_iter().map(Into::into).collect(),
+                skip_result_verdicts: start.skip_result_verdicts,
             })),
+            next,
+            after_result: None,
         };
-        let outbound = futures::stream::once(async move { start })
-            .chain(ReceiverStream::new(rx).map(|v| ResearchRequest { message: Some(research_request::Message::Verdict(v.into())) }));
+        let outbound = futures::stream::once(async move { start }).chain(ReceiverStream::new(rx).map(|m| ResearchRequest {
+            message: Some(research_request::Message::Verdict(m.verdict.into())),
+            next: Some(m.next.into()),
+            after_result: m.after_result.map(Into::into),
+        }));
         let inbound =
             self.research_agent.clone().research(outbound).await.map_err(|s| MeshError::from_status("research-agent", &s))?.into_inner();
         let steps = inbound.map(|item| match item {
@@ -216,19 +260,26 @@ impl Mesh for GrpcMesh {
         Ok(ResearchLink { verdicts: tx, steps: Box::pin(steps) })
     }
 
-    async fn list_tools(&self) -> Result<Vec<ToolSpec>, MeshError> {
-        let tools = self
+    async fn list_tools(&self) -> Result<ToolList, MeshError> {
+        let listed = self
             .tool_gateway
             .clone()
             .list_tools(ListToolsRequest {})
             .await
             .map_err(|s| MeshError::from_status("tool-gateway", &s))?
-            .into_inner()
-            .tools;
-        tools
+            .into_inner();
+        let specs = listed
+            .tools
             .into_iter()
             .map(|t| ToolSpec::try_from(t).map_err(|e| MeshError::permanent(TerminationReason::MeshFailure, format!("tool-gateway: {e}"))))
-            .collect()
+            .collect::<Result<_, _>>()?;
+        Ok(ToolList { specs, snapshot: listed.snapshot_id })
+    }
+}
+
+impl From<Position> for StepPosition {
+    fn from(p: Position) -> Self {
+        Self { seq: p.seq, round: p.round }
     }
 }
 

@@ -7,7 +7,9 @@ use futures::StreamExt;
 use productresearch_llm::{EndpointConfig, LlmClient};
 use productresearch_record::fixtures;
 use productresearch_record::*;
-use supervisor::{AgentMessage, Caps, InferredIntent, Mesh, MeshError, ResearchLink, StartSession, Supervisor};
+use supervisor::{
+    AgentMessage, Caps, InferredIntent, Mesh, MeshError, Position, ResearchLink, StartSession, Supervisor, ToolList, VerdictMessage,
+};
 use tokio::sync::mpsc;
 
 fn intent() -> Intent {
@@ -30,13 +32,26 @@ fn text(kind: StepKind, t: &str) -> Step {
     Step::text(kind, t, TokenUsage { prompt_tokens: 10, completion_tokens: 5 }, "agent-model")
 }
 
-/// A mesh whose agent sends a fixed script, one step per verdict, and which
-/// remembers the verdicts it got.
+/// A mesh whose agent sends a fixed script, one step per verdict (none after
+/// a tool result when the session says so), and which remembers the verdicts
+/// it got and how each session started.
 struct Scripted {
     script: Vec<Step>,
     intent: Result<(), MeshError>,
-    verdicts: Arc<Mutex<Vec<Verdict>>>,
+    verdicts: Arc<Mutex<Vec<VerdictMessage>>>,
+    starts: Arc<Mutex<Vec<StartSession>>>,
+    /// ListTools calls.
+    listed: Arc<Mutex<usize>>,
 }
+
+impl Default for Scripted {
+    fn default() -> Self {
+        Self { script: Vec::new(), intent: Ok(()), verdicts: Arc::default(), starts: Arc::default(), listed: Arc::default() }
+    }
+}
+
+/// The snapshot id the scripted gateway reports.
+const SNAPSHOT: &str = "replay:tool-store";
 
 impl Mesh for Scripted {
     async fn infer_intent(&self, _: &UserHistory) -> Result<InferredIntent, MeshError> {
@@ -44,15 +59,21 @@ impl Mesh for Scripted {
         Ok(InferredIntent { intent: intent(), usage: TokenUsage::default(), model: "ua-model".into(), prompts: Vec::new() })
     }
 
-    async fn open_research(&self, _: StartSession) -> Result<ResearchLink, MeshError> {
-        let (vtx, mut vrx) = mpsc::channel::<Verdict>(4);
+    async fn open_research(&self, start: StartSession) -> Result<ResearchLink, MeshError> {
+        let (vtx, mut vrx) = mpsc::channel::<VerdictMessage>(4);
         let (stx, srx) = mpsc::channel(4);
         let script = self.script.clone();
+        let skip_result_verdicts = start.skip_result_verdicts;
+        self.starts.lock().unwrap().push(start);
         let seen = self.verdicts.clone();
         tokio::spawn(async move {
             for step in script {
+                let unjudged = step.kind == StepKind::ToolResult && skip_result_verdicts;
                 if stx.send(Ok(AgentMessage::Step(step))).await.is_err() {
                     return;
+                }
+                if unjudged {
+                    continue;
                 }
                 match vrx.recv().await {
                     Some(v) => seen.lock().unwrap().push(v),
@@ -63,37 +84,52 @@ impl Mesh for Scripted {
         Ok(ResearchLink { verdicts: vtx, steps: tokio_stream::wrappers::ReceiverStream::new(srx).boxed() })
     }
 
-    async fn list_tools(&self) -> Result<Vec<ToolSpec>, MeshError> {
-        Ok(vec![ToolSpec {
+    async fn list_tools(&self) -> Result<ToolList, MeshError> {
+        *self.listed.lock().unwrap() += 1;
+        let specs = vec![ToolSpec {
             name: "product_search".into(),
             description: "search".into(),
             parameters: serde_json::json!({"type": "object", "properties": {"query": {"type": "string"}}, "required": ["query"]}),
-        }])
+        }];
+        Ok(ToolList { specs, snapshot: SNAPSHOT.into() })
     }
 }
 
 async fn run(script: Vec<Step>, caps: Caps, intent: Result<(), MeshError>) -> (Trajectory, Vec<Verdict>) {
+    let (t, sent, _) = run_with(script, caps, intent, false).await;
+    (t, sent.into_iter().map(|m| m.verdict).collect())
+}
+
+/// Runs `script` (with the result check when `check_results`); the record,
+/// the verdict messages the agent got and how its session started.
+async fn run_with(
+    script: Vec<Step>,
+    caps: Caps,
+    intent: Result<(), MeshError>,
+    check_results: bool,
+) -> (Trajectory, Vec<VerdictMessage>, Option<StartSession>) {
     productresearch_runtime::install_crypto_provider();
     let sim = productresearch_sim_llm::spawn_local(Default::default()).await.unwrap();
     let llm = LlmClient::new(EndpointConfig::new(sim.base_url(), "sup-model")).unwrap();
-    let verdicts = Arc::new(Mutex::new(Vec::new()));
-    let mesh = Scripted { script, intent, verdicts: verdicts.clone() };
+    let mesh = Scripted { script, intent, ..Scripted::default() };
+    let (verdicts, starts) = (mesh.verdicts.clone(), mesh.starts.clone());
     let dir = tempfile::tempdir().unwrap();
     let resume = supervisor::Resume { patience_secs: 1, backoff_ms: 1, max_backoff_ms: 1, max_sessions: 2 };
-    let sup = Supervisor::new(Arc::new(mesh), llm, caps, dir.path()).with_resume(resume);
+    let sup = Supervisor::new(Arc::new(mesh), llm, caps, dir.path()).with_resume(resume).with_result_check(check_results);
     let t = sup.synthesize(history(), caps, None).await.unwrap();
     t.validate().unwrap();
     // The scripted agent takes each verdict in its own task, which may run
     // after `synthesize` returned: wait (boundedly) for it to catch up.
-    let recorded = t.steps().iter().filter(|(_, _, v)| v.is_some()).count();
+    let sent = t.steps().iter().filter(|(_, s, v)| v.is_some() && (check_results || s.kind != StepKind::ToolResult)).count();
     for _ in 0..200 {
-        if verdicts.lock().unwrap().len() >= recorded {
+        if verdicts.lock().unwrap().len() >= sent {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     }
     let v = verdicts.lock().unwrap().clone();
-    (t, v)
+    let start = starts.lock().unwrap().first().cloned();
+    (t, v, start)
 }
 
 fn verdict_of(t: &Trajectory, i: usize) -> Verdict {
@@ -124,9 +160,14 @@ async fn schema_violations_and_exact_repeats_are_rejected_without_a_model_call()
     assert!(bad_args.deterministic && bad_args.feedback.contains("query"), "{bad_args:?}");
     assert_eq!(verdict_of(&t, 6).decision, Decision::Approve);
     assert!(!verdict_of(&t, 6).deterministic, "a valid call is judged by the model");
-    // Every verdict recorded was also sent to the agent, in order.
-    let recorded: Vec<Verdict> = t.steps().iter().filter_map(|(_, _, v)| v.cloned()).collect();
+    // Every verdict recorded was also sent to the agent, in order, but the
+    // approvals of tool results: those are recorded without a round trip.
+    let recorded: Vec<Verdict> =
+        t.steps().iter().filter(|(_, s, _)| s.kind != StepKind::ToolResult).filter_map(|(_, _, v)| v.cloned()).collect();
     assert_eq!(sent, recorded);
+    let results: Vec<&Verdict> = t.steps().iter().filter(|(_, s, _)| s.kind == StepKind::ToolResult).filter_map(|(_, _, v)| *v).collect();
+    assert_eq!(results.len(), 2);
+    assert!(results.iter().all(|v| v.approved() && v.deterministic && v.usage == TokenUsage::default()), "{results:?}");
     assert_eq!(t.models.get("user-agent").map(String::as_str), Some("ua-model"));
     assert_eq!(t.models.get("supervisor").map(String::as_str), Some("sup-model"));
 }
@@ -219,6 +260,7 @@ async fn a_rerun_resumes_a_trajectory_that_ended_on_a_transient_failure() {
         script: script.clone(),
         intent: Err(MeshError::transient(TerminationReason::MeshFailure, "user-agent: connection refused (Unavailable)")),
         verdicts: verdicts.clone(),
+        ..Scripted::default()
     };
     let sup = Supervisor::new(Arc::new(down), llm.clone(), Caps::default(), dir.path()).with_resume(resume);
     let started = std::time::Instant::now();
@@ -227,7 +269,7 @@ async fn a_rerun_resumes_a_trajectory_that_ended_on_a_transient_failure() {
     let end = failed.termination().unwrap();
     assert_eq!(end.failure, Some(FailureClass { kind: FailureKind::Mesh, transient: true }), "{end:?}");
 
-    let up = Scripted { script, intent: Ok(()), verdicts };
+    let up = Scripted { script, intent: Ok(()), verdicts, ..Scripted::default() };
     let sup = Supervisor::new(Arc::new(up), llm, Caps::default(), dir.path()).with_resume(resume);
     let resumed = sup.synthesize(history(), Caps::default(), None).await.unwrap();
     assert_eq!(resumed.trajectory_id, failed.trajectory_id);
@@ -247,7 +289,7 @@ async fn a_passing_caller_deadline_is_not_recorded_as_a_failure() {
     let down = Scripted {
         script: vec![],
         intent: Err(MeshError::transient(TerminationReason::MeshFailure, "user-agent: deadline exceeded (DeadlineExceeded)")),
-        verdicts: Default::default(),
+        ..Scripted::default()
     };
     let sup = Supervisor::new(Arc::new(down), llm, Caps::default(), dir.path());
     let deadline = Some(std::time::Instant::now() + std::time::Duration::from_millis(300));
@@ -297,7 +339,8 @@ async fn batches_take_turns_for_the_supervisors_slots() {
         productresearch_sim_llm::spawn_local(productresearch_sim_llm::SimConfig { latency_ms: 40, ..Default::default() }).await.unwrap();
     let llm = LlmClient::new(EndpointConfig::new(sim.base_url(), "sup-model")).unwrap();
     let script = vec![text(StepKind::Plan, "plan"), text(StepKind::Report, "report")];
-    let mesh = Scripted { script, intent: Ok(()), verdicts: Arc::default() };
+    let mesh = Scripted { script, intent: Ok(()), ..Scripted::default() };
+    let listed = mesh.listed.clone();
     let dir = tempfile::tempdir().unwrap();
     let sup = Supervisor::new(Arc::new(mesh), llm, Caps::default(), dir.path());
     let scheduler = supervisor::Scheduler::new(1);
@@ -333,6 +376,7 @@ async fn batches_take_turns_for_the_supervisors_slots() {
     // alternate. A plain FIFO queue would run all of big first.
     assert_eq!(order, ["big0", "big1", "small0", "big2", "small1", "big3"]);
     assert_eq!(scheduler.in_flight(), 0);
+    assert_eq!(*listed.lock().unwrap(), 2, "the tools listed once per batch, not per trajectory");
 
     // A batch with nothing to run (every history rejected up front) ends at once.
     let (events, mut inbox) = mpsc::channel(4);
@@ -340,4 +384,127 @@ async fn batches_take_turns_for_the_supervisors_slots() {
     tokio::time::timeout(std::time::Duration::from_secs(5), empty).await.expect("an empty batch ended");
     assert!(matches!(inbox.recv().await, Some(supervisor::BatchEvent::Progress(p)) if p.total == 0));
     assert!(inbox.recv().await.is_none());
+}
+
+fn research_script() -> Vec<Step> {
+    vec![
+        text(StepKind::Plan, "plan v1"),
+        text(StepKind::Plan, "plan v2"),
+        call("c1", r#"{"query": "noise cancelling headphones"}"#),
+        result("c1"),
+        call("c2", r#"{"query": "over ear headphones under 300"}"#),
+        result("c2"),
+        call("c3", r#"{"query": "anc earbuds with long battery"}"#),
+        result("c3"),
+        text(StepKind::Report, "report v1"),
+        text(StepKind::Report, "report v2"),
+    ]
+}
+
+/// Stream messages of a session: the agent's steps and the verdicts it got.
+fn messages(t: &Trajectory, sent: &[VerdictMessage]) -> usize {
+    t.steps().len() + sent.len()
+}
+
+/// A tool result costs one message (the result), not two (result and an
+/// automatic approval): measured against the same script with the result
+/// check on, where every step waits for its verdict as before.
+#[tokio::test]
+async fn tool_results_are_recorded_without_a_verdict_round_trip() {
+    let (t, sent, start) = run_with(research_script(), Caps::default(), Ok(()), false).await;
+    assert!(t.approved(), "{:?}", t.termination());
+    assert!(start.unwrap().skip_result_verdicts);
+    let (judged, judged_sent, judged_start) = run_with(research_script(), Caps::default(), Ok(()), true).await;
+    assert!(judged.approved(), "{:?}", judged.termination());
+    assert!(!judged_start.unwrap().skip_result_verdicts);
+    let results = t.steps().iter().filter(|(_, s, _)| s.kind == StepKind::ToolResult).count();
+    let calls = results;
+    let (now, before) = (messages(&t, &sent), messages(&judged, &judged_sent));
+    println!("stream messages per trajectory: {before} with a verdict per result, {now} without ({calls} tool calls)");
+    assert_eq!(results, 3);
+    assert_eq!(before - now, results, "one message less per tool call");
+    // The record is the same either way: every step has its verdict.
+    assert_eq!(t.events.len(), judged.events.len());
+    assert_eq!(sent.len() + results, t.steps().iter().filter(|(_, _, v)| v.is_some()).count());
+}
+
+/// With the result check configured a result can really be sent back: the
+/// revise verdict is recorded and reaches the agent.
+#[tokio::test]
+async fn a_configured_result_check_sends_a_failed_call_back() {
+    let mut script = research_script();
+    script[3] = Step::result(ToolResult {
+        call_id: "c1".into(),
+        name: "product_search".into(),
+        content: "backend unavailable: catalog index is loading".into(),
+        is_error: true,
+    });
+    let (t, sent, _) = run_with(script, Caps::default(), Ok(()), true).await;
+    let verdict = verdict_of(&t, 3);
+    assert_eq!((verdict.decision, verdict.state), (Decision::Revise, SupervisorState::CheckToolcall), "{verdict:?}");
+    assert!(verdict.deterministic && verdict.feedback.contains("product_search failed (backend unavailable"), "{verdict:?}");
+    assert!(sent.iter().any(|m| m.verdict == verdict), "the agent got the rejection");
+    // Without the check the same result is recorded as approved.
+    let mut script = research_script();
+    script[3] = Step::result(ToolResult { call_id: "c1".into(), name: "product_search".into(), content: "x".into(), is_error: true });
+    let (t, _, _) = run_with(script, Caps::default(), Ok(()), false).await;
+    assert!(verdict_of(&t, 3).approved());
+}
+
+/// The agent learns where each of its steps goes in the record from the
+/// supervisor (start, every verdict, and past a result that gets none), and
+/// the tools come with the start; the record names the gateway's snapshot.
+#[tokio::test]
+async fn the_supervisor_tells_the_agent_its_tools_and_each_steps_place() {
+    let (t, sent, start) = run_with(research_script(), Caps::default(), Ok(()), false).await;
+    let start = start.unwrap();
+    assert_eq!(t.tool_snapshot, SNAPSHOT);
+    assert_eq!(start.tools.len(), 1);
+    assert_eq!(start.tools[0].name, "product_search");
+    let steps = t.steps();
+    let place = |i: usize| Position { seq: steps[i].0.seq, round: steps[i].0.round };
+    // The intent is event 0: the first step is event 1.
+    assert_eq!(start.next, Position { seq: 1, round: 1 });
+    assert_eq!(start.next, place(0));
+    let judged: Vec<usize> = (0..steps.len()).filter(|&i| steps[i].1.kind != StepKind::ToolResult).collect();
+    assert_eq!(sent.len(), judged.len());
+    for (m, &i) in sent.iter().zip(&judged) {
+        if i + 1 == steps.len() {
+            break; // the approved report: nothing follows
+        }
+        assert_eq!(m.next, place(i + 1), "after step {i}");
+        let approved_call = steps[i].1.kind == StepKind::ToolCall && m.verdict.approved();
+        assert_eq!(m.after_result, approved_call.then(|| place(i + 2)), "after step {i}");
+    }
+    // The rejected first report ends round 1: the revision is told round 2.
+    let revision = sent.iter().zip(&judged).find(|(_, i)| steps[**i].1.text == "report v1").unwrap().0;
+    assert_eq!(revision.next.round, 2);
+}
+
+/// A record written before tool results went without a verdict round trip
+/// (and before records carried the snapshot) resumes: the agent gets its
+/// transcript, the next step goes after it, and the trajectory finishes.
+#[tokio::test]
+async fn a_record_written_before_the_change_resumes() {
+    productresearch_runtime::install_crypto_provider();
+    let sim = productresearch_sim_llm::spawn_local(Default::default()).await.unwrap();
+    let llm = LlmClient::new(EndpointConfig::new(sim.base_url(), "sup-model")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let id = supervisor::trajectory_id(&history(), &Caps::default(), "sup-model");
+    let old = include_str!("fixtures/old_record.jsonl");
+    std::fs::write(dir.path().join(format!("{id}.jsonl")), old).unwrap();
+    let recorded = old.lines().count();
+    // The agent goes on after the recorded steps.
+    let mesh = Scripted { script: research_script()[4..].to_vec(), ..Scripted::default() };
+    let starts = mesh.starts.clone();
+    let sup = Supervisor::new(Arc::new(mesh), llm, Caps::default(), dir.path());
+    let t = sup.synthesize(history(), Caps::default(), None).await.unwrap();
+    t.validate().unwrap();
+    assert!(t.approved(), "{:?}", t.termination());
+    let old_events: Vec<TrajectoryEvent> = old.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(t.events[..recorded], old_events[..], "the old events are kept as they were");
+    let start = starts.lock().unwrap().first().cloned().unwrap();
+    assert_eq!(start.transcript.len(), recorded - 1, "every step and verdict after the intent");
+    assert_eq!(start.next, Position { seq: recorded as u64, round: 1 });
+    assert_eq!(t.tool_snapshot, SNAPSHOT);
 }

@@ -12,7 +12,7 @@ use crate::catalog::index_folder;
 use crate::config::Config;
 use crate::error::Error;
 use crate::outcome::{ToolError, ToolErrorKind, ToolOutcome};
-use crate::tools::store::{ToolStore, ToolsMode};
+use crate::tools::store::{ToolStore, ToolsMode, snapshot_id};
 use crate::tools::{Backends, Registry, ToolDefinition};
 use crate::web::LocalWeb;
 use crate::web::corpus::WebCorpus;
@@ -29,6 +29,8 @@ pub struct Gateway {
     fetch_middleware: MiddlewareConfig,
     /// Record or replay; `None` when live.
     store: Option<(ToolsMode, ToolStore)>,
+    /// Id of the snapshot the results come from (see [`snapshot_id`]).
+    snapshot: String,
 }
 
 impl Gateway {
@@ -114,12 +116,18 @@ impl Gateway {
             search,
             summarizer,
         };
-        Ok(Gateway { backends, tools: Registry::new(config)?, fetch_middleware: config.fetch_middleware.clone(), store })
+        let snapshot = snapshot_id(config.tools_mode, config.tool_store.as_deref());
+        Ok(Gateway { backends, tools: Registry::new(config)?, fetch_middleware: config.fetch_middleware.clone(), store, snapshot })
     }
 
     /// The tools, in a stable order.
     pub fn definitions(&self) -> Vec<ToolDefinition> {
         self.tools.definitions().cloned().collect()
+    }
+
+    /// Id of the tool snapshot results come from; empty for live tools.
+    pub fn snapshot_id(&self) -> &str {
+        &self.snapshot
     }
 
     /// Replaces how live pages are fetched (tests: a fetcher with a fixed

@@ -30,7 +30,7 @@ impl ToolGatewayApi {
 impl ToolGatewayService for ToolGatewayApi {
     async fn list_tools(&self, _request: Request<pb::ListToolsRequest>) -> Result<Response<pb::ListToolsResponse>, Status> {
         let tools = self.gateway.definitions().into_iter().map(definition_to_proto).collect();
-        Ok(Response::new(pb::ListToolsResponse { tools }))
+        Ok(Response::new(pb::ListToolsResponse { tools, snapshot_id: self.gateway.snapshot_id().to_string() }))
     }
 
     async fn call_tool(&self, request: Request<pb::CallToolRequest>) -> Result<Response<pb::CallToolResponse>, Status> {

@@ -18,7 +18,7 @@ struct Echo;
 #[tonic::async_trait]
 impl ToolGatewayService for Echo {
     async fn list_tools(&self, _: Request<ListToolsRequest>) -> Result<Response<ListToolsResponse>, Status> {
-        Ok(Response::new(ListToolsResponse { tools: vec![] }))
+        Ok(Response::new(ListToolsResponse { tools: vec![], snapshot_id: String::new() }))
     }
 
     async fn call_tool(&self, req: Request<CallToolRequest>) -> Result<Response<CallToolResponse>, Status> {

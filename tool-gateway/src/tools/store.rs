@@ -44,6 +44,28 @@ impl std::str::FromStr for ToolsMode {
     }
 }
 
+impl ToolsMode {
+    /// The mode's name in configs and snapshot ids.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Live => "live",
+            Self::Record => "record",
+            Self::Replay => "replay",
+        }
+    }
+}
+
+/// Id of the snapshot tool results come from: the record/replay store as
+/// `<mode>:<folder>`, empty for live tools (nothing to trace results back
+/// to). The gateway reports it on ListTools; the supervisor writes it into
+/// every trajectory record.
+pub fn snapshot_id(mode: ToolsMode, store: Option<&Path>) -> String {
+    match (mode, store) {
+        (ToolsMode::Live, _) | (_, None) => String::new(),
+        (mode, Some(dir)) => format!("{}:{}", mode.name(), dir.display()),
+    }
+}
+
 /// One stored response.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StoredResponse {

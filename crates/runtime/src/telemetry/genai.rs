@@ -203,14 +203,15 @@ impl Rounds {
 }
 
 /// One step the research agent works on; `kind` is recorded once known
-/// (`plan`, `tool_call`, `tool_result`, `report`).
-pub fn step_span(round_span: &Span, trajectory_id: &str, index: u64) -> Span {
-    tracing::info_span!(
+/// (`plan`, `tool_call`, `tool_result`, `report`). `index` is the step's seq
+/// in the record, as the supervisor gave it (`None`: it gave none).
+pub fn step_span(round_span: &Span, trajectory_id: &str, index: Option<u64>) -> Span {
+    let span = tracing::info_span!(
         parent: round_span,
         "step",
         gen_ai.agent.name = agent::RESEARCH_AGENT,
         productresearch.trajectory.id = %trajectory_id,
-        productresearch.step.index = index as i64,
+        productresearch.step.index = Empty,
         productresearch.step.kind = Empty,
         productresearch.step.text.bytes = Empty,
         productresearch.step.text.sha256 = Empty,
@@ -220,7 +221,11 @@ pub fn step_span(round_span: &Span, trajectory_id: &str, index: u64) -> Span {
         gen_ai.usage.output_tokens = Empty,
         error.type = Empty,
         otel.status_code = Empty,
-    )
+    );
+    if let Some(index) = index {
+        span.record("productresearch.step.index", index as i64);
+    }
+    span
 }
 
 /// Names the step span after its kind once the step exists.

@@ -62,7 +62,7 @@ pub struct Echo;
 #[tonic::async_trait]
 impl ToolGatewayService for Echo {
     async fn list_tools(&self, _: tonic::Request<ListToolsRequest>) -> Result<tonic::Response<ListToolsResponse>, tonic::Status> {
-        Ok(tonic::Response::new(ListToolsResponse { tools: vec![] }))
+        Ok(tonic::Response::new(ListToolsResponse { tools: vec![], snapshot_id: String::new() }))
     }
 
     async fn call_tool(&self, req: tonic::Request<CallToolRequest>) -> Result<tonic::Response<CallToolResponse>, tonic::Status> {
