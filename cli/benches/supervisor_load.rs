@@ -274,7 +274,7 @@ impl Mesh for TimingMesh {
             }
             m
         });
-        Ok(ResearchLink { verdicts: tx, steps: Box::pin(steps) })
+        Ok(ResearchLink { verdicts: tx, steps: Box::pin(steps), agent_skips_result_verdicts: inner.agent_skips_result_verdicts })
     }
 }
 

@@ -126,14 +126,15 @@ async fn drive<T: Tools>(mut session: Session<T>, channel: Channel, trajectory_i
             Err(failure) => {
                 genai::record_error(&step_span, failure.kind());
                 warn!(?failure, "session cannot continue");
-                let _ = tx.send(Ok(respond(research_response::Message::Failure(to_proto(failure)), &step_span))).await;
+                let _ =
+                    tx.send(Ok(respond(research_response::Message::Failure(to_proto(failure)), &step_span, skip_result_verdicts))).await;
                 return;
             }
         };
         // The supervisor's verdict span becomes a child of the step span; the
         // step span is in scope until the verdict arrives (a span ends at its
         // last exit), so the verdict lies inside the step in time too.
-        if tx.send(Ok(respond(research_response::Message::Step(step.clone().into()), &step_span))).await.is_err() {
+        if tx.send(Ok(respond(research_response::Message::Step(step.clone().into()), &step_span, skip_result_verdicts))).await.is_err() {
             return;
         }
         // Recorded as it comes: the supervisor sends no verdict on a result.
@@ -167,8 +168,14 @@ async fn drive<T: Tools>(mut session: Session<T>, channel: Channel, trajectory_i
 
 /// A message to the supervisor carrying the trace context of `span`, the step
 /// it is about.
-fn respond(message: research_response::Message, span: &tracing::Span) -> ResearchResponse {
-    ResearchResponse { message: Some(message), traceparent: productresearch_runtime::telemetry::traceparent(span).unwrap_or_default() }
+/// A message to the supervisor; `skips_result_verdicts` accepts the
+/// supervisor's offer to send no verdict on a tool result.
+fn respond(message: research_response::Message, span: &tracing::Span, skips_result_verdicts: bool) -> ResearchResponse {
+    ResearchResponse {
+        message: Some(message),
+        traceparent: productresearch_runtime::telemetry::traceparent(span).unwrap_or_default(),
+        skips_result_verdicts,
+    }
 }
 
 /// Names the step span after the step and records its payload and usage.
@@ -315,7 +322,9 @@ mod tests {
         };
         tx.send(first).await.unwrap();
         let mut steps = client.research(ReceiverStream::new(rx)).await.unwrap().into_inner();
-        assert_eq!(step(steps.message().await.unwrap()).kind, StepKind::Plan);
+        let plan = steps.message().await.unwrap();
+        assert!(plan.as_ref().unwrap().skips_result_verdicts, "the agent accepts the offer");
+        assert_eq!(step(plan).kind, StepKind::Plan);
         tx.send(verdict(StepKind::Plan, 3, None)).await.unwrap();
         let call = step(steps.message().await.unwrap());
         assert_eq!(call.kind, StepKind::ToolCall);
@@ -339,7 +348,9 @@ mod tests {
             StartResearch { trajectory_id: "t-2".into(), intent: Some(fixtures::intent("Which kettle?").into()), ..Default::default() };
         tx.send(ResearchRequest { message: Some(research_request::Message::Start(start)), next: None, after_result: None }).await.unwrap();
         let mut steps = client.research(ReceiverStream::new(rx)).await.unwrap().into_inner();
-        assert_eq!(step(steps.message().await.unwrap()).kind, StepKind::Plan);
+        let plan = steps.message().await.unwrap();
+        assert!(!plan.as_ref().unwrap().skips_result_verdicts, "nothing offered, nothing accepted");
+        assert_eq!(step(plan).kind, StepKind::Plan);
         assert_eq!(tools.listed.load(Ordering::SeqCst), 1);
         drop(tx);
         stop.send(()).unwrap();

@@ -4,6 +4,8 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use futures::{Stream, StreamExt};
 use productresearch_proto::common::v1 as pb;
@@ -150,6 +152,17 @@ pub struct ResearchLink {
     pub verdicts: mpsc::Sender<VerdictMessage>,
     /// Steps from the agent.
     pub steps: Pin<Box<dyn Stream<Item = Result<AgentMessage, MeshError>> + Send>>,
+    /// Set once the agent's messages say it goes on after a tool result
+    /// without a verdict (`ResearchResponse.skips_result_verdicts`); until
+    /// then, and for an agent older than the field, every step gets one.
+    pub agent_skips_result_verdicts: Arc<AtomicBool>,
+}
+
+impl ResearchLink {
+    /// Whether the agent accepted the offer of no verdicts on tool results.
+    pub fn agent_skips_result_verdicts(&self) -> bool {
+        self.agent_skips_result_verdicts.load(Ordering::Relaxed)
+    }
 }
 
 /// How a session starts.
@@ -244,20 +257,29 @@ impl Mesh for GrpcMesh {
         }));
         let inbound =
             self.research_agent.clone().research(outbound).await.map_err(|s| MeshError::from_status("research-agent", &s))?.into_inner();
-        let steps = inbound.map(|item| match item {
+        let agent_skips = Arc::new(AtomicBool::new(false));
+        let accepted = agent_skips.clone();
+        let steps = inbound.map(move |item| match item {
             Ok(msg) => match msg.message {
-                Some(research_response::Message::Step(s)) => Step::try_from(s)
-                    .map(|step| match msg.traceparent {
-                        t if t.is_empty() => AgentMessage::Step(step),
-                        traceparent => AgentMessage::TracedStep { step, traceparent },
-                    })
-                    .map_err(|e| MeshError::permanent(TerminationReason::MeshFailure, format!("research-agent sent an invalid step: {e}"))),
+                Some(research_response::Message::Step(s)) => {
+                    if msg.skips_result_verdicts {
+                        accepted.store(true, Ordering::Relaxed);
+                    }
+                    Step::try_from(s)
+                        .map(|step| match msg.traceparent {
+                            t if t.is_empty() => AgentMessage::Step(step),
+                            traceparent => AgentMessage::TracedStep { step, traceparent },
+                        })
+                        .map_err(|e| {
+                            MeshError::permanent(TerminationReason::MeshFailure, format!("research-agent sent an invalid step: {e}"))
+                        })
+                }
                 Some(research_response::Message::Failure(f)) => Ok(AgentMessage::Failure(agent_failure(f))),
                 None => Err(MeshError::permanent(TerminationReason::MeshFailure, "research-agent sent an empty message")),
             },
             Err(s) => Err(MeshError::from_status("research-agent", &s)),
         });
-        Ok(ResearchLink { verdicts: tx, steps: Box::pin(steps) })
+        Ok(ResearchLink { verdicts: tx, steps: Box::pin(steps), agent_skips_result_verdicts: agent_skips })
     }
 
     async fn list_tools(&self) -> Result<ToolList, MeshError> {

@@ -1,6 +1,7 @@
 //! The state machine against a scripted agent (no network but the simulated
 //! model's HTTP): deterministic checks, caps and typed terminations.
 
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 
 use futures::StreamExt;
@@ -42,11 +43,21 @@ struct Scripted {
     starts: Arc<Mutex<Vec<StartSession>>>,
     /// ListTools calls.
     listed: Arc<Mutex<usize>>,
+    /// An agent older than `skip_result_verdicts`: it waits for a verdict on
+    /// every step and does not say it would go on without one.
+    old_agent: bool,
 }
 
 impl Default for Scripted {
     fn default() -> Self {
-        Self { script: Vec::new(), intent: Ok(()), verdicts: Arc::default(), starts: Arc::default(), listed: Arc::default() }
+        Self {
+            script: Vec::new(),
+            intent: Ok(()),
+            verdicts: Arc::default(),
+            starts: Arc::default(),
+            listed: Arc::default(),
+            old_agent: false,
+        }
     }
 }
 
@@ -63,7 +74,7 @@ impl Mesh for Scripted {
         let (vtx, mut vrx) = mpsc::channel::<VerdictMessage>(4);
         let (stx, srx) = mpsc::channel(4);
         let script = self.script.clone();
-        let skip_result_verdicts = start.skip_result_verdicts;
+        let skip_result_verdicts = start.skip_result_verdicts && !self.old_agent;
         self.starts.lock().unwrap().push(start);
         let seen = self.verdicts.clone();
         tokio::spawn(async move {
@@ -81,7 +92,11 @@ impl Mesh for Scripted {
                 }
             }
         });
-        Ok(ResearchLink { verdicts: vtx, steps: tokio_stream::wrappers::ReceiverStream::new(srx).boxed() })
+        Ok(ResearchLink {
+            verdicts: vtx,
+            steps: tokio_stream::wrappers::ReceiverStream::new(srx).boxed(),
+            agent_skips_result_verdicts: Arc::new(AtomicBool::new(skip_result_verdicts)),
+        })
     }
 
     async fn list_tools(&self) -> Result<ToolList, MeshError> {
@@ -108,10 +123,14 @@ async fn run_with(
     intent: Result<(), MeshError>,
     check_results: bool,
 ) -> (Trajectory, Vec<VerdictMessage>, Option<StartSession>) {
+    run_against(Scripted { script, intent, ..Scripted::default() }, caps, check_results).await
+}
+
+async fn run_against(mesh: Scripted, caps: Caps, check_results: bool) -> (Trajectory, Vec<VerdictMessage>, Option<StartSession>) {
     productresearch_runtime::install_crypto_provider();
     let sim = productresearch_sim_llm::spawn_local(Default::default()).await.unwrap();
     let llm = LlmClient::new(EndpointConfig::new(sim.base_url(), "sup-model")).unwrap();
-    let mesh = Scripted { script, intent, ..Scripted::default() };
+    let old_agent = mesh.old_agent;
     let (verdicts, starts) = (mesh.verdicts.clone(), mesh.starts.clone());
     let dir = tempfile::tempdir().unwrap();
     let resume = supervisor::Resume { patience_secs: 1, backoff_ms: 1, max_backoff_ms: 1, max_sessions: 2 };
@@ -120,7 +139,7 @@ async fn run_with(
     t.validate().unwrap();
     // The scripted agent takes each verdict in its own task, which may run
     // after `synthesize` returned: wait (boundedly) for it to catch up.
-    let sent = t.steps().iter().filter(|(_, s, v)| v.is_some() && (check_results || s.kind != StepKind::ToolResult)).count();
+    let sent = t.steps().iter().filter(|(_, s, v)| v.is_some() && (check_results || old_agent || s.kind != StepKind::ToolResult)).count();
     for _ in 0..200 {
         if verdicts.lock().unwrap().len() >= sent {
             break;
@@ -426,6 +445,21 @@ async fn tool_results_are_recorded_without_a_verdict_round_trip() {
     // The record is the same either way: every step has its verdict.
     assert_eq!(t.events.len(), judged.events.len());
     assert_eq!(sent.len() + results, t.steps().iter().filter(|(_, _, v)| v.is_some()).count());
+}
+
+/// An agent older than the offer (it says nothing of skipping) keeps getting
+/// a verdict on every result, so a supervisor can be upgraded before its
+/// agents without a session waiting for a verdict that never comes.
+#[tokio::test]
+async fn an_agent_that_does_not_accept_the_offer_gets_every_verdict() {
+    let mesh = Scripted { script: research_script(), old_agent: true, ..Scripted::default() };
+    let (t, sent, start) = run_against(mesh, Caps::default(), false).await;
+    assert!(t.approved(), "{:?}", t.termination());
+    assert!(start.unwrap().skip_result_verdicts, "offered");
+    let results: Vec<_> = t.steps().iter().filter(|(_, s, _)| s.kind == StepKind::ToolResult).map(|(_, _, v)| v.cloned()).collect();
+    assert_eq!(results.len(), 3);
+    assert_eq!(sent.len(), t.steps().iter().filter(|(_, _, v)| v.is_some()).count(), "a verdict for every step, results included");
+    assert!(sent.iter().all(|m| m.after_result.is_none()), "no place past an unverdicted result is given");
 }
 
 /// With the result check configured a result can really be sent back: the

@@ -76,7 +76,7 @@ impl<M: Mesh> Supervisor<M> {
             // approval goes into the record (every step has its verdict
             // there) but not back to the agent, which is already working on
             // its next step.
-            let judged = step.kind != StepKind::ToolResult || self.check_results;
+            let judged = step.kind != StepKind::ToolResult || !self.skips_result_verdicts(link);
             if !judged {
                 let round = state.round;
                 let verdict = Verdict::approve(SupervisorState::CheckToolcall);
@@ -129,7 +129,7 @@ impl<M: Mesh> Supervisor<M> {
             let next = Position { seq: record.trajectory().events.len() as u64, round: state.round };
             // The result of an approved call takes its place and its
             // recorded approval's; the agent's next step comes after both.
-            let after_result = (step.kind == StepKind::ToolCall && verdict.approved() && !self.check_results)
+            let after_result = (step.kind == StepKind::ToolCall && verdict.approved() && self.skips_result_verdicts(link))
                 .then_some(Position { seq: next.seq + 2, round: next.round });
             let delivered = link.verdicts.send(VerdictMessage { verdict, next, after_result }).await.is_ok();
             if let Some(end) = end {
@@ -139,6 +139,12 @@ impl<M: Mesh> Supervisor<M> {
                 return Ok(Flow::Broken(MeshError::transient(TerminationReason::MeshFailure, "research-agent closed the session")));
             }
         }
+    }
+
+    /// Whether a tool result goes without a verdict: no result check is
+    /// configured, and the agent said it goes on without one.
+    fn skips_result_verdicts(&self, link: &ResearchLink) -> bool {
+        !self.check_results && link.agent_skips_result_verdicts()
     }
 
     /// The verdict on one step: deterministic checks first, then the model.
