@@ -25,4 +25,5 @@ pub mod run_summary;
 pub mod shard;
 pub mod trace_backend;
 pub mod trace_report;
+pub mod trace_span;
 pub mod users;

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::trace_report::SpanRow;
+use crate::trace_span::SpanRow;
 
 /// One page of Phoenix's span list.
 #[derive(Deserialize)]

@@ -15,6 +15,10 @@ use std::time::Instant;
 
 use serde::Deserialize;
 
+use productresearch_runtime::telemetry::attributes;
+
+use crate::trace_span::SpanRow;
+
 /// Why a report could not be made.
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
@@ -110,25 +114,6 @@ struct AnyValue {
     int_value: Option<NumOrString>,
     double_value: Option<f64>,
     bool_value: Option<bool>,
-}
-
-/// One span, reduced to what the report reads.
-#[derive(Debug, Clone, Default)]
-pub struct SpanRow {
-    /// Trace id (hex).
-    pub trace_id: String,
-    /// Span id (hex).
-    pub span_id: String,
-    /// Parent span id (hex; empty for a root).
-    pub parent: String,
-    /// Span name.
-    pub name: String,
-    /// Duration in seconds.
-    pub seconds: f64,
-    /// String attributes.
-    pub strings: HashMap<String, String>,
-    /// Numeric attributes.
-    pub numbers: HashMap<String, f64>,
 }
 
 fn row(s: WireSpan) -> SpanRow {
@@ -232,7 +217,7 @@ pub fn analyse(spans: &[SpanRow]) -> Report {
                 break;
             }
             chain.push(c);
-            if let Some(r) = spans[c].numbers.get("productresearch.round") {
+            if let Some(r) = spans[c].numbers.get(attributes::ROUND) {
                 found = Some(*r as u32);
                 break;
             }
@@ -253,7 +238,7 @@ pub fn analyse(spans: &[SpanRow]) -> Report {
     for (i, s) in spans.iter().enumerate() {
         traces.insert(s.trace_id.as_str());
         if s.name == "trajectory"
-            && let Some(reason) = s.strings.get("productresearch.termination.reason")
+            && let Some(reason) = s.strings.get(attributes::TERMINATION_REASON)
         {
             *report.terminations.entry(reason.clone()).or_default() += 1;
         }
@@ -275,14 +260,14 @@ pub fn analyse(spans: &[SpanRow]) -> Report {
             let tool = s.strings.get("gen_ai.tool.name").cloned().unwrap_or_default();
             *row.tool_calls.entry(tool).or_default() += 1;
         } else if s.name.starts_with("verdict ")
-            && let Some(decision) = s.strings.get("productresearch.verdict")
+            && let Some(decision) = s.strings.get(attributes::VERDICT)
         {
             row.verdicts += 1;
             if decision != "approve" {
-                let state = s.strings.get("productresearch.supervisor.state").cloned().unwrap_or_default();
+                let state = s.strings.get(attributes::SUPERVISOR_STATE).cloned().unwrap_or_default();
                 *row.rejections.entry(state).or_default() += 1;
             }
-            if let Some(score) = s.numbers.get("productresearch.verdict.score") {
+            if let Some(score) = s.numbers.get(attributes::VERDICT_SCORE) {
                 row.scores.push(*score);
             }
         }

@@ -80,7 +80,7 @@ impl<T: Tools> ResearchAgentService for Service<T> {
         session.replay(&transcript).map_err(Status::invalid_argument)?;
 
         let (tx, rx) = mpsc::channel(OUTBOX);
-        let span = info_span!("research_agent.session", trajectory.id = %trajectory_id, gen_ai.agent.name = "research-agent", resumed_events = transcript.len());
+        let span = info_span!("research_agent.session", { productresearch_runtime::telemetry::attributes::TRAJECTORY_ID } = %trajectory_id, gen_ai.agent.name = "research-agent", resumed_events = transcript.len());
         let channel = Channel { inbound, tx, skip_result_verdicts };
         productresearch_runtime::context::spawn(drive(session, channel, trajectory_id, first.next).instrument(span));
         Ok(Response::new(Box::pin(ReceiverStream::new(rx))))

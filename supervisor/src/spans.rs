@@ -38,7 +38,7 @@ pub(crate) fn record_verdict(span: &Span, step: &Step, verdict: &Verdict, round:
 /// Records how the trajectory ended and the budget it used on the trajectory span.
 pub(crate) fn record_end(span: &Span, trajectory: &Trajectory, round: u32, termination: &Termination) {
     let reason = name(&termination.reason);
-    span.record("productresearch.termination.reason", reason.as_str());
+    span.record(productresearch_runtime::telemetry::attributes::TERMINATION_REASON, reason.as_str());
     span.record("productresearch.termination.detail", genai::bounded(&termination.detail).as_str());
     span.record("productresearch.budget.rounds_used", round as i64);
     let steps = trajectory.steps();

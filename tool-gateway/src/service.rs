@@ -42,7 +42,7 @@ impl ToolGatewayService for ToolGatewayApi {
             otel.name = %format_args!("execute_tool {name}"),
             gen_ai.operation.name = "execute_tool",
             gen_ai.tool.name = %name,
-            trajectory_id = %trajectory_id,
+            { productresearch_runtime::telemetry::attributes::TRAJECTORY_ID } = %trajectory_id,
             tool.is_error = tracing::field::Empty,
             tool.error_kind = tracing::field::Empty,
         );

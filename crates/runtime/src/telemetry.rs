@@ -14,6 +14,7 @@
 //! [`genai`] builds the spans of the GenAI semantic conventions and [`metrics`]
 //! records the mesh's metrics.
 
+pub mod attributes;
 pub mod genai;
 pub mod jsonl;
 pub mod metrics;

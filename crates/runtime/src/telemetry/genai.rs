@@ -14,6 +14,8 @@ use sha2::{Digest, Sha256};
 use tracing::Span;
 use tracing::field::Empty;
 
+use super::attributes;
+
 /// What may be attached of a payload.
 #[derive(Debug, Clone, Copy)]
 struct ContentPolicy {
@@ -147,10 +149,9 @@ fn trajectory_span_with(parent: Option<tracing::Id>, trajectory_id: &str, user_i
         "trajectory",
         gen_ai.operation.name = "invoke_agent",
         gen_ai.agent.name = agent::SUPERVISOR,
-        productresearch.trajectory.id = %trajectory_id,
+        { attributes::TRAJECTORY_ID } = %trajectory_id,
         user.id = %user_id,
-        trajectory.id = %trajectory_id,
-        productresearch.termination.reason = Empty,
+        { attributes::TERMINATION_REASON } = Empty,
         productresearch.termination.detail = Empty,
         productresearch.budget.rounds_used = Empty,
         productresearch.budget.tool_calls_used = Empty,
@@ -168,8 +169,8 @@ pub fn round_span(agent: &'static str, trajectory_id: &str, round: u32) -> Span 
         "round",
         otel.name = %format!("round {round}"),
         gen_ai.agent.name = agent,
-        productresearch.round = round as i64,
-        productresearch.trajectory.id = %trajectory_id,
+        { attributes::ROUND } = round as i64,
+        { attributes::TRAJECTORY_ID } = %trajectory_id,
     )
 }
 
@@ -210,9 +211,9 @@ pub fn step_span(round_span: &Span, trajectory_id: &str, index: Option<u64>) -> 
         parent: round_span,
         "step",
         gen_ai.agent.name = agent::RESEARCH_AGENT,
-        productresearch.trajectory.id = %trajectory_id,
-        productresearch.step.index = Empty,
-        productresearch.step.kind = Empty,
+        { attributes::TRAJECTORY_ID } = %trajectory_id,
+        { attributes::STEP_INDEX } = Empty,
+        { attributes::STEP_KIND } = Empty,
         productresearch.step.text.bytes = Empty,
         productresearch.step.text.sha256 = Empty,
         gen_ai.tool.name = Empty,
@@ -223,7 +224,7 @@ pub fn step_span(round_span: &Span, trajectory_id: &str, index: Option<u64>) -> 
         otel.status_code = Empty,
     );
     if let Some(index) = index {
-        span.record("productresearch.step.index", index as i64);
+        span.record(attributes::STEP_INDEX, index as i64);
     }
     span
 }
@@ -234,7 +235,7 @@ pub fn record_step_kind(span: &Span, kind: &str) {
     use tracing_opentelemetry::OpenTelemetrySpanExt;
     // `otel.name` only names a span not yet started; this one has children by now.
     span.context().span().update_name(format!("step {kind}"));
-    span.record("productresearch.step.kind", kind);
+    span.record(attributes::STEP_KIND, kind);
 }
 
 /// A model call (`chat <model>`); see [`record_chat_response`].
@@ -308,14 +309,14 @@ pub fn verdict_span(round_span: &Span, state: &str, round: u32, attempt: u32) ->
         "verdict",
         otel.name = %format!("verdict {state}"),
         gen_ai.agent.name = agent::SUPERVISOR,
-        productresearch.supervisor.state = %state,
-        productresearch.round = round as i64,
+        { attributes::SUPERVISOR_STATE } = %state,
+        { attributes::ROUND } = round as i64,
         productresearch.attempt = attempt as i64,
-        productresearch.step.kind = Empty,
+        { attributes::STEP_KIND } = Empty,
         gen_ai.tool.name = Empty,
-        productresearch.verdict = Empty,
+        { attributes::VERDICT } = Empty,
         productresearch.verdict.deterministic = Empty,
-        productresearch.verdict.score = Empty,
+        { attributes::VERDICT_SCORE } = Empty,
         error.type = Empty,
         otel.status_code = Empty,
     )
@@ -323,7 +324,7 @@ pub fn verdict_span(round_span: &Span, state: &str, round: u32, attempt: u32) ->
 
 /// Records the decision (`approve` / `revise`) on a verdict span and counts it.
 pub fn record_verdict(span: &Span, state: &str, decision: &str, deterministic: bool) {
-    span.record("productresearch.verdict", decision);
+    span.record(attributes::VERDICT, decision);
     span.record("productresearch.verdict.deterministic", deterministic);
     super::metrics::verdict(state, decision);
 }
