@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Serve a GGUF model over an OpenAI-compatible HTTP API on loopback (DESIGN.md §3).
+"""Serve a GGUF model over an OpenAI-compatible HTTP API on loopback (the embedded
+default model; README.md, "What to expect from the embedded model").
 
 Runs llama.cpp's server in-process through the pinned `xllamacpp` wheel (installed into
 .models/venv by scripts/setup-model.sh), so no llama.cpp binary has to be built or fetched.

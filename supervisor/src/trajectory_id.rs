@@ -6,9 +6,9 @@ use sha2::{Digest, Sha256};
 use crate::caps::Caps;
 
 /// The id of the trajectory for `history` under `caps` and `config_tag` (the
-/// models and anything else that changes the outcome): the same input under
-/// the same configuration always gets the same id, so a re-run can tell what
-/// is already done.
+/// supervisor passes its own model's name; the other roles' models are not
+/// part of the id): the same input under the same configuration always gets
+/// the same id, so a re-run can tell what is already done.
 pub fn trajectory_id(history: &UserHistory, caps: &Caps, config_tag: &str) -> String {
     let mut h = Sha256::new();
     h.update(serde_json::to_vec(history).expect("histories serialise"));

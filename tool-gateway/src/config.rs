@@ -23,7 +23,7 @@ pub const ENV_PREFIX: &str = "TOOL_GATEWAY";
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
-    /// Catalog files (JSONL, one product per line; see CATALOG.md). Relative paths
+    /// Catalog files (JSONL, one product per line; see docs/catalogs.md). Relative paths
     /// are resolved against the working directory.
     pub catalogs: Vec<PathBuf>,
     /// Reads every catalog file as JSONL in another schema, e.g.

