@@ -11,7 +11,7 @@ use productresearch_record::{Decision as Verdict, StepKind, TerminationReason, T
 use serde::{Deserialize, Serialize};
 
 use crate::internalize::Internalized;
-use crate::{content, failure, grounding};
+use crate::{content, echo, failure, grounding};
 
 /// One filter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -142,7 +142,7 @@ impl Default for FilterConfig {
             max_identical_calls: 2,
             require_grounding: true,
             require_complete_report: true,
-            feedback_echo_words: content::ECHO_WORDS as u32,
+            feedback_echo_words: echo::ECHO_WORDS as u32,
             drop_invisible_drafts: true,
             near_duplicate_jaccard: 0.8,
         }
@@ -690,7 +690,7 @@ mod tests {
             .end(TerminationReason::RoundCap);
         let off = FilterConfig { require_approval: false, min_tool_calls: 0, ..FilterConfig::default() };
         assert!(screen(&t, &off).is_ok());
-        let out = crate::internalize::internalize_with(&t, "s", &Default::default(), final_report_seq(&t, false));
+        let out = crate::internalize::internalize_with(&t, "s", &Default::default(), final_report_seq(&t, false), 8);
         let last = serde_json::to_value(out.messages.last().unwrap()).unwrap();
         assert_eq!((last["role"].as_str(), last["content"].as_str()), (Some("assistant"), Some("draft two.")));
         assert_eq!(out.rejections_internalized, 1);

@@ -14,6 +14,7 @@ pub mod content;
 pub mod dedup;
 mod distillation;
 pub mod diversity;
+pub mod echo;
 mod error;
 pub mod export;
 pub mod failure;
@@ -29,6 +30,7 @@ mod service;
 pub mod stats;
 pub mod tokens;
 pub mod validate;
+pub mod vocabulary;
 
 use std::future::Future;
 

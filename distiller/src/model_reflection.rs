@@ -18,7 +18,7 @@ use productresearch_record::{Decision, Step, StepKind, Trajectory};
 use serde_json::{Value, json};
 
 use crate::filter::{self, FilterConfig};
-use crate::{content, reflection};
+use crate::{echo, vocabulary};
 
 /// Name of the reflection prompt template.
 pub const TEMPLATE: &str = "distiller/reflection";
@@ -155,13 +155,13 @@ fn problem_of(text: &str, feedback: &str) -> Option<String> {
     if text.is_empty() {
         return Some("the reflection is empty".into());
     }
-    if let Some(word) = reflection::role_word_in(text) {
+    if let Some(word) = vocabulary::role_word_in(text) {
         return Some(format!("the reflection mentions {word:?}"));
     }
-    if let Some(run) = content::shared_run(text, feedback, content::ECHO_WORDS) {
+    if let Some(run) = echo::shared_run(text, feedback, echo::ECHO_WORDS) {
         return Some(format!("the reflection copies {run:?}"));
     }
-    content::draft_phrase_in(text).map(|p| format!("the reflection refers to a draft ({p:?})"))
+    vocabulary::draft_phrase_in(text).map(|p| format!("the reflection refers to a draft ({p:?})"))
 }
 
 fn kind_name(kind: StepKind) -> &'static str {

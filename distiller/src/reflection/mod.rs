@@ -8,19 +8,14 @@
 //! person, the remaining role words replaced); a later version asks a model, and
 //! the raw transcript is kept so either can be re-run.
 
-use std::ops::Range;
+mod condense;
+mod text;
 
+pub use condense::condense;
 use productresearch_record::{Step, StepKind};
+use text::{capitalize, decapitalize_word, match_case, replace_phrase, replace_substring, sentences_of, strip_prefix_ci, tokenize};
 
-/// Words that would reveal the second role if they appeared in an example's
-/// reasoning (matched case-insensitively anywhere, so `Supervisory` counts too).
-pub const ROLE_WORDS: [&str; 3] = ["supervisor", "reviewer", "feedback"];
-
-/// The first [`ROLE_WORDS`] entry `text` contains, ignoring case.
-pub fn role_word_in(text: &str) -> Option<&'static str> {
-    let lower = text.to_ascii_lowercase();
-    ROLE_WORDS.into_iter().find(|w| lower.contains(w))
-}
+use crate::vocabulary::{self, role_word_in};
 
 /// The lesson of a rejected `step` given its `feedback`, as the agent's own
 /// forethought before the step that replaced it: the rejected draft is not in
@@ -29,7 +24,6 @@ pub fn role_word_in(text: &str) -> Option<&'static str> {
 /// about the draft become requirements of the step to come (`the plan does not
 /// compare X` → `the plan should compare X`).
 pub fn reflect(step: &Step, feedback: &str) -> String {
-    let lead = lead_of(step);
     let mut sentences = Vec::new();
     for range in sentences_of(feedback) {
         let s = strip_label(&feedback[range]);
@@ -38,8 +32,11 @@ pub fn reflect(step: &Step, feedback: &str) -> String {
         let s = as_requirement(&s, step.kind);
         let s = own_artifacts(&s, step.kind);
         let s = imperative_to_intention(&s);
+        let s = plain_words(&scrub(&s), step.kind);
         let s = s.trim().trim_end_matches([';', ',', ':']).trim_end();
-        if s.is_empty() {
+        // A sentence that still names the review or an unseen draft after the
+        // rewrite teaches nothing the others do not: it goes.
+        if s.is_empty() || vocabulary::any_in(s).is_some() {
             continue;
         }
         let mut s = s.to_string();
@@ -48,6 +45,14 @@ pub fn reflect(step: &Step, feedback: &str) -> String {
         }
         sentences.push(s);
     }
+    let text = forethought(&lead_of(step, true), &sentences);
+    // The call's own arguments are quoted in the lead; should they read as
+    // review or draft vocabulary, the lead names only the tool.
+    if vocabulary::any_in(&text).is_some() { forethought(&lead_of(step, false), &sentences) } else { text }
+}
+
+/// The lesson's sentences after `lead`, as one first-person thought.
+fn forethought(lead: &str, sentences: &[String]) -> String {
     let text = match sentences.split_first() {
         None => format!("{lead}, I want to get this step right before I take it."),
         Some((first, rest)) => {
@@ -88,7 +93,7 @@ pub fn neutralize(text: &str) -> String {
 
 /// How the forethought opens: before the step it prepares, or (for a result
 /// that is in the example) looking at what came back.
-fn lead_of(step: &Step) -> String {
+fn lead_of(step: &Step, with_arguments: bool) -> String {
     let tool = |name: Option<&str>| name.filter(|n| !n.is_empty()).unwrap_or("tool").to_string();
     match step.kind {
         StepKind::Plan => "Before I settle on a plan".into(),
@@ -98,7 +103,7 @@ fn lead_of(step: &Step) -> String {
             let name = tool(call.map(|c| c.name.as_str()));
             // The arguments say which call was weighed; without them a lesson such
             // as "this repeats an earlier search" would point at nothing.
-            match call.map(|c| c.arguments.trim()).filter(|a| !a.is_empty() && a.len() <= 300) {
+            match call.map(|c| c.arguments.trim()).filter(|a| with_arguments && !a.is_empty() && a.len() <= 300) {
                 Some(args) => format!("Weighing a {name} call with {args}"),
                 None => format!("Weighing a {name} call"),
             }
@@ -131,52 +136,6 @@ fn as_requirement(s: &str, kind: StepKind) -> String {
     out
 }
 
-// ---- sentences ------------------------------------------------------------
-
-/// Byte ranges of the sentences of `text` (each trimmed, with its closing
-/// punctuation). Lines, `.`, `!`, `?` and `;` end sentences; a `.` inside a
-/// number or after a common abbreviation does not.
-fn sentences_of(text: &str) -> Vec<Range<usize>> {
-    let mut out = Vec::new();
-    let mut start: Option<usize> = None;
-    let close = |s: usize, e: usize, out: &mut Vec<Range<usize>>| {
-        let seg = text[s..e].trim_end();
-        if !seg.is_empty() {
-            out.push(s..s + seg.len());
-        }
-    };
-    let mut chars = text.char_indices().peekable();
-    while let Some((i, c)) = chars.next() {
-        let Some(s) = start else {
-            if !c.is_whitespace() {
-                start = Some(i);
-            }
-            continue;
-        };
-        let end = match c {
-            '\n' => Some(i),
-            '.' | '!' | '?' | ';' => {
-                let then_space = chars.peek().is_none_or(|(_, n)| n.is_whitespace());
-                (then_space && !(c == '.' && ends_with_abbreviation(&text[s..i]))).then_some(i + c.len_utf8())
-            }
-            _ => None,
-        };
-        if let Some(e) = end {
-            close(s, e, &mut out);
-            start = None;
-        }
-    }
-    if let Some(s) = start {
-        close(s, text.len(), &mut out);
-    }
-    out
-}
-
-fn ends_with_abbreviation(before_dot: &str) -> bool {
-    let last = before_dot.rsplit(char::is_whitespace).next().unwrap_or("").to_ascii_lowercase();
-    matches!(last.as_str(), "e.g" | "i.e" | "etc" | "vs" | "approx" | "incl" | "rs" | "mr" | "dr" | "fig")
-}
-
 // ---- rewriting rules ------------------------------------------------------
 
 /// Drops list bullets and rewrites a leading label: `Reviewer:` and `Issue:` go,
@@ -197,7 +156,8 @@ fn strip_label(s: &str) -> String {
     let Some(colon) = s.find(':').filter(|&c| c <= 40) else {
         return s.to_string();
     };
-    let label = s[..colon].trim().to_ascii_lowercase();
+    // A Markdown heading as a label ("## Revisions:") is a label too.
+    let label = s[..colon].trim().trim_start_matches('#').trim().to_ascii_lowercase();
     let rest = s[colon + 1..].trim_start();
     const DROPPED: &[&str] = &[
         "note",
@@ -214,6 +174,10 @@ fn strip_label(s: &str) -> String {
         "revise",
         "rejected",
         "revision needed",
+        "revisions",
+        "revisions needed",
+        "changes needed",
+        "addressed",
     ];
     if role_word_in(&label).is_some() || DROPPED.contains(&label.as_str()) {
         return rest.to_string();
@@ -412,6 +376,8 @@ fn own_artifacts(s: &str, kind: StepKind) -> String {
     }
     for noun in nouns {
         for det in ["the", "this", "these"] {
+            // "these arguments" of a call never made are "those arguments".
+            let owner = if det == "these" && owner == "that" { "those" } else { owner };
             out = replace_phrase(&out, &format!("{det} {noun}"), &format!("{owner} {noun}"));
         }
     }
@@ -611,6 +577,61 @@ const IMPERATIVES: &[&str] = &[
     "quote",
 ];
 
+/// Review and draft vocabulary the rewrite kept from the feedback
+/// (`## Revisions`, `my previous attempt`), in plain words: the draft is not in
+/// the example, so a lesson speaks of the step to come.
+fn plain_words(s: &str, kind: StepKind) -> String {
+    let artifact = match kind {
+        StepKind::Plan => "plan",
+        StepKind::Report => "report",
+        StepKind::ToolCall | StepKind::ToolResult => "call",
+    };
+    const PLAIN: &[(&str, &str)] = &[
+        ("as requested in the review", "as needed"),
+        ("looking back at my", "looking at my"),
+        ("i was about to make", "I might make"),
+        ("revision request", "request"),
+        ("## revisions", "changes"),
+        ("revisions –", "changes –"),
+        ("revisions -", "changes -"),
+        ("addressed:", "covered:"),
+        ("the critique", "this point"),
+        ("i have revised", "I have changed"),
+        ("i've revised", "I've changed"),
+        ("i revised", "I changed"),
+        ("revised report", "report"),
+        ("revised plan", "plan"),
+        ("this revision", "this step"),
+        ("my revision", "my step"),
+        ("unlike before, ", ""),
+        ("unlike before", ""),
+    ];
+    // "my previous attempt" → "my plan": a determiner before the phrase stays.
+    const ATTEMPTS: &[&str] = &[
+        "previous draft",
+        "earlier draft",
+        "first draft",
+        "previous version",
+        "earlier version",
+        "previous attempt",
+        "earlier attempt",
+        "last attempt",
+        "first attempt",
+        "second attempt",
+    ];
+    let mut out = s.to_string();
+    for &(phrase, plain) in PLAIN {
+        out = replace_substring(&out, phrase, plain);
+    }
+    for phrase in ATTEMPTS {
+        out = replace_substring(&out, phrase, artifact);
+    }
+    for det in ["my", "the"] {
+        out = replace_substring(&out, &format!("{det} draft"), &format!("{det} {artifact}"));
+    }
+    out
+}
+
 /// Replaces whatever role words remain, so the result never names the second
 /// role: word-level first (readable), then any substring (guaranteed).
 fn scrub(text: &str) -> String {
@@ -650,96 +671,6 @@ fn scrub(text: &str) -> String {
     out
 }
 
-// ---- text helpers -----------------------------------------------------------
-
-fn tokenize(s: &str) -> Vec<(bool, String)> {
-    let mut tokens: Vec<(bool, String)> = Vec::new();
-    for c in s.chars() {
-        let word_char = c.is_alphanumeric() || c == '\'' || c == '’' || c == '-';
-        match tokens.last_mut() {
-            Some((w, t)) if *w == word_char => t.push(c),
-            _ => tokens.push((word_char, c.to_string())),
-        }
-    }
-    tokens
-}
-
-/// `s` without the ASCII prefix `prefix` (case-insensitive), at a word boundary.
-fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
-    let head = s.get(..prefix.len())?;
-    if !head.eq_ignore_ascii_case(prefix) {
-        return None;
-    }
-    let rest = &s[prefix.len()..];
-    let boundary = prefix.ends_with(|c: char| !c.is_alphanumeric()) || !rest.starts_with(|c: char| c.is_alphanumeric());
-    boundary.then_some(rest)
-}
-
-/// Replaces every whole-word, case-insensitive occurrence of the lowercase ASCII
-/// `pattern`, keeping a capital first letter.
-fn replace_phrase(text: &str, pattern: &str, replacement: &str) -> String {
-    // ASCII lowercasing keeps byte offsets, so positions found in `lower` are
-    // valid in `text`.
-    let lower = text.to_ascii_lowercase();
-    let mut out = String::with_capacity(text.len());
-    let (mut last, mut from) = (0, 0);
-    while let Some(pos) = lower[from..].find(pattern).map(|p| p + from) {
-        let end = pos + pattern.len();
-        let before = lower[..pos].chars().next_back().is_none_or(|c| !c.is_alphanumeric() && c != '_');
-        let after = lower[end..].chars().next().is_none_or(|c| !c.is_alphanumeric() && c != '_');
-        if before && after {
-            out.push_str(&text[last..pos]);
-            out.push_str(&match_case(&text[pos..end], replacement));
-            last = end;
-            from = end;
-        } else {
-            from = pos + 1;
-        }
-    }
-    out.push_str(&text[last..]);
-    out
-}
-
-fn replace_substring(text: &str, pattern: &str, replacement: &str) -> String {
-    let lower = text.to_ascii_lowercase();
-    let mut out = String::with_capacity(text.len());
-    let mut last = 0;
-    for (pos, _) in lower.match_indices(pattern) {
-        out.push_str(&text[last..pos]);
-        out.push_str(&match_case(&text[pos..pos + pattern.len()], replacement));
-        last = pos + pattern.len();
-    }
-    out.push_str(&text[last..]);
-    out
-}
-
-fn match_case(original: &str, replacement: &str) -> String {
-    if original.chars().next().is_some_and(char::is_uppercase) { capitalize(replacement) } else { replacement.to_string() }
-}
-
-fn capitalize(s: &str) -> String {
-    let mut chars = s.chars();
-    match chars.next() {
-        Some(c) => c.to_uppercase().chain(chars).collect(),
-        None => String::new(),
-    }
-}
-
-/// Lowercases the first letter of `s` unless it looks like `I`, an acronym or a name
-/// (a capital after the first letter).
-fn decapitalize_word(s: &str) -> String {
-    let first = s.split(|c: char| !c.is_alphanumeric()).next().unwrap_or("");
-    if first == "I" || first.chars().skip(1).any(char::is_uppercase) {
-        return s.to_string();
-    }
-    let mut chars = s.chars();
-    match chars.next() {
-        Some(c) => c.to_lowercase().chain(chars).collect(),
-        None => String::new(),
-    }
-}
-
-/// Lowercases the first letter of a sentence that starts with a common word
 /// (never `I`, an acronym or a name).
 fn decapitalize(s: &str) -> String {
     let first = s.split(|c: char| !c.is_alphanumeric() && c != '\'').next().unwrap_or("");
@@ -869,9 +800,26 @@ mod tests {
         for step in [plan(), report(), call()] {
             for f in feedbacks {
                 let r = reflect(&step, f);
-                assert_eq!(crate::content::draft_phrase_in(&r), None, "{f:?} -> {r:?}");
+                assert_eq!(vocabulary::draft_phrase_in(&r), None, "{f:?} -> {r:?}");
             }
         }
+    }
+
+    #[test]
+    fn review_and_draft_words_of_the_feedback_become_plain_ones() {
+        let r = reflect(&plan(), "## Revisions: unlike before, my previous attempt skipped prices. The critique stands.");
+        assert_eq!(r, "Before I settle on a plan, I keep in mind that my plan skipped prices. This point stands.");
+        // Arguments that read as draft vocabulary leave the lead.
+        let step = Step::call(
+            ToolCall { id: "c1".into(), name: "web_search".into(), arguments: r#"{"query":"the draft beer kit"}"#.into() },
+            "",
+            TokenUsage::default(),
+            "m",
+        );
+        assert_eq!(
+            reflect(&step, "Use a narrower query."),
+            "Weighing a web_search call, I keep in mind that I should use a narrower query."
+        );
     }
 
     #[test]
@@ -911,12 +859,5 @@ mod tests {
         let n = neutralize("Following the reviewer's feedback, I search again. Customer feedback is mixed.");
         assert_eq!(n, "I search again. Customer input is mixed.");
         assert_eq!(role_word_in(&n), None);
-    }
-
-    #[test]
-    fn sentences_ignore_decimals_and_abbreviations() {
-        let t = "Rated 4.5 stars, e.g. on Amazon. Next one!\nThird";
-        let s: Vec<&str> = sentences_of(t).into_iter().map(|r| &t[r]).collect();
-        assert_eq!(s, ["Rated 4.5 stars, e.g. on Amazon.", "Next one!", "Third"]);
     }
 }
