@@ -95,7 +95,7 @@ mod tests {
             .report("draft", Some(FEEDBACK))
             .report("Buy the kettle.", None)
             .end(TerminationReason::Approved);
-        let raw = crate::internalize::internalize_with(&t, "sys", &Default::default(), crate::filter::final_report_seq(&t, true), 0);
+        let raw = crate::internalize::internalize_with(&t, "sys", &Default::default(), crate::internalize::final_report_seq(&t, true), 0);
         let err = feedback_echo(&t, &raw.messages, 8).unwrap_err();
         assert!(err.contains("(reasoning) repeats 8 words"), "{err}");
         assert_eq!(feedback_echo(&t, &internalize(&t, "sys").messages, 8), Ok("no run of 8 words from 1 feedback texts".into()));

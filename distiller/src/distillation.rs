@@ -238,7 +238,7 @@ fn one(
     if let Err(r) = filter::screen_into(trajectory, &opts.filters, decisions) {
         return Ok(Err(r));
     }
-    let final_seq = filter::final_report_seq(trajectory, opts.filters.require_approval);
+    let final_seq = internalize::final_report_seq(trajectory, opts.filters.require_approval);
     let echo_words = opts.filters.feedback_echo_words as usize;
     let internalized = internalize::internalize_with(trajectory, &opts.system_prompt, &reflections.by_seq, final_seq, echo_words);
     if let Err(r) = filter::depth(&internalized, opts.filters.min_assistant_turns, decisions) {

@@ -105,8 +105,19 @@ impl Internalized {
 /// with the rule-based reflections and the approved report as the last turn;
 /// no reasoning repeats [`echo::ECHO_WORDS`] words of recorded feedback.
 pub fn internalize(trajectory: &Trajectory, system_prompt: &str) -> Internalized {
-    let final_seq = crate::filter::final_report_seq(trajectory, true);
+    let final_seq = final_report_seq(trajectory, true);
     internalize_with(trajectory, system_prompt, &HashMap::new(), final_seq, echo::ECHO_WORDS)
+}
+
+/// The seq of the report that ends the example: the last approved report, or
+/// (approval not required) the last report.
+pub fn final_report_seq(trajectory: &Trajectory, require_approval: bool) -> Option<u64> {
+    trajectory
+        .steps()
+        .into_iter()
+        .rev()
+        .find(|(_, s, v)| s.kind == StepKind::Report && (!require_approval || v.is_some_and(|v| v.approved())))
+        .map(|(e, _, _)| e.seq)
 }
 
 /// Internalizes `trajectory` with `reflections` (rejected step's event seq →

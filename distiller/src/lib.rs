@@ -28,6 +28,7 @@ pub mod race;
 pub mod reflection;
 mod service;
 pub mod stats;
+pub mod termination;
 pub mod tokens;
 pub mod validate;
 pub mod vocabulary;

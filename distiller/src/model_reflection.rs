@@ -18,7 +18,7 @@ use productresearch_record::{Decision, Step, StepKind, Trajectory};
 use serde_json::{Value, json};
 
 use crate::filter::{self, FilterConfig};
-use crate::{echo, vocabulary};
+use crate::{echo, internalize, vocabulary};
 
 /// Name of the reflection prompt template.
 pub const TEMPLATE: &str = "distiller/reflection";
@@ -79,7 +79,7 @@ impl ModelReflector {
                 continue;
             }
             let query = t.intent().map(|i| i.query.clone()).unwrap_or_default();
-            let final_seq = filter::final_report_seq(t, filters.require_approval);
+            let final_seq = internalize::final_report_seq(t, filters.require_approval);
             for (event, step, verdict) in t.steps() {
                 let Some(v) = verdict.filter(|v| v.decision == Decision::Revise && Some(event.seq) != final_seq) else { continue };
                 jobs.push((t.trajectory_id.clone(), event.seq, query.clone(), step.clone(), v.feedback.clone()));

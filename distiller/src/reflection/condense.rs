@@ -20,135 +20,10 @@
 //! the loop ends, and it ends only when no run is left. A change that would
 //! bring in review or draft vocabulary is passed over while another exists.
 
+use super::lexicon::{FILLERS, FUNCTION_WORDS, NEAR_SYNONYMS, SYNONYMS};
 use super::text::{capitalize, match_case};
 use crate::echo::Echo;
 use crate::vocabulary;
-
-/// Synonyms that keep the sense: verbs, quantifiers, connectives.
-const PLAIN: &[(&str, &str)] = &[
-    ("compare", "weigh"),
-    ("compares", "weighs"),
-    ("compared", "weighed"),
-    ("comparing", "weighing"),
-    ("cite", "name"),
-    ("cites", "names"),
-    ("cited", "named"),
-    ("citing", "naming"),
-    ("state", "give"),
-    ("states", "gives"),
-    ("mention", "note"),
-    ("mentions", "notes"),
-    ("mentioned", "noted"),
-    ("include", "add"),
-    ("includes", "adds"),
-    ("included", "added"),
-    ("add", "include"),
-    ("adds", "includes"),
-    ("added", "included"),
-    ("explain", "say"),
-    ("explains", "says"),
-    ("describe", "outline"),
-    ("describes", "outlines"),
-    ("ensure", "confirm"),
-    ("ensures", "confirms"),
-    ("verify", "check"),
-    ("verified", "checked"),
-    ("provide", "give"),
-    ("provides", "gives"),
-    ("provided", "given"),
-    ("show", "present"),
-    ("shows", "presents"),
-    ("support", "back"),
-    ("supports", "backs"),
-    ("supported", "backed"),
-    ("discuss", "cover"),
-    ("discusses", "covers"),
-    ("highlight", "stress"),
-    ("use", "apply"),
-    ("uses", "applies"),
-    ("using", "applying"),
-    ("need", "require"),
-    ("needs", "requires"),
-    ("needed", "required"),
-    ("lack", "miss"),
-    ("lacks", "misses"),
-    ("repeat", "restate"),
-    ("repeats", "restates"),
-    ("repeated", "restated"),
-    ("write", "compose"),
-    ("writes", "composes"),
-    ("finish", "complete"),
-    ("finished", "completed"),
-    ("several", "some"),
-    ("various", "different"),
-    ("many", "numerous"),
-    ("each", "every"),
-    ("every", "each"),
-    ("behind", "supporting"),
-    ("because", "since"),
-    ("however", "but"),
-    ("instead", "rather"),
-    ("already", "previously"),
-    ("exactly", "precisely"),
-    ("clearly", "plainly"),
-    ("only", "just"),
-    ("must", "should"),
-    ("narrower", "tighter"),
-    ("broader", "wider"),
-    ("relevant", "related"),
-    ("irrelevant", "unrelated"),
-    ("specific", "concrete"),
-    ("important", "crucial"),
-    ("better", "stronger"),
-    ("enough", "sufficient"),
-    ("whether", "if"),
-    ("between", "among"),
-    ("then", "next"),
-];
-
-/// Near synonyms: nouns whose replacement shifts the sense a little.
-const NEAR: &[(&str, &str)] = &[
-    ("price", "cost"),
-    ("prices", "costs"),
-    ("product", "item"),
-    ("products", "items"),
-    ("recommendation", "pick"),
-    ("recommendations", "picks"),
-    ("option", "choice"),
-    ("options", "choices"),
-    ("candidate", "contender"),
-    ("candidates", "contenders"),
-    ("fact", "detail"),
-    ("facts", "details"),
-    ("details", "specifics"),
-    ("information", "details"),
-    ("evidence", "proof"),
-    ("claim", "statement"),
-    ("claims", "statements"),
-    ("source", "reference"),
-    ("sources", "references"),
-    ("rating", "score"),
-    ("ratings", "scores"),
-    ("step", "stage"),
-    ("steps", "stages"),
-    ("comparison", "contrast"),
-    ("user", "shopper"),
-    ("users", "shoppers"),
-    ("customer", "buyer"),
-    ("customers", "buyers"),
-    ("reviews", "opinions"),
-    ("warranty", "guarantee"),
-    ("missing", "absent"),
-];
-
-/// Words that add little: dropped before anything that carries meaning.
-const FILLERS: &[&str] = &["the", "a", "an", "very", "really", "just", "also", "please", "actually", "simply", "quite"];
-
-/// Words that hold a sentence together: dropped before content words.
-const FUNCTION_WORDS: &[&str] = &[
-    "that", "which", "of", "for", "with", "in", "on", "at", "by", "from", "and", "or", "so", "its", "their", "this", "these", "those",
-    "is", "are", "be", "been", "will", "would",
-];
 
 /// `text` with every run `echo` bans broken (see the module docs); text
 /// without such a run comes back unchanged.
@@ -284,9 +159,9 @@ impl Tokens {
                 .filter_map(|&i| table.iter().find(|(w, _)| *w == lower(i)).map(|&(_, synonym)| Change::Synonym(i, synonym)))
                 .collect::<Vec<_>>()
         };
-        out.extend(synonyms(PLAIN));
+        out.extend(synonyms(SYNONYMS));
         out.extend(window.iter().rev().filter(free).filter(|i| FILLERS.contains(&lower(**i).as_str())).map(|&i| Change::Drop(i)));
-        out.extend(synonyms(NEAR));
+        out.extend(synonyms(NEAR_SYNONYMS));
         let commas = window.windows(2).rev().filter(|pair| pair[1] == pair[0] + 2 && self.0[pair[0] + 1].text.trim() == ",");
         out.extend(commas.filter(|pair| !self.0[pair[0]].kept || !self.0[pair[1]].kept).map(|pair| Change::And(pair[0] + 1)));
         out.extend(window.iter().rev().filter(free).filter(|i| FUNCTION_WORDS.contains(&lower(**i).as_str())).map(|&i| Change::Drop(i)));
@@ -415,7 +290,7 @@ mod tests {
 
     #[test]
     fn synonyms_bring_in_no_review_or_draft_word() {
-        for (word, synonym) in PLAIN.iter().chain(NEAR) {
+        for (word, synonym) in SYNONYMS.iter().chain(NEAR_SYNONYMS) {
             assert_eq!(vocabulary::any_in(synonym), None, "{word} -> {synonym}");
             assert_ne!(word, synonym);
             assert_eq!(*word, word.to_lowercase());
@@ -428,7 +303,7 @@ mod tests {
     /// change can make a new run, and still none is left.
     #[test]
     fn no_run_survives_adversarial_feedback() {
-        let mut pool: Vec<&str> = PLAIN.iter().chain(NEAR).flat_map(|(a, b)| [*a, *b]).collect();
+        let mut pool: Vec<&str> = SYNONYMS.iter().chain(NEAR_SYNONYMS).flat_map(|(a, b)| [*a, *b]).collect();
         pool.extend(FILLERS);
         pool.extend(FUNCTION_WORDS);
         pool.extend(["Oakhaven", "Tranzit", "119", "bp-001", "product_search", "\"quoted words\"", "I", "you", "my"]);
@@ -448,7 +323,7 @@ mod tests {
             let first = words.join(" ");
             let swapped: Vec<String> = first
                 .split(' ')
-                .map(|w| PLAIN.iter().chain(NEAR).find(|(a, _)| *a == w).map_or(w.to_string(), |(_, b)| b.to_string()))
+                .map(|w| SYNONYMS.iter().chain(NEAR_SYNONYMS).find(|(a, _)| *a == w).map_or(w.to_string(), |(_, b)| b.to_string()))
                 .collect();
             let second = swapped.join(" ");
             let echo = Echo::new(&[&first, &second], [], 2 + case % 7);
