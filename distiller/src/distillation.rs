@@ -299,7 +299,7 @@ fn tools_hash(tools: &[ToolSpec]) -> String {
 
 /// Prompt templates (name → sha256) behind the example: those the record names
 /// (the trajectory's, each step's and each verdict's) and the reflection
-/// template when the model wrote reflections.
+/// templates when the model wrote reflections.
 fn prompts_lineage<'a>(trajectory: &'a Trajectory, reflections: &'a TrajectoryReflections) -> Value {
     let mut prompts: BTreeMap<&str, &str> = BTreeMap::new();
     let mut add = |refs: &'a [productresearch_record::PromptRef]| {
@@ -315,9 +315,7 @@ fn prompts_lineage<'a>(trajectory: &'a Trajectory, reflections: &'a TrajectoryRe
             _ => {}
         }
     }
-    if let Some(p) = &reflections.prompt {
-        add(std::slice::from_ref(p));
-    }
+    add(&reflections.prompts);
     json!(prompts)
 }
 
