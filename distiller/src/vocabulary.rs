@@ -31,11 +31,8 @@ pub const REVIEW_PHRASES: &[&str] = &[
     "as requested in the review",
 ];
 
-/// Phrases that point at an earlier draft or attempt of the agent's own.
-pub const DRAFT_PHRASES: &[&str] = &[
-    "looking back at my",
-    "my draft",
-    "the draft",
+/// Names of an earlier draft or attempt of the agent's own.
+pub const EARLIER_DRAFTS: &[&str] = &[
     "previous draft",
     "earlier draft",
     "first draft",
@@ -46,6 +43,14 @@ pub const DRAFT_PHRASES: &[&str] = &[
     "last attempt",
     "first attempt",
     "second attempt",
+];
+
+/// Phrases that point at an earlier draft or attempt of the agent's own
+/// (with [`EARLIER_DRAFTS`], the draft vocabulary).
+pub const DRAFT_PHRASES: &[&str] = &[
+    "looking back at my",
+    "my draft",
+    "the draft",
     "i was about to make",
     "i revised",
     "i have revised",
@@ -69,16 +74,17 @@ pub fn review_phrase_in(text: &str) -> Option<&'static str> {
     REVIEW_PHRASES.iter().copied().find(|p| lower.contains(p))
 }
 
-/// The first [`DRAFT_PHRASES`] entry `text` contains, ignoring case.
+/// The first [`DRAFT_PHRASES`] or [`EARLIER_DRAFTS`] entry `text` contains,
+/// ignoring case.
 pub fn draft_phrase_in(text: &str) -> Option<&'static str> {
     let lower = text.to_lowercase();
-    DRAFT_PHRASES.iter().copied().find(|p| lower.contains(p))
+    DRAFT_PHRASES.iter().chain(EARLIER_DRAFTS).copied().find(|p| lower.contains(p))
 }
 
 /// How often the words and phrases of the three lists occur in `text`.
 pub fn count_in(text: &str) -> usize {
     let lower = text.to_lowercase();
-    ROLE_WORDS.iter().chain(REVIEW_PHRASES).chain(DRAFT_PHRASES).map(|p| lower.matches(p).count()).sum()
+    ROLE_WORDS.iter().chain(REVIEW_PHRASES).chain(DRAFT_PHRASES).chain(EARLIER_DRAFTS).map(|p| lower.matches(p).count()).sum()
 }
 
 /// The first word or phrase of any of the three lists in `text`.

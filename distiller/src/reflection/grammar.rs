@@ -6,11 +6,11 @@
 use productresearch_record::StepKind;
 
 use super::lexicon::{
-    AFTER_SUBJECT, ARTIFACTS, ATTEMPTS, ATTRIBUTION_OPENERS, ATTRIBUTIONS, BEFORE_SUBJECT, DROPPED_LABELS, IMPERATIVES, PLAIN_REVIEW_WORDS,
+    AFTER_SUBJECT, ARTIFACTS, ATTRIBUTION_OPENERS, ATTRIBUTIONS, BEFORE_SUBJECT, DROPPED_LABELS, IMPERATIVES, PLAIN_REVIEW_WORDS,
     PREDICATES, REQUIREMENTS, ROLE_REPLACEMENTS, SOURCES, SUBJECTS,
 };
 use super::text::{decapitalize_word, match_case, replace_phrase, replace_substring, strip_prefix_ci, tokenize};
-use crate::vocabulary::role_word_in;
+use crate::vocabulary::{EARLIER_DRAFTS, role_word_in};
 
 /// A plan's or report's shortcoming as a requirement of the one to come:
 /// `does not X` → `should X`, `lacks X` → `needs X`, `is missing X` → `needs X`.
@@ -210,7 +210,8 @@ pub(super) fn plain_words(s: &str, kind: StepKind) -> String {
     for &(phrase, plain) in PLAIN_REVIEW_WORDS {
         out = replace_substring(&out, phrase, plain);
     }
-    for phrase in ATTEMPTS {
+    // "my previous attempt" → "my plan": a determiner before the phrase stays.
+    for phrase in EARLIER_DRAFTS {
         out = replace_substring(&out, phrase, artifact);
     }
     for det in ["my", "the"] {

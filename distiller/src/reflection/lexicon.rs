@@ -128,21 +128,6 @@ pub(super) const PLAIN_REVIEW_WORDS: &[(&str, &str)] = &[
     ("unlike before", ""),
 ];
 
-/// Names of an earlier draft; each becomes the artifact to come, and a
-/// determiner before it stays (`my previous attempt` → `my plan`).
-pub(super) const ATTEMPTS: &[&str] = &[
-    "previous draft",
-    "earlier draft",
-    "first draft",
-    "previous version",
-    "earlier version",
-    "previous attempt",
-    "earlier attempt",
-    "last attempt",
-    "first attempt",
-    "second attempt",
-];
-
 /// Phrases naming the second role, and their stand-ins (longest first).
 pub(super) const ROLE_REPLACEMENTS: &[(&str, &str)] = &[
     ("the supervisor's feedback", "this critique"),
