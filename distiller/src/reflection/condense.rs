@@ -207,7 +207,10 @@ impl Tokens {
                 } else if b.trim().is_empty() {
                     a
                 } else {
-                    b.trim_start().to_string() + if b.ends_with(char::is_whitespace) { "" } else { " " }
+                    // Both hold punctuation: brackets and quotes stay, a comma
+                    // before the next mark goes (`price, rating.` → `price.`).
+                    let gap = if b.ends_with(char::is_whitespace) || n + 1 == self.0.len() { "" } else { " " };
+                    format!("{}{}{gap}", a.trim_end().trim_end_matches([',', ';', ':']), b.trim_start())
                 };
                 self.0.remove(n);
             }
@@ -286,6 +289,10 @@ mod tests {
         let mut t = Tokens::of("The price is fine.");
         t.drop_word(0);
         assert_eq!(t.render(), "Price is fine.");
+        let mut t = Tokens::of("nothing under (it) here");
+        let it = t.0.iter().position(|x| x.text == "it").unwrap();
+        t.drop_word(it);
+        assert_eq!(t.render(), "nothing under () here");
     }
 
     #[test]
