@@ -25,8 +25,7 @@ trap 'rm -rf "$WORK"' EXIT
 cargo build --quiet --locked -p productresearch
 BIN=$(realpath "${CARGO_TARGET_DIR:-target}")/debug/productresearch
 "$BIN" run --simulated-llm --out "$WORK/run" >/dev/null 2>"$WORK/run.log" || { cat "$WORK/run.log"; exit 1; }
-# Reflections by the (simulated) model: the rule-based rewrite keeps the
-# feedback's wording, which the feedback_echo filter refuses.
+# Reflections by the (simulated) model, as `productresearch run` has them.
 "$BIN" distill "$WORK/run/trajectories.jsonl" --out "$WORK/distilled" --format openai --format sharegpt --format hermes --explain \
   --reflect-with-model --simulated-llm
 

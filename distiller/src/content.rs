@@ -10,76 +10,11 @@
 //!   that looks back at one ("Looking back at my draft…", "my previous attempt")
 //!   refers to something the trained model will never have seen.
 
-use std::collections::HashSet;
+use productresearch_record::Trajectory;
 
-use productresearch_record::{EventBody, Trajectory};
-
+use crate::echo::{self, Echo};
 use crate::internalize::Message;
-
-/// Phrases that only a transcript with a reviewer would contain, matched
-/// case-insensitively in assistant content and reasoning. Bare "reviewer" and
-/// "feedback" are not here: product reports quote reviewers and customer
-/// feedback (the reasoning's stricter word list is [`crate::reflection::ROLE_WORDS`]).
-pub const REVIEW_PHRASES: &[&str] = &[
-    "supervisor",
-    "## revisions",
-    "revisions –",
-    "revisions -",
-    "addressed:",
-    "feedback said",
-    "feedback says",
-    "per the feedback",
-    "feedback on my",
-    "feedback on your",
-    "your feedback",
-    "the critique",
-    "reviewer's feedback",
-    "the reviewer asked",
-    "the reviewer wants",
-    "revision request",
-    "as requested in the review",
-];
-
-/// Phrases that point at an earlier draft or attempt of the agent's own.
-pub const DRAFT_PHRASES: &[&str] = &[
-    "looking back at my",
-    "my draft",
-    "the draft",
-    "previous draft",
-    "earlier draft",
-    "first draft",
-    "previous version",
-    "earlier version",
-    "previous attempt",
-    "earlier attempt",
-    "last attempt",
-    "first attempt",
-    "second attempt",
-    "i was about to make",
-    "i revised",
-    "i have revised",
-    "i've revised",
-    "revised report",
-    "revised plan",
-    "this revision",
-    "my revision",
-    "unlike before",
-];
-
-/// The default shortest run of feedback words that counts as an echo.
-pub const ECHO_WORDS: usize = 8;
-
-/// The first run of `n` words `text` shares with `source`, if any.
-pub fn shared_run(text: &str, source: &str, n: usize) -> Option<String> {
-    let source: HashSet<String> = grams(&words(source), n).collect();
-    grams(&words(text), n).find(|g| source.contains(g))
-}
-
-/// The first [`DRAFT_PHRASES`] entry `text` contains, ignoring case.
-pub fn draft_phrase_in(text: &str) -> Option<&'static str> {
-    let lower = text.to_lowercase();
-    DRAFT_PHRASES.iter().copied().find(|p| lower.contains(p))
-}
+use crate::vocabulary;
 
 /// The assistant texts of `messages`: (index, which part, text).
 fn assistant_texts(messages: &[Message]) -> impl Iterator<Item = (usize, &'static str, &str)> {
@@ -91,48 +26,21 @@ fn assistant_texts(messages: &[Message]) -> impl Iterator<Item = (usize, &'stati
     })
 }
 
-/// Lowercase words (runs of letters and digits).
-fn words(text: &str) -> Vec<String> {
-    text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_lowercase).collect()
-}
-
-fn grams(words: &[String], n: usize) -> impl Iterator<Item = String> + '_ {
-    words.windows(n).map(|w| w.join(" "))
-}
-
 /// Checks that no assistant turn echoes the trajectory's feedback (runs of
 /// `min_words` words; 0 checks only the vocabulary); what was checked on success.
 pub fn feedback_echo(trajectory: &Trajectory, messages: &[Message], min_words: usize) -> Result<String, String> {
     for (i, part, text) in assistant_texts(messages) {
-        let lower = text.to_lowercase();
-        if let Some(p) = REVIEW_PHRASES.iter().find(|p| lower.contains(*p)) {
+        if let Some(p) = vocabulary::review_phrase_in(text) {
             return Err(format!("message {i} ({part}) uses review vocabulary {p:?}"));
         }
     }
-    let feedback: Vec<&str> = trajectory
-        .events
-        .iter()
-        .filter_map(|e| match &e.body {
-            EventBody::Verdict(v) if !v.feedback.trim().is_empty() => Some(v.feedback.as_str()),
-            _ => None,
-        })
-        .collect();
+    let feedback = echo::recorded_feedback(trajectory);
     if min_words == 0 || feedback.is_empty() {
         return Ok(format!("no review vocabulary; {} feedback texts", feedback.len()));
     }
-    // Runs the example's own sources contain are not the supervisor's words.
-    let mut sources: HashSet<String> = HashSet::new();
-    for m in messages {
-        if let Message::User { content } | Message::Tool { content, .. } = m {
-            sources.extend(grams(&words(content), min_words));
-        }
-    }
-    let mut banned: HashSet<String> = HashSet::new();
-    for f in &feedback {
-        banned.extend(grams(&words(f), min_words).filter(|g| !sources.contains(g)));
-    }
+    let echo = Echo::new(&feedback, messages.iter().filter_map(Message::source_text), min_words);
     for (i, part, text) in assistant_texts(messages) {
-        if let Some(run) = grams(&words(text), min_words).find(|g| banned.contains(g)) {
+        if let Some(run) = echo.find(text) {
             return Err(format!("message {i} ({part}) repeats {min_words} words of recorded feedback: {run:?}"));
         }
     }
@@ -143,7 +51,7 @@ pub fn feedback_echo(trajectory: &Trajectory, messages: &[Message], min_words: u
 /// does not contain.
 pub fn invisible_draft(messages: &[Message]) -> Result<(), String> {
     for (i, part, text) in assistant_texts(messages) {
-        if let Some(p) = draft_phrase_in(text) {
+        if let Some(p) = vocabulary::draft_phrase_in(text) {
             return Err(format!("message {i} ({part}) refers to a draft the example does not show: {p:?}"));
         }
     }
@@ -155,6 +63,7 @@ mod tests {
     use productresearch_record::TerminationReason;
 
     use super::*;
+    use crate::echo::ECHO_WORDS;
     use crate::internalize::internalize;
     use crate::internalize::tests::{Script, supervised};
 
@@ -179,15 +88,17 @@ mod tests {
     }
 
     #[test]
-    fn a_rule_based_lesson_that_keeps_the_feedbacks_wording_is_caught() {
+    fn the_rule_based_lesson_keeps_the_wording_only_when_condensing_is_off() {
         let t = Script::new("t", "which kettle?")
             .plan("p", "", None)
             .tool("c1", "product_search", r#"{"query":"kettle"}"#, "Steel kettle")
             .report("draft", Some(FEEDBACK))
             .report("Buy the kettle.", None)
             .end(TerminationReason::Approved);
-        let err = feedback_echo(&t, &internalize(&t, "sys").messages, 8).unwrap_err();
+        let raw = crate::internalize::internalize_with(&t, "sys", &Default::default(), crate::internalize::final_report_seq(&t, true), 0);
+        let err = feedback_echo(&t, &raw.messages, 8).unwrap_err();
         assert!(err.contains("(reasoning) repeats 8 words"), "{err}");
+        assert_eq!(feedback_echo(&t, &internalize(&t, "sys").messages, 8), Ok("no run of 8 words from 1 feedback texts".into()));
     }
 
     #[test]
@@ -246,5 +157,101 @@ mod tests {
             *reasoning_content = Some("Looking back at my draft plan, I notice it lacks warranties.".into());
         }
         assert!(invisible_draft(&m).unwrap_err().contains("looking back at my"));
+    }
+
+    /// Feedback the supervisor writes (its deterministic checks and the
+    /// simulated model's critiques), a model's long critique, and adversarial
+    /// shapes: one long sentence, quoted product names, lists, review words.
+    const LONG_FEEDBACK: &[(&str, &str, &[&str])] = &[
+        (
+            "plan",
+            "The plan does not say how the candidates will be compared; add a step that compares price, rating and review evidence.",
+            &["compared", "price", "rating", "review evidence"],
+        ),
+        (
+            "report",
+            "Several recommendations lack evidence; cite the product id and the facts behind each recommendation, and state the price of each option.",
+            &["product id", "facts", "price"],
+        ),
+        (
+            "report",
+            "The report rests on 1 tool result; a report needs at least 2. Call the tools first (product_search, then visit_product or web_search on what it returns) and write the report from their results.",
+            &["1 tool result", "at least 2", "product_search", "visit_product"],
+        ),
+        (
+            "report",
+            "The report has only 24 words; answer the query in at least 40: recommend products by their [product_id] with prices and the evidence the tool results gave.",
+            &["24 words", "[product_id]", "evidence"],
+        ),
+        (
+            "report",
+            "The report is unfinished (the report ends with a heading and nothing under it: \"…ve Guide to Battery Life and Comfort on Long Battery Commute\"); write the whole report and end it with a complete sentence.",
+            &["heading", "complete sentence"],
+        ),
+        (
+            "call",
+            "You already called product_search with exactly these arguments; use that result, or change the arguments to learn something new.",
+            &["product_search", "arguments", "something new"],
+        ),
+        (
+            "report",
+            "Your report recommends the Tranzit Commuter 22L Laptop Backpack but never explains why it beats the Urbanite Minimal 18L Laptop Backpack for a student who carries a 15 inch laptop every day and you do not mention that the Tranzit costs 119 which is far above the stated budget of 53 so the recommendation ignores the most important constraint of the query and the comparison table leaves out ratings and review counts for two of the three products which makes the ranking impossible to verify",
+            &["Tranzit Commuter 22L Laptop Backpack", "Urbanite Minimal 18L Laptop Backpack", "119", "budget", "53"],
+        ),
+        (
+            "report",
+            "Issues:\n1. The comparison table is missing price, rating, battery life, weight, comfort, noise cancelling, charging time and codec support for each of the three headphones.\n2. The recommendation does not explain why the Aurion Quiet 700 is better than the Sonora Lite for long flights.\n- Cite the product id for every claim you make about battery life.",
+            &["Aurion Quiet 700", "Sonora Lite", "battery life", "noise cancelling", "long flights"],
+        ),
+        (
+            "plan",
+            "## Revisions needed: Unlike before, the plan still searches the web before the catalog; the critique from the previous attempt was that the plan must search the catalog first, then open the two best products, then search the web for reviews of the leading candidates.",
+            &["catalog", "web"],
+        ),
+    ];
+
+    #[test]
+    fn long_feedback_becomes_a_lesson_that_shares_no_run_with_it() {
+        for (kind, feedback, terms) in LONG_FEEDBACK {
+            let mut s = Script::new("t", "Which laptop backpack under 53 should a student choose?");
+            match *kind {
+                "plan" => s.plan("1. search", "", Some(feedback)).plan("1. search\n2. compare", "", None),
+                _ => s.plan("1. search\n2. compare", "", None),
+            };
+            if *kind == "call" {
+                s.call("c0", "product_search", r#"{"query":"laptop backpack"}"#, Some(feedback));
+            }
+            s.tool("c1", "product_search", r#"{"query":"student laptop backpack"}"#, "[bp-001] Tranzit $119; [bp-003] Urbanite $45");
+            if *kind == "report" {
+                s.report("Buy the Urbanite [bp-003].", Some(feedback));
+            }
+            let t = s.report("Buy the Urbanite [bp-003] at $45.", None).end(TerminationReason::Approved);
+            let out = internalize(&t, "sys");
+            assert_eq!(
+                feedback_echo(&t, &out.messages, ECHO_WORDS),
+                Ok(format!("no run of {ECHO_WORDS} words from 1 feedback texts")),
+                "{feedback}"
+            );
+            assert_eq!(invisible_draft(&out.messages), Ok(()), "{feedback}");
+            crate::validate::check(&crate::export::example(&t, &out, &[])).unwrap_or_else(|v| panic!("{v:?}: {feedback}"));
+            let lead = match *kind {
+                "plan" => "Before I settle on a plan, ",
+                "call" => "Weighing a product_search call with {\"query\":\"laptop backpack\"}, ",
+                _ => "Before I write the report, ",
+            };
+            let lesson = out
+                .messages
+                .iter()
+                .find_map(|m| match m {
+                    Message::Assistant { reasoning_content: Some(r), .. } if r.starts_with(lead) => Some(r.clone()),
+                    _ => None,
+                })
+                .unwrap_or_else(|| panic!("no lesson opens with {lead:?}: {:?}", out.messages));
+            for term in *terms {
+                assert!(lesson.to_lowercase().contains(&term.to_lowercase()), "{term:?} lost from {lesson:?}");
+            }
+            assert_eq!(crate::vocabulary::any_in(&lesson), None, "{lesson}");
+            eprintln!("{feedback}\n  -> {lesson}\n");
+        }
     }
 }

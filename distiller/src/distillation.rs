@@ -238,8 +238,9 @@ fn one(
     if let Err(r) = filter::screen_into(trajectory, &opts.filters, decisions) {
         return Ok(Err(r));
     }
-    let final_seq = filter::final_report_seq(trajectory, opts.filters.require_approval);
-    let internalized = internalize::internalize_with(trajectory, &opts.system_prompt, &reflections.by_seq, final_seq);
+    let final_seq = internalize::final_report_seq(trajectory, opts.filters.require_approval);
+    let echo_words = opts.filters.feedback_echo_words as usize;
+    let internalized = internalize::internalize_with(trajectory, &opts.system_prompt, &reflections.by_seq, final_seq, echo_words);
     if let Err(r) = filter::depth(&internalized, opts.filters.min_assistant_turns, decisions) {
         return Ok(Err(r));
     }
@@ -298,7 +299,7 @@ fn tools_hash(tools: &[ToolSpec]) -> String {
 
 /// Prompt templates (name → sha256) behind the example: those the record names
 /// (the trajectory's, each step's and each verdict's) and the reflection
-/// template when the model wrote reflections.
+/// templates when the model wrote reflections.
 fn prompts_lineage<'a>(trajectory: &'a Trajectory, reflections: &'a TrajectoryReflections) -> Value {
     let mut prompts: BTreeMap<&str, &str> = BTreeMap::new();
     let mut add = |refs: &'a [productresearch_record::PromptRef]| {
@@ -314,9 +315,7 @@ fn prompts_lineage<'a>(trajectory: &'a Trajectory, reflections: &'a TrajectoryRe
             _ => {}
         }
     }
-    if let Some(p) = &reflections.prompt {
-        add(std::slice::from_ref(p));
-    }
+    add(&reflections.prompts);
     json!(prompts)
 }
 

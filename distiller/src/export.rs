@@ -11,8 +11,8 @@
 use productresearch_record::{ToolSpec, Trajectory};
 use serde_json::{Value, json};
 
-use crate::filter::reason_name;
 use crate::internalize::Internalized;
+use crate::termination::reason_name;
 
 /// The example of `trajectory` given its internalized conversation and the
 /// tools the agent had (exported with it so the model trains on the schemas it

@@ -4,6 +4,8 @@
 
 use productresearch_record::{EventBody, StepKind, TerminationReason, Trajectory};
 
+use crate::termination::reason_name;
+
 /// Openings of text that is an error report rather than content (compared
 /// lowercase, after trimming).
 const ERROR_OPENINGS: [&str; 7] =
@@ -28,7 +30,7 @@ pub fn first_failure(trajectory: &Trajectory) -> Option<String> {
                     TerminationReason::ModelFailure | TerminationReason::ToolFailure | TerminationReason::MeshFailure
                 ) =>
             {
-                return Some(format!("ended with a {} record", crate::filter::reason_name(t.reason)));
+                return Some(format!("ended with a {} record", reason_name(t.reason)));
             }
             EventBody::Intent(_) | EventBody::Step(_) | EventBody::Verdict(_) | EventBody::Termination(_) => {}
             #[allow(unreachable_patterns)]

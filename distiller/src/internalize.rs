@@ -12,6 +12,7 @@ use std::collections::HashMap;
 use productresearch_record::{Decision, Step, StepKind, Trajectory};
 use serde::Serialize;
 
+use crate::echo::{self, Echo};
 use crate::reflection;
 
 /// One message of the exported conversation (OpenAI chat format).
@@ -46,6 +47,17 @@ pub enum Message {
         /// What the agent saw (an error text included).
         content: String,
     },
+}
+
+impl Message {
+    /// What the example itself supplies (the user's words, what tools
+    /// returned): a run of feedback words found there is not the supervisor's.
+    pub fn source_text(&self) -> Option<&str> {
+        match self {
+            Message::User { content } | Message::Tool { content, .. } => Some(content),
+            Message::System { .. } | Message::Assistant { .. } => None,
+        }
+    }
 }
 
 /// A tool call in an assistant message.
@@ -90,16 +102,31 @@ impl Internalized {
 }
 
 /// Internalizes `trajectory`, opening the conversation with `system_prompt`,
-/// with the rule-based reflections and the approved report as the last turn.
+/// with the rule-based reflections and the approved report as the last turn;
+/// no reasoning repeats [`echo::ECHO_WORDS`] words of recorded feedback.
 pub fn internalize(trajectory: &Trajectory, system_prompt: &str) -> Internalized {
-    let final_seq = crate::filter::final_report_seq(trajectory, true);
-    internalize_with(trajectory, system_prompt, &HashMap::new(), final_seq)
+    let final_seq = final_report_seq(trajectory, true);
+    internalize_with(trajectory, system_prompt, &HashMap::new(), final_seq, echo::ECHO_WORDS)
+}
+
+/// The seq of the report that ends the example: the last approved report, or
+/// (approval not required) the last report.
+pub fn final_report_seq(trajectory: &Trajectory, require_approval: bool) -> Option<u64> {
+    trajectory
+        .steps()
+        .into_iter()
+        .rev()
+        .find(|(_, s, v)| s.kind == StepKind::Report && (!require_approval || v.is_some_and(|v| v.approved())))
+        .map(|(e, _, _)| e.seq)
 }
 
 /// Internalizes `trajectory` with `reflections` (rejected step's event seq →
 /// the model's first-person reflection; a rejection missing from it gets the
 /// rule-based one) and the report at `final_seq` as the last turn (the approved
-/// one, or the last one when approval is not required).
+/// one, or the last one when approval is not required). The reasoning of
+/// every turn is condensed until it repeats no run of `echo_words` words of
+/// any feedback the trajectory recorded (0: left as it is), the rule the
+/// `feedback_echo` filter checks.
 ///
 /// Expects a trajectory that passed the structure filter (every approved call
 /// followed by its result, nothing after the approved report); anything else
@@ -109,6 +136,7 @@ pub fn internalize_with(
     system_prompt: &str,
     reflections: &HashMap<u64, String>,
     final_seq: Option<u64>,
+    echo_words: usize,
 ) -> Internalized {
     let query = trajectory.intent().map(|i| i.query.trim().to_string()).unwrap_or_default();
     let mut messages = vec![Message::System { content: system_prompt.to_string() }, Message::User { content: query }];
@@ -176,6 +204,17 @@ pub fn internalize_with(
         if is_final {
             // The approved report ends the trajectory.
             break;
+        }
+    }
+    // The lessons restate the feedback in the first person and keep its middle;
+    // the agent's own reasoning may quote it. Both are condensed here, on the
+    // whole reasoning of a turn, so no run survives across a lesson's edge.
+    let echo = Echo::new(&echo::recorded_feedback(trajectory), messages.iter().filter_map(Message::source_text), echo_words);
+    if !echo.is_empty() {
+        for message in &mut messages {
+            if let Message::Assistant { reasoning_content: Some(reasoning), .. } = message {
+                *reasoning = reflection::condense(reasoning, &echo);
+            }
         }
     }
     Internalized { messages, rounds, tool_calls, rejections_internalized: rejections }

@@ -2,7 +2,9 @@
 //!
 //! - [`filter`]: which trajectories are kept, and why the others are dropped;
 //! - [`internalize`]: the multi-role transcript as one conversation, with each
-//!   rejection's feedback turned into the agent's own reflection ([`reflection`]);
+//!   rejection's feedback turned into the agent's own reflection ([`reflection`]),
+//!   its reasoning condensed until it repeats no run of recorded feedback
+//!   ([`echo`]) and names no review or unseen draft ([`vocabulary`]);
 //! - [`export`]: the example as one JSON object in the OpenAI chat format;
 //! - [`validate`]: the rules every exported example must meet.
 //!
@@ -14,6 +16,7 @@ pub mod content;
 pub mod dedup;
 mod distillation;
 pub mod diversity;
+pub mod echo;
 mod error;
 pub mod export;
 pub mod failure;
@@ -27,8 +30,10 @@ pub mod race;
 pub mod reflection;
 mod service;
 pub mod stats;
+pub mod termination;
 pub mod tokens;
 pub mod validate;
+pub mod vocabulary;
 
 use std::future::Future;
 

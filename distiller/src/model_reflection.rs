@@ -2,7 +2,8 @@
 //! kept trajectory, the research agent's model is asked (template
 //! `distiller/reflection`) to restate the rejection as its own first-person
 //! reflection. The answer must not mention a supervisor, a reviewer or
-//! feedback; it is asked once more with the problem named, then the rule-based
+//! feedback; it is asked once more with the problem named (template
+//! `distiller/reflection_retry`), then the rule-based
 //! rewrite ([`crate::reflection`]) takes over and the reason is counted.
 //!
 //! The raw transcript is the record itself and stays untouched, so a dataset
@@ -18,10 +19,12 @@ use productresearch_record::{Decision, Step, StepKind, Trajectory};
 use serde_json::{Value, json};
 
 use crate::filter::{self, FilterConfig};
-use crate::{content, reflection};
+use crate::{echo, internalize, vocabulary};
 
 /// Name of the reflection prompt template.
 pub const TEMPLATE: &str = "distiller/reflection";
+/// Name of the template that asks again after an unusable answer.
+pub const RETRY_TEMPLATE: &str = "distiller/reflection_retry";
 /// Name of the JSON schema of the answer (a simulated endpoint answers by it).
 pub const SCHEMA_NAME: &str = "reflection";
 
@@ -34,8 +37,9 @@ pub struct TrajectoryReflections {
     pub fallbacks: Vec<String>,
     /// Model that wrote them.
     pub model: Option<String>,
-    /// The template used.
-    pub prompt: Option<PromptRef>,
+    /// The templates the model's reflections came from (the reflection
+    /// template, and the re-ask template when an answer was asked for again).
+    pub prompts: Vec<PromptRef>,
 }
 
 impl TrajectoryReflections {
@@ -79,7 +83,7 @@ impl ModelReflector {
                 continue;
             }
             let query = t.intent().map(|i| i.query.clone()).unwrap_or_default();
-            let final_seq = filter::final_report_seq(t, filters.require_approval);
+            let final_seq = internalize::final_report_seq(t, filters.require_approval);
             for (event, step, verdict) in t.steps() {
                 let Some(v) = verdict.filter(|v| v.decision == Decision::Revise && Some(event.seq) != final_seq) else { continue };
                 jobs.push((t.trajectory_id.clone(), event.seq, query.clone(), step.clone(), v.feedback.clone()));
@@ -99,10 +103,12 @@ impl ModelReflector {
         for (id, seq, outcome) in results {
             let entry = table.entry(id).or_default();
             entry.model = Some(self.client.model().to_string());
-            entry.prompt = self.prompts.reference(TEMPLATE);
             match outcome {
-                Ok(text) => {
+                Ok((text, prompts)) => {
                     entry.by_seq.insert(seq, text);
+                    entry.prompts.extend(prompts);
+                    entry.prompts.sort();
+                    entry.prompts.dedup();
                 }
                 Err(reason) => {
                     tracing::warn!(event = seq, %reason, "model reflection unusable; rule-based reflection used");
@@ -113,12 +119,10 @@ impl ModelReflector {
         table
     }
 
-    /// One reflection, or why none is usable.
-    pub async fn reflect(&self, query: &str, step: &Step, feedback: &str) -> Result<String, String> {
-        let rendered = self
-            .prompts
-            .render(TEMPLATE, json!({"kind": kind_name(step.kind), "query": query, "draft": draft(step), "feedback": feedback}))
-            .map_err(|e| format!("template: {e}"))?;
+    /// One reflection with the templates that asked for it, or why none is
+    /// usable.
+    pub async fn reflect(&self, query: &str, step: &Step, feedback: &str) -> Result<(String, Vec<PromptRef>), String> {
+        let rendered = self.prompts.render(TEMPLATE, considered(query, step, feedback)).map_err(|e| format!("template: {e}"))?;
         let schema = json!({
             "type": "object",
             "properties": {"reflection": {"type": "string", "minLength": 1}},
@@ -130,19 +134,19 @@ impl ModelReflector {
             max_tokens: Some(400),
             ..ChatRequest::default()
         };
+        let mut prompts = vec![rendered.prompt];
         // One extra ask when the wording gives the second role away.
         for attempt in 0..2 {
             let (value, _) = self.client.chat_json(&req).await.map_err(|e| format!("model: {e}"))?;
             let text = value["reflection"].as_str().unwrap_or_default().trim().to_string();
-            let Some(problem) = problem_of(&text, feedback) else { return Ok(text) };
+            let Some(problem) = problem_of(&text, feedback) else { return Ok((text, prompts)) };
             if attempt == 1 {
                 return Err(format!("{problem} (after one re-ask)"));
             }
+            let retry = self.prompts.render(RETRY_TEMPLATE, json!({"problem": problem})).map_err(|e| format!("template: {e}"))?;
             req.messages.push(Message::assistant(value.to_string()));
-            req.messages.push(Message::user(format!(
-                "{problem}. Write it again as your own forethought in your own words, without the words supervisor, \
-                 reviewer or feedback and without referring to a draft. Answer with one JSON object: {{\"reflection\": \"...\"}}"
-            )));
+            req.messages.push(Message::user(retry.text));
+            prompts.push(retry.prompt);
         }
         unreachable!("the loop returns on its second attempt")
     }
@@ -155,34 +159,36 @@ fn problem_of(text: &str, feedback: &str) -> Option<String> {
     if text.is_empty() {
         return Some("the reflection is empty".into());
     }
-    if let Some(word) = reflection::role_word_in(text) {
+    if let Some(word) = vocabulary::role_word_in(text) {
         return Some(format!("the reflection mentions {word:?}"));
     }
-    if let Some(run) = content::shared_run(text, feedback, content::ECHO_WORDS) {
+    if let Some(run) = echo::shared_run(text, feedback, echo::ECHO_WORDS) {
         return Some(format!("the reflection copies {run:?}"));
     }
-    content::draft_phrase_in(text).map(|p| format!("the reflection refers to a draft ({p:?})"))
+    vocabulary::draft_phrase_in(text).map(|p| format!("the reflection refers to a draft ({p:?})"))
 }
 
-fn kind_name(kind: StepKind) -> &'static str {
-    match kind {
-        StepKind::Plan => "research plan",
-        StepKind::ToolCall => "tool call",
-        StepKind::ToolResult => "tool result you accepted",
+/// The variables of [`TEMPLATE`]: the query, which kind of step was
+/// considered (`step`: plan, tool_call, tool_result or report), what it held
+/// (`call` with name and arguments, `result` with name and content, or `text`;
+/// long texts cut) and the feedback. The wording is the template's.
+fn considered(query: &str, step: &Step, feedback: &str) -> Value {
+    let kind = match step.kind {
+        StepKind::Plan => "plan",
+        StepKind::ToolCall => "tool_call",
+        StepKind::ToolResult => "tool_result",
         StepKind::Report => "report",
-    }
+    };
+    let call = step.tool_call.as_ref().map(|c| json!({"name": c.name, "arguments": cut(&c.arguments)}));
+    let result = step.tool_result.as_ref().filter(|_| call.is_none()).map(|r| json!({"name": r.name, "content": cut(&r.content)}));
+    json!({"step": kind, "query": query, "call": call, "result": result, "text": cut(&step.text), "feedback": feedback})
 }
 
-/// What the model sees of its rejected draft (long tool results cut).
-fn draft(step: &Step) -> String {
+/// `text` cut to what the model needs to see of a draft (long tool results).
+fn cut(text: &str) -> String {
     const MAX: usize = 2000;
-    let text = match (&step.tool_call, &step.tool_result) {
-        (Some(c), _) => format!("{}({})", c.name, c.arguments),
-        (_, Some(r)) => format!("{} returned: {}", r.name, r.content),
-        _ => step.text.clone(),
-    };
     if text.len() <= MAX {
-        return text;
+        return text.to_string();
     }
     let mut end = MAX;
     while !text.is_char_boundary(end) {
@@ -217,7 +223,7 @@ mod tests {
         // Plan, call and round-1 report were rejected: three calls, three reflections.
         assert_eq!((mine.by_seq.len(), mine.fallbacks.len(), sim.requests()), (3, 0, 3));
         assert_eq!(sim.answers_by_trajectory()["traj-1"].count, 3, "each reflection call names its trajectory");
-        assert_eq!(mine.prompt.as_ref().unwrap().name, TEMPLATE);
+        assert_eq!(mine.prompts.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(), [TEMPLATE], "no answer was asked for again");
         for text in mine.by_seq.values() {
             assert!(text.starts_with("Before I go on, I make sure"), "{text}");
             assert_eq!(problem_of(text, "x"), None, "{text}");
@@ -266,5 +272,87 @@ mod tests {
         assert_eq!((meta["by_model"].as_u64(), meta["by_rules"].as_u64()), (Some(0), Some(3)));
         assert_eq!(meta["fallback_reasons"].as_array().unwrap().len(), 3);
         sim.shutdown().await;
+    }
+
+    /// An OpenAI-compatible endpoint on loopback that answers each chat
+    /// request with the next of `answers` (the reflection texts) and keeps
+    /// the request bodies.
+    async fn scripted(answers: Vec<&'static str>) -> (String, std::sync::Arc<std::sync::Mutex<Vec<Value>>>) {
+        use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/v1", listener.local_addr().unwrap());
+        let bodies = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let seen = bodies.clone();
+        let answers = std::sync::Arc::new(std::sync::Mutex::new(answers.into_iter()));
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let (seen, answers) = (seen.clone(), answers.clone());
+                tokio::spawn(async move {
+                    let mut stream = BufReader::new(stream);
+                    loop {
+                        let mut length = 0;
+                        let mut line = String::new();
+                        loop {
+                            line.clear();
+                            if stream.read_line(&mut line).await.unwrap_or(0) == 0 {
+                                return;
+                            }
+                            if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                                length = v.trim().parse().unwrap_or(0);
+                            }
+                            if line == "\r\n" {
+                                break;
+                            }
+                        }
+                        let mut body = vec![0; length];
+                        stream.read_exact(&mut body).await.unwrap();
+                        seen.lock().unwrap().push(serde_json::from_slice::<Value>(&body).unwrap());
+                        let text = answers.lock().unwrap().next().unwrap_or("");
+                        let reply = json!({
+                            "id": "r", "object": "chat.completion", "created": 0, "model": "qwen3-4b",
+                            "choices": [{"index": 0, "finish_reason": "stop",
+                                "message": {"role": "assistant", "content": json!({"reflection": text}).to_string()}}],
+                            "usage": {"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20}
+                        })
+                        .to_string();
+                        let head = format!("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n", reply.len());
+                        if stream.get_mut().write_all(format!("{head}{reply}").as_bytes()).await.is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        (url, bodies)
+    }
+
+    #[tokio::test]
+    async fn an_answer_naming_the_review_is_asked_for_again_with_the_retry_template() {
+        let (url, bodies) = scripted(vec!["The supervisor wants warranties compared.", "I will compare the warranty terms first."]).await;
+        let reflector = ModelReflector::new(client(url, 0), PromptSet::builtin());
+        let step = Step::text(StepKind::Plan, "1. search", productresearch_record::TokenUsage::default(), "m");
+        let (text, prompts) = reflector.reflect("Which blender?", &step, "Compare warranties.").await.unwrap();
+        assert_eq!(text, "I will compare the warranty terms first.");
+        assert_eq!(prompts.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(), [TEMPLATE, RETRY_TEMPLATE]);
+        let bodies = bodies.lock().unwrap();
+        assert_eq!(bodies.len(), 2);
+        let expected =
+            PromptSet::builtin().render(RETRY_TEMPLATE, json!({"problem": "the reflection mentions \"supervisor\""})).unwrap().text;
+        assert_eq!(bodies[1]["messages"].as_array().unwrap().last().unwrap()["content"].as_str(), Some(expected.as_str()));
+        assert!(expected.starts_with("the reflection mentions \"supervisor\". Write it again as your own forethought"), "{expected}");
+    }
+
+    #[test]
+    fn the_template_words_the_considered_step() {
+        let set = PromptSet::builtin();
+        let render = |step: &Step| set.render(TEMPLATE, considered("Which blender?", step, "Too vague.")).unwrap().text;
+        let t = supervised();
+        let steps: Vec<Step> = t.steps().into_iter().map(|(_, s, _)| s.clone()).collect();
+        let plan = render(&steps[0]);
+        assert!(plan.starts_with("You are a shopping research agent working on this research query:\nWhich blender?\n\nYou considered this research plan:\n1. search blenders\n\nIt would not"), "{plan}");
+        assert!(render(&steps[2]).contains("You considered this tool call:\nweb_search({\"query\":\"blender\"})\n\n"));
+        let result = steps.iter().find(|s| s.kind == StepKind::ToolResult).unwrap();
+        assert!(render(result).contains("You considered this tool result you accepted:\nproduct_search returned: 1. Ninja BN701 $89\n\n"));
+        assert!(plan.contains("makes sense without the considered research plan: it will not be shown"), "{plan}");
     }
 }

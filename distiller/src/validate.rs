@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 
 use serde_json::Value;
 
-use crate::reflection;
+use crate::vocabulary;
 
 /// A broken rule.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -112,7 +112,7 @@ pub fn check(example: &Value) -> Result<(), Violation> {
                 match m.get("reasoning_content") {
                     None | Some(Value::Null) => {}
                     Some(Value::String(r)) => {
-                        if let Some(word) = reflection::role_word_in(r) {
+                        if let Some(word) = vocabulary::role_word_in(r) {
                             return violation("internalized_wording", format!("reasoning of message {i} mentions {word:?}"));
                         }
                     }
@@ -174,7 +174,7 @@ pub fn check_sharegpt(example: &Value) -> Result<(), Violation> {
             }
             "gpt" | "function_call" if !user_side => {
                 if let Some(word) =
-                    reflection::role_word_in(value.split("</think>").next().filter(|_| value.contains("</think>")).unwrap_or(""))
+                    vocabulary::role_word_in(value.split("</think>").next().filter(|_| value.contains("</think>")).unwrap_or(""))
                 {
                     return violation("internalized_wording", format!("turn {i} reasoning mentions {word:?}"));
                 }

@@ -5,13 +5,16 @@
 //! checks of the record come first; the depth check needs the internalized
 //! conversation and comes last.
 
-use std::collections::HashMap;
-
-use productresearch_record::{Decision as Verdict, StepKind, TerminationReason, Trajectory};
+use productresearch_record::{TerminationReason, Trajectory};
 use serde::{Deserialize, Serialize};
 
-use crate::internalize::Internalized;
-use crate::{content, failure, grounding};
+mod calls;
+
+use calls::{approved_calls_with_results, most_repeated_call, protocol};
+
+use crate::internalize::{Internalized, final_report_seq};
+use crate::termination::reason_name;
+use crate::{content, echo, failure, grounding};
 
 /// One filter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -142,7 +145,7 @@ impl Default for FilterConfig {
             max_identical_calls: 2,
             require_grounding: true,
             require_complete_report: true,
-            feedback_echo_words: content::ECHO_WORDS as u32,
+            feedback_echo_words: echo::ECHO_WORDS as u32,
             drop_invisible_drafts: true,
             near_duplicate_jaccard: 0.8,
         }
@@ -312,103 +315,6 @@ pub fn depth(internalized: &Internalized, min_assistant_turns: u32, decisions: &
     Ok(())
 }
 
-/// The seq of the report that ends the example: the last approved report, or
-/// (approval not required) the last report.
-pub fn final_report_seq(trajectory: &Trajectory, require_approval: bool) -> Option<u64> {
-    trajectory
-        .steps()
-        .into_iter()
-        .rev()
-        .find(|(_, s, v)| s.kind == StepKind::Report && (!require_approval || v.is_some_and(|v| v.approved())))
-        .map(|(e, _, _)| e.seq)
-}
-
-/// The call proposed most often (name + canonical arguments), with its count.
-fn most_repeated_call(trajectory: &Trajectory) -> (usize, String) {
-    let mut counts: HashMap<(String, String), usize> = HashMap::new();
-    for (_, step, _) in trajectory.steps() {
-        if let Some(call) = step.tool_call.as_ref().filter(|_| step.kind == StepKind::ToolCall) {
-            // Canonical arguments: `{"a":1, "b":2}` and `{"b":2,"a":1}` are one call.
-            let args = serde_json::from_str::<serde_json::Value>(&call.arguments)
-                .map(|v| v.to_string())
-                .unwrap_or_else(|_| call.arguments.trim().to_string());
-            *counts.entry((call.name.clone(), args)).or_default() += 1;
-        }
-    }
-    counts
-        .into_iter()
-        .max_by(|a, b| a.1.cmp(&b.1).then_with(|| b.0.cmp(&a.0)))
-        .map(|((name, args), n)| (n, format!("{name} {args}")))
-        .unwrap_or_default()
-}
-
-/// The snake_case name of a termination reason, as in the JSONL record.
-pub(crate) fn reason_name(reason: TerminationReason) -> String {
-    serde_json::to_value(reason).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_else(|| format!("{reason:?}"))
-}
-
-/// Checks what `Trajectory::validate` does not: the pairing of tool calls and
-/// results and the end at the approved report. Internalization relies on both;
-/// a record breaking them is bad input, dropped here rather than exported.
-fn protocol(trajectory: &Trajectory) -> Result<(), String> {
-    let mut awaiting: Option<&str> = None;
-    let mut report_approved = false;
-    let user_turns = trajectory.user_turns_by_next_step();
-    for (event, step, verdict) in trajectory.steps() {
-        let at = event.seq;
-        if report_approved {
-            // Multi-turn: the user's follow-up reopens the conversation.
-            if !user_turns.contains_key(&at) {
-                return Err(format!("step at event {at} follows the approved report"));
-            }
-            report_approved = false;
-        }
-        let approved = verdict.is_some_and(|v| v.decision == Verdict::Approve);
-        if let Some(call_id) = awaiting.take() {
-            match &step.tool_result {
-                Some(r) if step.kind == StepKind::ToolResult && r.call_id == call_id => continue,
-                _ => {
-                    return Err(format!("approved tool call {call_id} is not followed by its result (event {at})"));
-                }
-            }
-        }
-        match step.kind {
-            StepKind::ToolResult => {
-                return Err(format!("tool result at event {at} answers no approved tool call"));
-            }
-            StepKind::ToolCall if approved => {
-                let call = step.tool_call.as_ref().ok_or_else(|| format!("tool call step at event {at} has no call"))?;
-                if call.id.trim().is_empty() {
-                    return Err(format!("approved tool call at event {at} has no id"));
-                }
-                if !serde_json::from_str::<serde_json::Value>(&call.arguments).is_ok_and(|v| v.is_object()) {
-                    return Err(format!("approved tool call {} at event {at} has arguments that are not a JSON object", call.id));
-                }
-                awaiting = Some(&call.id);
-            }
-            StepKind::Report if approved => report_approved = true,
-            _ => {}
-        }
-    }
-    // A call still awaiting its result here means the record stopped right after
-    // approving it (a tool failure, a budget): not approved, so the approved
-    // filter names the real reason.
-    Ok(())
-}
-
-fn approved_calls_with_results(trajectory: &Trajectory) -> u32 {
-    let steps = trajectory.steps();
-    let answered = steps.windows(2).filter(|w| {
-        let (_, call, verdict) = &w[0];
-        let (_, result, _) = &w[1];
-        call.kind == StepKind::ToolCall
-            && verdict.is_some_and(|v| v.approved())
-            && result.kind == StepKind::ToolResult
-            && result.tool_result.as_ref().map(|r| &r.call_id) == call.tool_call.as_ref().map(|c| &c.id)
-    });
-    answered.count() as u32
-}
-
 #[cfg(test)]
 mod tests {
     use productresearch_record::{EventBody, TerminationReason};
@@ -458,38 +364,6 @@ mod tests {
         let (name, reason) = dropped_by(&t, 0).unwrap();
         assert_eq!(name, "structure");
         assert!(reason.contains("termination"), "{reason}");
-    }
-
-    #[test]
-    fn structure_drops_broken_call_result_pairing() {
-        // An approved call whose result answers another id.
-        let t = Script::new("t", "q")
-            .plan("p", "", None)
-            .call("c1", "web_search", "{}", None)
-            .result("c9", "web_search", "x", None)
-            .report("r.", None)
-            .end(TerminationReason::Approved);
-        let (name, reason) = dropped_by(&t, 0).unwrap();
-        assert_eq!(name, "structure");
-        assert!(reason.contains("c1 is not followed by its result"), "{reason}");
-        // A result after a rejected call (rejected calls never run).
-        let t = Script::new("t", "q")
-            .plan("p", "", None)
-            .call("c1", "web_search", "{}", Some("no"))
-            .result("c1", "web_search", "x", None)
-            .report("r.", None)
-            .end(TerminationReason::Approved);
-        assert!(dropped_by(&t, 0).unwrap().1.contains("answers no approved tool call"));
-        // Arguments that are not a JSON object.
-        let t = Script::new("t", "q")
-            .plan("p", "", None)
-            .tool("c1", "web_search", "query=x", "x")
-            .report("r.", None)
-            .end(TerminationReason::Approved);
-        assert!(dropped_by(&t, 0).unwrap().1.contains("not a JSON object"));
-        // A step after the approved report.
-        let t = Script::new("t", "q").plan("p", "", None).report("r.", None).report("r2", None).end(TerminationReason::Approved);
-        assert!(dropped_by(&t, 0).unwrap().1.contains("follows the approved report"));
     }
 
     #[test]
@@ -690,7 +564,7 @@ mod tests {
             .end(TerminationReason::RoundCap);
         let off = FilterConfig { require_approval: false, min_tool_calls: 0, ..FilterConfig::default() };
         assert!(screen(&t, &off).is_ok());
-        let out = crate::internalize::internalize_with(&t, "s", &Default::default(), final_report_seq(&t, false));
+        let out = crate::internalize::internalize_with(&t, "s", &Default::default(), final_report_seq(&t, false), 8);
         let last = serde_json::to_value(out.messages.last().unwrap()).unwrap();
         assert_eq!((last["role"].as_str(), last["content"].as_str()), (Some("assistant"), Some("draft two.")));
         assert_eq!(out.rejections_internalized, 1);
