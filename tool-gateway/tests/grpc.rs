@@ -104,5 +104,6 @@ async fn a_missing_catalog_stops_start_up_with_one_line() {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let config = Config { catalogs: vec![PathBuf::from("demo/x.jsonl")], web_corpus: None, ..Config::default() };
     let err = tool_gateway::run(config, listener, std::future::pending()).await.unwrap_err();
-    assert_eq!(err.to_string(), "catalog demo/x.jsonl: no such file");
+    let cwd = std::env::current_dir().unwrap();
+    assert_eq!(err.to_string(), format!("catalog demo/x.jsonl: no such file (relative to the working directory {})", cwd.display()));
 }
