@@ -165,7 +165,7 @@ fn round_reports(t: &Trajectory) -> Vec<RoundJob> {
 /// Product ids of the catalogs (None when no catalog is given or found).
 fn catalog_ids(paths: &[PathBuf]) -> anyhow::Result<Option<BTreeSet<String>>> {
     let paths: Vec<PathBuf> = if paths.is_empty() {
-        let demo = productresearch_runtime::demo::demo_path("catalog.jsonl");
+        let demo = productresearch_runtime::checkout::demo_path("catalog.jsonl");
         if demo.is_file() { vec![demo] } else { return Ok(None) }
     } else {
         paths.to_vec()

@@ -90,6 +90,7 @@ impl EmbeddedModel {
     /// Starts the server and waits until it serves. Not set up: an error
     /// naming the command that fixes it.
     pub async fn start(settings: &LocalModelConfig) -> anyhow::Result<Self> {
+        let settings = &in_checkout(settings);
         let located = LocalModel::locate(settings)?;
         eprintln!("starting the local model ({}) ...", located.model_path.display());
         let server = LocalModel::start(located, settings).await?;
@@ -103,6 +104,23 @@ impl EmbeddedModel {
             eprintln!("warning: stopping the local model: {e}");
         }
     }
+}
+
+/// `settings` with the model folder and server script that are relative
+/// paths found from any working directory (in the clone the binary was built
+/// from, when not under the working directory; see
+/// `productresearch_runtime::checkout`).
+fn in_checkout(settings: &LocalModelConfig) -> LocalModelConfig {
+    use productresearch_runtime::checkout::checkout_path;
+    let mut settings = settings.clone();
+    if settings.models_dir.is_relative() {
+        settings.models_dir = checkout_path(&settings.models_dir);
+    }
+    let script = settings.script_path();
+    if script.is_relative() {
+        settings.script = Some(checkout_path(&script));
+    }
+    settings
 }
 
 /// How every role talks to the embedded model: small models cannot emit native

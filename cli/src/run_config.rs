@@ -21,7 +21,7 @@ use std::path::PathBuf;
 
 use productresearch_llm::EndpointConfig;
 use productresearch_local_model::LocalModelConfig;
-use productresearch_runtime::demo::demo_path;
+use productresearch_runtime::checkout::demo_path;
 use productresearch_runtime::telemetry::TelemetryConfig;
 use serde::{Deserialize, Serialize};
 use supervisor::Caps;

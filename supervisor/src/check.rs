@@ -182,6 +182,13 @@ pub fn degenerate(text: &str) -> Option<String> {
 /// appear in a report by chance ("start by writing a research plan as ...").
 const ECHO_WORDS: usize = 6;
 
+/// A plan is its instructions repeated when this share of its word runs are
+/// instruction runs. A single run is not enough: a real plan names what a
+/// tool does in the tool list's own words ("open one product's full record by
+/// product_id"), and a 1.5B model's plans were all sent back for it. A report
+/// has no reason to quote its instructions, so one run is enough there.
+const PLAN_ECHO_SHARE: f64 = 0.25;
+
 /// Deterministic checks of plans and reports, run before the model's verdict:
 /// what the distiller would drop, or what is not an answer at all, is sent
 /// back with concrete feedback instead of being left to a small model's
@@ -216,7 +223,7 @@ impl TextChecker {
 
     /// Feedback when a plan must be revised, `None` when it may go to the model.
     pub fn plan(&self, text: &str) -> Option<String> {
-        self.echo(text, "plan").or_else(|| cut_off(text)).or_else(|| degenerate(text))
+        self.echo(text, "plan", PLAN_ECHO_SHARE).or_else(|| cut_off(text)).or_else(|| degenerate(text))
     }
 
     /// Feedback when a report must be revised: `results` approved tool calls
@@ -235,7 +242,7 @@ impl TextChecker {
                  visit_product or web_search on what it returns) and write the report from their results."
             ));
         }
-        self.echo(text, "report")
+        self.echo(text, "report", 0.0)
             .or_else(|| echoed_feedback(text, feedback))
             .or_else(|| cut_off(text))
             .or_else(|| degenerate(text))
@@ -245,9 +252,17 @@ impl TextChecker {
     }
 
     /// Feedback when `text` repeats the agent's own instructions.
-    fn echo(&self, text: &str, what: &str) -> Option<String> {
+    /// `min_share`: the share of the text's word runs that must be
+    /// instruction runs (0: any one run).
+    fn echo(&self, text: &str, what: &str, min_share: f64) -> Option<String> {
         let words = words(text);
-        let echoed = words.windows(ECHO_WORDS).find(|w| self.instructions.contains(*w))?;
+        let runs = words.windows(ECHO_WORDS).count();
+        let mut echoed = words.windows(ECHO_WORDS).filter(|w| self.instructions.contains(*w));
+        let first = echoed.next()?;
+        if min_share > 0.0 && ((1 + echoed.count()) as f64) < min_share * runs as f64 {
+            return None;
+        }
+        let echoed = first;
         Some(format!(
             "The {what} repeats your instructions (\"{}\") instead of carrying them out; write only the {what} itself.",
             echoed.join(" ")
@@ -465,6 +480,12 @@ mod tests {
         let plan = "Now carry out your plan: call the tools one at a time.";
         assert!(t.plan(plan).unwrap().contains("repeats your instructions"));
         assert!(t.plan("1. Search the catalog for quiet kettles under $60. 2. Open the top three. 3. Compare noise reviews.").is_none());
+        // A real plan (the 1.5B model's) that names a tool in the tool list's words.
+        let named = "1. Search the product catalog for semi-automatic espresso machines with steam wand, built-in grinder, and under 600 \
+                     dollars. 2. Visit the product's full record by product_id for the three best. 3. Use web_search to find reviews and \
+                     buying guides. 4. Read one page by url from the reviews. 5. Compare price, grinder quality and steam power.";
+        assert!(t.plan(named).is_none(), "{:?}", t.plan(named));
+        assert!(t.report(named, 3, 5, &[]).unwrap().contains("repeats your instructions"), "one run is enough in a report");
         assert!(t.report(REPORT, 3, 5, &[]).is_none(), "{:?}", t.report(REPORT, 3, 5, &[]));
     }
 

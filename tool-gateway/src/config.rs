@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use productresearch_runtime::demo::demo_path;
+use productresearch_runtime::checkout::demo_path;
 use productresearch_runtime::server::ServerConfig;
 use productresearch_runtime::telemetry::TelemetryConfig;
 use serde::{Deserialize, Serialize};

@@ -6,16 +6,16 @@
 //! - [`server`]: the one gRPC server stack (health, reflection, tower layers).
 //! - [`client`]: gRPC channels that carry trace context and the caller's deadline.
 //! - [`context`]: the request context (deadline, span) and how it follows spawned work.
-//! - [`demo`]: where the default inputs (the clone's demo data) are found.
+//! - [`checkout`]: where defaults that live in the clone (demo data, the embedded model) are found.
 //! - [`tls`], [`auth`], [`limits`]: mutual TLS, bearer tokens for external
 //!   callers, message size limits — all off (or generous) by default.
 
 pub mod auth;
 pub mod boot;
+pub mod checkout;
 pub mod client;
 pub mod config;
 pub mod context;
-pub mod demo;
 pub mod discovery;
 pub mod failure;
 pub mod limits;
