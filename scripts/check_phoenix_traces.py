@@ -82,6 +82,11 @@ def main():
             if s["name"].startswith("step "):
                 assert p.startswith("round "), f"{s['name']} under {p!r}"
                 verdicts = [v for v in trace if v["name"].startswith("verdict ") and v.get("parent_id") == s["context"]["span_id"]]
+                if s["name"] == "step tool_result":
+                    # Results are recorded without a verdict round trip unless
+                    # `supervisor.check_results` is set (it is not in this run).
+                    assert not verdicts, f"{s['name']} has verdict spans under it ({[v['name'] for v in verdicts]}); results are not checked by default"
+                    continue
                 # A cap can end a trajectory on a step that is never judged.
                 approved = root["attributes"].get("productresearch.termination.reason") == "approved"
                 assert len(verdicts) == 1 if approved else len(verdicts) <= 1, f"{s['name']} has {len(verdicts)} verdict spans under it"

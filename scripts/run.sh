@@ -7,4 +7,4 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 bash scripts/setup-model.sh
 cargo build --release --locked -p productresearch
-exec ./target/release/productresearch run "$@"
+exec "${CARGO_TARGET_DIR:-target}/release/productresearch" run "$@"

@@ -34,14 +34,15 @@ for _ in $(seq 1 120); do
 done
 
 cargo build --quiet --locked -p productresearch
+BIN=$(realpath "${CARGO_TARGET_DIR:-target}")/debug/productresearch
 head -n 2 demo/histories.jsonl >"$WORK/histories.jsonl"
-OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$PHOENIX_GRPC_PORT" target/debug/productresearch run --simulated-llm \
+OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$PHOENIX_GRPC_PORT" "$BIN" run --simulated-llm \
     --histories "$WORK/histories.jsonl" --out "$WORK/out" --concurrency 2
 "$VENV/bin/python" scripts/check_phoenix_traces.py "http://127.0.0.1:$PHOENIX_PORT" "$WORK/out/trajectories.jsonl"
 # `trace report` reads the same run back from the backend: the per-round table
 # must equal the one from the run's own traces file.
-target/debug/productresearch trace report "http://127.0.0.1:$PHOENIX_PORT" --svg "$WORK/backend.svg" >"$WORK/backend.txt"
-target/debug/productresearch trace report "$WORK/out/traces.jsonl" --svg "$WORK/file.svg" >"$WORK/file.txt"
+"$BIN" trace report "http://127.0.0.1:$PHOENIX_PORT" --svg "$WORK/backend.svg" >"$WORK/backend.txt"
+"$BIN" trace report "$WORK/out/traces.jsonl" --svg "$WORK/file.svg" >"$WORK/file.txt"
 # Seconds columns aside (Phoenix keeps microseconds, the file nanoseconds).
 counts() { awk -F'|' 'BEGIN { OFS = "|" } { $7 = $8 = $9 = ""; print }' "$1"; }
 if ! diff <(counts "$WORK/file.txt") <(counts "$WORK/backend.txt"); then
