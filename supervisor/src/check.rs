@@ -2,15 +2,18 @@
 //! before a bad call costs anything.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
-
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use productresearch_llm::Validators;
 use productresearch_record::{ToolCall, ToolResult, ToolSpec};
 
+use crate::caps::Caps;
+
 /// The tools' argument schemas and the calls already approved in one trajectory.
 pub struct CallChecker {
     validators: HashMap<String, Arc<jsonschema::Validator>>,
+    /// The trajectory's guards.
+    caps: Caps,
     seen: HashSet<(String, String)>,
     /// Approved calls by their loose form, for near repeats.
     loose: Vec<Loose>,
@@ -27,14 +30,12 @@ struct Loose {
     words: BTreeSet<String>,
 }
 
-/// Content words shared (Jaccard) above which two free-text arguments ask the same thing.
-const NEAR_REPEAT: f64 = 0.8;
-
 impl CallChecker {
     /// A checker for the tools in `specs`. A tool whose schema does not compile
     /// is still callable; its arguments are then only checked to be an object.
     /// Schemas compile once per `schemas` cache, not once per trajectory.
-    pub fn new(specs: &[ToolSpec], schemas: &Validators) -> Self {
+    /// `caps` holds the guards (near repeats, degenerate arguments).
+    pub fn new(specs: &[ToolSpec], schemas: &Validators, caps: &Caps) -> Self {
         let validators = specs
             .iter()
             .map(|s| {
@@ -45,7 +46,7 @@ impl CallChecker {
                 (s.name.clone(), v)
             })
             .collect();
-        Self { validators, seen: HashSet::new(), loose: Vec::new() }
+        Self { validators, caps: *caps, seen: HashSet::new(), loose: Vec::new() }
     }
 
     /// Feedback when the call must be revised, `None` when it passes.
@@ -70,7 +71,7 @@ impl CallChecker {
             ));
         }
         let loose = loose(&call.name, &args);
-        if let Some(earlier) = self.loose.iter().find(|l| l.near(&loose)) {
+        if let Some(earlier) = self.loose.iter().find(|l| l.near(&loose, self.caps.near_repeat_percent)) {
             return Some(format!(
                 "This {} call asks nearly the same as an earlier one (same content words: {}); use that result, or search for something different.",
                 call.name,
@@ -78,7 +79,7 @@ impl CallChecker {
             ));
         }
         for text in strings(&args) {
-            if let Some(feedback) = degenerate(text) {
+            if let Some(feedback) = degenerate(text, &self.caps) {
                 return Some(format!("The arguments of {}: {feedback}", call.name));
             }
         }
@@ -95,13 +96,15 @@ impl CallChecker {
 }
 
 impl Loose {
-    fn near(&self, other: &Loose) -> bool {
-        if self.name != other.name || self.exact != other.exact || self.words.is_empty() || other.words.is_empty() {
+    /// Whether `other` shares at least `percent` of the content words (Jaccard)
+    /// with this call: it asks the same thing (0: never).
+    fn near(&self, other: &Loose, percent: u32) -> bool {
+        if percent == 0 || self.name != other.name || self.exact != other.exact || self.words.is_empty() || other.words.is_empty() {
             return false;
         }
-        let shared = self.words.intersection(&other.words).count() as f64;
-        let union = self.words.union(&other.words).count() as f64;
-        shared / union >= NEAR_REPEAT
+        let shared = self.words.intersection(&other.words).count();
+        let union = self.words.union(&other.words).count();
+        shared * 100 >= percent as usize * union
     }
 }
 
@@ -152,24 +155,25 @@ fn strings(v: &serde_json::Value) -> Vec<&str> {
     }
 }
 
-/// Shortest text checked for repetition; short texts repeat by chance.
-const DEGENERATE_MIN_WORDS: usize = 24;
-/// Share of repeated word 4-grams above which text is a loop, not content.
-const DEGENERATE_REPEATED_SHARE: f64 = 0.5;
-
 /// Feedback when `text` is degenerate model output — the same phrase over and
 /// over (a decoder stuck in a loop) — `None` otherwise. Measured as the share
-/// of word 4-grams that occurred before in the text.
-pub fn degenerate(text: &str) -> Option<String> {
+/// of word 4-grams that occurred before in the text: above
+/// `caps.degenerate_repeat_percent` (0: off) in a text of at least
+/// `caps.degenerate_min_words` (short texts repeat by chance).
+pub fn degenerate(text: &str, caps: &Caps) -> Option<String> {
+    let percent = caps.degenerate_repeat_percent as usize;
+    if percent == 0 {
+        return None;
+    }
     let words: Vec<String> = text.split_whitespace().map(|w| w.to_lowercase()).collect();
-    if words.len() < DEGENERATE_MIN_WORDS {
+    if words.len() < caps.degenerate_min_words as usize || words.len() < 4 {
         return None;
     }
     let grams: Vec<&[String]> = words.windows(4).collect();
     let mut seen = HashSet::new();
     let repeated = grams.iter().filter(|g| !seen.insert(**g)).count();
     let share = repeated as f64 / grams.len() as f64;
-    (share > DEGENERATE_REPEATED_SHARE).then(|| {
+    (repeated * 100 > percent * grams.len()).then(|| {
         format!(
             "The text repeats itself ({:.0}% of its phrases occur more than once); write it again without the repetition.",
             share * 100.0
@@ -177,58 +181,63 @@ pub fn degenerate(text: &str) -> Option<String> {
     })
 }
 
-/// Word n-gram length at which text shared with the agent's prompts is an
-/// echo of its instructions, not content: six words in the same order do not
-/// appear in a report by chance ("start by writing a research plan as ...").
-const ECHO_WORDS: usize = 6;
-
-/// A plan is its instructions repeated when this share of its word runs are
-/// instruction runs. A single run is not enough: a real plan names what a
-/// tool does in the tool list's own words ("open one product's full record by
-/// product_id"), and a 1.5B model's plans were all sent back for it. A report
-/// has no reason to quote its instructions, so one run is enough there.
-const PLAN_ECHO_SHARE: f64 = 0.25;
-
 /// Deterministic checks of plans and reports, run before the model's verdict:
 /// what the distiller would drop, or what is not an answer at all, is sent
 /// back with concrete feedback instead of being left to a small model's
 /// judgement.
-#[derive(Debug, Clone)]
+///
+/// The guards' thresholds come with each check (`Caps`: a request may set
+/// them). Why the defaults: six words in the same order (`echo_words`) do not
+/// appear in a report by chance ("start by writing a research plan as ...").
+/// A plan is an echo only when a quarter of its word runs
+/// (`plan_echo_percent`) are instruction runs: a real plan names what a tool
+/// does in the tool list's own words ("open one product's full record by
+/// product_id"), and a 1.5B model's plans were all sent back on one run. A
+/// report has no reason to quote its instructions, so one run is enough there.
+#[derive(Debug)]
 pub struct TextChecker {
     /// Approved tool calls with results a report needs (the distiller's
     /// `min_tool_calls`; 0: off).
     min_tool_calls: u32,
-    /// Word n-grams of the research agent's prompt templates.
-    instructions: HashSet<Vec<String>>,
+    /// The words of each literal text of the research agent's prompt templates.
+    instructions: Vec<Vec<String>>,
+    /// Word n-grams of `instructions` by n, built on first use of each n.
+    runs: Mutex<HashMap<usize, Arc<HashSet<Vec<String>>>>>,
 }
 
 impl TextChecker {
     /// Checks against the research agent's templates in `prompts`; a report
     /// needs `min_tool_calls` approved tool calls with results.
     pub fn new(prompts: &productresearch_prompts::PromptSet, min_tool_calls: u32) -> Self {
-        let mut instructions = HashSet::new();
+        let mut instructions = Vec::new();
         for (reference, _) in prompts.list() {
             if !reference.name.starts_with("research_agent/") {
                 continue;
             }
             let Some(source) = prompts.source(&reference.name) else { continue };
             // Only literal text: n-grams never span a `{{ placeholder }}` or a `{% tag %}`.
-            for literal in literal_segments(source) {
-                let words = words(literal);
-                instructions.extend(words.windows(ECHO_WORDS).map(<[String]>::to_vec));
-            }
+            instructions.extend(literal_segments(source).into_iter().map(words));
         }
-        Self { min_tool_calls, instructions }
+        Self { min_tool_calls, instructions, runs: Mutex::default() }
+    }
+
+    /// The instructions' word runs of `n` words.
+    fn instruction_runs(&self, n: usize) -> Arc<HashSet<Vec<String>>> {
+        let mut runs = self.runs.lock().expect("instruction runs lock");
+        runs.entry(n)
+            .or_insert_with(|| Arc::new(self.instructions.iter().flat_map(|w| w.windows(n).map(<[String]>::to_vec)).collect()))
+            .clone()
     }
 
     /// Feedback when a plan must be revised, `None` when it may go to the model.
-    pub fn plan(&self, text: &str) -> Option<String> {
-        self.echo(text, "plan", PLAN_ECHO_SHARE).or_else(|| cut_off(text)).or_else(|| degenerate(text))
+    pub fn plan(&self, text: &str, caps: &Caps) -> Option<String> {
+        let echo = (caps.plan_echo_percent > 0).then(|| self.echo(text, "plan", caps.echo_words, caps.plan_echo_percent)).flatten();
+        echo.or_else(|| cut_off(text)).or_else(|| degenerate(text, caps))
     }
 
     /// Feedback when a report must be revised: `results` approved tool calls
     /// with results so far, `calls_left` tool calls the caps still allow.
-    pub fn report(&self, text: &str, results: u32, calls_left: u32, feedback: &[String]) -> Option<String> {
+    pub fn report(&self, text: &str, results: u32, calls_left: u32, feedback: &[String], caps: &Caps) -> Option<String> {
         // A report cannot be asked for calls the caps no longer allow.
         let needed = self.min_tool_calls.min(results + calls_left);
         if results < needed {
@@ -242,24 +251,29 @@ impl TextChecker {
                  visit_product or web_search on what it returns) and write the report from their results."
             ));
         }
-        self.echo(text, "report", 0.0)
-            .or_else(|| echoed_feedback(text, feedback))
+        self.echo(text, "report", caps.echo_words, 0)
+            .or_else(|| echoed_feedback(text, feedback, caps.echo_words))
             .or_else(|| cut_off(text))
-            .or_else(|| degenerate(text))
+            .or_else(|| degenerate(text, caps))
             // The distiller's own rules for a report, where the supervisor
             // serves a distiller (its `min_tool_calls` is set).
-            .or_else(|| (self.min_tool_calls > 0).then(|| unfinished(text).or_else(|| thin(text))).flatten())
+            .or_else(|| (self.min_tool_calls > 0).then(|| unfinished(text).or_else(|| thin(text, caps.min_report_words))).flatten())
     }
 
-    /// Feedback when `text` repeats the agent's own instructions.
-    /// `min_share`: the share of the text's word runs that must be
-    /// instruction runs (0: any one run).
-    fn echo(&self, text: &str, what: &str, min_share: f64) -> Option<String> {
+    /// Feedback when `text` repeats the agent's own instructions in runs of
+    /// `n` words (0: off). `min_percent`: the share of the text's word runs
+    /// that must be instruction runs (0: any one run).
+    fn echo(&self, text: &str, what: &str, n: u32, min_percent: u32) -> Option<String> {
+        if n == 0 {
+            return None;
+        }
+        let n = n as usize;
+        let instructions = self.instruction_runs(n);
         let words = words(text);
-        let runs = words.windows(ECHO_WORDS).count();
-        let mut echoed = words.windows(ECHO_WORDS).filter(|w| self.instructions.contains(*w));
+        let runs = words.windows(n).count();
+        let mut echoed = words.windows(n).filter(|w| instructions.contains(*w));
         let first = echoed.next()?;
-        if min_share > 0.0 && ((1 + echoed.count()) as f64) < min_share * runs as f64 {
+        if (1 + echoed.count()) * 100 < min_percent as usize * runs {
             return None;
         }
         let echoed = first;
@@ -307,11 +321,15 @@ pub fn cut_off(text: &str) -> Option<String> {
 }
 
 /// Feedback when a report repeats feedback it was given (small models echo
-/// the last message they read).
-fn echoed_feedback(report: &str, feedback: &[String]) -> Option<String> {
+/// the last message they read) in a run of `n` words (0: off).
+fn echoed_feedback(report: &str, feedback: &[String], n: u32) -> Option<String> {
+    if n == 0 {
+        return None;
+    }
+    let n = n as usize;
     let given: HashSet<Vec<String>> =
-        feedback.iter().flat_map(|f| words(f).windows(ECHO_WORDS).map(<[String]>::to_vec).collect::<Vec<_>>()).collect();
-    let echoed = words(report).windows(ECHO_WORDS).find(|w| given.contains(*w)).map(|w| w.join(" "))?;
+        feedback.iter().flat_map(|f| words(f).windows(n).map(<[String]>::to_vec).collect::<Vec<_>>()).collect();
+    let echoed = words(report).windows(n).find(|w| given.contains(*w)).map(|w| w.join(" "))?;
     Some(format!(
         "The report repeats the feedback (\"{echoed}\") instead of acting on it; write the report itself: the products, their prices and the evidence."
     ))
@@ -326,16 +344,13 @@ fn unfinished(report: &str) -> Option<String> {
         .map(|why| format!("The report is unfinished ({why}); write the whole report and end it with a complete sentence."))
 }
 
-/// Words a report has at least: fewer cannot compare products with their
-/// prices and evidence.
-const MIN_REPORT_WORDS: usize = 30;
-
-/// Feedback when a report is too short to answer a research query.
-fn thin(report: &str) -> Option<String> {
+/// Feedback when a report has fewer than `min_words` words (0: off): fewer
+/// cannot compare products with their prices and evidence.
+fn thin(report: &str, min_words: u32) -> Option<String> {
     let n = report.split_whitespace().count();
-    (n < MIN_REPORT_WORDS).then(|| {
+    (n < min_words as usize).then(|| {
         format!(
-            "The report has only {n} words; answer the query in at least {MIN_REPORT_WORDS}: recommend products by their [product_id] \
+            "The report has only {n} words; answer the query in at least {min_words}: recommend products by their [product_id] \
              with prices and the evidence the tool results gave."
         )
     })
@@ -385,15 +400,16 @@ mod tests {
         assert_eq!(unusable_result(&result("{\"results\": []}", false)), None);
     }
 
+    fn checker_specs() -> Vec<ToolSpec> {
+        vec![ToolSpec {
+            name: "product_search".into(),
+            description: "d".into(),
+            parameters: json!({"type": "object", "properties": {"query": {"type": "string", "minLength": 1}, "limit": {"type": "integer", "maximum": 20}}, "required": ["query"]}),
+        }]
+    }
+
     fn checker() -> CallChecker {
-        CallChecker::new(
-            &[ToolSpec {
-                name: "product_search".into(),
-                description: "d".into(),
-                parameters: json!({"type": "object", "properties": {"query": {"type": "string", "minLength": 1}, "limit": {"type": "integer", "maximum": 20}}, "required": ["query"]}),
-            }],
-            &Validators::default(),
-        )
+        CallChecker::new(&checker_specs(), &Validators::default(), &Caps::default())
     }
 
     fn call(name: &str, args: &str) -> ToolCall {
@@ -440,15 +456,63 @@ mod tests {
     #[test]
     fn degenerate_output_is_rejected_before_it_costs_a_call() {
         let looped = "compare the battery life ".repeat(12);
-        assert!(degenerate(&looped).unwrap().contains("repeats itself"));
+        assert!(degenerate(&looped, &Caps::default()).unwrap().contains("repeats itself"));
         let c = checker();
         let args = serde_json::json!({"query": looped}).to_string();
         assert!(c.check(&call("product_search", &args)).unwrap().contains("repeats itself"));
         let report = "The Sony WH-1000XM5 leads on noise cancelling and comfort; the Bose QC45 is lighter and cheaper at $249, \
             while the Sennheiser Momentum 4 lasts longest on a charge (60 hours) but costs more. For a commuter under $300 the Bose \
             is the better value; for long flights the Sennheiser.";
-        assert!(degenerate(report).is_none());
-        assert!(degenerate("yes yes yes yes").is_none(), "short texts are not judged");
+        assert!(degenerate(report, &Caps::default()).is_none());
+        assert!(degenerate("yes yes yes yes", &Caps::default()).is_none(), "short texts are not judged");
+    }
+
+    #[test]
+    fn call_guards_follow_their_settings() {
+        let with = |caps: Caps| {
+            let mut c = CallChecker::new(&checker_specs(), &Validators::default(), &caps);
+            c.record(&call("product_search", r#"{"query": "noise cancelling headphones under 300"}"#));
+            c
+        };
+        // 3 of 7 content words shared: 43 %, under the default 80.
+        let looser = call("product_search", r#"{"query": "noise cancelling headphones with long battery"}"#);
+        assert!(with(Caps::default()).check(&looser).is_none());
+        assert!(with(Caps { near_repeat_percent: 44, ..Caps::default() }).check(&looser).is_none());
+        assert!(with(Caps { near_repeat_percent: 40, ..Caps::default() }).check(&looser).unwrap().contains("nearly the same"));
+        let near = call("product_search", r#"{"query": "The best Headphones, noise-cancelling, under 300"}"#);
+        assert!(with(Caps::default()).check(&near).is_some());
+        assert!(with(Caps { near_repeat_percent: 0, ..Caps::default() }).check(&near).is_none(), "0 switches it off");
+
+        let looped = "compare the battery life ".repeat(12);
+        assert!(degenerate(&looped, &Caps { degenerate_repeat_percent: 0, ..Caps::default() }).is_none(), "0 switches it off");
+        assert!(degenerate(&looped, &Caps { degenerate_repeat_percent: 95, ..Caps::default() }).is_none(), "91 % repeated");
+        assert!(degenerate(&looped, &Caps { degenerate_min_words: 49, ..Caps::default() }).is_none(), "48 words are too few");
+        let short = "yes yes yes yes yes yes";
+        assert!(degenerate(short, &Caps { degenerate_min_words: 0, ..Caps::default() }).unwrap().contains("repeats itself"));
+    }
+
+    #[test]
+    fn text_guards_follow_their_settings() {
+        let t = texts(2);
+        let echo_plan = "Now carry out your plan: call the tools one at a time.";
+        assert!(t.plan(echo_plan, &Caps::default()).is_some());
+        assert!(t.plan(echo_plan, &Caps { plan_echo_percent: 0, ..Caps::default() }).is_none(), "0 switches it off");
+        assert!(t.plan(echo_plan, &Caps { echo_words: 0, ..Caps::default() }).is_none(), "0 switches it off");
+        let echo_report = format!("{REPORT}\n\nNow carry out your plan: call the tools one at a time.");
+        assert!(t.report(&echo_report, 2, 0, &[], &Caps::default()).unwrap().contains("repeats your instructions"));
+        assert!(t.report(&echo_report, 2, 0, &[], &Caps { echo_words: 0, ..Caps::default() }).is_none());
+        // Longer runs: the echoed sentence has 12 words, a run of 13 takes in the report's own.
+        assert!(t.report(&echo_report, 2, 0, &[], &Caps { echo_words: 12, ..Caps::default() }).is_some());
+        assert!(t.report(&echo_report, 2, 0, &[], &Caps { echo_words: 13, ..Caps::default() }).is_none());
+        let given = vec!["The report has only 24 words; answer the query in at least 30 words.".to_string()];
+        let echo = format!("The report has only 24 words; answer the query. {REPORT}");
+        assert!(t.report(&echo, 2, 0, &given, &Caps { echo_words: 0, ..Caps::default() }).is_none());
+
+        let short = "The Aurion Quiet 700 [hp-001] is the best pick at $329.99.";
+        assert!(t.report(short, 2, 0, &[], &Caps::default()).unwrap().contains("at least 30"));
+        assert!(t.report(short, 2, 0, &[], &Caps { min_report_words: 10, ..Caps::default() }).is_none());
+        assert!(t.report(short, 2, 0, &[], &Caps { min_report_words: 0, ..Caps::default() }).is_none(), "0 switches it off");
+        assert!(t.report(short, 2, 0, &[], &Caps { min_report_words: 12, ..Caps::default() }).unwrap().contains("at least 12"));
     }
 
     fn texts(min_tool_calls: u32) -> TextChecker {
@@ -462,31 +526,37 @@ mod tests {
     #[test]
     fn a_report_needs_the_distillers_tool_results_unless_the_caps_forbid_more() {
         let t = texts(2);
-        assert!(t.report(REPORT, 0, 8, &[]).unwrap().contains("no tool results"));
-        let one = t.report(REPORT, 1, 8, &[]).unwrap();
+        assert!(t.report(REPORT, 0, 8, &[], &Caps::default()).unwrap().contains("no tool results"));
+        let one = t.report(REPORT, 1, 8, &[], &Caps::default()).unwrap();
         assert!(one.contains("1 tool result") && one.contains("at least 2"), "{one}");
-        assert!(t.report(REPORT, 2, 6, &[]).is_none());
+        assert!(t.report(REPORT, 2, 6, &[], &Caps::default()).is_none());
         // One call left under the cap: asking for two would only loop.
-        assert!(t.report(REPORT, 1, 0, &[]).is_none());
-        assert!(texts(0).report(REPORT, 0, 8, &[]).is_none());
+        assert!(t.report(REPORT, 1, 0, &[], &Caps::default()).is_none());
+        assert!(texts(0).report(REPORT, 0, 8, &[], &Caps::default()).is_none());
     }
 
     #[test]
     fn echoed_instructions_are_sent_back() {
         let t = texts(0);
         let echo = "Here is the final report in Markdown:\n\n### Start by writing a research plan as JSON {\"plan\": \"...\"}: the numbered steps.";
-        let f = t.report(echo, 3, 5, &[]).unwrap();
+        let f = t.report(echo, 3, 5, &[], &Caps::default()).unwrap();
         assert!(f.contains("repeats your instructions") && f.contains("start by writing a research plan"), "{f}");
         let plan = "Now carry out your plan: call the tools one at a time.";
-        assert!(t.plan(plan).unwrap().contains("repeats your instructions"));
-        assert!(t.plan("1. Search the catalog for quiet kettles under $60. 2. Open the top three. 3. Compare noise reviews.").is_none());
+        assert!(t.plan(plan, &Caps::default()).unwrap().contains("repeats your instructions"));
+        assert!(
+            t.plan("1. Search the catalog for quiet kettles under $60. 2. Open the top three. 3. Compare noise reviews.", &Caps::default())
+                .is_none()
+        );
         // A real plan (the 1.5B model's) that names a tool in the tool list's words.
         let named = "1. Search the product catalog for semi-automatic espresso machines with steam wand, built-in grinder, and under 600 \
                      dollars. 2. Visit the product's full record by product_id for the three best. 3. Use web_search to find reviews and \
                      buying guides. 4. Read one page by url from the reviews. 5. Compare price, grinder quality and steam power.";
-        assert!(t.plan(named).is_none(), "{:?}", t.plan(named));
-        assert!(t.report(named, 3, 5, &[]).unwrap().contains("repeats your instructions"), "one run is enough in a report");
-        assert!(t.report(REPORT, 3, 5, &[]).is_none(), "{:?}", t.report(REPORT, 3, 5, &[]));
+        assert!(t.plan(named, &Caps::default()).is_none(), "{:?}", t.plan(named, &Caps::default()));
+        assert!(
+            t.report(named, 3, 5, &[], &Caps::default()).unwrap().contains("repeats your instructions"),
+            "one run is enough in a report"
+        );
+        assert!(t.report(REPORT, 3, 5, &[], &Caps::default()).is_none(), "{:?}", t.report(REPORT, 3, 5, &[], &Caps::default()));
     }
 
     #[test]
@@ -500,22 +570,29 @@ mod tests {
         assert!(cut_off("## Sources\n- https://example.com/a\n- Aurion Quiet 700 [hp-001] at $329.99").is_none());
         assert!(cut_off(REPORT).is_none());
         assert!(cut_off("report v1").is_none(), "short texts are not judged by their end");
-        assert!(texts(0).report("Buy the Aurion [hp-001] since it is quiet, light and folds flat for the", 2, 0, &[]).is_some());
+        assert!(
+            texts(0)
+                .report("Buy the Aurion [hp-001] since it is quiet, light and folds flat for the", 2, 0, &[], &Caps::default())
+                .is_some()
+        );
     }
 
     // What the distiller would drop, and what is no answer at all, never reaches the model's verdict.
     #[test]
     fn thin_unfinished_and_feedback_echoing_reports_are_sent_back() {
         let t = texts(2);
-        assert!(t.report("Visit_product", 2, 0, &[]).unwrap().contains("unfinished"));
+        assert!(t.report("Visit_product", 2, 0, &[], &Caps::default()).unwrap().contains("unfinished"));
         let heading = format!("{REPORT}\n\n## Noise Cancelling Headphones: Common Issues");
-        assert!(t.report(&heading, 2, 0, &[]).unwrap().contains("ends with a heading"));
+        assert!(t.report(&heading, 2, 0, &[], &Caps::default()).unwrap().contains("ends with a heading"));
         let short = "The Aurion Quiet 700 [hp-001] is the best pick at $329.99.";
-        assert!(t.report(short, 2, 0, &[]).unwrap().contains("only 11 words"));
-        assert!(texts(0).report(short, 2, 0, &[]).is_none(), "without a distiller to serve, a short report goes to the model");
+        assert!(t.report(short, 2, 0, &[], &Caps::default()).unwrap().contains("only 11 words"));
+        assert!(
+            texts(0).report(short, 2, 0, &[], &Caps::default()).is_none(),
+            "without a distiller to serve, a short report goes to the model"
+        );
         let given = vec!["The report has only 24 words; answer the query in at least 30 words.".to_string()];
         let echo = format!("The report has only 24 words; answer the query. {REPORT}");
-        assert!(t.report(&echo, 2, 0, &given).unwrap().contains("repeats the feedback"));
-        assert!(t.report(REPORT, 2, 0, &given).is_none());
+        assert!(t.report(&echo, 2, 0, &given, &Caps::default()).unwrap().contains("repeats the feedback"));
+        assert!(t.report(REPORT, 2, 0, &given, &Caps::default()).is_none());
     }
 }

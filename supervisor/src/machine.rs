@@ -281,7 +281,7 @@ impl<M: Mesh> Supervisor<M> {
             },
         };
         record.trajectory_mut().tool_snapshot = tools.snapshot.clone();
-        let mut checker = CallChecker::new(&tools.specs, &self.schemas);
+        let mut checker = CallChecker::new(&tools.specs, &self.schemas, &caps);
         let mut state = Counters { round: 1, ..Counters::default() };
         // Counters and the checker's memory as they were after the last verdict.
         let mut turn_due = false;

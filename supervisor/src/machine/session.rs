@@ -159,18 +159,19 @@ impl<M: Mesh> Supervisor<M> {
                 });
             }
             StepKind::ToolCall => {
-                if let Some(feedback) = step.tool_call.as_ref().and_then(|c| checker.check(c)).or_else(|| degenerate(&step.reasoning)) {
+                if let Some(feedback) = step.tool_call.as_ref().and_then(|c| checker.check(c)).or_else(|| degenerate(&step.reasoning, caps))
+                {
                     return Ok(Verdict::revise(SupervisorState::CheckToolcall, feedback));
                 }
             }
             StepKind::Plan => {
-                if let Some(feedback) = self.texts.plan(&step.text) {
+                if let Some(feedback) = self.texts.plan(&step.text, caps) {
                     return Ok(Verdict::revise(SupervisorState::CheckPlan, feedback));
                 }
             }
             StepKind::Report => {
                 let calls_left = caps.max_tool_calls.saturating_sub(state.approved_calls);
-                if let Some(feedback) = self.texts.report(&step.text, state.results, calls_left, &state.feedback) {
+                if let Some(feedback) = self.texts.report(&step.text, state.results, calls_left, &state.feedback, caps) {
                     return Ok(Verdict::revise(SupervisorState::CheckReport, feedback));
                 }
             }
