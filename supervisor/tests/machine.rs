@@ -365,6 +365,9 @@ async fn guards_switched_off_leave_the_verdict_to_the_model() {
         let v = verdict_of(&t, i);
         assert!(v.deterministic && v.decision == Decision::Revise && v.feedback.contains(what), "step {i}: {v:?}");
     }
+    // A deterministic verdict names the template of its feedback.
+    let names: Vec<String> = verdict_of(&t, 4).prompts.into_iter().map(|p| p.name).collect();
+    assert_eq!(names, ["supervisor/feedback/near_repeat"]);
 
     let off = Caps { plan_echo_percent: 0, near_repeat_percent: 0, degenerate_repeat_percent: 0, ..Caps::default() };
     let script = vec![
