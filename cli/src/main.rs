@@ -210,7 +210,8 @@ impl ModelBackend {
             eprintln!(
                 "NOTE: every role uses the SIMULATED model (--simulated-llm), a deterministic test instrument; the output exercises the pipeline and is not training data."
             );
-            config.llm = EndpointConfig::new(sim.base_url(), "sim-model");
+            // Calls in flight as configured (by default: the run's concurrency).
+            config.llm = EndpointConfig { max_concurrency: config.llm.max_concurrency, ..EndpointConfig::new(sim.base_url(), "sim-model") };
             return Ok(Self { sim: Some(sim), local_server: None, local: None });
         }
         if !MODEL_ROLES.iter().any(|r| config.uses_local_model(r)) {

@@ -29,7 +29,7 @@ use tokio::net::TcpListener;
 
 pub use batch::{BatchEvent, Progress, run as run_batch};
 pub use caps::Caps;
-pub use check::{CallChecker, degenerate};
+pub use check::{CallChecker, Feedback, degenerate};
 pub use config::Config;
 pub use error::Error;
 pub use machine::Supervisor;

@@ -25,7 +25,7 @@ use std::sync::{Arc, Mutex};
 use productresearch_llm::LlmClient;
 use productresearch_record::{EventBody, Intent, Step, Termination, TerminationReason, Trajectory, TrajectoryEvent, UserHistory, UserTurn};
 use tokio::sync::mpsc;
-use tracing::{Instrument, info, warn};
+use tracing::{Instrument, debug, info, warn};
 
 use self::counters::Counters;
 use self::end::{End, cancelled, past_deadline};
@@ -281,7 +281,7 @@ impl<M: Mesh> Supervisor<M> {
             },
         };
         record.trajectory_mut().tool_snapshot = tools.snapshot.clone();
-        let mut checker = CallChecker::new(&tools.specs, &self.schemas);
+        let mut checker = CallChecker::new(&tools.specs, &self.schemas, &caps);
         let mut state = Counters { round: 1, ..Counters::default() };
         // Counters and the checker's memory as they were after the last verdict.
         let mut turn_due = false;
@@ -368,7 +368,7 @@ impl<M: Mesh> Supervisor<M> {
     async fn start_turn(&self, record: &mut Recorder, intent: &Intent, state: &mut Counters) -> Result<Result<(), ListenerGone>, Error> {
         let follow_up = intent.follow_ups[state.turn as usize].clone();
         state.next_turn();
-        info!(turn = state.turn, "next user turn");
+        debug!(turn = state.turn, "next user turn");
         record.push(state.round, EventBody::UserTurn(UserTurn { turn: state.turn, follow_up })).await
     }
 }

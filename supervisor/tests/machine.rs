@@ -348,6 +348,49 @@ async fn near_repeats_and_degenerate_output_are_rejected_without_a_model_call() 
     assert_eq!(verdict_of(&t, 6).decision, Decision::Approve);
 }
 
+/// The guards are caps: switched off, what the defaults send back without a
+/// model call goes to the model's verdict.
+#[tokio::test]
+async fn guards_switched_off_leave_the_verdict_to_the_model() {
+    let echo_plan = "Now carry out your plan: call the tools one at a time.";
+    let mut looping = call("c3", r#"{"query": "over ear headphones"}"#);
+    looping.reasoning = "I will search for headphones again and ".repeat(6);
+    let near = call("c2", r#"{"query": "Headphones, noise-cancelling"}"#);
+    let first = call("c1", r#"{"query": "noise cancelling headphones"}"#);
+
+    let by_default =
+        vec![text(StepKind::Plan, echo_plan), text(StepKind::Plan, "p2"), first.clone(), result("c1"), near.clone(), looping.clone()];
+    let (t, _) = run(by_default, Caps::default(), Ok(())).await;
+    for (i, what) in [(0, "repeats your instructions"), (4, "nearly the same"), (5, "repeats itself")] {
+        let v = verdict_of(&t, i);
+        assert!(v.deterministic && v.decision == Decision::Revise && v.feedback.contains(what), "step {i}: {v:?}");
+    }
+    // A deterministic verdict names the template of its feedback.
+    let names: Vec<String> = verdict_of(&t, 4).prompts.into_iter().map(|p| p.name).collect();
+    assert_eq!(names, ["supervisor/feedback/near_repeat"]);
+
+    let off = Caps { plan_echo_percent: 0, near_repeat_percent: 0, degenerate_repeat_percent: 0, ..Caps::default() };
+    let script = vec![
+        text(StepKind::Plan, echo_plan),
+        text(StepKind::Plan, "p2"),
+        first,
+        result("c1"),
+        near,
+        result("c2"),
+        looping,
+        result("c3"),
+        text(StepKind::Report, "r1"),
+        text(StepKind::Report, "r2"),
+    ];
+    let (t, _) = run(script, off, Ok(())).await;
+    assert!(t.approved(), "{:?}", t.termination());
+    for i in [0, 4, 6] {
+        assert!(!verdict_of(&t, i).deterministic, "step {i}: {:?}", verdict_of(&t, i));
+    }
+    assert_eq!(verdict_of(&t, 4).decision, Decision::Approve);
+    assert_eq!(verdict_of(&t, 6).decision, Decision::Approve);
+}
+
 /// Two batches share one supervisor-wide slot: the one that came second is
 /// not starved by the first; their trajectories take turns.
 #[tokio::test]
