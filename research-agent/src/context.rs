@@ -31,17 +31,13 @@ pub struct ContextPolicy {
     pub keep_last_results: usize,
 }
 
-/// Estimated prompt tokens of a request.
-pub fn estimate(messages: &[Message], tools: &[ToolSpec]) -> usize {
-    estimate_with(messages, tool_chars(tools))
-}
-
 /// The characters the tool specs add to every request (their schemas are
 /// serialised to count them, so [`fit`] does it once, not per message elided).
 fn tool_chars(tools: &[ToolSpec]) -> usize {
     tools.iter().map(|t| t.name.len() + t.description.len() + t.parameters.to_string().len()).sum()
 }
 
+/// Estimated prompt tokens of a request whose tool specs take `tool_chars`.
 fn estimate_with(messages: &[Message], tool_chars: usize) -> usize {
     let text: usize = messages
         .iter()
@@ -117,7 +113,7 @@ mod tests {
         let m = convo(6, 3000);
         let policy = ContextPolicy { window: Some(4_000), reserve: 500, keep_last_results: 2 };
         let (out, elided) = fit(&m, &[], &policy);
-        assert!(estimate(&out, &[]) <= 3_500, "{}", estimate(&out, &[]));
+        assert!(estimate_with(&out, 0) <= 3_500, "{}", estimate_with(&out, 0));
         assert_eq!(elided.first().map(String::as_str), Some("call_0"));
         assert!(!elided.contains(&"call_5".to_string()));
         assert_eq!(out.last().unwrap().content.as_deref().unwrap().len(), 3000, "the newest result is whole");
@@ -129,7 +125,7 @@ mod tests {
         let m = convo(2, 30_000);
         let policy = ContextPolicy { window: Some(8_000), reserve: 1_000, keep_last_results: 2 };
         let (out, elided) = fit(&m, &[], &policy);
-        assert!(estimate(&out, &[]) <= 7_000);
+        assert!(estimate_with(&out, 0) <= 7_000);
         assert_eq!(elided.len(), 2);
         assert!(out[3].content.as_deref().unwrap().contains("cut to fit"));
     }
