@@ -80,6 +80,7 @@ async fn mesh(model_url: &str, records: PathBuf, concurrency: usize) -> LocalMes
         caps: Caps::default(),
         batch_concurrency: concurrency,
         min_report_tool_calls: 2,
+        model_call_checks: true,
     })
     .await
     .unwrap()

@@ -152,6 +152,7 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
             caps: config.caps,
             batch_concurrency: config.concurrency,
             min_report_tool_calls: config.distill.min_tool_calls,
+            model_call_checks: model_call_checks(&config, models.local.is_some()),
         };
         for (role, e) in MODEL_ROLES.iter().zip([&settings.user_agent_llm, &settings.research_agent_llm, &settings.supervisor_llm]) {
             eprintln!("{role:>14}: model {} at {} (tool mode {:?})", e.model, e.base_url, e.tool_mode);
@@ -191,6 +192,16 @@ fn run_caps(config: &RunConfig, local_running: bool) -> supervisor::Caps {
         caps.max_tool_calls = bound;
     }
     caps
+}
+
+/// Whether the supervisor's model judges tool calls: not on the embedded
+/// model unless `local_model.model_call_checks` (said on stderr).
+fn model_call_checks(config: &RunConfig, local_running: bool) -> bool {
+    if local_running && config.uses_local_model("supervisor") && !config.local_model.model_call_checks {
+        eprintln!("    supervisor: tool calls judged by the deterministic checks alone on the local model (local_model.model_call_checks)");
+        return false;
+    }
+    true
 }
 
 /// The model servers this run started: the simulated model (only when asked

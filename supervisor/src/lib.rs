@@ -58,7 +58,8 @@ pub async fn run(config: Config, listener: TcpListener, shutdown: impl Future<Ou
         .with_resume(config.resume)
         .with_prompts(prompts)
         .with_min_report_tool_calls(config.min_report_tool_calls)
-        .with_result_check(config.check_results);
+        .with_result_check(config.check_results)
+        .with_model_call_checks(config.model_call_checks);
     let max = config.server.max_message_bytes;
     let svc =
         SupervisorServiceServer::new(service::Service::new(supervisor, Scheduler::new(config.max_in_flight), config.batch_concurrency))

@@ -162,6 +162,9 @@ impl<M: Mesh> Supervisor<M> {
                 {
                     return self.sent_back(SupervisorState::CheckToolcall, &feedback);
                 }
+                if !self.model_call_checks {
+                    return Ok(Verdict::approve(SupervisorState::CheckToolcall));
+                }
             }
             StepKind::Plan => {
                 if let Some(feedback) = self.texts.plan(&step.text, caps) {
