@@ -12,6 +12,10 @@
 //! - [`model_endpoint`]: the model a command talks to, the embedded one included.
 //! - [`run_summary`]: what a run tells the user at its end (yield, drops, advice).
 
+/// The command's name: its binary and the resource `service.name` of its own
+/// spans (the services' spans carry theirs, see [`local_mesh::SERVICES`]).
+pub const NAME: &str = "productresearch";
+
 pub mod catalog;
 pub mod distill;
 pub mod eval;

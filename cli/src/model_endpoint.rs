@@ -34,7 +34,6 @@ pub struct Model {
 impl ModelChoice {
     /// The endpoint of `role`.
     pub async fn connect(&self, role: &str) -> anyhow::Result<Model> {
-        productresearch_runtime::install_crypto_provider();
         if self.simulated_llm {
             let sim = productresearch_sim_llm::spawn_local(Default::default()).await?;
             let endpoint = EndpointConfig::new(sim.base_url(), format!("sim-{role}"));

@@ -6,6 +6,10 @@ use productresearch_runtime::server::ServerConfig;
 use productresearch_runtime::telemetry::TelemetryConfig;
 use serde::{Deserialize, Serialize};
 
+/// Prefix of the environment variables that override the config
+/// (`RESEARCH_AGENT_MAX_TOOL_CALLS`, ...).
+pub const ENV_PREFIX: &str = "RESEARCH_AGENT";
+
 /// Everything the research agent needs; env prefix `RESEARCH_AGENT`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]

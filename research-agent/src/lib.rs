@@ -18,13 +18,18 @@ use productresearch_llm::LlmClient;
 use productresearch_proto::research_agent::v1::research_agent_service_server::ResearchAgentServiceServer;
 use tokio::net::TcpListener;
 
-pub use config::Config;
+pub use config::{Config, ENV_PREFIX};
 pub use error::Error;
 pub use session::{Failure, Session};
 pub use tools::{GrpcTools, Tools};
 
-/// Fully qualified gRPC service name (for health checks).
-pub const SERVICE_NAME: &str = "productresearch.research_agent.v1.ResearchAgentService";
+/// The service's name: its folder, package, binary, Kubernetes objects and
+/// `OTEL_SERVICE_NAME`.
+pub const NAME: &str = "research-agent";
+
+/// Fully qualified gRPC service name (health checks, reflection): the one the
+/// proto compiler generated.
+pub const SERVICE_NAME: &str = productresearch_proto::research_agent::v1::research_agent_service_server::SERVICE_NAME;
 
 /// Serves the research agent on `listener` until `shutdown` resolves.
 pub async fn run(config: Config, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), Error> {

@@ -12,6 +12,10 @@ use crate::caps::Caps;
 use crate::resume::Resume;
 use crate::store::Fsync;
 
+/// Prefix of the environment variables that override the config
+/// (`SUPERVISOR_LLM__MODEL`, ...).
+pub const ENV_PREFIX: &str = "SUPERVISOR";
+
 /// Everything the supervisor needs; env prefix `SUPERVISOR`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]

@@ -30,7 +30,7 @@ use tokio::net::TcpListener;
 pub use batch::{BatchEvent, Progress, run as run_batch};
 pub use caps::Caps;
 pub use check::{CallChecker, degenerate};
-pub use config::Config;
+pub use config::{Config, ENV_PREFIX};
 pub use error::Error;
 pub use machine::Supervisor;
 pub use mesh::{AgentMessage, GrpcMesh, InferredIntent, Mesh, MeshError, Position, ResearchLink, StartSession, ToolList, VerdictMessage};
@@ -38,8 +38,13 @@ pub use resume::Resume;
 pub use scheduler::Scheduler;
 pub use trajectory_id::trajectory_id;
 
-/// Fully qualified gRPC service name (for health checks).
-pub const SERVICE_NAME: &str = "productresearch.supervisor.v1.SupervisorService";
+/// The service's name: its folder, package, binary, Kubernetes objects and
+/// `OTEL_SERVICE_NAME`.
+pub const NAME: &str = "supervisor";
+
+/// Fully qualified gRPC service name (health checks, reflection): the one the
+/// proto compiler generated.
+pub const SERVICE_NAME: &str = productresearch_proto::supervisor::v1::supervisor_service_server::SERVICE_NAME;
 
 /// Serves the supervisor on `listener` until `shutdown` resolves.
 pub async fn run(config: Config, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), Error> {

@@ -7,6 +7,10 @@ use productresearch_runtime::server::ServerConfig;
 use productresearch_runtime::telemetry::TelemetryConfig;
 use serde::{Deserialize, Serialize};
 
+/// Prefix of the environment variables that override the config
+/// (`USER_AGENT_LLM__MODEL`, ...).
+pub const ENV_PREFIX: &str = "USER_AGENT";
+
 /// Everything the user agent needs; env prefix `USER_AGENT`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]

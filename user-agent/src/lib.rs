@@ -15,14 +15,19 @@ use productresearch_llm::LlmClient;
 use productresearch_proto::user_agent::v1::user_agent_service_server::UserAgentServiceServer;
 use tokio::net::TcpListener;
 
-pub use config::Config;
+pub use config::{Config, ENV_PREFIX};
 pub use error::Error;
 pub use infer::{FOLLOW_UPS, InferOptions, Inferred, IntentInferrer, parse_intent};
 pub use prompt::{FollowUpRange, intent_schema, render_history};
 pub use validate::query as validate_query;
 
-/// Fully qualified gRPC service name (for health checks).
-pub const SERVICE_NAME: &str = "productresearch.user_agent.v1.UserAgentService";
+/// The service's name: its folder, package, binary, Kubernetes objects and
+/// `OTEL_SERVICE_NAME`.
+pub const NAME: &str = "user-agent";
+
+/// Fully qualified gRPC service name (health checks, reflection): the one the
+/// proto compiler generated.
+pub const SERVICE_NAME: &str = productresearch_proto::user_agent::v1::user_agent_service_server::SERVICE_NAME;
 
 /// Serves the user agent on `listener` until `shutdown` resolves.
 pub async fn run(config: Config, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), Error> {

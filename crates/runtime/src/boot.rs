@@ -73,12 +73,12 @@ pub fn exit_code(result: anyhow::Result<()>) -> std::process::ExitCode {
     }
 }
 
-/// The whole `main.rs` of a service: a clap command named `$name` with the
-/// shared [`ServiceFlags`], serving `$run` with config from `$env_prefix` on
-/// `$listen` by default.
+/// The whole `main.rs` of a service: a clap command named `$name` (the
+/// crate's `NAME`) with the shared [`ServiceFlags`], serving `$run` with
+/// config from `$env_prefix` (the crate's `ENV_PREFIX`) on `$listen` by default.
 #[macro_export]
 macro_rules! service_main {
-    ($name:literal, $about:literal, $env_prefix:expr, $listen:literal, $run:path) => {
+    ($name:expr, $about:literal, $env_prefix:expr, $listen:literal, $run:path) => {
         #[derive(::clap::Parser)]
         #[command(name = $name, version, about = $about)]
         struct Cli {
