@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
-use productresearch::local_mesh::{DistillerModels, LocalMesh, MeshSettings};
+use productresearch::local_mesh::{self, DistillerModels, LocalMesh, MeshSettings};
 use productresearch::model_endpoint::EmbeddedModel;
 use productresearch::run_config::{MODEL_ROLES, RunConfig};
 use productresearch::{histories, pipeline};
@@ -126,7 +126,7 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
     config.validate().map_err(|e| anyhow::anyhow!(e))?;
     // Offline default: the run's traces and metrics as OTLP JSON lines next to its output.
     config.telemetry.traces_file.get_or_insert_with(|| config.out.join("traces.jsonl"));
-    let _telemetry = productresearch_runtime::telemetry::init(productresearch::NAME, &config.telemetry);
+    let _telemetry = productresearch_runtime::telemetry::init_services(productresearch::NAME, local_mesh::SERVICES, &config.telemetry);
 
     let (histories, rejected) = histories::read(&config.histories).map_err(|e| anyhow::anyhow!(e))?;
     for r in &rejected {
