@@ -80,9 +80,9 @@ pub async fn run(config: Config, listener: TcpListener, shutdown: impl Future<Ou
     let api = DistillerApi::new(DistillOptions::from_config(&config)?).with_reflector(reflector).with_judge(judge);
     let routes = tonic::service::Routes::new(
         DistillerServiceServer::new(api)
-            .max_decoding_message_size(config.server.max_message_bytes)
-            .max_encoding_message_size(config.server.max_message_bytes),
+            .max_decoding_message_size(config.common.server.max_message_bytes)
+            .max_encoding_message_size(config.common.server.max_message_bytes),
     );
-    server::serve(listener, routes, &[SERVICE_NAME], &config.server, shutdown).await?;
+    server::serve(listener, routes, &[SERVICE_NAME], &config.common.server, shutdown).await?;
     Ok(())
 }

@@ -3,9 +3,8 @@
 use std::path::PathBuf;
 
 use productresearch_llm::EndpointConfig;
+use productresearch_runtime::boot::{ServiceCommon, ServiceConfig};
 use productresearch_runtime::client::ClientConfig;
-use productresearch_runtime::server::ServerConfig;
-use productresearch_runtime::telemetry::TelemetryConfig;
 use serde::{Deserialize, Serialize};
 
 use crate::caps::Caps;
@@ -55,10 +54,10 @@ pub struct Config {
     /// Folder of prompt template overrides (`<dir>/supervisor/check_plan.j2`, ...;
     /// see docs/prompts.md); the built-in templates when unset.
     pub prompts_dir: Option<PathBuf>,
-    /// gRPC server limits.
-    pub server: ServerConfig,
-    /// Logging.
-    pub telemetry: TelemetryConfig,
+    /// Settings every service has (`[server]`, `[telemetry]`; see
+    /// `productresearch_runtime::boot::ServiceCommon`).
+    #[serde(flatten)]
+    pub common: ServiceCommon,
 }
 
 impl Default for Config {
@@ -78,8 +77,7 @@ impl Default for Config {
             batch_concurrency: 8,
             max_in_flight: 1024,
             prompts_dir: None,
-            server: ServerConfig::default(),
-            telemetry: TelemetryConfig::default(),
+            common: ServiceCommon::default(),
         }
     }
 }
@@ -100,8 +98,8 @@ impl Config {
     }
 }
 
-impl productresearch_runtime::boot::ServiceConfig for Config {
-    fn telemetry(&self) -> &TelemetryConfig {
-        &self.telemetry
+impl ServiceConfig for Config {
+    fn common(&self) -> &ServiceCommon {
+        &self.common
     }
 }

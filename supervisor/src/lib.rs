@@ -64,12 +64,13 @@ pub async fn run(config: Config, listener: TcpListener, shutdown: impl Future<Ou
         .with_prompts(prompts)
         .with_min_report_tool_calls(config.min_report_tool_calls)
         .with_result_check(config.check_results);
-    let max = config.server.max_message_bytes;
+    let max = config.common.server.max_message_bytes;
     let svc =
         SupervisorServiceServer::new(service::Service::new(supervisor, Scheduler::new(config.max_in_flight), config.batch_concurrency))
             .max_decoding_message_size(max)
             .max_encoding_message_size(max);
     tracing::info!(addr = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default(), model = %config.llm.model, max_in_flight = config.max_in_flight, records = %config.records_dir.display(), "supervisor serving");
-    productresearch_runtime::server::serve(listener, tonic::service::Routes::new(svc), &[SERVICE_NAME], &config.server, shutdown).await?;
+    productresearch_runtime::server::serve(listener, tonic::service::Routes::new(svc), &[SERVICE_NAME], &config.common.server, shutdown)
+        .await?;
     Ok(())
 }

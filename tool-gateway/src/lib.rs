@@ -68,9 +68,9 @@ pub async fn run(config: Config, listener: TcpListener, shutdown: impl Future<Ou
     let api = service::ToolGatewayApi::new(Arc::new(gateway));
     let routes = tonic::service::Routes::new(
         ToolGatewayServiceServer::new(api)
-            .max_decoding_message_size(config.server.max_message_bytes)
-            .max_encoding_message_size(config.server.max_message_bytes),
+            .max_decoding_message_size(config.common.server.max_message_bytes)
+            .max_encoding_message_size(config.common.server.max_message_bytes),
     );
-    server::serve(listener, routes, &[SERVICE_NAME], &config.server, shutdown).await?;
+    server::serve(listener, routes, &[SERVICE_NAME], &config.common.server, shutdown).await?;
     Ok(())
 }
