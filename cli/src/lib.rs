@@ -16,6 +16,9 @@
 /// spans (the services' spans carry theirs, see [`local_mesh::SERVICES`]).
 pub const NAME: &str = "productresearch";
 
+/// Prefix of the environment variables that override the run config (`PR_…`).
+pub use run_config::ENV_PREFIX;
+
 pub mod catalog;
 pub mod distill;
 pub mod eval;

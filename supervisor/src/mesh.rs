@@ -87,7 +87,7 @@ impl MeshError {
         let reason = match kind {
             // Its message names the role and the endpoint already.
             Some(FailureKind::Endpoint) => return Self::endpoint_broken(s.message()),
-            Some(kind) => kind.termination(),
+            Some(kind) => kind.into(),
             None if s.code() == Code::Cancelled => TerminationReason::Cancelled,
             None => TerminationReason::MeshFailure,
         };
@@ -319,7 +319,7 @@ fn agent_failure(f: pb::Failure) -> MeshError {
     // An agent that names no kind (or one newer than this supervisor) broke
     // the session: a mesh failure.
     let kind = productresearch_record::convert::failure_kind("failure.kind", f.kind).ok();
-    let reason = kind.map_or(TerminationReason::MeshFailure, FailureKind::termination);
+    let reason = kind.map_or(TerminationReason::MeshFailure, TerminationReason::from);
     // A broken endpoint's error names its role already.
     let detail = if f.endpoint_broken { f.detail } else { format!("research-agent: {}", f.detail) };
     MeshError { reason, detail, transient: f.transient, endpoint_broken: f.endpoint_broken, kind }

@@ -5,8 +5,6 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::TerminationReason;
-
 /// What failed. The serde names are the record's JSON and the `x-failure-kind`
 /// values; they never change (old records must keep loading).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -67,15 +65,6 @@ impl FailureKind {
     pub fn from_name(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|k| k.as_str() == name)
     }
-
-    /// The termination a failure of this kind leads to.
-    pub fn termination(self) -> TerminationReason {
-        match self {
-            Self::Model | Self::Policy | Self::Endpoint => TerminationReason::ModelFailure,
-            Self::Tool => TerminationReason::ToolFailure,
-            Self::Protocol | Self::Mesh | Self::Config | Self::InvalidInput | Self::Internal => TerminationReason::MeshFailure,
-        }
-    }
 }
 
 impl std::fmt::Display for FailureKind {
@@ -112,7 +101,7 @@ mod tests {
     fn an_old_termination_line_loads() {
         let line = r#"{"reason":"mesh_failure","detail":"user-agent: connection refused","failure":{"kind":"mesh","transient":true}}"#;
         let t: crate::Termination = serde_json::from_str(line).unwrap();
-        assert_eq!(t.reason, TerminationReason::MeshFailure);
+        assert_eq!(t.reason, crate::TerminationReason::MeshFailure);
         assert_eq!(t.failure, Some(FailureClass { kind: FailureKind::Mesh, transient: true }));
         assert_eq!(serde_json::to_string(&t).unwrap(), line);
     }

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{FailureClass, Intent, Step, StepKind, TokenUsage, Verdict};
+use crate::{FailureClass, FailureKind, Intent, Step, StepKind, TokenUsage, Verdict};
 
 /// Why a trajectory ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -59,7 +59,20 @@ impl Termination {
 
     /// A failure termination; the reason follows from the failure's kind.
     pub fn failure(class: FailureClass, detail: impl Into<String>) -> Self {
-        Self { failure: Some(class), ..Self::new(class.kind.termination(), detail) }
+        Self { failure: Some(class), ..Self::new(class.kind.into(), detail) }
+    }
+}
+
+impl From<FailureKind> for TerminationReason {
+    /// The termination a failure of `kind` leads to.
+    fn from(kind: FailureKind) -> Self {
+        match kind {
+            FailureKind::Model | FailureKind::Policy | FailureKind::Endpoint => Self::ModelFailure,
+            FailureKind::Tool => Self::ToolFailure,
+            FailureKind::Protocol | FailureKind::Mesh | FailureKind::Config | FailureKind::InvalidInput | FailureKind::Internal => {
+                Self::MeshFailure
+            }
+        }
     }
 }
 
