@@ -267,13 +267,15 @@ fn check_services(spans: &[Span], services: &HashMap<Vec<u8>, String>) {
             // The gateway's server side of a call has no agent name; the agent's has its own.
             n if n.starts_with("execute_tool ") => Some(agent.unwrap_or("tool-gateway")),
             n if n.starts_with("chat ") || n.starts_with("round ") => agent,
-            "grpc.server" => text(s, "rpc.method").and_then(|m| match m.split('.').nth(1) {
+            // Health checks included: the server's service, not the method's.
+            "grpc.server" => match text(s, "productresearch.server.service").and_then(|m| m.split('.').nth(1)) {
                 Some("user_agent") => Some("user-agent"),
                 Some("research_agent") => Some("research-agent"),
                 Some("tool_gateway") => Some("tool-gateway"),
                 Some("supervisor") => Some("supervisor"),
-                _ => None,
-            }),
+                Some("distiller") => Some("distiller"),
+                other => panic!("grpc.server {:?} names server {other:?}", text(s, "rpc.method")),
+            },
             _ => None,
         };
         if let Some(expected) = expected {

@@ -9,8 +9,9 @@
 //!   it (the span's `target`, `research_agent::session` → `research-agent`),
 //!   else the agent it names (`gen_ai.agent.name`: the GenAI spans of
 //!   [`super::genai`] are made in the runtime crate for a service), else the
-//!   service a gRPC server span serves (its `rpc.method`,
-//!   `/productresearch.tool_gateway.v1.…/CallTool` → `tool-gateway`), else its
+//!   service a gRPC server span's server runs (`productresearch.server.service`,
+//!   `productresearch.tool_gateway.v1.…` → `tool-gateway`, health checks
+//!   included), else its
 //!   in-process parent's service (a model call or a tool call span of the
 //!   shared crates belongs to the step it runs in). A span of none (the CLI's
 //!   own) keeps the process's resource.
@@ -52,10 +53,9 @@ fn own_service(services: &[&'static str], attributes: &[KeyValue]) -> Option<&'s
     let by_target = text("target").and_then(|t| known(services, t.split("::").next().unwrap_or_default()));
     let by_agent = || text("gen_ai.agent.name").and_then(|a| known(services, &a));
     by_target.or_else(by_agent).or_else(|| {
-        // "/productresearch.<package>.v1.<Service>/<Method>"
-        let method = text("rpc.method")?;
-        let package = method.trim_start_matches('/').split('.').nth(1)?.to_string();
-        known(services, &package)
+        // "productresearch.<package>.v1.<Service>"
+        let server = text(super::attributes::SERVER_SERVICE)?;
+        known(services, server.split('.').nth(1)?)
     })
 }
 
@@ -174,13 +174,15 @@ mod tests {
             KeyValue::new("gen_ai.agent.name", "research-agent"),
         ];
         assert_eq!(own_service(SERVICES, &step), Some("research-agent"));
-        let server = vec![
-            KeyValue::new("target", "productresearch_runtime::server"),
-            KeyValue::new("rpc.method", "/productresearch.tool_gateway.v1.ToolGatewayService/CallTool"),
-        ];
-        assert_eq!(own_service(SERVICES, &server), Some("tool-gateway"));
-        let health = vec![KeyValue::new("rpc.method", "/grpc.health.v1.Health/Check")];
-        assert_eq!(own_service(SERVICES, &health), None);
+        let server = |service: &'static str| {
+            vec![
+                KeyValue::new("target", "productresearch_runtime::server"),
+                KeyValue::new("rpc.method", "/grpc.health.v1.Health/Check"),
+                KeyValue::new("productresearch.server.service", service),
+            ]
+        };
+        assert_eq!(own_service(SERVICES, &server("productresearch.tool_gateway.v1.ToolGatewayService")), Some("tool-gateway"));
+        assert_eq!(own_service(SERVICES, &server("")), None);
         assert_eq!(known(SERVICES, "user-agent"), Some("user-agent"));
         assert_eq!(known(SERVICES, "user_agents"), None);
     }
