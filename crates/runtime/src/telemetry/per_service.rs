@@ -5,10 +5,9 @@
 //! Two parts, because tracing-opentelemetry starts every span on one tracer:
 //!
 //! - [`ServiceTagger`], a span processor, decides each span's service when it
-//!   starts and tags it ([`SERVICE_ATTRIBUTE`]): the service whose crate made
-//!   it (the span's `target`, `research_agent::session` → `research-agent`),
-//!   else the agent it names (`gen_ai.agent.name`: the GenAI spans of
-//!   [`super::genai`] are made in the runtime crate for a service), else the
+//!   starts and tags it ([`SERVICE_ATTRIBUTE`]): the agent it names
+//!   (`gen_ai.agent.name`: the GenAI spans of [`super::genai`] are made in the
+//!   runtime crate for a service, so a span's target does not tell), else the
 //!   service a gRPC server span's server runs (`productresearch.server.service`,
 //!   `productresearch.tool_gateway.v1.…` → `tool-gateway`, health checks
 //!   included), else its
@@ -35,14 +34,14 @@ use opentelemetry_sdk::trace::{Span, SpanData, SpanExporter, SpanProcessor};
 /// [`PerServiceExporter`], which removes it.
 pub const SERVICE_ATTRIBUTE: &str = "productresearch.internal.service";
 
-/// The service of `name` among `services`, from a crate (`tool_gateway`) or a
-/// proto package (`tool_gateway`) written with underscores.
+/// The service of `name` among `services`, as an agent names it
+/// (`tool-gateway`) or a proto package (`tool_gateway`).
 fn known(services: &[&'static str], name: &str) -> Option<&'static str> {
     services.iter().copied().find(|s| s.len() == name.len() && s.bytes().zip(name.bytes()).all(|(a, b)| a == b || (a, b) == (b'-', b'_')))
 }
 
-/// The service a span names itself: its target's crate, its agent, or the
-/// proto package of the gRPC method it serves.
+/// The service a span names itself: its agent, or the proto package of the
+/// service its server runs.
 fn own_service(services: &[&'static str], attributes: &[KeyValue]) -> Option<&'static str> {
     let text = |key: &str| {
         attributes.iter().find(|kv| kv.key.as_str() == key).and_then(|kv| match &kv.value {
@@ -50,9 +49,8 @@ fn own_service(services: &[&'static str], attributes: &[KeyValue]) -> Option<&'s
             _ => None,
         })
     };
-    let by_target = text("target").and_then(|t| known(services, t.split("::").next().unwrap_or_default()));
-    let by_agent = || text("gen_ai.agent.name").and_then(|a| known(services, &a));
-    by_target.or_else(by_agent).or_else(|| {
+    let by_agent = text("gen_ai.agent.name").and_then(|a| known(services, &a));
+    by_agent.or_else(|| {
         // "productresearch.<package>.v1.<Service>"
         let server = text(super::attributes::SERVER_SERVICE)?;
         known(services, server.split('.').nth(1)?)
@@ -165,10 +163,8 @@ mod tests {
     const SERVICES: &[&str] = &["user-agent", "research-agent", "tool-gateway"];
 
     #[test]
-    fn a_span_names_its_service_by_crate_or_grpc_package() {
-        let target = |t: &'static str| vec![KeyValue::new("target", t)];
-        assert_eq!(own_service(SERVICES, &target("research_agent::session")), Some("research-agent"));
-        assert_eq!(own_service(SERVICES, &target("productresearch_llm::client")), None);
+    fn a_span_names_its_service_by_agent_or_grpc_package() {
+        assert_eq!(own_service(SERVICES, &[KeyValue::new("target", "productresearch_llm::client")]), None);
         let step = vec![
             KeyValue::new("target", "productresearch_runtime::telemetry::genai"),
             KeyValue::new("gen_ai.agent.name", "research-agent"),
