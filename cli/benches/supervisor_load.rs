@@ -61,7 +61,15 @@ fn peak_rss_mib() -> f64 {
 }
 
 async fn mesh(model_url: &str, records: PathBuf, concurrency: usize) -> LocalMesh {
-    let llm = EndpointConfig { max_concurrency: concurrency.max(1), timeout_secs: 600, ..EndpointConfig::new(model_url, "sim-model") };
+    // `BENCH_FIXED_CONCURRENCY=1`: the model clients' limit fixed at the
+    // ceiling instead of adaptive (for comparing the two).
+    let adaptive_concurrency = std::env::var("BENCH_FIXED_CONCURRENCY").is_err();
+    let llm = EndpointConfig {
+        max_concurrency: concurrency.max(1),
+        timeout_secs: 600,
+        adaptive_concurrency,
+        ..EndpointConfig::new(model_url, "sim-model")
+    };
     LocalMesh::start(MeshSettings {
         user_agent_llm: llm.clone(),
         research_agent_llm: llm.clone(),
@@ -72,6 +80,7 @@ async fn mesh(model_url: &str, records: PathBuf, concurrency: usize) -> LocalMes
         caps: Caps::default(),
         batch_concurrency: concurrency,
         min_report_tool_calls: 2,
+        model_call_checks: true,
     })
     .await
     .unwrap()
@@ -286,19 +295,28 @@ fn percentiles(v: Vec<Duration>) -> (f64, f64, usize) {
 }
 
 async fn zero(n: usize) {
-    let _telemetry = productresearch_runtime::telemetry::init("bench", &Default::default());
-    let sim = ModelServer::start(&SimConfig::default());
     let work = tempfile::tempdir().unwrap();
+    // `productresearch run`'s telemetry defaults: spans exported to a traces
+    // file, logs at `warn` (`BENCH_LOG` sets another filter, e.g. `info`).
+    let telemetry = productresearch_runtime::telemetry::TelemetryConfig {
+        traces_file: Some(work.path().join("traces.jsonl")),
+        log_filter: std::env::var("BENCH_LOG").unwrap_or_else(|_| "warn".into()),
+        ..Default::default()
+    };
+    let _telemetry = productresearch_runtime::telemetry::init("bench", &telemetry);
+    let mut sim = ModelServer::start(&SimConfig::default());
     let mesh = mesh(&sim.base_url, work.path().join("records"), 16).await;
     let e = &mesh.endpoints;
 
-    // CPU per research step, under load.
+    // CPU per research step and per model request, under load.
+    let requests0 = sim.stats().requests;
     let cpu0 = cpu_time();
     let t0 = Instant::now();
     let done =
         pipeline::synthesize(&e.supervisor, histories(n), Caps::default(), 16, &work.path().join("out"), |_| {}, |_| {}).await.unwrap();
     let wall = t0.elapsed();
     let cpu = cpu_time() - cpu0;
+    let requests = sim.stats().requests - requests0;
     let steps = steps(&done.trajectories);
 
     // Hops, unloaded: one trajectory at a time through a timing mesh.
@@ -326,11 +344,12 @@ async fn zero(n: usize) {
         calls.push(t.elapsed());
     }
 
-    println!("zero model latency, tracing on");
+    println!("zero model latency; spans exported to a traces file, records appended, logs {}", telemetry.log_filter);
+    println!("  {n} trajectories (16 at once): {:.2} s wall, {steps} research steps, {requests} model requests", wall.as_secs_f64());
     println!(
-        "  {n} trajectories (16 at once): {:.2} s wall, {steps} research steps, CPU {:.0} µs per research step (5 services)",
-        wall.as_secs_f64(),
-        cpu.as_micros() as f64 / steps as f64
+        "  CPU (5 services): {:.0} µs per research step, {:.0} µs per model request",
+        cpu.as_micros() as f64 / steps as f64,
+        cpu.as_micros() as f64 / requests as f64
     );
     let turns = turns.lock().unwrap().clone();
     for (kind, what) in [

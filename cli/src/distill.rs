@@ -124,7 +124,7 @@ pub async fn run(args: DistillArgs) -> anyhow::Result<()> {
     opts.system_prompt = opts.system_prompt.trim().to_string();
 
     let reflections = if args.reflect_with_model {
-        let model = args.model.connect("research-agent").await?;
+        let model = args.model.connect("research-agent", distiller::model_reflection::MAX_IN_FLIGHT).await?;
         let reflector = ModelReflector::new(model.client()?, productresearch_prompts::PromptSet::builtin());
         let table = reflector.reflect_all(&trajectories, &opts.filters).await;
         let (by_model, fallbacks) = table.values().fold((0, 0), |(m, f), r| (m + r.by_seq.len(), f + r.fallbacks.len()));

@@ -82,7 +82,7 @@ pub async fn run(args: EvalArgs) -> anyhow::Result<()> {
     if jobs.is_empty() {
         anyhow::bail!("no approved trajectory with a report in {}", path.display());
     }
-    let model = args.model.connect(&args.judge_role).await?;
+    let model = args.model.connect(&args.judge_role, args.concurrency).await?;
     let judge = ModelJudge::new(model.client()?, productresearch_prompts::PromptSet::builtin(), args.judge_retries);
     eprintln!("judging {} reports with {} at {}", jobs.len(), model.endpoint.model, model.endpoint.base_url);
     let results: Vec<_> = futures::stream::iter(jobs)

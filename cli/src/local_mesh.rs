@@ -47,6 +47,9 @@ pub struct MeshSettings {
     /// Approved tool calls with results a report needs (the distiller's
     /// `min_tool_calls`: one setting for both).
     pub min_report_tool_calls: u32,
+    /// The supervisor's model judges the tool calls that pass its
+    /// deterministic checks (off on the embedded model by default).
+    pub model_call_checks: bool,
 }
 
 /// A file of the repository's `demo/` folder (tests and benches run on it).
@@ -68,6 +71,7 @@ impl MeshSettings {
             caps: supervisor::Caps::default(),
             batch_concurrency,
             min_report_tool_calls: crate::run_config::DistillSettings::default().min_tool_calls,
+            model_call_checks: true,
         }
     }
 }
@@ -209,6 +213,7 @@ impl LocalMesh {
             tool_gateway: ClientConfig::single(&e.tool_gateway),
             caps: settings.caps,
             min_report_tool_calls: settings.min_report_tool_calls,
+            model_call_checks: settings.model_call_checks,
             records_dir: settings.records_dir.clone(),
             batch_concurrency: settings.batch_concurrency,
             // The local mesh has one caller, the run: its concurrency is the bound.

@@ -151,6 +151,7 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
             caps: config.caps,
             batch_concurrency: config.concurrency,
             min_report_tool_calls: config.distill.min_tool_calls,
+            model_call_checks: model_call_checks(&config, models.local.is_some()),
         };
         for (role, e) in MODEL_ROLES.iter().zip([&settings.user_agent_llm, &settings.research_agent_llm, &settings.supervisor_llm]) {
             eprintln!("{role:>14}: model {} at {} (tool mode {:?})", e.model, e.base_url, e.tool_mode);
@@ -192,6 +193,16 @@ fn run_caps(config: &RunConfig, local_running: bool) -> supervisor::Caps {
     caps
 }
 
+/// Whether the supervisor's model judges tool calls: not on the embedded
+/// model unless `local_model.model_call_checks` (said on stderr).
+fn model_call_checks(config: &RunConfig, local_running: bool) -> bool {
+    if local_running && config.uses_local_model("supervisor") && !config.local_model.model_call_checks {
+        eprintln!("    supervisor: tool calls judged by the deterministic checks alone on the local model (local_model.model_call_checks)");
+        return false;
+    }
+    true
+}
+
 /// The model servers this run started: the simulated model (only when asked
 /// for) or the embedded local model (for roles without an endpoint).
 struct ModelBackend {
@@ -209,7 +220,8 @@ impl ModelBackend {
             eprintln!(
                 "NOTE: every role uses the SIMULATED model (--simulated-llm), a deterministic test instrument; the output exercises the pipeline and is not training data."
             );
-            config.llm = EndpointConfig::new(sim.base_url(), "sim-model");
+            // Calls in flight as configured (by default: the run's concurrency).
+            config.llm = EndpointConfig { max_concurrency: config.llm.max_concurrency, ..EndpointConfig::new(sim.base_url(), "sim-model") };
             return Ok(Self { sim: Some(sim), local_server: None, local: None });
         }
         if !MODEL_ROLES.iter().any(|r| config.uses_local_model(r)) {

@@ -32,15 +32,16 @@ pub struct Model {
 }
 
 impl ModelChoice {
-    /// The endpoint of `role`.
-    pub async fn connect(&self, role: &str) -> anyhow::Result<Model> {
+    /// The endpoint of `role`, for a command with `in_flight` model calls at
+    /// most (its client's limit unless the config sets `max_concurrency`).
+    pub async fn connect(&self, role: &str, in_flight: usize) -> anyhow::Result<Model> {
         if self.simulated_llm {
             let sim = productresearch_sim_llm::spawn_local(Default::default()).await?;
             let endpoint = EndpointConfig::new(sim.base_url(), format!("sim-{role}"));
             return Ok(Model { endpoint, sim: Some(sim), local: None });
         }
         let file = self.config.clone().or_else(|| Some(PathBuf::from("productresearch.toml")).filter(|p| p.exists()));
-        let config: RunConfig = crate::run_config::load(file.as_deref(), serde_json::json!({}))?;
+        let config: RunConfig = crate::run_config::load(file.as_deref(), serde_json::json!({"concurrency": in_flight}))?;
         if config.uses_local_model(role) {
             let local = EmbeddedModel::start(&config.local_model).await?;
             let endpoint = config.endpoint(role, Some(&local.endpoint)).map_err(|e| anyhow!(e));

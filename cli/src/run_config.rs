@@ -35,6 +35,12 @@ pub fn load(file: Option<&std::path::Path>, overrides: impl Serialize) -> Result
     productresearch_runtime::config::load_sharing_prefix(file, ENV_PREFIX, &[productresearch_local_model::MODELS_DIR_ENV], overrides)
 }
 
+/// `llm.max_concurrency` of a run by default: each role's model client then
+/// allows the run's `concurrency` calls in flight (one per trajectory), so a
+/// batch of 1,000 is not held to a fixed ceiling. A value set in `[llm]` or
+/// `[roles.<role>]` stands; the embedded model keeps its own (its slots).
+pub const FOLLOW_CONCURRENCY: usize = 0;
+
 /// The roles that call a model.
 pub const MODEL_ROLES: [&str; 3] = ["user-agent", "research-agent", "supervisor"];
 
@@ -94,7 +100,7 @@ pub struct RunConfig {
 impl Default for RunConfig {
     fn default() -> Self {
         Self {
-            llm: EndpointConfig::default(),
+            llm: EndpointConfig { max_concurrency: FOLLOW_CONCURRENCY, ..EndpointConfig::default() },
             roles: BTreeMap::new(),
             histories: demo_path("histories.jsonl"),
             catalogs: vec![demo_path("catalog.jsonl")],
@@ -123,7 +129,8 @@ impl RunConfig {
     }
 
     /// The endpoint of `role`: `llm` (or `local`, the running local model, when
-    /// the role has no `base_url`) with the role's overrides applied.
+    /// the role has no `base_url`) with the role's overrides applied; calls in
+    /// flight follow `concurrency` unless set ([`FOLLOW_CONCURRENCY`]).
     pub fn endpoint(&self, role: &str, local: Option<&EndpointConfig>) -> Result<EndpointConfig, String> {
         let base = if self.uses_local_model(role) {
             local.ok_or_else(|| format!("{role}: no model endpoint and no local model running"))?
@@ -136,7 +143,10 @@ impl RunConfig {
                 obj.insert(k.clone(), v.clone());
             }
         }
-        let endpoint: EndpointConfig = serde_json::from_value(merged).map_err(|e| format!("roles.{role}: {e}"))?;
+        let mut endpoint: EndpointConfig = serde_json::from_value(merged).map_err(|e| format!("roles.{role}: {e}"))?;
+        if endpoint.max_concurrency == FOLLOW_CONCURRENCY {
+            endpoint.max_concurrency = self.concurrency.max(1);
+        }
         endpoint.validate(role)?;
         Ok(endpoint)
     }
@@ -187,6 +197,27 @@ mod tests {
         assert_eq!(c.endpoint("supervisor", None).unwrap().temperature, Some(0.0));
         assert_eq!(c.endpoint("research-agent", None).unwrap().model, "small");
         assert!(!c.uses_local_model("user-agent"));
+    }
+
+    #[test]
+    fn model_clients_follow_the_runs_concurrency_unless_set() {
+        let file = tempfile::NamedTempFile::new().unwrap();
+        let load = |toml: &str| {
+            std::fs::write(file.path(), toml).unwrap();
+            // What `--concurrency 200` sets.
+            let c = load(Some(file.path()), json!({"concurrency": 200})).unwrap();
+            c.validate().unwrap();
+            MODEL_ROLES.map(|role| c.endpoint(role, None).unwrap().max_concurrency)
+        };
+        let endpoint = "[llm]\nbase_url = \"http://127.0.0.1:1/v1\"\nmodel = \"m\"\n";
+        assert_eq!(load(endpoint), [200, 200, 200]);
+        assert_eq!(load(&format!("{endpoint}max_concurrency = 32\n")), [32, 32, 32]);
+        let one_role = format!("{endpoint}[roles.supervisor]\nmax_concurrency = 10\n");
+        assert_eq!(load(&one_role), [200, 200, 10], "user-agent, research-agent, supervisor");
+        // The embedded model's endpoint keeps its own slots.
+        let c = RunConfig { concurrency: 200, ..RunConfig::default() };
+        let local = EndpointConfig { max_concurrency: 2, ..EndpointConfig::new("http://127.0.0.1:3/v1", "qwen-0.5b") };
+        assert_eq!(c.endpoint("research-agent", Some(&local)).unwrap().max_concurrency, 2);
     }
 
     #[test]

@@ -55,6 +55,8 @@ async fn one_short_trajectory_on_the_real_local_model() {
         caps,
         batch_concurrency: 1,
         min_report_tool_calls: MIN_TOOL_CALLS,
+        // As `productresearch run` on the embedded model.
+        model_call_checks: LocalModelConfig::default().model_call_checks,
     })
     .await
     .unwrap();

@@ -25,6 +25,8 @@ use crate::{echo, internalize, vocabulary};
 pub const TEMPLATE: &str = "distiller/reflection";
 /// Name of the template that asks again after an unusable answer.
 pub const RETRY_TEMPLATE: &str = "distiller/reflection_retry";
+/// Most reflection calls in flight (fewer when the client allows fewer).
+pub const MAX_IN_FLIGHT: usize = 16;
 /// Name of the JSON schema of the answer (a simulated endpoint answers by it).
 pub const SCHEMA_NAME: &str = "reflection";
 
@@ -70,7 +72,7 @@ pub struct ModelReflector {
 impl ModelReflector {
     /// A reflector calling `client`, rendering from `prompts`.
     pub fn new(client: LlmClient, prompts: PromptSet) -> Self {
-        let concurrency = client.config().max_concurrency.clamp(1, 16);
+        let concurrency = client.config().max_concurrency.clamp(1, MAX_IN_FLIGHT);
         Self { client: Arc::new(client), prompts, concurrency }
     }
 

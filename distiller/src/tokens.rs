@@ -25,8 +25,10 @@ pub enum TokenCounter {
     Tiktoken {
         /// Encoding name.
         name: &'static str,
-        /// The encoder (built once per process, shared).
-        bpe: &'static bpe_openai::Tokenizer,
+        /// The encoder, built on the first count and shared by the process:
+        /// its tables take ~100 MB, which a distiller that has not counted
+        /// yet (a mesh service waiting for its first request) need not hold.
+        bpe: fn() -> &'static bpe_openai::Tokenizer,
     },
     /// A Hugging Face tokenizer.json.
     HuggingFace {
@@ -46,12 +48,12 @@ impl std::fmt::Debug for TokenCounter {
 impl TokenCounter {
     /// tiktoken `o200k_base` (GPT-4o's encoding), the default.
     pub fn o200k() -> Self {
-        Self::Tiktoken { name: "o200k_base", bpe: bpe_openai::o200k_base() }
+        Self::Tiktoken { name: "o200k_base", bpe: bpe_openai::o200k_base }
     }
 
     /// tiktoken `cl100k_base` (GPT-4's encoding).
     pub fn cl100k() -> Self {
-        Self::Tiktoken { name: "cl100k_base", bpe: bpe_openai::cl100k_base() }
+        Self::Tiktoken { name: "cl100k_base", bpe: bpe_openai::cl100k_base }
     }
 
     /// A tokenizer by spec: `o200k_base`, `cl100k_base`, or a path to a
@@ -91,7 +93,7 @@ impl TokenCounter {
     /// tokens per message that errs on the side of a smaller bucket.
     pub fn count(&self, text: &str) -> usize {
         match self {
-            Self::Tiktoken { bpe, .. } => bpe.count(text),
+            Self::Tiktoken { bpe, .. } => bpe().count(text),
             Self::HuggingFace { tokenizer, .. } => tokenizer.encode_fast(text, false).map(|e| e.len()).unwrap_or_else(|_| text.len()),
         }
     }

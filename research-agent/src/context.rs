@@ -31,14 +31,19 @@ pub struct ContextPolicy {
     pub keep_last_results: usize,
 }
 
-/// Estimated prompt tokens of a request.
-pub fn estimate(messages: &[Message], tools: &[ToolSpec]) -> usize {
+/// The characters the tool specs add to every request (their schemas are
+/// serialised to count them, so [`fit`] does it once, not per message elided).
+fn tool_chars(tools: &[ToolSpec]) -> usize {
+    tools.iter().map(|t| t.name.len() + t.description.len() + t.parameters.to_string().len()).sum()
+}
+
+/// Estimated prompt tokens of a request whose tool specs take `tool_chars`.
+fn estimate_with(messages: &[Message], tool_chars: usize) -> usize {
     let text: usize = messages
         .iter()
         .map(|m| m.content.as_deref().map_or(0, str::len) + m.tool_calls.iter().map(|c| c.arguments.len() + c.name.len()).sum::<usize>())
         .sum();
-    let tools: usize = tools.iter().map(|t| t.name.len() + t.description.len() + t.parameters.to_string().len()).sum();
-    (text + tools) / CHARS_PER_TOKEN + messages.len() * PER_MESSAGE_OVERHEAD
+    (text + tool_chars) / CHARS_PER_TOKEN + messages.len() * PER_MESSAGE_OVERHEAD
 }
 
 /// The messages to send, and the call ids whose results were elided.
@@ -47,10 +52,11 @@ pub fn fit(messages: &[Message], tools: &[ToolSpec], policy: &ContextPolicy) -> 
     let Some(window) = policy.window else { return (out, Vec::new()) };
     let budget = (window.saturating_sub(policy.reserve) as usize).max(1);
     let mut elided = Vec::new();
+    let tool_chars = tool_chars(tools);
     let results: Vec<usize> = out.iter().enumerate().filter(|(_, m)| m.role == Role::Tool).map(|(i, _)| i).collect();
     let keep_from = results.len().saturating_sub(policy.keep_last_results);
     for &i in &results[..keep_from] {
-        if estimate(&out, tools) <= budget {
+        if estimate_with(&out, tool_chars) <= budget {
             return (out, elided);
         }
         let id = out[i].tool_call_id.clone().unwrap_or_default();
@@ -60,7 +66,7 @@ pub fn fit(messages: &[Message], tools: &[ToolSpec], policy: &ContextPolicy) -> 
     }
     // Still too large: cut the kept results to what is left, newest kept longest.
     for &i in results[keep_from..].iter() {
-        let over = estimate(&out, tools).saturating_sub(budget);
+        let over = estimate_with(&out, tool_chars).saturating_sub(budget);
         if over == 0 {
             break;
         }
@@ -107,7 +113,7 @@ mod tests {
         let m = convo(6, 3000);
         let policy = ContextPolicy { window: Some(4_000), reserve: 500, keep_last_results: 2 };
         let (out, elided) = fit(&m, &[], &policy);
-        assert!(estimate(&out, &[]) <= 3_500, "{}", estimate(&out, &[]));
+        assert!(estimate_with(&out, 0) <= 3_500, "{}", estimate_with(&out, 0));
         assert_eq!(elided.first().map(String::as_str), Some("call_0"));
         assert!(!elided.contains(&"call_5".to_string()));
         assert_eq!(out.last().unwrap().content.as_deref().unwrap().len(), 3000, "the newest result is whole");
@@ -119,7 +125,7 @@ mod tests {
         let m = convo(2, 30_000);
         let policy = ContextPolicy { window: Some(8_000), reserve: 1_000, keep_last_results: 2 };
         let (out, elided) = fit(&m, &[], &policy);
-        assert!(estimate(&out, &[]) <= 7_000);
+        assert!(estimate_with(&out, 0) <= 7_000);
         assert_eq!(elided.len(), 2);
         assert!(out[3].content.as_deref().unwrap().contains("cut to fit"));
     }

@@ -22,6 +22,9 @@ pub const CALL_REJECTED: &str = "research_agent/call_rejected";
 /// Added after a tool result that was judged unhelpful (`feedback`).
 pub const RESULT_FEEDBACK: &str = "research_agent/result_feedback";
 
+/// The user's next turn after an approved report (`message`).
+pub const FOLLOW_UP: &str = "research_agent/follow_up";
+
 /// Variables of the opening message.
 pub fn opening_context(intent: &Intent) -> Value {
     json!({"query": intent.query, "persona": intent.persona})
@@ -32,6 +35,11 @@ pub fn feedback_context(feedback: &str) -> Value {
     json!({"feedback": feedback})
 }
 
+/// Variables of the follow-up turn.
+pub fn follow_up_context(message: &str) -> Value {
+    json!({"message": message})
+}
+
 /// Renders every template of the agent once with sample values, so a broken
 /// override fails at start (one line naming the template), not mid-trajectory.
 pub fn check(prompts: &PromptSet) -> Result<(), PromptError> {
@@ -40,6 +48,7 @@ pub fn check(prompts: &PromptSet) -> Result<(), PromptError> {
         prompts.render(name, json!({}))?;
     }
     prompts.render(PLAN, &intent)?;
+    prompts.render(FOLLOW_UP, follow_up_context("m"))?;
     for name in [PLAN_FEEDBACK, REPORT_FEEDBACK, CALL_REJECTED, RESULT_FEEDBACK] {
         prompts.render(name, feedback_context("f"))?;
     }
@@ -78,5 +87,15 @@ mod tests {
         );
         assert_eq!(p.render(CALL_REJECTED, feedback_context("repeat")).unwrap().text, "This call was not executed. repeat");
         assert!(p.render(SYSTEM, json!({})).unwrap().text.contains("web_visit"));
+    }
+
+    // The text the code wrote inline before it was a template, byte for byte.
+    #[test]
+    fn the_follow_up_turn_is_the_former_inline_text() {
+        let message = "And if I only have $80?";
+        assert_eq!(
+            PromptSet::builtin().render(FOLLOW_UP, follow_up_context(message)).unwrap().text,
+            format!("The user follows up: {message}\nResearch what this changes, then write a new report that answers the follow-up.")
+        );
     }
 }

@@ -188,9 +188,8 @@ impl<T: Tools> Session<T> {
     /// The user's next turn after an approved report: the research goes on
     /// with the follow-up, with a fresh tool budget for the turn.
     fn follow_up(&mut self, message: &str) {
-        self.context.push(Message::user(format!(
-            "The user follows up: {message}\nResearch what this changes, then write a new report that answers the follow-up."
-        )));
+        let turn = self.say(prompt::FOLLOW_UP, prompt::follow_up_context(message));
+        self.context.push(Message::user(turn));
         self.phase = Phase::Act;
         self.queued.clear();
         self.tool_calls_done = 0;

@@ -37,6 +37,10 @@ pub struct Config {
     /// the agent with feedback); off: results are recorded as they come,
     /// without a verdict round trip.
     pub check_results: bool,
+    /// The model judges each tool call that passes the deterministic checks
+    /// (schema, repeats, loops); off: those checks decide alone, for a
+    /// supervisor model too small to judge relevance.
+    pub model_call_checks: bool,
     /// Folder of the trajectory records (one JSONL event log per trajectory).
     pub records_dir: PathBuf,
     /// Object store for the records instead of the folder: `memory://`,
@@ -70,6 +74,7 @@ impl Default for Config {
             caps: Caps::default(),
             min_report_tool_calls: 2,
             check_results: false,
+            model_call_checks: true,
             records_dir: PathBuf::from("records"),
             records_url: None,
             fsync: Fsync::default(),

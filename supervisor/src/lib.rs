@@ -29,7 +29,7 @@ use tokio::net::TcpListener;
 
 pub use batch::{BatchEvent, Progress, run as run_batch};
 pub use caps::Caps;
-pub use check::{CallChecker, degenerate};
+pub use check::{CallChecker, Feedback, degenerate};
 pub use config::{Config, ENV_PREFIX};
 pub use error::Error;
 pub use machine::Supervisor;
@@ -63,7 +63,8 @@ pub async fn run(config: Config, listener: TcpListener, shutdown: impl Future<Ou
         .with_resume(config.resume)
         .with_prompts(prompts)
         .with_min_report_tool_calls(config.min_report_tool_calls)
-        .with_result_check(config.check_results);
+        .with_result_check(config.check_results)
+        .with_model_call_checks(config.model_call_checks);
     let max = config.common.server.max_message_bytes;
     let svc =
         SupervisorServiceServer::new(service::Service::new(supervisor, Scheduler::new(config.max_in_flight), config.batch_concurrency))

@@ -25,7 +25,7 @@ use std::sync::{Arc, Mutex};
 use productresearch_llm::LlmClient;
 use productresearch_record::{EventBody, Intent, Step, Termination, TerminationReason, Trajectory, TrajectoryEvent, UserHistory, UserTurn};
 use tokio::sync::mpsc;
-use tracing::{Instrument, info, warn};
+use tracing::{Instrument, debug, info, warn};
 
 use self::counters::Counters;
 use self::end::{End, cancelled, past_deadline};
@@ -63,6 +63,9 @@ pub struct Supervisor<M> {
     /// Tool results are checked ([`unusable_result`]) and the verdict goes
     /// back to the agent; off: results are recorded without a round trip.
     check_results: bool,
+    /// A tool call that passes the deterministic checks still goes to the
+    /// model for its verdict; off: the deterministic checks decide alone.
+    model_call_checks: bool,
 }
 
 impl<M> Clone for Supervisor<M> {
@@ -80,6 +83,7 @@ impl<M> Clone for Supervisor<M> {
             min_report_tool_calls: self.min_report_tool_calls,
             tools: self.tools.clone(),
             check_results: self.check_results,
+            model_call_checks: self.model_call_checks,
         }
     }
 }
@@ -102,6 +106,7 @@ impl<M: Mesh> Supervisor<M> {
             min_report_tool_calls: 0,
             tools: None,
             check_results: false,
+            model_call_checks: true,
         }
     }
 
@@ -109,6 +114,15 @@ impl<M: Mesh> Supervisor<M> {
     /// back) instead of recording it as it comes (off by default).
     pub fn with_result_check(mut self, on: bool) -> Self {
         self.check_results = on;
+        self
+    }
+
+    /// Whether the model judges the tool calls that pass the deterministic
+    /// checks (on by default). Off for a judge too small to tell a relevant
+    /// search from an irrelevant one: a 1.5B supervisor refused three relevant
+    /// searches in a row as "not relevant" (docs/benchmarks.md).
+    pub fn with_model_call_checks(mut self, on: bool) -> Self {
+        self.model_call_checks = on;
         self
     }
 
@@ -281,7 +295,7 @@ impl<M: Mesh> Supervisor<M> {
             },
         };
         record.trajectory_mut().tool_snapshot = tools.snapshot.clone();
-        let mut checker = CallChecker::new(&tools.specs, &self.schemas);
+        let mut checker = CallChecker::new(&tools.specs, &self.schemas, &caps);
         let mut state = Counters { round: 1, ..Counters::default() };
         // Counters and the checker's memory as they were after the last verdict.
         let mut turn_due = false;
@@ -368,7 +382,7 @@ impl<M: Mesh> Supervisor<M> {
     async fn start_turn(&self, record: &mut Recorder, intent: &Intent, state: &mut Counters) -> Result<Result<(), ListenerGone>, Error> {
         let follow_up = intent.follow_ups[state.turn as usize].clone();
         state.next_turn();
-        info!(turn = state.turn, "next user turn");
+        debug!(turn = state.turn, "next user turn");
         record.push(state.round, EventBody::UserTurn(UserTurn { turn: state.turn, follow_up })).await
     }
 }

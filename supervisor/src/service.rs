@@ -37,8 +37,11 @@ impl<M: Mesh> Service<M> {
         Self { supervisor, scheduler, batch_concurrency }
     }
 
-    fn caps(&self, caps: Option<PbCaps>) -> Caps {
-        self.supervisor.caps().overridden_by(caps.unwrap_or_default().into())
+    /// The server's caps with the request's over them; a share over 100 percent is refused.
+    fn caps(&self, caps: Option<PbCaps>) -> Result<Caps, Status> {
+        let caps = self.supervisor.caps().overridden_by(caps.unwrap_or_default());
+        caps.validate().map_err(Status::invalid_argument)?;
+        Ok(caps)
     }
 }
 
@@ -58,7 +61,7 @@ impl<M: Mesh> SupervisorService for Service<M> {
 
     async fn synthesize(&self, request: Request<SynthesizeRequest>) -> Result<Response<Self::SynthesizeStream>, Status> {
         let request = request.into_inner();
-        let caps = self.caps(request.caps);
+        let caps = self.caps(request.caps)?;
         let history = history(request.history)?;
         let supervisor = self.supervisor.clone();
         let scheduler = self.scheduler.clone();
@@ -98,7 +101,7 @@ impl<M: Mesh> SupervisorService for Service<M> {
 
     async fn synthesize_batch(&self, request: Request<SynthesizeBatchRequest>) -> Result<Response<Self::SynthesizeBatchStream>, Status> {
         let request = request.into_inner();
-        let caps = self.caps(request.caps);
+        let caps = self.caps(request.caps)?;
         let concurrency = if request.concurrency == 0 { self.batch_concurrency } else { request.concurrency as usize };
         let mut histories = Vec::with_capacity(request.histories.len());
         let mut early_failures = Vec::new();

@@ -71,7 +71,7 @@ pub fn check_templates(prompts: &PromptSet) -> Result<(), productresearch_prompt
     ] {
         render(prompts, &intent, &step, 1, &evidence)?;
     }
-    Ok(())
+    crate::check::check_templates(prompts)
 }
 
 /// What the check templates see. Weights are pre-formatted (two decimals) so a

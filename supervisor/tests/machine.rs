@@ -123,17 +123,27 @@ async fn run_with(
     intent: Result<(), MeshError>,
     check_results: bool,
 ) -> (Trajectory, Vec<VerdictMessage>, Option<StartSession>) {
-    run_against(Scripted { script, intent, ..Scripted::default() }, caps, check_results).await
+    run_against(Scripted { script, intent, ..Scripted::default() }, caps, check_results, true).await
 }
 
-async fn run_against(mesh: Scripted, caps: Caps, check_results: bool) -> (Trajectory, Vec<VerdictMessage>, Option<StartSession>) {
+/// [`run_with`] against `mesh`, the model judging the tool calls that pass
+/// the deterministic checks when `model_call_checks`.
+async fn run_against(
+    mesh: Scripted,
+    caps: Caps,
+    check_results: bool,
+    model_call_checks: bool,
+) -> (Trajectory, Vec<VerdictMessage>, Option<StartSession>) {
     let sim = productresearch_sim_llm::spawn_local(Default::default()).await.unwrap();
     let llm = LlmClient::new(EndpointConfig::new(sim.base_url(), "sup-model")).unwrap();
     let old_agent = mesh.old_agent;
     let (verdicts, starts) = (mesh.verdicts.clone(), mesh.starts.clone());
     let dir = tempfile::tempdir().unwrap();
     let resume = supervisor::Resume { patience_secs: 1, backoff_ms: 1, max_backoff_ms: 1, max_sessions: 2 };
-    let sup = Supervisor::new(Arc::new(mesh), llm, caps, dir.path()).with_resume(resume).with_result_check(check_results);
+    let sup = Supervisor::new(Arc::new(mesh), llm, caps, dir.path())
+        .with_resume(resume)
+        .with_result_check(check_results)
+        .with_model_call_checks(model_call_checks);
     let t = sup.synthesize(history(), caps, None).await.unwrap();
     t.validate().unwrap();
     // The scripted agent takes each verdict in its own task, which may run
@@ -345,6 +355,76 @@ async fn near_repeats_and_degenerate_output_are_rejected_without_a_model_call() 
     assert_eq!(verdict_of(&t, 6).decision, Decision::Approve);
 }
 
+/// The guards are caps: switched off, what the defaults send back without a
+/// model call goes to the model's verdict.
+#[tokio::test]
+async fn guards_switched_off_leave_the_verdict_to_the_model() {
+    let echo_plan = "Now carry out your plan: call the tools one at a time.";
+    let mut looping = call("c3", r#"{"query": "over ear headphones"}"#);
+    looping.reasoning = "I will search for headphones again and ".repeat(6);
+    let near = call("c2", r#"{"query": "Headphones, noise-cancelling"}"#);
+    let first = call("c1", r#"{"query": "noise cancelling headphones"}"#);
+
+    let by_default =
+        vec![text(StepKind::Plan, echo_plan), text(StepKind::Plan, "p2"), first.clone(), result("c1"), near.clone(), looping.clone()];
+    let (t, _) = run(by_default, Caps::default(), Ok(())).await;
+    for (i, what) in [(0, "repeats your instructions"), (4, "nearly the same"), (5, "repeats itself")] {
+        let v = verdict_of(&t, i);
+        assert!(v.deterministic && v.decision == Decision::Revise && v.feedback.contains(what), "step {i}: {v:?}");
+    }
+    // A deterministic verdict names the template of its feedback.
+    let names: Vec<String> = verdict_of(&t, 4).prompts.into_iter().map(|p| p.name).collect();
+    assert_eq!(names, ["supervisor/feedback/near_repeat"]);
+
+    let off = Caps { plan_echo_percent: 0, near_repeat_percent: 0, degenerate_repeat_percent: 0, ..Caps::default() };
+    let script = vec![
+        text(StepKind::Plan, echo_plan),
+        text(StepKind::Plan, "p2"),
+        first,
+        result("c1"),
+        near,
+        result("c2"),
+        looping,
+        result("c3"),
+        text(StepKind::Report, "r1"),
+        text(StepKind::Report, "r2"),
+    ];
+    let (t, _) = run(script, off, Ok(())).await;
+    assert!(t.approved(), "{:?}", t.termination());
+    for i in [0, 4, 6] {
+        assert!(!verdict_of(&t, i).deterministic, "step {i}: {:?}", verdict_of(&t, i));
+    }
+    assert_eq!(verdict_of(&t, 4).decision, Decision::Approve);
+    assert_eq!(verdict_of(&t, 6).decision, Decision::Approve);
+}
+
+#[tokio::test]
+async fn without_model_call_checks_the_deterministic_checks_decide_calls_alone() {
+    let script = || {
+        vec![
+            text(StepKind::Plan, "p"),
+            call("c1", r#"{"query": 7}"#),
+            call("c1", r#"{"query": "noise cancelling headphones"}"#),
+            result("c1"),
+            text(StepKind::Report, "r1"),
+            text(StepKind::Report, "r2"),
+        ]
+    };
+    let mesh = |script| Scripted { script, intent: Ok(()), ..Scripted::default() };
+    let (judged, ..) = run_against(mesh(script()), Caps::default(), false, true).await;
+    let (alone, ..) = run_against(mesh(script()), Caps::default(), false, false).await;
+    for t in [&judged, &alone] {
+        let bad = verdict_of(t, 1);
+        assert!(bad.deterministic && bad.decision == Decision::Revise, "a schema violation is still sent back: {bad:?}");
+        assert!(!verdict_of(t, 0).deterministic, "plans are still judged by the model");
+    }
+    let by_model = verdict_of(&judged, 2);
+    assert!(!by_model.deterministic && by_model.usage.prompt_tokens > 0, "{by_model:?}");
+    let by_checks = verdict_of(&alone, 2);
+    assert!(by_checks.deterministic && by_checks.decision == Decision::Approve && by_checks.usage.prompt_tokens == 0, "{by_checks:?}");
+    assert!(alone.approved(), "{:?}", alone.termination());
+}
+
 /// Two batches share one supervisor-wide slot: the one that came second is
 /// not starved by the first; their trajectories take turns.
 #[tokio::test]
@@ -449,7 +529,7 @@ async fn tool_results_are_recorded_without_a_verdict_round_trip() {
 #[tokio::test]
 async fn an_agent_that_does_not_accept_the_offer_gets_every_verdict() {
     let mesh = Scripted { script: research_script(), old_agent: true, ..Scripted::default() };
-    let (t, sent, start) = run_against(mesh, Caps::default(), false).await;
+    let (t, sent, start) = run_against(mesh, Caps::default(), false, true).await;
     assert!(t.approved(), "{:?}", t.termination());
     assert!(start.unwrap().skip_result_verdicts, "offered");
     let results: Vec<_> = t.steps().iter().filter(|(_, s, _)| s.kind == StepKind::ToolResult).map(|(_, _, v)| v.cloned()).collect();

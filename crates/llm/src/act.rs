@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use productresearch_record::{TokenUsage, ToolCall, ToolSpec};
+use serde_json::json;
 
 use crate::client::LlmClient;
 use crate::config::ToolMode;
@@ -11,6 +12,7 @@ use crate::error::LlmError;
 use crate::message::{ChatRequest, ChatResponse, JsonSchema, Message};
 use crate::reask::{CUT_OFF, Usable};
 use crate::text_tools::{self, Offer, Parsed};
+use crate::wording::say;
 
 /// What the model decided.
 #[derive(Debug, Clone, PartialEq)]
@@ -73,9 +75,10 @@ impl LlmClient {
     /// for again up to `reask_limit` times.
     async fn report_in_prose(&self, req: &ChatRequest, offer: Offer) -> Result<Acted, LlmError> {
         let mut messages = text_tools::to_text_form(&req.messages, &req.tools, ToolMode::JsonSchema, offer, self.report_chars(req));
-        messages.push(Message::user(WRITE_REPORT));
+        let write_report = say("write_report", json!({}));
+        messages.push(Message::user(write_report.clone()));
         let request = ChatRequest { messages, max_tokens: req.max_tokens, ..ChatRequest::default() };
-        let usable = self.ask_until_usable(&request, |_| None, prose_report, WRITE_REPORT).await?;
+        let usable = self.ask_until_usable(&request, |_| None, prose_report, &write_report).await?;
         let Usable { value: report, response, reasks } = usable;
         Ok(Acted { action: Action::Report(report), reasoning: String::new(), usage: response.usage, model: response.model, reasks })
     }
@@ -119,14 +122,11 @@ impl LlmClient {
             }),
         };
         let read = |response: &ChatResponse| interpret(response, mode, offer, &tools, first_id);
-        let usable = self.ask_until_usable(req, to_wire, read, "Answer again, following the required format exactly.").await?;
+        let usable = self.ask_until_usable(req, to_wire, read, &say("again_action", json!({}))).await?;
         let Usable { value: (action, reasoning), response, reasks } = usable;
         Ok(Acted { action, reasoning, usage: response.usage, model: response.model, reasks })
     }
 }
-
-/// Asks for the report after the grammar-constrained step chose it.
-const WRITE_REPORT: &str = "Write the final report now, in Markdown (not JSON), from the tool results above.";
 
 /// A free-text answer as a report: the whole part of one cut at the token
 /// limit, the text of a `{"report": ...}` object a model wrote out of habit.

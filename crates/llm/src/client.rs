@@ -25,6 +25,10 @@ pub struct LlmClient {
     http: reqwest::Client,
     config: Arc<EndpointConfig>,
     url: Arc<str>,
+    /// `url` parsed once: a request per model call need not parse it again.
+    endpoint: reqwest::Url,
+    /// `Authorization: Bearer <key>`, built once (marked sensitive).
+    authorization: Option<reqwest::header::HeaderValue>,
     api_key: Option<Arc<str>>,
     /// Adaptive concurrency of the endpoint, shared by all clones.
     limiter: Arc<Limiter>,
@@ -60,13 +64,25 @@ impl LlmClient {
             .connect_timeout(Duration::from_secs(config.timeout_secs.min(10)))
             .build()
             .map_err(|e| LlmError::Config(format!("http client: {e}")))?;
-        let url = format!("{}/chat/completions", config.base_url.trim_end_matches('/')).into();
+        let url: Arc<str> = format!("{}/chat/completions", config.base_url.trim_end_matches('/')).into();
+        let endpoint = reqwest::Url::parse(&url).map_err(|e| LlmError::Config(format!("llm.base_url {:?}: {e}", config.base_url)))?;
+        let authorization = match &api_key {
+            Some(key) => {
+                let mut value = reqwest::header::HeaderValue::from_str(&format!("Bearer {key}"))
+                    .map_err(|_| LlmError::Config("the API key holds characters an HTTP header cannot carry".into()))?;
+                value.set_sensitive(true);
+                Some(value)
+            }
+            None => None,
+        };
         let limiter = Arc::new(Limiter::new(config.max_concurrency, Duration::from_secs(config.timeout_secs), config.adaptive_concurrency));
         let breaker = Arc::new(Breaker::new(config.breaker_threshold, Duration::from_secs(config.breaker_cooldown_secs)));
         Ok(Self {
             http,
             config: Arc::new(config),
             url,
+            endpoint,
+            authorization,
             api_key,
             limiter,
             breaker,
@@ -160,9 +176,11 @@ impl LlmClient {
         productresearch_runtime::telemetry::genai::record_payload(
             span,
             productresearch_runtime::telemetry::genai::Payload::Request,
-            &String::from_utf8_lossy(&body),
+            std::str::from_utf8(&body).unwrap_or_default(),
             Some("gen_ai.input.messages"),
         );
+        // Shared by every attempt without a copy.
+        let body = bytes::Bytes::from(body);
         let base = Duration::from_millis(self.config.backoff_base_ms);
         let max = Duration::from_millis(self.config.backoff_max_ms);
         let mut attempt = 0u32;
@@ -199,10 +217,11 @@ impl LlmClient {
         }
     }
 
-    async fn attempt(&self, body: &[u8]) -> Result<ChatResponse, LlmError> {
-        let mut request = self.http.post(&*self.url).header("content-type", "application/json").body(body.to_vec());
-        if let Some(key) = &self.api_key {
-            request = request.bearer_auth(key);
+    async fn attempt(&self, body: &bytes::Bytes) -> Result<ChatResponse, LlmError> {
+        let mut request =
+            self.http.post(self.endpoint.clone()).header(reqwest::header::CONTENT_TYPE, "application/json").body(body.clone());
+        if let Some(authorization) = &self.authorization {
+            request = request.header(reqwest::header::AUTHORIZATION, authorization.clone());
         }
         // Which trajectory pays for this call, for the model gateway's logs.
         if let Some(id) = context::trajectory()

@@ -46,7 +46,9 @@ pub struct EndpointConfig {
     pub structured_output: bool,
     /// Most calls in flight at once to this endpoint from this process: the
     /// ceiling of the adaptive limit (which backs off on 429/503 and slow
-    /// answers and grows again while the endpoint keeps up).
+    /// answers and grows again while the endpoint keeps up). 64 for a
+    /// standalone service; `productresearch run` sets its `concurrency` unless
+    /// this is set.
     pub max_concurrency: usize,
     /// Adapt the number of calls in flight to the endpoint (AIMD, honouring
     /// Retry-After); off keeps `max_concurrency` calls in flight whatever the

@@ -5,6 +5,7 @@ use crate::client::{LlmClient, excerpt};
 use crate::error::LlmError;
 use crate::message::{ChatRequest, ChatResponse};
 use crate::reask::CUT_OFF;
+use crate::wording::say;
 
 impl LlmClient {
     /// A chat completion whose content must be a JSON value matching the
@@ -29,8 +30,7 @@ impl LlmClient {
                 },
             }
         };
-        let again = "Answer again with one JSON object that matches the schema.";
-        let usable = self.ask_until_usable(req, |_| None, read, again).await?;
+        let usable = self.ask_until_usable(req, |_| None, read, &say("again_json", serde_json::json!({}))).await?;
         Ok((usable.value, usable.response))
     }
 }

@@ -29,6 +29,7 @@ pub mod report_end;
 mod text_tools;
 mod validators;
 mod wire;
+mod wording;
 
 pub use act::{Acted, Action};
 pub use client::LlmClient;

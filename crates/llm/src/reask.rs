@@ -5,9 +5,7 @@
 use crate::client::LlmClient;
 use crate::error::LlmError;
 use crate::message::{ChatRequest, ChatResponse, Message};
-
-/// How a re-ask starts.
-pub(crate) const REASK_PREFIX: &str = "Your last answer could not be used";
+use crate::wording::say;
 
 /// What the model is told when its answer hit the token limit.
 pub(crate) const CUT_OFF: &str = "the answer was cut off at the length limit; answer again, more briefly";
@@ -57,7 +55,7 @@ impl LlmClient {
             reasks += 1;
             let conversation = reasked.get_or_insert_with(|| req.clone());
             conversation.messages.push(Message::assistant(echo(&response)));
-            conversation.messages.push(Message::user(format!("{REASK_PREFIX}: {problem}. {again}")));
+            conversation.messages.push(Message::user(say("reask", serde_json::json!({"problem": problem, "again": again}))));
         }
     }
 }

@@ -13,11 +13,7 @@ use serde_json::{Value, json};
 use crate::config::ToolMode;
 use crate::json_output::extract_json;
 use crate::message::{Message, Role, ToolChoice};
-
-/// First line of the tool catalog appended to the system message.
-pub const CATALOG_HEADER: &str = "Available tools (JSON schemas):";
-/// How a tool result starts when shown as a user message.
-pub const RESULT_PREFIX: &str = "Tool result for ";
+use crate::wording::say;
 
 /// What one answer may be: the text-form counterpart of `tool_choice`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,7 +76,7 @@ pub fn to_text_form(messages: &[Message], tools: &[ToolSpec], mode: ToolMode, of
                 let id = m.tool_call_id.clone().unwrap_or_default();
                 let name =
                     messages.iter().flat_map(|x| x.tool_calls.iter()).find(|c| c.id == id).map(|c| c.name.as_str()).unwrap_or("tool");
-                out.push(Message::user(format!("{RESULT_PREFIX}{name} ({id}):\n{}", m.content.as_deref().unwrap_or(""))));
+                out.push(Message::user(say("tool_result", json!({"name": name, "id": id, "content": m.content.as_deref().unwrap_or("")}))));
             }
             _ => out.push(m.clone()),
         }
@@ -92,36 +88,25 @@ fn arguments_value(arguments: &str) -> Value {
     serde_json::from_str(arguments).unwrap_or_else(|_| Value::String(arguments.to_string()))
 }
 
+/// The tool catalog and how to answer (template `llm/tool_catalog`).
 fn catalog(tools: &[ToolSpec], mode: ToolMode, offer: Offer, report_chars: Option<u32>) -> String {
-    let mut out = String::from(CATALOG_HEADER);
-    for t in tools {
-        out.push_str(&format!("\n- {}: {}", t.name, t.parameters));
-    }
-    out.push_str("\nTool descriptions:");
-    for t in tools {
-        out.push_str(&format!("\n- {}: {}", t.name, t.description.replace('\n', " ")));
-    }
-    out.push('\n');
-    out.push_str(match (mode, offer) {
-        (_, Offer::ReportOnly) => "Do not call a tool now: write the final report.",
-        (ToolMode::JsonSchema, Offer::CallOnly) => {
-            "Answer with exactly one JSON object {\"tool\": \"<name>\", \"arguments\": {...}} to call one tool: gather evidence before the report."
-        }
-        (_, Offer::CallOnly) => {
-            "Call one tool now: answer with one JSON object {\"tool\": \"<name>\", \"arguments\": {...}} and nothing else. Gather evidence before the report."
-        }
-        (ToolMode::JsonSchema, Offer::CallOrReport) => {
-            "Answer with exactly one JSON object: {\"tool\": \"<name>\", \"arguments\": {...}} to call one tool, or {\"report\": \"\"} once you have the evidence for the final report (you are then asked to write it)."
-        }
-        _ => {
-            "To call a tool, answer with one JSON object {\"tool\": \"<name>\", \"arguments\": {...}} and nothing else. When you are done, answer with the final report in Markdown, without JSON."
-        }
-    });
-    if let Some(chars) = report_chars.filter(|_| offer.report()) {
-        // Told in words: small models do not count characters.
-        out.push_str(&format!(" Keep the report under {} words.", chars / 6));
-    }
-    out
+    let tools: Vec<Value> = tools
+        .iter()
+        .map(|t| json!({"name": t.name, "parameters": t.parameters.to_string(), "description": t.description.replace('\n', " ")}))
+        .collect();
+    // Told in words: small models do not count characters.
+    let report_words = report_chars.filter(|_| offer.report()).map(|chars| chars / 6);
+    let offer = match offer {
+        Offer::CallOrReport => "call_or_report",
+        Offer::CallOnly => "call_only",
+        Offer::ReportOnly => "report_only",
+    };
+    let mode = match mode {
+        ToolMode::Native => "native",
+        ToolMode::JsonSchema => "json_schema",
+        ToolMode::Lenient => "lenient",
+    };
+    say("tool_catalog", json!({"tools": tools, "mode": mode, "offer": offer, "report_words": report_words}))
 }
 
 /// The `response_format` schema of an action: one object per tool, and, when
@@ -266,7 +251,9 @@ mod tests {
         ];
         let text = to_text_form(&messages, &[tool()], ToolMode::JsonSchema, Offer::CallOrReport, None);
         let system = text[0].content.as_deref().unwrap();
-        assert!(system.starts_with("sys\n\n") && system.contains(CATALOG_HEADER) && system.contains("- product_search: {"));
+        assert!(
+            system.starts_with("sys\n\n") && system.contains("Available tools (JSON schemas):") && system.contains("- product_search: {")
+        );
         assert_eq!(text[2].content.as_deref(), Some("{\"arguments\":{\"query\":\"k\"},\"tool\":\"product_search\"}"));
         assert!(text[2].tool_calls.is_empty());
         assert_eq!(text[3].role, Role::User);

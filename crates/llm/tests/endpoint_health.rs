@@ -62,8 +62,9 @@ async fn a_rate_limited_endpoint_is_driven_without_a_retry_storm() {
     assert!(results.iter().all(Result::is_ok), "{:?}", results.iter().find(|r| r.is_err()));
     assert!(llm.concurrency_limit() <= 8, "the limit came down to the endpoint's: {}", llm.concurrency_limit());
     // Without adaptation every one of 32 callers would see a 429 per wave it
-    // lost; with it, the 429s stay a small share of the requests.
-    assert!(sim.rate_limited() < 32, "{} 429s for 32 answers", sim.rate_limited());
+    // lost; with it, the first burst (28 refused) measures the capacity and
+    // the later probes cost a few more.
+    assert!(sim.rate_limited() < 40, "{} 429s for 32 answers", sim.rate_limited());
 }
 
 #[tokio::test]

@@ -41,6 +41,12 @@ pub struct LocalModelConfig {
     /// until the cap, and the long context then spoils its report; a short
     /// research (a search and two visits) gives it a report it can write.
     pub max_tool_calls: u32,
+    /// Whether the supervisor, when it runs on this model, judges each tool
+    /// call with it after the deterministic checks (schema, repeats, loops).
+    /// Off by default: a 1.5B judge refused three relevant searches in a row
+    /// as "not relevant" and no trajectory reached its report; plans and
+    /// reports are still judged by the model.
+    pub model_call_checks: bool,
 }
 
 impl Default for LocalModelConfig {
@@ -54,6 +60,7 @@ impl Default for LocalModelConfig {
             threads: default_threads(),
             startup_timeout_secs: 120,
             max_tool_calls: 3,
+            model_call_checks: false,
         }
     }
 }

@@ -24,6 +24,16 @@ include!(concat!(env!("OUT_DIR"), "/builtin.rs"));
 /// File extension of a template.
 pub const EXTENSION: &str = "j2";
 
+/// Templates under this folder are the model client's text protocol (tool
+/// catalog, tool results, re-asks) that answer parsers rely on: built in,
+/// listed, never overridden.
+pub const FIXED_FOLDER: &str = "llm/";
+
+/// Whether a `prompts_dir` may replace template `name`.
+pub fn overridable(name: &str) -> bool {
+    !name.starts_with(FIXED_FOLDER)
+}
+
 /// Which template produced a prompt: its name and the SHA-256 (hex) of the
 /// template source that was in use (built-in or override).
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -121,6 +131,14 @@ impl PromptSet {
             collect(dir, &mut files)?;
             for path in files {
                 let name = template_name(dir, &path);
+                if !overridable(&name) {
+                    return Err(PromptError::Invalid {
+                        path,
+                        detail: format!(
+                            "{name:?} is the model client's text protocol, which answer parsers rely on; it cannot be overridden"
+                        ),
+                    });
+                }
                 let Some(slot) = templates.get_mut(&name) else {
                     // A typo in a file name would otherwise silently keep the built-in.
                     return Err(PromptError::Invalid {
@@ -194,7 +212,7 @@ impl Default for PromptSet {
 /// starts tuning from the shipped prompts. Existing files are kept unless `force`.
 pub fn export_builtin(dir: &Path, force: bool) -> Result<Vec<PathBuf>, PromptError> {
     let mut written = Vec::new();
-    for (name, text) in BUILTIN {
+    for (name, text) in BUILTIN.iter().filter(|(name, _)| overridable(name)) {
         let path = dir.join(format!("{name}.{EXTENSION}"));
         if path.exists() && !force {
             continue;
@@ -303,6 +321,11 @@ mod tests {
         let err = PromptSet::load(Some(dir.path())).unwrap_err().to_string();
         assert!(err.contains(&path.display().to_string()) && err.contains("no built-in template"), "{err}");
 
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(dir.path(), "llm/reask", "Try again.");
+        let err = PromptSet::load(Some(dir.path())).unwrap_err().to_string();
+        assert!(err.contains(&path.display().to_string()) && err.contains("cannot be overridden"), "{err}");
+
         let err = PromptSet::load(Some(Path::new("/nonexistent/prompts"))).unwrap_err().to_string();
         assert!(err.contains("/nonexistent/prompts"), "{err}");
     }
@@ -317,7 +340,8 @@ mod tests {
     fn export_writes_files_that_load_back_unchanged() {
         let dir = tempfile::tempdir().unwrap();
         let written = export_builtin(dir.path(), false).unwrap();
-        assert_eq!(written.len(), BUILTIN.len());
+        assert_eq!(written.len(), BUILTIN.iter().filter(|(name, _)| overridable(name)).count());
+        assert!(written.iter().all(|p| !p.starts_with(dir.path().join("llm"))), "the client's protocol is not exported");
         let set = PromptSet::load(Some(dir.path())).unwrap();
         for (name, _) in BUILTIN {
             assert_eq!(set.reference(name), PromptSet::builtin().reference(name));

@@ -205,7 +205,8 @@ pub struct Verdict {
     /// Tokens the supervisor's model spent.
     #[serde(default)]
     pub usage: TokenUsage,
-    /// Prompt templates the supervisor's model was given (empty when deterministic).
+    /// Prompt templates the supervisor's model was given; for a deterministic
+    /// rejection, the templates of its feedback (`supervisor/feedback/*`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub prompts: Vec<crate::PromptRef>,
 }

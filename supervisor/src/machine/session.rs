@@ -14,7 +14,7 @@ use super::Supervisor;
 use super::counters::Counters;
 use super::end::{End, cancelled, classify, deadline_passed};
 use crate::caps::Caps;
-use crate::check::{CallChecker, degenerate, unusable_result};
+use crate::check::{CallChecker, Feedback, degenerate, unusable_result};
 use crate::error::Error;
 use crate::mesh::{AgentMessage, Mesh, MeshError, Position, ResearchLink, VerdictMessage};
 use crate::recorder::Recorder;
@@ -152,29 +152,40 @@ impl<M: Mesh> Supervisor<M> {
         let attempt = state.attempt(step.kind);
         match step.kind {
             StepKind::ToolResult => {
-                let feedback = step.tool_result.as_ref().and_then(unusable_result);
-                return Ok(match feedback {
-                    Some(feedback) => Verdict::revise(SupervisorState::CheckToolcall, feedback),
-                    None => Verdict::approve(SupervisorState::CheckToolcall),
-                });
+                return match step.tool_result.as_ref().and_then(unusable_result) {
+                    Some(feedback) => self.sent_back(SupervisorState::CheckToolcall, &feedback),
+                    None => Ok(Verdict::approve(SupervisorState::CheckToolcall)),
+                };
             }
             StepKind::ToolCall => {
-                if let Some(feedback) = step.tool_call.as_ref().and_then(|c| checker.check(c)).or_else(|| degenerate(&step.reasoning)) {
-                    return Ok(Verdict::revise(SupervisorState::CheckToolcall, feedback));
+                if let Some(feedback) = step.tool_call.as_ref().and_then(|c| checker.check(c)).or_else(|| degenerate(&step.reasoning, caps))
+                {
+                    return self.sent_back(SupervisorState::CheckToolcall, &feedback);
+                }
+                if !self.model_call_checks {
+                    return Ok(Verdict::approve(SupervisorState::CheckToolcall));
                 }
             }
             StepKind::Plan => {
-                if let Some(feedback) = self.texts.plan(&step.text) {
-                    return Ok(Verdict::revise(SupervisorState::CheckPlan, feedback));
+                if let Some(feedback) = self.texts.plan(&step.text, caps) {
+                    return self.sent_back(SupervisorState::CheckPlan, &feedback);
                 }
             }
             StepKind::Report => {
                 let calls_left = caps.max_tool_calls.saturating_sub(state.approved_calls);
-                if let Some(feedback) = self.texts.report(&step.text, state.results, calls_left, &state.feedback) {
-                    return Ok(Verdict::revise(SupervisorState::CheckReport, feedback));
+                if let Some(feedback) = self.texts.report(&step.text, state.results, calls_left, &state.feedback, caps) {
+                    return self.sent_back(SupervisorState::CheckReport, &feedback);
                 }
             }
         }
         verdict::ask(&self.llm, &self.prompts, intent, step, attempt, &state.evidence).await
+    }
+
+    /// A deterministic rejection: `feedback` rendered from its template, which
+    /// the verdict names like a model verdict names its prompts. A template
+    /// that does not render is a bad prompt, as for the model's checks.
+    fn sent_back(&self, state: SupervisorState, feedback: &Feedback) -> Result<Verdict, LlmError> {
+        let said = feedback.render(&self.prompts).map_err(|e| LlmError::Unusable(e.to_string()))?;
+        Ok(Verdict { prompts: said.prompts, ..Verdict::revise(state, said.text) })
     }
 }

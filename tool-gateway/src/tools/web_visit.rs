@@ -121,6 +121,15 @@ fn answer(visit_max_chars: usize, url: &str, title: &str, text: &str, goal: Opti
 /// Most page text sent to the summary model, in characters.
 const SUMMARY_INPUT_CHARS: usize = 24_000;
 
+/// The summary request (built-in templates `tool_gateway/visit_summary_system`
+/// and `tool_gateway/visit_summary`; the gateway has no `prompts_dir`).
+fn summary_prompt(goal: &str, title: &str, text: &str) -> Result<Vec<productresearch_llm::Message>, productresearch_prompts::PromptError> {
+    let prompts = productresearch_prompts::PromptSet::builtin();
+    let system = prompts.render("tool_gateway/visit_summary_system", json!({}))?;
+    let user = prompts.render("tool_gateway/visit_summary", json!({"goal": goal, "title": title, "text": text}))?;
+    Ok(vec![productresearch_llm::Message::system(system.text), productresearch_llm::Message::user(user.text)])
+}
+
 /// The configured model's account of what the page says about `goal`; `None`
 /// without a model or goal, or when the model fails (the page text then
 /// stands, and the failure is logged: a summary is a convenience, not the
@@ -128,25 +137,40 @@ const SUMMARY_INPUT_CHARS: usize = 24_000;
 async fn summarize(backends: &Backends, title: &str, text: &str, goal: Option<&str>) -> Option<String> {
     let client = backends.summarizer.as_ref()?;
     let goal = goal.map(str::trim).filter(|g| !g.is_empty())?;
-    let request = productresearch_llm::ChatRequest {
-        messages: vec![
-            productresearch_llm::Message::system(
-                "You read one web page for a shopping researcher. Report only what the page says that bears on the goal: \
-                 products, prices, specifications, test results and verdicts, quoted exactly. If the page does not \
-                 address the goal, say so in one sentence. Plain text, no preamble.",
-            ),
-            productresearch_llm::Message::user(format!(
-                "Goal: {goal}\n\nPage title: {title}\n\nPage text:\n{}",
-                budget::truncate(text, SUMMARY_INPUT_CHARS)
-            )),
-        ],
-        ..Default::default()
+    let messages = match summary_prompt(goal, title, &budget::truncate(text, SUMMARY_INPUT_CHARS)) {
+        Ok(messages) => messages,
+        Err(e) => {
+            tracing::warn!(error = %e, "web_visit summary prompt does not render; returning the page text");
+            return None;
+        }
     };
+    let request = productresearch_llm::ChatRequest { messages, ..Default::default() };
     match client.chat(&request).await {
         Ok(response) => response.content.map(|c| c.trim().to_string()).filter(|c| !c.is_empty()),
         Err(e) => {
             tracing::warn!(error = %e, "web_visit summary failed; returning the page text");
             None
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // The text the code wrote inline before it was a template, byte for byte.
+    #[test]
+    fn the_summary_prompt_is_the_former_inline_text() {
+        let (goal, title, text) = ("quietest kettle under $60", "Kettle test 2026", "The Aurion K2 measured 42 dB.\n");
+        let messages = summary_prompt(goal, title, text).unwrap();
+        assert_eq!(
+            messages[0].content.as_deref(),
+            Some(
+                "You read one web page for a shopping researcher. Report only what the page says that bears on the goal: \
+                 products, prices, specifications, test results and verdicts, quoted exactly. If the page does not \
+                 address the goal, say so in one sentence. Plain text, no preamble."
+            )
+        );
+        assert_eq!(messages[1].content.as_deref(), Some(format!("Goal: {goal}\n\nPage title: {title}\n\nPage text:\n{text}").as_str()));
     }
 }

@@ -1,0 +1,261 @@
+//! Check Plan's and Check Report's deterministic checks: echoes of the
+//! instructions or the feedback, cut-off, looping, unfinished or thin texts,
+//! reports on too few tool results.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+
+use super::{Feedback, cut_off, degenerate, words};
+use crate::caps::Caps;
+
+/// Deterministic checks of plans and reports, run before the model's verdict:
+/// what the distiller would drop, or what is not an answer at all, is sent
+/// back with concrete feedback instead of being left to a small model's
+/// judgement.
+///
+/// The guards' thresholds come with each check (`Caps`: a request may set
+/// them). Why the defaults: six words in the same order (`echo_words`) do not
+/// appear in a report by chance ("start by writing a research plan as ...").
+/// A plan is an echo only when a quarter of its word runs
+/// (`plan_echo_percent`) are instruction runs: a real plan names what a tool
+/// does in the tool list's own words ("open one product's full record by
+/// product_id"), and a 1.5B model's plans were all sent back on one run. A
+/// report has no reason to quote its instructions, so one run is enough there.
+#[derive(Debug)]
+pub struct TextChecker {
+    /// Approved tool calls with results a report needs (the distiller's
+    /// `min_tool_calls`; 0: off).
+    min_tool_calls: u32,
+    /// The words of each literal text of the research agent's prompt templates.
+    instructions: Vec<Vec<String>>,
+    /// Word n-grams of `instructions` by n, built on first use of each n.
+    runs: Mutex<HashMap<usize, Arc<HashSet<Vec<String>>>>>,
+}
+
+impl TextChecker {
+    /// Checks against the research agent's templates in `prompts`; a report
+    /// needs `min_tool_calls` approved tool calls with results.
+    pub fn new(prompts: &productresearch_prompts::PromptSet, min_tool_calls: u32) -> Self {
+        let mut instructions = Vec::new();
+        for (reference, _) in prompts.list() {
+            if !reference.name.starts_with("research_agent/") {
+                continue;
+            }
+            let Some(source) = prompts.source(&reference.name) else { continue };
+            // Only literal text: n-grams never span a `{{ placeholder }}` or a `{% tag %}`.
+            instructions.extend(literal_segments(source).into_iter().map(words));
+        }
+        Self { min_tool_calls, instructions, runs: Mutex::default() }
+    }
+
+    /// The instructions' word runs of `n` words.
+    fn instruction_runs(&self, n: usize) -> Arc<HashSet<Vec<String>>> {
+        let mut runs = self.runs.lock().expect("instruction runs lock");
+        runs.entry(n)
+            .or_insert_with(|| Arc::new(self.instructions.iter().flat_map(|w| w.windows(n).map(<[String]>::to_vec)).collect()))
+            .clone()
+    }
+
+    /// Feedback when a plan must be revised, `None` when it may go to the model.
+    pub fn plan(&self, text: &str, caps: &Caps) -> Option<Feedback> {
+        let echo = (caps.plan_echo_percent > 0).then(|| self.echo(text, "plan", caps.echo_words, caps.plan_echo_percent)).flatten();
+        echo.or_else(|| cut_off(text)).or_else(|| degenerate(text, caps))
+    }
+
+    /// Feedback when a report must be revised: `results` approved tool calls
+    /// with results so far, `calls_left` tool calls the caps still allow.
+    pub fn report(&self, text: &str, results: u32, calls_left: u32, feedback: &[String], caps: &Caps) -> Option<Feedback> {
+        // A report cannot be asked for calls the caps no longer allow.
+        let needed = self.min_tool_calls.min(results + calls_left);
+        if results < needed {
+            return Some(Feedback::too_few_results(results, needed));
+        }
+        self.echo(text, "report", caps.echo_words, 0)
+            .or_else(|| echoed_feedback(text, feedback, caps.echo_words))
+            .or_else(|| cut_off(text))
+            .or_else(|| degenerate(text, caps))
+            // The distiller's own rules for a report, where the supervisor
+            // serves a distiller (its `min_tool_calls` is set).
+            .or_else(|| (self.min_tool_calls > 0).then(|| unfinished(text).or_else(|| thin(text, caps.min_report_words))).flatten())
+    }
+
+    /// Feedback when `text` repeats the agent's own instructions in runs of
+    /// `n` words (0: off). `min_percent`: the share of the text's word runs
+    /// that must be instruction runs (0: any one run).
+    fn echo(&self, text: &str, what: &str, n: u32, min_percent: u32) -> Option<Feedback> {
+        if n == 0 {
+            return None;
+        }
+        let n = n as usize;
+        let instructions = self.instruction_runs(n);
+        let words = words(text);
+        let runs = words.windows(n).count();
+        let mut echoed = words.windows(n).filter(|w| instructions.contains(*w));
+        let first = echoed.next()?;
+        if (1 + echoed.count()) * 100 < min_percent as usize * runs {
+            return None;
+        }
+        Some(Feedback::echoed_instructions(what, &first.join(" ")))
+    }
+}
+
+/// The parts of a template outside `{{ }}`, `{% %}` and `{# #}`.
+fn literal_segments(source: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut rest = source;
+    while let Some(open) = rest.find(['{']) {
+        let close = match rest[open..].chars().nth(1) {
+            Some('{') => "}}",
+            Some('%') => "%}",
+            Some('#') => "#}",
+            _ => {
+                out.push(&rest[..open + 1]);
+                rest = &rest[open + 1..];
+                continue;
+            }
+        };
+        out.push(&rest[..open]);
+        rest = rest[open..].find(close).map_or("", |end| &rest[open + end + 2..]);
+    }
+    out.push(rest);
+    out
+}
+
+/// Feedback when a report repeats feedback it was given (small models echo
+/// the last message they read) in a run of `n` words (0: off).
+fn echoed_feedback(report: &str, feedback: &[String], n: u32) -> Option<Feedback> {
+    if n == 0 {
+        return None;
+    }
+    let n = n as usize;
+    let given: HashSet<Vec<String>> =
+        feedback.iter().flat_map(|f| words(f).windows(n).map(<[String]>::to_vec).collect::<Vec<_>>()).collect();
+    words(report).windows(n).find(|w| given.contains(*w)).map(|w| Feedback::echoed_feedback(&w.join(" ")))
+}
+
+/// Feedback when a report fails the distiller's rule for a finished report
+/// (it ends on a heading, a bare phrase, an unclosed bracket): one rule, so
+/// the supervisor never approves a report the distiller drops.
+fn unfinished(report: &str) -> Option<Feedback> {
+    productresearch_llm::report_end::check(report).err().map(|why| Feedback::unfinished(&why.to_string()))
+}
+
+/// Feedback when a report has fewer than `min_words` words (0: off): fewer
+/// cannot compare products with their prices and evidence.
+fn thin(report: &str, min_words: u32) -> Option<Feedback> {
+    let n = report.split_whitespace().count();
+    (n < min_words as usize).then(|| Feedback::thin(n, min_words))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_guards_follow_their_settings() {
+        let t = texts(2);
+        let echo_plan = "Now carry out your plan: call the tools one at a time.";
+        assert!(t.plan(echo_plan, &Caps::default()).is_some());
+        assert!(t.plan(echo_plan, &Caps { plan_echo_percent: 0, ..Caps::default() }).is_none(), "0 switches it off");
+        assert!(t.plan(echo_plan, &Caps { echo_words: 0, ..Caps::default() }).is_none(), "0 switches it off");
+        let echo_report = format!("{REPORT}\n\nNow carry out your plan: call the tools one at a time.");
+        assert!(t.report(&echo_report, 2, 0, &[], &Caps::default()).unwrap().text().contains("repeats your instructions"));
+        assert!(t.report(&echo_report, 2, 0, &[], &Caps { echo_words: 0, ..Caps::default() }).is_none());
+        // Longer runs: the echoed sentence has 12 words, a run of 13 takes in the report's own.
+        assert!(t.report(&echo_report, 2, 0, &[], &Caps { echo_words: 12, ..Caps::default() }).is_some());
+        assert!(t.report(&echo_report, 2, 0, &[], &Caps { echo_words: 13, ..Caps::default() }).is_none());
+        let given = vec!["The report has only 24 words; answer the query in at least 30 words.".to_string()];
+        let echo = format!("The report has only 24 words; answer the query. {REPORT}");
+        assert!(t.report(&echo, 2, 0, &given, &Caps { echo_words: 0, ..Caps::default() }).is_none());
+
+        let short = "The Aurion Quiet 700 [hp-001] is the best pick at $329.99.";
+        assert!(t.report(short, 2, 0, &[], &Caps::default()).unwrap().text().contains("at least 30"));
+        assert!(t.report(short, 2, 0, &[], &Caps { min_report_words: 10, ..Caps::default() }).is_none());
+        assert!(t.report(short, 2, 0, &[], &Caps { min_report_words: 0, ..Caps::default() }).is_none(), "0 switches it off");
+        assert!(t.report(short, 2, 0, &[], &Caps { min_report_words: 12, ..Caps::default() }).unwrap().text().contains("at least 12"));
+    }
+
+    fn texts(min_tool_calls: u32) -> TextChecker {
+        TextChecker::new(&productresearch_prompts::PromptSet::builtin(), min_tool_calls)
+    }
+
+    const REPORT: &str = "## Recommendation\n\nFor a commuter under $300 the Aurion Quiet 700 [hp-001] is the pick: adaptive noise \
+        cancelling and 30 hours of battery at $329.99, folding flat for a work bag.\n\n- Aurion Quiet 700 [hp-001], $329.99\n\
+        - https://example.com/review-aurion";
+
+    #[test]
+    fn a_report_needs_the_distillers_tool_results_unless_the_caps_forbid_more() {
+        let t = texts(2);
+        assert!(t.report(REPORT, 0, 8, &[], &Caps::default()).unwrap().text().contains("no tool results"));
+        let one = t.report(REPORT, 1, 8, &[], &Caps::default()).unwrap().text();
+        assert!(one.contains("1 tool result") && one.contains("at least 2"), "{one}");
+        assert!(t.report(REPORT, 2, 6, &[], &Caps::default()).is_none());
+        // One call left under the cap: asking for two would only loop.
+        assert!(t.report(REPORT, 1, 0, &[], &Caps::default()).is_none());
+        assert!(texts(0).report(REPORT, 0, 8, &[], &Caps::default()).is_none());
+    }
+
+    #[test]
+    fn echoed_instructions_are_sent_back() {
+        let t = texts(0);
+        let echo = "Here is the final report in Markdown:\n\n### Start by writing a research plan as JSON {\"plan\": \"...\"}: the numbered steps.";
+        let f = t.report(echo, 3, 5, &[], &Caps::default()).unwrap().text();
+        assert!(f.contains("repeats your instructions") && f.contains("start by writing a research plan"), "{f}");
+        let plan = "Now carry out your plan: call the tools one at a time.";
+        assert!(t.plan(plan, &Caps::default()).unwrap().text().contains("repeats your instructions"));
+        assert!(
+            t.plan("1. Search the catalog for quiet kettles under $60. 2. Open the top three. 3. Compare noise reviews.", &Caps::default())
+                .is_none()
+        );
+        // A real plan (the 1.5B model's) that names a tool in the tool list's words.
+        let named = "1. Search the product catalog for semi-automatic espresso machines with steam wand, built-in grinder, and under 600 \
+                     dollars. 2. Visit the product's full record by product_id for the three best. 3. Use web_search to find reviews and \
+                     buying guides. 4. Read one page by url from the reviews. 5. Compare price, grinder quality and steam power.";
+        assert!(t.plan(named, &Caps::default()).is_none(), "{:?}", t.plan(named, &Caps::default()));
+        assert!(
+            t.report(named, 3, 5, &[], &Caps::default()).unwrap().text().contains("repeats your instructions"),
+            "one run is enough in a report"
+        );
+        assert!(t.report(REPORT, 3, 5, &[], &Caps::default()).is_none(), "{:?}", t.report(REPORT, 3, 5, &[], &Caps::default()));
+    }
+
+    #[test]
+    fn cut_off_answers_are_sent_back() {
+        assert!(
+            cut_off("The Aurion Quiet 700 is the best choice for a commuter because its battery lasts")
+                .unwrap()
+                .text()
+                .contains("mid-sentence")
+        );
+        assert!(cut_off("Prices:\n- Aurion [hp-001] $329.99,").unwrap().text().contains("mid-sentence"));
+        assert!(cut_off("Compare the Aurion and").unwrap().text().contains("cut off"));
+        assert!(cut_off("```json\n{\"a\": 1}").unwrap().text().contains("code block"));
+        assert!(cut_off("## Sources\n- https://example.com/a\n- Aurion Quiet 700 [hp-001] at $329.99").is_none());
+        assert!(cut_off(REPORT).is_none());
+        assert!(cut_off("report v1").is_none(), "short texts are not judged by their end");
+        assert!(
+            texts(0)
+                .report("Buy the Aurion [hp-001] since it is quiet, light and folds flat for the", 2, 0, &[], &Caps::default())
+                .is_some()
+        );
+    }
+
+    // What the distiller would drop, and what is no answer at all, never reaches the model's verdict.
+    #[test]
+    fn thin_unfinished_and_feedback_echoing_reports_are_sent_back() {
+        let t = texts(2);
+        assert!(t.report("Visit_product", 2, 0, &[], &Caps::default()).unwrap().text().contains("unfinished"));
+        let heading = format!("{REPORT}\n\n## Noise Cancelling Headphones: Common Issues");
+        assert!(t.report(&heading, 2, 0, &[], &Caps::default()).unwrap().text().contains("ends with a heading"));
+        let short = "The Aurion Quiet 700 [hp-001] is the best pick at $329.99.";
+        assert!(t.report(short, 2, 0, &[], &Caps::default()).unwrap().text().contains("only 11 words"));
+        assert!(
+            texts(0).report(short, 2, 0, &[], &Caps::default()).is_none(),
+            "without a distiller to serve, a short report goes to the model"
+        );
+        let given = vec!["The report has only 24 words; answer the query in at least 30 words.".to_string()];
+        let echo = format!("The report has only 24 words; answer the query. {REPORT}");
+        assert!(t.report(&echo, 2, 0, &given, &Caps::default()).unwrap().text().contains("repeats the feedback"));
+        assert!(t.report(REPORT, 2, 0, &given, &Caps::default()).is_none());
+    }
+}
