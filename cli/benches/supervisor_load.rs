@@ -378,7 +378,6 @@ fn main() {
     let mode =
         args.iter().skip(1).find(|a| ["realistic", "lockstep", "zero"].contains(&a.as_str())).cloned().unwrap_or_else(|| "zero".into());
     let n: usize = std::env::var("BENCH_N").ok().and_then(|v| v.parse().ok()).unwrap_or(if mode == "zero" { 200 } else { 1_000 });
-    productresearch_runtime::install_crypto_provider();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     runtime.block_on(async {
         match mode.as_str() {

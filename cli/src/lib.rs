@@ -12,6 +12,13 @@
 //! - [`model_endpoint`]: the model a command talks to, the embedded one included.
 //! - [`run_summary`]: what a run tells the user at its end (yield, drops, advice).
 
+/// The command's name: its binary and the resource `service.name` of its own
+/// spans (the services' spans carry theirs, see [`local_mesh::SERVICES`]).
+pub const NAME: &str = "productresearch";
+
+/// Prefix of the environment variables that override the run config (`PR_…`).
+pub use run_config::ENV_PREFIX;
+
 pub mod catalog;
 pub mod distill;
 pub mod eval;

@@ -21,6 +21,10 @@ const READY_TIMEOUT: Duration = Duration::from_secs(120);
 /// Interval between readiness probes.
 const READY_PROBE: Duration = Duration::from_millis(20);
 
+/// The services a local mesh runs, by name: in one process, each span is
+/// exported with its own service's name (see `telemetry::init_services`).
+pub const SERVICES: &[&str] = &[user_agent::NAME, research_agent::NAME, supervisor::NAME, tool_gateway::NAME, distiller::NAME];
+
 /// What the mesh is started with.
 #[derive(Debug, Clone)]
 pub struct MeshSettings {
@@ -218,16 +222,16 @@ impl LocalMesh {
             ..Default::default()
         };
         let tasks: Vec<Task> = vec![
-            ("tool-gateway", tool_gateway::SERVICE_NAME, e.tool_gateway.clone(), spawn(tool_gateway::run(gateway, tg_l, stop(&token)))),
-            ("user-agent", user_agent::SERVICE_NAME, e.user_agent.clone(), spawn(user_agent::run(user_agent, ua_l, stop(&token)))),
+            (tool_gateway::NAME, tool_gateway::SERVICE_NAME, e.tool_gateway.clone(), spawn(tool_gateway::run(gateway, tg_l, stop(&token)))),
+            (user_agent::NAME, user_agent::SERVICE_NAME, e.user_agent.clone(), spawn(user_agent::run(user_agent, ua_l, stop(&token)))),
             (
-                "research-agent",
+                research_agent::NAME,
                 research_agent::SERVICE_NAME,
                 e.research_agent.clone(),
                 spawn(research_agent::run(research_agent, ra_l, stop(&token))),
             ),
             (
-                "distiller",
+                distiller::NAME,
                 distiller::SERVICE_NAME,
                 e.distiller.clone(),
                 spawn(distiller::run(
@@ -241,7 +245,7 @@ impl LocalMesh {
                     stop(&token),
                 )),
             ),
-            ("supervisor", supervisor::SERVICE_NAME, e.supervisor.clone(), spawn(supervisor::run(supervisor, sup_l, stop(&token)))),
+            (supervisor::NAME, supervisor::SERVICE_NAME, e.supervisor.clone(), spawn(supervisor::run(supervisor, sup_l, stop(&token)))),
         ];
         let mut running = Vec::new();
         let mut failure = None;

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
-use productresearch::local_mesh::{DistillerModels, LocalMesh, MeshSettings};
+use productresearch::local_mesh::{self, DistillerModels, LocalMesh, MeshSettings};
 use productresearch::model_endpoint::EmbeddedModel;
 use productresearch::run_config::{MODEL_ROLES, RunConfig};
 use productresearch::{histories, pipeline};
@@ -15,7 +15,7 @@ use productresearch_llm::EndpointConfig;
 use serde::Serialize;
 
 #[derive(Parser)]
-#[command(name = "productresearch", version, about = "Synthesizes supervised shopping-research trajectories and SFT data")]
+#[command(name = productresearch::NAME, version, about = "Synthesizes supervised shopping-research trajectories and SFT data")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -126,8 +126,7 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
     config.validate().map_err(|e| anyhow::anyhow!(e))?;
     // Offline default: the run's traces and metrics as OTLP JSON lines next to its output.
     config.telemetry.traces_file.get_or_insert_with(|| config.out.join("traces.jsonl"));
-    productresearch_runtime::install_crypto_provider();
-    let _telemetry = productresearch_runtime::telemetry::init("productresearch", &config.telemetry);
+    let _telemetry = productresearch_runtime::telemetry::init_services(productresearch::NAME, local_mesh::SERVICES, &config.telemetry);
 
     let (histories, rejected) = histories::read(&config.histories).map_err(|e| anyhow::anyhow!(e))?;
     for r in &rejected {

@@ -35,7 +35,6 @@ impl ModelChoice {
     /// The endpoint of `role`, for a command with `in_flight` model calls at
     /// most (its client's limit unless the config sets `max_concurrency`).
     pub async fn connect(&self, role: &str, in_flight: usize) -> anyhow::Result<Model> {
-        productresearch_runtime::install_crypto_provider();
         if self.simulated_llm {
             let sim = productresearch_sim_llm::spawn_local(Default::default()).await?;
             let endpoint = EndpointConfig::new(sim.base_url(), format!("sim-{role}"));

@@ -38,8 +38,7 @@ struct PhoenixContext {
 /// Every span of `project` on the Phoenix server at `base` (e.g.
 /// `http://127.0.0.1:6006`).
 pub async fn read_phoenix(base: &str, project: &str) -> anyhow::Result<Vec<SpanRow>> {
-    productresearch_runtime::install_crypto_provider();
-    let client = reqwest::Client::new();
+    let client = productresearch_runtime::http::client_builder().build()?;
     let url = format!("{}/v1/projects/{project}/spans", base.trim_end_matches('/'));
     let mut spans = Vec::new();
     let mut cursor: Option<String> = None;

@@ -117,7 +117,6 @@ pub async fn run(args: UsersArgs) -> anyhow::Result<()> {
         }
         UsersCommand::Fidelity { files, format, base_url, model, limit, top_k, out } => {
             let format = format.as_deref().map(Format::parse).transpose().map_err(anyhow::Error::msg)?;
-            productresearch_runtime::install_crypto_provider();
             let (sim, endpoint) = match (base_url, model) {
                 (Some(url), Some(model)) => (None, EndpointConfig::new(url, model)),
                 _ => {

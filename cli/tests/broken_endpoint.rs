@@ -49,7 +49,6 @@ fn logs(records: &std::path::Path) -> Vec<Trajectory> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_role_on_a_broken_endpoint_stops_the_batch_and_a_fixed_rerun_finishes_it() {
-    productresearch_runtime::install_crypto_provider();
     // SAFETY: variables only this test reads, set before any service starts.
     unsafe {
         std::env::set_var(RIGHT_KEY, "right-key");

@@ -15,7 +15,6 @@ fn demo(path: &str) -> PathBuf {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_callers_trace_id_is_the_trajectorys() {
-    productresearch_runtime::install_crypto_provider();
     let _telemetry = productresearch_runtime::telemetry::init("caller-trace-test", &Default::default());
     let sim = productresearch_sim_llm::spawn_local(Default::default()).await.unwrap();
     let llm = EndpointConfig::new(sim.base_url(), "sim-model");

@@ -17,7 +17,6 @@ const TRAJECTORIES: usize = 50;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn batch_survives_services_killed_and_restarted() {
-    productresearch_runtime::install_crypto_provider();
     let bin = binaries();
     // Slow enough that kills land mid-trajectory, fast enough for CI.
     let sim =

@@ -49,7 +49,6 @@ fn terminations(records: &std::path::Path) -> Vec<(String, TrajectoryEvent)> {
 /// One service SIGKILLed a second into a batch, kept down for
 /// [`SERVICE_OUTAGE`], then restarted on the same port.
 async fn service_down_for_a_minute(victim: &'static str) {
-    productresearch_runtime::install_crypto_provider();
     let bin = binaries();
     let sim = productresearch_sim_llm::spawn_local(sim_config()).await.unwrap();
     let llm = EndpointConfig::new(sim.base_url(), "sim-model");
@@ -103,7 +102,6 @@ async fn every_long_outage_is_ridden_out_by_the_running_batch() {
 /// rebound after): every role's calls fail all that time, and the batch
 /// resumes every trajectory once it is back.
 async fn model_endpoint_down_for_two_minutes() {
-    productresearch_runtime::install_crypto_provider();
     let bin = binaries();
     let sim = productresearch_sim_llm::spawn_local(sim_config()).await.unwrap();
     let addr: SocketAddr = sim.addr();
@@ -140,7 +138,6 @@ async fn model_endpoint_down_for_two_minutes() {
 /// ends as a failure, and a last call without a deadline finishes every one.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_caller_deadline_ends_a_record_as_a_failure() {
-    productresearch_runtime::install_crypto_provider();
     let sim = productresearch_sim_llm::spawn_local(SimConfig { latency_ms: 20, ..Default::default() }).await.unwrap();
     let work = tempfile::tempdir().unwrap();
     let records = work.path().join("records");

@@ -16,7 +16,6 @@ fn demo(path: &str) -> PathBuf {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn demo_batch_runs_through_every_state_and_exports_valid_sft() {
-    productresearch_runtime::install_crypto_provider();
     let _telemetry = productresearch_runtime::telemetry::init("e2e-test", &Default::default());
     let sim = productresearch_sim_llm::spawn_local(Default::default()).await.unwrap();
     let llm = EndpointConfig::new(sim.base_url(), "sim-model");
@@ -169,7 +168,6 @@ async fn every_record_carries_the_tool_snapshot_the_gateway_reports() {
     use productresearch_runtime::client::{ClientConfig, channel};
     use tool_gateway::tools::store::ToolsMode;
 
-    productresearch_runtime::install_crypto_provider();
     let sim = productresearch_sim_llm::spawn_local(Default::default()).await.unwrap();
     let out = tempfile::tempdir().unwrap();
     let settings = MeshSettings::demo(EndpointConfig::new(sim.base_url(), "sim-model"), out.path().join("records"), 2);

@@ -1,7 +1,8 @@
 //! OTLP over gRPC to an in-process receiver (a tonic TraceService on
 //! 127.0.0.1): a small simulated batch, then the structure of what arrived:
 //! one trace per trajectory, the span tree of docs/telemetry.md, GenAI
-//! attributes, no attribute past the cap.
+//! attributes, no attribute past the cap, and each span under the resource
+//! `service.name` of the service that made it (all five share the process).
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
@@ -16,14 +17,19 @@ use opentelemetry_proto::tonic::trace::v1::Span;
 use productresearch::local_mesh::{LocalMesh, MeshSettings};
 use productresearch::{histories, pipeline};
 use productresearch_llm::EndpointConfig;
-use productresearch_runtime::telemetry::{TelemetryConfig, try_init};
+use productresearch_runtime::telemetry::{TelemetryConfig, try_init_services};
 
 fn demo(path: &str) -> PathBuf {
     productresearch::local_mesh::demo_data(path)
 }
 
+/// Spans, metrics, and each span's resource `service.name` by span id.
 #[derive(Clone, Default)]
-struct Receiver(Arc<Mutex<Vec<Span>>>, Arc<Mutex<Vec<opentelemetry_proto::tonic::metrics::v1::Metric>>>);
+struct Receiver(
+    Arc<Mutex<Vec<Span>>>,
+    Arc<Mutex<Vec<opentelemetry_proto::tonic::metrics::v1::Metric>>>,
+    Arc<Mutex<HashMap<Vec<u8>, String>>>,
+);
 
 #[tonic::async_trait]
 impl MetricsService for Receiver {
@@ -48,8 +54,17 @@ impl TraceService for Receiver {
         request: tonic::Request<ExportTraceServiceRequest>,
     ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
         let mut spans = self.0.lock().unwrap();
+        let mut services = self.2.lock().unwrap();
         for rs in request.into_inner().resource_spans {
+            let attributes = rs.resource.map(|r| r.attributes).unwrap_or_default();
+            let service = attributes.iter().find(|a| a.key == "service.name").and_then(|a| a.value.as_ref()).and_then(|v| match &v.value {
+                Some(Value::StringValue(s)) => Some(s.clone()),
+                _ => None,
+            });
             for ss in rs.scope_spans {
+                for span in &ss.spans {
+                    services.insert(span.span_id.clone(), service.clone().unwrap_or_default());
+                }
                 spans.extend(ss.spans);
             }
         }
@@ -72,7 +87,6 @@ const CAP: usize = 256;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_simulated_batch_exports_one_trace_per_trajectory_over_otlp() {
-    productresearch_runtime::install_crypto_provider();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let endpoint = format!("http://{}", listener.local_addr().unwrap());
     let receiver = Receiver::default();
@@ -83,7 +97,7 @@ async fn a_simulated_batch_exports_one_trace_per_trajectory_over_otlp() {
             .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener)),
     );
     let config = TelemetryConfig { otlp_endpoint: Some(endpoint), content_max_bytes: CAP, ..Default::default() };
-    let telemetry = try_init("otlp-receiver-test", &config).unwrap();
+    let telemetry = try_init_services("otlp-receiver-test", productresearch::local_mesh::SERVICES, &config).unwrap();
 
     let sim = productresearch_sim_llm::spawn_local(Default::default()).await.unwrap();
     let llm = EndpointConfig::new(sim.base_url(), "sim-model");
@@ -234,4 +248,42 @@ async fn a_simulated_batch_exports_one_trace_per_trajectory_over_otlp() {
     }
     let agents: HashSet<&str> = spans.iter().filter(|s| s.name.starts_with("chat ")).filter_map(|s| text(s, "gen_ai.agent.name")).collect();
     assert_eq!(agents, HashSet::from(["user-agent", "research-agent", "supervisor"]));
+    check_services(&spans, &receiver.2.lock().unwrap());
+}
+
+/// Each span's resource names the service that made it, though all five ran
+/// in one process; the tags that carried it are gone from the spans.
+fn check_services(spans: &[Span], services: &HashMap<Vec<u8>, String>) {
+    let mut seen = HashSet::new();
+    for s in spans {
+        let service = services[&s.span_id].as_str();
+        seen.insert(service);
+        let agent = text(s, "gen_ai.agent.name");
+        let expected = match s.name.as_str() {
+            n if n.starts_with("step ") => Some("research-agent"),
+            n if n.starts_with("verdict ") || n == "trajectory" => Some("supervisor"),
+            "invoke_agent user-agent" => Some("user-agent"),
+            "research_agent.session" => Some("research-agent"),
+            // The gateway's server side of a call has no agent name; the agent's has its own.
+            n if n.starts_with("execute_tool ") => Some(agent.unwrap_or("tool-gateway")),
+            n if n.starts_with("chat ") || n.starts_with("round ") => agent,
+            // Health checks included: the server's service, not the method's.
+            "grpc.server" => match text(s, "productresearch.server.service").and_then(|m| m.split('.').nth(1)) {
+                Some("user_agent") => Some("user-agent"),
+                Some("research_agent") => Some("research-agent"),
+                Some("tool_gateway") => Some("tool-gateway"),
+                Some("supervisor") => Some("supervisor"),
+                Some("distiller") => Some("distiller"),
+                other => panic!("grpc.server {:?} names server {other:?}", text(s, "rpc.method")),
+            },
+            _ => None,
+        };
+        if let Some(expected) = expected {
+            assert_eq!(service, expected, "{} (agent {agent:?}) exported as {service}", s.name);
+        }
+        assert!(!s.attributes.iter().any(|a| a.key.starts_with("productresearch.internal")), "{} keeps its service tag", s.name);
+    }
+    for service in productresearch::local_mesh::SERVICES.iter().filter(|s| **s != "distiller") {
+        assert!(seen.contains(service), "no span of {service}; have {seen:?}");
+    }
 }

@@ -23,7 +23,6 @@ fn root() -> PathBuf {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_short_trajectory_on_the_real_local_model() {
-    productresearch_runtime::install_crypto_provider();
     let config = LocalModelConfig {
         models_dir: std::env::var_os("PR_MODELS_DIR").map_or_else(|| root().join(".models"), PathBuf::from),
         script: Some(root().join("scripts/serve_model.py")),

@@ -48,7 +48,6 @@ fn bodies(t: &Trajectory) -> Vec<(u32, EventBody)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_interrupted_trajectory_resumes_without_redoing_a_completed_step() {
-    productresearch_runtime::install_crypto_provider();
     let sim = productresearch_sim_llm::spawn_local(SimConfig::default()).await.unwrap();
     let work = tempfile::tempdir().unwrap();
     let mesh = mesh(&sim, work.path().join("unused")).await;
@@ -106,7 +105,6 @@ async fn an_interrupted_trajectory_resumes_without_redoing_a_completed_step() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cancelled_synthesize_call_stops_the_research_agent() {
-    productresearch_runtime::install_crypto_provider();
     // Slow model calls, so a trajectory that went on would keep calling.
     let sim = productresearch_sim_llm::spawn_local(SimConfig { latency_ms: 100, ..Default::default() }).await.unwrap();
     let work = tempfile::tempdir().unwrap();
@@ -157,7 +155,6 @@ impl supervisor::Mesh for HandMadeIntent {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn follow_ups_are_the_next_turns_of_the_same_trajectory() {
     use productresearch_record::{FollowUp, IntentShift, StepKind};
-    productresearch_runtime::install_crypto_provider();
     let sim = productresearch_sim_llm::spawn_local(SimConfig::default()).await.unwrap();
     let work = tempfile::tempdir().unwrap();
     let mesh = mesh(&sim, work.path().join("unused")).await;

@@ -45,7 +45,6 @@ fn import_scrubs_pseudonymises_and_is_idempotent() {
 
 #[tokio::test]
 async fn fidelity_on_the_test_split_with_the_simulated_model() {
-    productresearch_runtime::install_crypto_provider();
     let sim = productresearch_sim_llm::spawn_local(Default::default()).await.unwrap();
     let endpoint = EndpointConfig::new(sim.base_url(), "sim-model");
     let dir = tempfile::tempdir().unwrap();

@@ -3,8 +3,7 @@
 use std::path::PathBuf;
 
 use productresearch_llm::EndpointConfig;
-use productresearch_runtime::server::ServerConfig;
-use productresearch_runtime::telemetry::TelemetryConfig;
+use productresearch_runtime::boot::{ServiceCommon, ServiceConfig};
 use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
@@ -51,10 +50,10 @@ pub struct Config {
     pub judge: Option<EndpointConfig>,
     /// Times a malformed judgement is asked for again before the Judge RPC fails.
     pub judge_retries: u32,
-    /// The gRPC server's limits.
-    pub server: ServerConfig,
-    /// Logging.
-    pub telemetry: TelemetryConfig,
+    /// Settings every service has (`[server]`, `[telemetry]`; see
+    /// `productresearch_runtime::boot::ServiceCommon`).
+    #[serde(flatten)]
+    pub common: ServiceCommon,
 }
 
 impl Default for Config {
@@ -70,8 +69,7 @@ impl Default for Config {
             reflection: None,
             judge: None,
             judge_retries: 2,
-            server: ServerConfig::default(),
-            telemetry: TelemetryConfig::default(),
+            common: ServiceCommon::default(),
         }
     }
 }
@@ -82,7 +80,7 @@ impl Config {
         if self.system_prompt.trim().is_empty() {
             return Err(Error::Config("system_prompt must not be empty: every example starts with it".into()));
         }
-        if self.server.max_message_bytes == 0 {
+        if self.common.server.max_message_bytes == 0 {
             return Err(Error::Config("server.max_message_bytes must be positive".into()));
         }
         if !(0.0..=1.0).contains(&self.filters.near_duplicate_jaccard) {
@@ -93,16 +91,16 @@ impl Config {
                 e.validate(role).map_err(Error::Config)?;
             }
         }
-        if self.server.concurrency_limit == 0 {
+        if self.common.server.concurrency_limit == 0 {
             return Err(Error::Config("server.concurrency_limit must be positive".into()));
         }
         Ok(())
     }
 }
 
-impl productresearch_runtime::boot::ServiceConfig for Config {
-    fn telemetry(&self) -> &TelemetryConfig {
-        &self.telemetry
+impl ServiceConfig for Config {
+    fn common(&self) -> &ServiceCommon {
+        &self.common
     }
 }
 

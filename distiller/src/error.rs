@@ -1,6 +1,8 @@
 //! Errors of the distiller. A trajectory that does not make a training example is
 //! not one of them: it is a [`crate::Drop`] with the filter that dropped it.
 
+use productresearch_runtime::failure::{self, Failure, FailureKind};
+
 /// Why a distillation or the server failed.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -29,14 +31,20 @@ pub enum Error {
     Serve(#[from] productresearch_runtime::server::ServeError),
 }
 
-impl From<Error> for tonic::Status {
-    fn from(e: Error) -> Self {
-        match e {
-            Error::InvalidRequest(_) => tonic::Status::invalid_argument(e.to_string()),
-            Error::Config(_) => tonic::Status::failed_precondition(e.to_string()),
+impl Failure for Error {
+    fn failure_kind(&self) -> FailureKind {
+        match self {
+            Error::InvalidRequest(_) => FailureKind::InvalidInput,
+            Error::Config(_) => FailureKind::Config,
             // An invalid example is not the caller's fault: its trajectories passed
             // every filter, so the distiller built something it must not export.
-            Error::InvalidExample { .. } | Error::Task(_) | Error::Serve(_) => tonic::Status::internal(e.to_string()),
+            Error::InvalidExample { .. } | Error::Task(_) | Error::Serve(_) => FailureKind::Internal,
         }
+    }
+}
+
+impl From<Error> for tonic::Status {
+    fn from(e: Error) -> Self {
+        failure::to_status(&e)
     }
 }

@@ -8,6 +8,7 @@
 use productresearch_llm::{ChatRequest, JsonSchema, LlmClient, Message};
 use productresearch_prompts::{PromptRef, PromptSet};
 use productresearch_record::{Rubric, TokenUsage};
+use productresearch_runtime::failure::{Failure, FailureKind};
 use serde_json::json;
 
 use crate::race::{self, JudgeScores, RaceScore};
@@ -47,6 +48,21 @@ pub enum JudgeError {
         /// The last problem.
         last: String,
     },
+}
+
+impl Failure for JudgeError {
+    fn failure_kind(&self) -> FailureKind {
+        match self {
+            Self::Prompt(_) => FailureKind::Config,
+            Self::Model(_) | Self::Malformed { .. } => FailureKind::Model,
+        }
+    }
+
+    /// The judge's model call already had its retries; a later call may
+    /// still succeed.
+    fn is_transient(&self) -> bool {
+        matches!(self, Self::Model(_))
+    }
 }
 
 /// Scores reports with a judge model.
@@ -121,7 +137,6 @@ mod tests {
     }
 
     fn judge(base_url: String, reask_limit: u32, retries: u32) -> ModelJudge {
-        productresearch_runtime::install_crypto_provider();
         let mut e = EndpointConfig::new(base_url, "judge-model");
         e.reask_limit = reask_limit;
         e.max_retries = 0;

@@ -48,9 +48,17 @@ pub use filter::{Filter, FilterConfig};
 pub use format::Format;
 pub use judge::ModelJudge;
 pub use model_reflection::{ModelReflector, ReflectionTable};
-pub use service::{DistillerApi, SERVICE_NAME};
+pub use service::DistillerApi;
 pub use stats::DatasetStats;
 pub use tokens::{Bucket, TokenCounter};
+
+/// The service's name: its folder, package, binary, Kubernetes objects and
+/// `OTEL_SERVICE_NAME`.
+pub const NAME: &str = "distiller";
+
+/// Fully qualified gRPC service name (health checks, reflection): the one the
+/// proto compiler generated.
+pub const SERVICE_NAME: &str = productresearch_proto::distiller::v1::distiller_service_server::SERVICE_NAME;
 
 /// Serves the distiller on `listener` until `shutdown` resolves.
 pub async fn run(config: Config, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), Error> {
@@ -64,8 +72,6 @@ pub async fn run(config: Config, listener: TcpListener, shutdown: impl Future<Ou
         judge_model = config.judge.as_ref().map(|e| e.model.as_str()).unwrap_or("none"),
         "distiller serving"
     );
-    // Model clients speak https too; the provider is process-wide and idempotent.
-    productresearch_runtime::install_crypto_provider();
     let prompts = productresearch_prompts::PromptSet::load(config.prompts_dir.as_deref()).map_err(|e| Error::Config(e.to_string()))?;
     let llm =
         |e: &productresearch_llm::EndpointConfig| productresearch_llm::LlmClient::new(e.clone()).map_err(|e| Error::Config(e.to_string()));
@@ -74,9 +80,9 @@ pub async fn run(config: Config, listener: TcpListener, shutdown: impl Future<Ou
     let api = DistillerApi::new(DistillOptions::from_config(&config)?).with_reflector(reflector).with_judge(judge);
     let routes = tonic::service::Routes::new(
         DistillerServiceServer::new(api)
-            .max_decoding_message_size(config.server.max_message_bytes)
-            .max_encoding_message_size(config.server.max_message_bytes),
+            .max_decoding_message_size(config.common.server.max_message_bytes)
+            .max_encoding_message_size(config.common.server.max_message_bytes),
     );
-    server::serve(listener, routes, &[SERVICE_NAME], &config.server, shutdown).await?;
+    server::serve(listener, routes, &[SERVICE_NAME], &config.common.server, shutdown).await?;
     Ok(())
 }

@@ -208,7 +208,6 @@ mod tests {
     use crate::internalize::tests::supervised;
 
     fn client(base_url: String, reask_limit: u32) -> LlmClient {
-        productresearch_runtime::install_crypto_provider();
         let mut e = EndpointConfig::new(base_url, "qwen3-4b");
         e.reask_limit = reask_limit;
         e.max_retries = 0;

@@ -4,16 +4,14 @@ use productresearch_proto::common::v1 as common;
 use productresearch_proto::distiller::v1 as pb;
 use productresearch_proto::distiller::v1::distiller_service_server::DistillerService;
 use productresearch_record::{Rubric, ToolSpec, Trajectory};
+use productresearch_runtime::failure::{self, FailureKind};
 use tonic::{Request, Response, Status};
 
 use crate::distillation::{DistillOptions, Distilled, distill};
 use crate::error::Error;
 use crate::filter::Filter;
-use crate::judge::{JudgeError, ModelJudge};
+use crate::judge::ModelJudge;
 use crate::model_reflection::{ModelReflector, ReflectionTable};
-
-/// Fully qualified name of the service, as health and reflection report it.
-pub const SERVICE_NAME: &str = "productresearch.distiller.v1.DistillerService";
 
 /// The distiller's gRPC service.
 pub struct DistillerApi {
@@ -108,19 +106,15 @@ impl DistillerService for DistillerApi {
         // Scores must come from a judge model; a made-up number would poison
         // every evaluation that reads it.
         let Some(judge) = &self.judge else {
-            return Err(Status::failed_precondition("no judge model configured: set [judge] in the distiller config"));
+            return Err(failure::status(FailureKind::Config, "no judge model configured: set [judge] in the distiller config"));
         };
         let req = request.into_inner();
-        let rubric = req.rubric.ok_or_else(|| Status::invalid_argument("rubric is required"))?;
-        let rubric = Rubric::try_from(rubric).map_err(|e| Status::invalid_argument(format!("rubric: {e}")))?;
+        let rubric = req.rubric.ok_or_else(|| failure::status(FailureKind::InvalidInput, "rubric is required"))?;
+        let rubric = Rubric::try_from(rubric).map_err(|e| failure::status(FailureKind::InvalidInput, format!("rubric: {e}")))?;
         if req.target_report.trim().is_empty() || req.reference_report.trim().is_empty() {
-            return Err(Status::invalid_argument("target_report and reference_report must not be empty"));
+            return Err(failure::status(FailureKind::InvalidInput, "target_report and reference_report must not be empty"));
         }
-        let j = judge.judge(&req.query, &rubric, &req.target_report, &req.reference_report).await.map_err(|e| match e {
-            JudgeError::Prompt(_) => Status::failed_precondition(e.to_string()),
-            JudgeError::Model(_) => Status::unavailable(e.to_string()),
-            JudgeError::Malformed { .. } => Status::internal(e.to_string()),
-        })?;
+        let j = judge.judge(&req.query, &rubric, &req.target_report, &req.reference_report).await.map_err(|e| failure::to_status(&e))?;
         let s = &j.score;
         Ok(Response::new(pb::JudgeResponse {
             overall: s.overall,
@@ -142,18 +136,5 @@ impl DistillerService for DistillerApi {
             attempts: j.attempts,
             fallback_criteria: s.matches.fallbacks() as u32,
         }))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use productresearch_proto::distiller::v1::distiller_service_server::DistillerServiceServer;
-    use tonic::server::NamedService;
-
-    use super::*;
-
-    #[test]
-    fn service_name_matches_the_proto() {
-        assert_eq!(SERVICE_NAME, <DistillerServiceServer<DistillerApi> as NamedService>::NAME);
     }
 }

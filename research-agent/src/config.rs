@@ -1,10 +1,13 @@
 //! Configuration of the research agent.
 
 use productresearch_llm::EndpointConfig;
+use productresearch_runtime::boot::{ServiceCommon, ServiceConfig};
 use productresearch_runtime::client::ClientConfig;
-use productresearch_runtime::server::ServerConfig;
-use productresearch_runtime::telemetry::TelemetryConfig;
 use serde::{Deserialize, Serialize};
+
+/// Prefix of the environment variables that override the config
+/// (`RESEARCH_AGENT_MAX_TOOL_CALLS`, ...).
+pub const ENV_PREFIX: &str = "RESEARCH_AGENT";
 
 /// Everything the research agent needs; env prefix `RESEARCH_AGENT`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -19,10 +22,10 @@ pub struct Config {
     /// Folder of prompt template overrides (`<dir>/research_agent/system.j2`, ...;
     /// see docs/prompts.md); the built-in templates when unset.
     pub prompts_dir: Option<std::path::PathBuf>,
-    /// gRPC server limits.
-    pub server: ServerConfig,
-    /// Logging.
-    pub telemetry: TelemetryConfig,
+    /// Settings every service has (`[server]`, `[telemetry]`; see
+    /// `productresearch_runtime::boot::ServiceCommon`).
+    #[serde(flatten)]
+    pub common: ServiceCommon,
 }
 
 impl Default for Config {
@@ -32,8 +35,7 @@ impl Default for Config {
             tool_gateway: ClientConfig::single("http://127.0.0.1:50054"),
             max_tool_calls: 8,
             prompts_dir: None,
-            server: ServerConfig::default(),
-            telemetry: TelemetryConfig::default(),
+            common: ServiceCommon::default(),
         }
     }
 }
@@ -49,8 +51,8 @@ impl Config {
     }
 }
 
-impl productresearch_runtime::boot::ServiceConfig for Config {
-    fn telemetry(&self) -> &TelemetryConfig {
-        &self.telemetry
+impl ServiceConfig for Config {
+    fn common(&self) -> &ServiceCommon {
+        &self.common
     }
 }

@@ -1,5 +1,7 @@
 //! Errors of the research agent.
 
+use productresearch_runtime::failure::{self, Failure, FailureKind};
+
 /// Why the agent could not serve or continue a session.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -20,11 +22,23 @@ pub enum Error {
     Config(String),
 }
 
+impl Failure for Error {
+    fn failure_kind(&self) -> FailureKind {
+        match self {
+            Error::Protocol(_) => FailureKind::Protocol,
+            Error::Config(_) => FailureKind::Config,
+            Error::Llm(e) => e.failure_kind(),
+            Error::Serve(_) | Error::Client(_) => FailureKind::Internal,
+        }
+    }
+
+    fn is_transient(&self) -> bool {
+        matches!(self, Error::Llm(e) if e.is_transient())
+    }
+}
+
 impl From<Error> for tonic::Status {
     fn from(e: Error) -> Self {
-        match e {
-            Error::Protocol(_) => tonic::Status::invalid_argument(e.to_string()),
-            _ => tonic::Status::internal(e.to_string()),
-        }
+        failure::to_status(&e)
     }
 }

@@ -11,6 +11,7 @@ use productresearch_proto::research_agent::v1::{
     ResearchRequest, ResearchResponse, StartResearch, StepPosition, research_request, research_response,
 };
 use productresearch_record::{Intent, Step, StepKind, SupervisorState, ToolSpec, TrajectoryEvent, Verdict};
+use productresearch_runtime::failure::{self, FailureKind};
 use productresearch_runtime::telemetry::genai;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
@@ -53,9 +54,10 @@ impl<T: Tools> ResearchAgentService for Service<T> {
 
     async fn research(&self, request: Request<Streaming<ResearchRequest>>) -> Result<Response<ResponseStream>, Status> {
         let mut inbound = request.into_inner();
-        let first = inbound.message().await?.ok_or_else(|| Status::invalid_argument("stream closed before the start message"))?;
+        let first =
+            inbound.message().await?.ok_or_else(|| failure::status(FailureKind::Protocol, "stream closed before the start message"))?;
         let Some(research_request::Message::Start(start)) = first.message else {
-            return Err(Status::invalid_argument("the first message must be start"));
+            return Err(failure::status(FailureKind::Protocol, "the first message must be start"));
         };
         let min_tool_calls = start.min_tool_calls;
         let skip_result_verdicts = start.skip_result_verdicts;
@@ -65,7 +67,7 @@ impl<T: Tools> ResearchAgentService for Service<T> {
         // none (older than the field) leaves it to the agent.
         let specs = match tools {
             listed if !listed.is_empty() => listed,
-            _ => self.tools.list().await.map_err(|e| Status::unavailable(format!("cannot list tools: {e}")))?,
+            _ => self.tools.list().await.map_err(|e| failure::status_of(FailureKind::Tool, true, format!("cannot list tools: {e}")))?,
         };
         let mut session = Session::with_prompts(
             self.llm.clone(),
@@ -77,7 +79,7 @@ impl<T: Tools> ResearchAgentService for Service<T> {
             self.prompts.clone(),
         )
         .requiring_tool_calls(min_tool_calls);
-        session.replay(&transcript).map_err(Status::invalid_argument)?;
+        session.replay(&transcript).map_err(|e| failure::status(FailureKind::InvalidInput, e))?;
 
         let (tx, rx) = mpsc::channel(OUTBOX);
         let span = info_span!("research_agent.session", { productresearch_runtime::telemetry::attributes::TRAJECTORY_ID } = %trajectory_id, gen_ai.agent.name = "research-agent", resumed_events = transcript.len());
@@ -150,7 +152,7 @@ async fn drive<T: Tools>(mut session: Session<T>, channel: Channel, trajectory_i
                 Verdict::try_from(v)
             }
             Ok(Some(_)) => {
-                let _ = tx.send(Err(Status::invalid_argument("expected a verdict"))).await;
+                let _ = tx.send(Err(failure::status(FailureKind::Protocol, "expected a verdict"))).await;
                 return;
             }
             // The supervisor ended the session (cap reached) or went away.
@@ -159,7 +161,7 @@ async fn drive<T: Tools>(mut session: Session<T>, channel: Channel, trajectory_i
         match verdict {
             Ok(v) => session.apply(&step, &v),
             Err(e) => {
-                let _ = tx.send(Err(Status::invalid_argument(format!("invalid verdict: {e}")))).await;
+                let _ = tx.send(Err(failure::status(FailureKind::Protocol, format!("invalid verdict: {e}")))).await;
                 return;
             }
         }
@@ -212,20 +214,20 @@ struct Start {
 }
 
 fn decode_start(start: StartResearch) -> Result<Start, Status> {
-    let intent = start.intent.ok_or_else(|| Status::invalid_argument("start.intent is required"))?;
-    let intent = Intent::try_from(intent).map_err(|e| Status::invalid_argument(format!("invalid intent: {e}")))?;
+    let intent = start.intent.ok_or_else(|| failure::status(FailureKind::InvalidInput, "start.intent is required"))?;
+    let intent = Intent::try_from(intent).map_err(|e| failure::status(FailureKind::InvalidInput, format!("invalid intent: {e}")))?;
     let transcript = start
         .transcript
         .into_iter()
         .map(TrajectoryEvent::try_from)
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| Status::invalid_argument(format!("invalid transcript: {e}")))?;
+        .map_err(|e| failure::status(FailureKind::InvalidInput, format!("invalid transcript: {e}")))?;
     let tools = start
         .tools
         .into_iter()
         .map(ToolSpec::try_from)
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| Status::invalid_argument(format!("invalid tool definition: {e}")))?;
+        .map_err(|e| failure::status(FailureKind::InvalidInput, format!("invalid tool definition: {e}")))?;
     Ok(Start { trajectory_id: start.trajectory_id, intent, transcript, max_tool_calls: start.max_tool_calls, tools })
 }
 
@@ -290,7 +292,6 @@ mod tests {
     /// step, no verdict in between.
     #[tokio::test]
     async fn tools_come_with_the_start_and_a_result_waits_for_no_verdict() {
-        productresearch_runtime::install_crypto_provider();
         let sim = productresearch_sim_llm::spawn_local(Default::default()).await.unwrap();
         let llm = LlmClient::new(EndpointConfig::new(sim.base_url(), "sim-model")).unwrap();
         let tools = Arc::new(CountingTools::default());

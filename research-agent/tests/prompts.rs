@@ -27,7 +27,6 @@ fn session(llm: &LlmClient, prompts: PromptSet) -> Session<NoTools> {
 
 #[tokio::test]
 async fn steps_name_the_templates_in_their_context_and_bad_templates_fail_clearly() {
-    productresearch_runtime::install_crypto_provider();
     let sim = productresearch_sim_llm::spawn_local(Default::default()).await.unwrap();
     let llm = LlmClient::new(EndpointConfig::new(sim.base_url(), "sim-model")).unwrap();
     let builtin = PromptSet::builtin();

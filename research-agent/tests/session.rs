@@ -48,7 +48,6 @@ async fn new_session(tools: Arc<FakeTools>, llm: &LlmClient) -> Session<FakeTool
 
 #[tokio::test]
 async fn plans_calls_tools_reports_and_resumes_from_a_transcript() {
-    productresearch_runtime::install_crypto_provider();
     let sim = productresearch_sim_llm::spawn_local(Default::default()).await.unwrap();
     let llm = LlmClient::new(EndpointConfig::new(sim.base_url(), "sim-model")).unwrap();
     let tools = Arc::new(FakeTools::default());
@@ -120,7 +119,6 @@ async fn plans_calls_tools_reports_and_resumes_from_a_transcript() {
 
 #[tokio::test]
 async fn an_out_of_order_transcript_is_refused() {
-    productresearch_runtime::install_crypto_provider();
     let llm = LlmClient::new(EndpointConfig::new("http://127.0.0.1:9/v1", "m")).unwrap();
     let mut s = new_session(Arc::new(FakeTools::default()), &llm).await;
     let mut t = Trajectory::new("t", "u");

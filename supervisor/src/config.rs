@@ -3,14 +3,17 @@
 use std::path::PathBuf;
 
 use productresearch_llm::EndpointConfig;
+use productresearch_runtime::boot::{ServiceCommon, ServiceConfig};
 use productresearch_runtime::client::ClientConfig;
-use productresearch_runtime::server::ServerConfig;
-use productresearch_runtime::telemetry::TelemetryConfig;
 use serde::{Deserialize, Serialize};
 
 use crate::caps::Caps;
 use crate::resume::Resume;
 use crate::store::Fsync;
+
+/// Prefix of the environment variables that override the config
+/// (`SUPERVISOR_LLM__MODEL`, ...).
+pub const ENV_PREFIX: &str = "SUPERVISOR";
 
 /// Everything the supervisor needs; env prefix `SUPERVISOR`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -55,10 +58,10 @@ pub struct Config {
     /// Folder of prompt template overrides (`<dir>/supervisor/check_plan.j2`, ...;
     /// see docs/prompts.md); the built-in templates when unset.
     pub prompts_dir: Option<PathBuf>,
-    /// gRPC server limits.
-    pub server: ServerConfig,
-    /// Logging.
-    pub telemetry: TelemetryConfig,
+    /// Settings every service has (`[server]`, `[telemetry]`; see
+    /// `productresearch_runtime::boot::ServiceCommon`).
+    #[serde(flatten)]
+    pub common: ServiceCommon,
 }
 
 impl Default for Config {
@@ -79,8 +82,7 @@ impl Default for Config {
             batch_concurrency: 8,
             max_in_flight: 1024,
             prompts_dir: None,
-            server: ServerConfig::default(),
-            telemetry: TelemetryConfig::default(),
+            common: ServiceCommon::default(),
         }
     }
 }
@@ -101,8 +103,8 @@ impl Config {
     }
 }
 
-impl productresearch_runtime::boot::ServiceConfig for Config {
-    fn telemetry(&self) -> &TelemetryConfig {
-        &self.telemetry
+impl ServiceConfig for Config {
+    fn common(&self) -> &ServiceCommon {
+        &self.common
     }
 }

@@ -1,5 +1,7 @@
 //! Errors of the supervisor.
 
+use productresearch_runtime::failure::{self, Failure, FailureKind};
+
 /// Why the supervisor could not serve a request.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -35,12 +37,30 @@ pub enum Error {
     EndpointBroken(String),
 }
 
+impl Failure for Error {
+    fn failure_kind(&self) -> FailureKind {
+        match self {
+            Error::InvalidRequest(_) => FailureKind::InvalidInput,
+            Error::Config(_) => FailureKind::Config,
+            Error::EndpointBroken(_) => FailureKind::Endpoint,
+            Error::Llm(e) => e.failure_kind(),
+            Error::Record { .. } | Error::Store(_) | Error::Serve(_) | Error::Client(_) => FailureKind::Internal,
+        }
+    }
+
+    /// A record store that failed may work on the next try (a full disk
+    /// freed, an object store back); the trajectory resumes from its record.
+    fn is_transient(&self) -> bool {
+        match self {
+            Error::Record { .. } | Error::Store(_) => true,
+            Error::Llm(e) => e.is_transient(),
+            _ => false,
+        }
+    }
+}
+
 impl From<Error> for tonic::Status {
     fn from(e: Error) -> Self {
-        match e {
-            Error::InvalidRequest(_) => tonic::Status::invalid_argument(e.to_string()),
-            Error::EndpointBroken(_) => tonic::Status::failed_precondition(e.to_string()),
-            _ => tonic::Status::internal(e.to_string()),
-        }
+        failure::to_status(&e)
     }
 }

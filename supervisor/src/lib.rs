@@ -30,7 +30,7 @@ use tokio::net::TcpListener;
 pub use batch::{BatchEvent, Progress, run as run_batch};
 pub use caps::Caps;
 pub use check::{CallChecker, Feedback, degenerate};
-pub use config::Config;
+pub use config::{Config, ENV_PREFIX};
 pub use error::Error;
 pub use machine::Supervisor;
 pub use mesh::{AgentMessage, GrpcMesh, InferredIntent, Mesh, MeshError, Position, ResearchLink, StartSession, ToolList, VerdictMessage};
@@ -38,8 +38,13 @@ pub use resume::Resume;
 pub use scheduler::Scheduler;
 pub use trajectory_id::trajectory_id;
 
-/// Fully qualified gRPC service name (for health checks).
-pub const SERVICE_NAME: &str = "productresearch.supervisor.v1.SupervisorService";
+/// The service's name: its folder, package, binary, Kubernetes objects and
+/// `OTEL_SERVICE_NAME`.
+pub const NAME: &str = "supervisor";
+
+/// Fully qualified gRPC service name (health checks, reflection): the one the
+/// proto compiler generated.
+pub const SERVICE_NAME: &str = productresearch_proto::supervisor::v1::supervisor_service_server::SERVICE_NAME;
 
 /// Serves the supervisor on `listener` until `shutdown` resolves.
 pub async fn run(config: Config, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), Error> {
@@ -60,12 +65,13 @@ pub async fn run(config: Config, listener: TcpListener, shutdown: impl Future<Ou
         .with_min_report_tool_calls(config.min_report_tool_calls)
         .with_result_check(config.check_results)
         .with_model_call_checks(config.model_call_checks);
-    let max = config.server.max_message_bytes;
+    let max = config.common.server.max_message_bytes;
     let svc =
         SupervisorServiceServer::new(service::Service::new(supervisor, Scheduler::new(config.max_in_flight), config.batch_concurrency))
             .max_decoding_message_size(max)
             .max_encoding_message_size(max);
     tracing::info!(addr = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default(), model = %config.llm.model, max_in_flight = config.max_in_flight, records = %config.records_dir.display(), "supervisor serving");
-    productresearch_runtime::server::serve(listener, tonic::service::Routes::new(svc), &[SERVICE_NAME], &config.server, shutdown).await?;
+    productresearch_runtime::server::serve(listener, tonic::service::Routes::new(svc), &[SERVICE_NAME], &config.common.server, shutdown)
+        .await?;
     Ok(())
 }

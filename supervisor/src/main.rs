@@ -1,9 +1,9 @@
 //! `supervisor` binary: everything but the name is shared start-up (see runtime::boot).
 
 productresearch_runtime::service_main!(
-    "supervisor",
+    supervisor::NAME,
     "Supervises and records research trajectories (gRPC)",
-    "SUPERVISOR",
+    supervisor::ENV_PREFIX,
     "127.0.0.1:50052",
     supervisor::run
 );

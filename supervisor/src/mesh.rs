@@ -15,8 +15,7 @@ use productresearch_proto::tool_gateway::v1::ListToolsRequest;
 use productresearch_proto::tool_gateway::v1::tool_gateway_service_client::ToolGatewayServiceClient;
 use productresearch_proto::user_agent::v1::InferIntentRequest;
 use productresearch_proto::user_agent::v1::user_agent_service_client::UserAgentServiceClient;
-use productresearch_record::{FailureClass, FailureKind as RecordedKind};
-use productresearch_record::{Intent, Step, TerminationReason, TokenUsage, ToolSpec, TrajectoryEvent, UserHistory, Verdict};
+use productresearch_record::{FailureClass, Intent, Step, TerminationReason, TokenUsage, ToolSpec, TrajectoryEvent, UserHistory, Verdict};
 use productresearch_runtime::client::MeshChannel;
 use productresearch_runtime::failure::{self, FailureKind};
 use tokio::sync::mpsc;
@@ -37,32 +36,43 @@ pub struct MeshError {
     /// trajectory can progress, so the batch stops with this error and the
     /// records stay resumable.
     pub endpoint_broken: bool,
+    /// The kind the failed service named (its `x-failure-kind`, or the kind
+    /// of the research agent's failure message); none when it named none (a
+    /// peer that could not be reached).
+    pub kind: Option<FailureKind>,
 }
 
 impl MeshError {
     /// A permanent failure.
     pub fn permanent(reason: TerminationReason, detail: impl Into<String>) -> Self {
-        Self { reason, detail: detail.into(), transient: false, endpoint_broken: false }
+        Self { reason, detail: detail.into(), transient: false, endpoint_broken: false, kind: None }
     }
 
     /// A failure that a retry may get past.
     pub fn transient(reason: TerminationReason, detail: impl Into<String>) -> Self {
-        Self { reason, detail: detail.into(), transient: true, endpoint_broken: false }
+        Self { reason, detail: detail.into(), transient: true, endpoint_broken: false, kind: None }
     }
 
     /// A model endpoint that refuses every call.
     pub fn endpoint_broken(detail: impl Into<String>) -> Self {
-        Self { reason: TerminationReason::ModelFailure, detail: detail.into(), transient: false, endpoint_broken: true }
+        Self {
+            reason: TerminationReason::ModelFailure,
+            detail: detail.into(),
+            transient: false,
+            endpoint_broken: true,
+            kind: Some(FailureKind::Endpoint),
+        }
     }
 
-    /// The failure as the record classifies it.
+    /// The failure as the record classifies it: the kind the service named,
+    /// else one that follows from the reason.
     pub fn class(&self) -> FailureClass {
-        let kind = match self.reason {
-            TerminationReason::ModelFailure => RecordedKind::Model,
-            TerminationReason::ToolFailure => RecordedKind::Tool,
-            _ if self.transient => RecordedKind::Mesh,
-            _ => RecordedKind::Protocol,
-        };
+        let kind = self.kind.unwrap_or(match self.reason {
+            TerminationReason::ModelFailure => FailureKind::Model,
+            TerminationReason::ToolFailure => FailureKind::Tool,
+            _ if self.transient => FailureKind::Mesh,
+            _ => FailureKind::Protocol,
+        });
         FailureClass { kind, transient: self.transient }
     }
 
@@ -73,15 +83,15 @@ impl MeshError {
         // restarting peer (refused or reset connections, streams cut
         // mid-message), a deadline, an overloaded peer.
         let transient = failure::transient_grpc(s);
-        let reason = match failure::kind_of(s) {
+        let kind = failure::kind_of(s);
+        let reason = match kind {
             // Its message names the role and the endpoint already.
             Some(FailureKind::Endpoint) => return Self::endpoint_broken(s.message()),
-            Some(FailureKind::Model) => TerminationReason::ModelFailure,
-            Some(FailureKind::Tool) => TerminationReason::ToolFailure,
+            Some(kind) => kind.into(),
             None if s.code() == Code::Cancelled => TerminationReason::Cancelled,
             None => TerminationReason::MeshFailure,
         };
-        Self { reason, detail, transient, endpoint_broken: false }
+        Self { reason, detail, transient, endpoint_broken: false, kind }
     }
 }
 
@@ -306,12 +316,64 @@ impl From<Position> for StepPosition {
 }
 
 fn agent_failure(f: pb::Failure) -> MeshError {
-    let reason = match pb::FailureKind::try_from(f.kind) {
-        Ok(pb::FailureKind::Model) => TerminationReason::ModelFailure,
-        Ok(pb::FailureKind::Tool) => TerminationReason::ToolFailure,
-        _ => TerminationReason::MeshFailure,
-    };
+    // An agent that names no kind (or one newer than this supervisor) broke
+    // the session: a mesh failure.
+    let kind = productresearch_record::convert::failure_kind("failure.kind", f.kind).ok();
+    let reason = kind.map_or(TerminationReason::MeshFailure, TerminationReason::from);
     // A broken endpoint's error names its role already.
     let detail = if f.endpoint_broken { f.detail } else { format!("research-agent: {}", f.detail) };
-    MeshError { reason, detail, transient: f.transient, endpoint_broken: f.endpoint_broken }
+    MeshError { reason, detail, transient: f.transient, endpoint_broken: f.endpoint_broken, kind }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What the supervisor records for a failed call to each peer follows
+    /// the kind the peer named, whatever the code.
+    #[test]
+    fn a_peer_status_is_recorded_as_the_kind_it_names() {
+        let cases = [
+            ("tool-gateway", failure::status(FailureKind::Tool, "task died"), TerminationReason::ToolFailure, FailureKind::Tool, false),
+            (
+                "user-agent",
+                failure::status(FailureKind::Model, "output unusable"),
+                TerminationReason::ModelFailure,
+                FailureKind::Model,
+                false,
+            ),
+            (
+                "user-agent",
+                failure::status_of(FailureKind::Model, true, "timed out"),
+                TerminationReason::ModelFailure,
+                FailureKind::Model,
+                true,
+            ),
+            (
+                "research-agent",
+                failure::status(FailureKind::Config, "bad prompts"),
+                TerminationReason::MeshFailure,
+                FailureKind::Config,
+                false,
+            ),
+            ("research-agent", tonic::Status::unavailable("connection refused"), TerminationReason::MeshFailure, FailureKind::Mesh, true),
+            ("user-agent", tonic::Status::internal("h2 reset"), TerminationReason::MeshFailure, FailureKind::Mesh, true),
+        ];
+        for (peer, status, reason, kind, transient) in cases {
+            let e = MeshError::from_status(peer, &status);
+            assert_eq!((e.reason, e.class()), (reason, FailureClass { kind, transient }), "{peer}: {status:?}");
+            assert!(e.detail.starts_with(peer), "{}", e.detail);
+        }
+        let broken = MeshError::from_status("user-agent", &failure::status(FailureKind::Endpoint, "user-agent model endpoint refuses"));
+        assert!(broken.endpoint_broken && !broken.transient, "{broken:?}");
+    }
+
+    #[test]
+    fn an_agent_failure_message_keeps_its_kind() {
+        let f = pb::Failure { kind: pb::FailureKind::Tool as i32, detail: "gateway down".into(), transient: true, endpoint_broken: false };
+        let e = agent_failure(f);
+        assert_eq!((e.reason, e.class()), (TerminationReason::ToolFailure, FailureClass { kind: FailureKind::Tool, transient: true }));
+        let unknown = agent_failure(pb::Failure { kind: 99, detail: "?".into(), transient: false, endpoint_broken: false });
+        assert_eq!(unknown.class(), FailureClass { kind: FailureKind::Protocol, transient: false });
+    }
 }

@@ -10,6 +10,7 @@ use productresearch_proto::supervisor::v1::{
     SynthesizeResponse, synthesize_batch_response, synthesize_response,
 };
 use productresearch_record::UserHistory;
+use productresearch_runtime::failure::{self, FailureKind};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
@@ -47,9 +48,9 @@ impl<M: Mesh> Service<M> {
 type Events<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send>>;
 
 fn history(h: Option<pb::UserHistory>) -> Result<UserHistory, Status> {
-    let h = UserHistory::try_from(h.ok_or_else(|| Status::invalid_argument("history is required"))?)
-        .map_err(|e| Status::invalid_argument(format!("invalid history: {e}")))?;
-    h.validate().map_err(Status::invalid_argument)?;
+    let h = UserHistory::try_from(h.ok_or_else(|| failure::status(FailureKind::InvalidInput, "history is required"))?)
+        .map_err(|e| failure::status(FailureKind::InvalidInput, format!("invalid history: {e}")))?;
+    h.validate().map_err(|e| failure::status(FailureKind::InvalidInput, e))?;
     Ok(h)
 }
 
@@ -138,7 +139,7 @@ impl<M: Mesh> SupervisorService for Service<M> {
                             synthesize_batch_response::Event::Failure(BatchItemFailure { user_id, reason })
                         }
                         BatchEvent::Halted(reason) => {
-                            let _ = out.send(Err(Status::failed_precondition(reason))).await;
+                            let _ = out.send(Err(failure::status(FailureKind::Endpoint, reason))).await;
                             return;
                         }
                     };

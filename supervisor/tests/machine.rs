@@ -134,7 +134,6 @@ async fn run_against(
     check_results: bool,
     model_call_checks: bool,
 ) -> (Trajectory, Vec<VerdictMessage>, Option<StartSession>) {
-    productresearch_runtime::install_crypto_provider();
     let sim = productresearch_sim_llm::spawn_local(Default::default()).await.unwrap();
     let llm = LlmClient::new(EndpointConfig::new(sim.base_url(), "sup-model")).unwrap();
     let old_agent = mesh.old_agent;
@@ -278,7 +277,6 @@ async fn failures_are_classified_in_the_record() {
 /// a re-run resumes it from its record instead of returning the failure.
 #[tokio::test]
 async fn a_rerun_resumes_a_trajectory_that_ended_on_a_transient_failure() {
-    productresearch_runtime::install_crypto_provider();
     let sim = productresearch_sim_llm::spawn_local(Default::default()).await.unwrap();
     let llm = LlmClient::new(EndpointConfig::new(sim.base_url(), "sup-model")).unwrap();
     let dir = tempfile::tempdir().unwrap();
@@ -311,7 +309,6 @@ async fn a_rerun_resumes_a_trajectory_that_ended_on_a_transient_failure() {
 /// record back; the log keeps no termination, so the next run resumes.
 #[tokio::test]
 async fn a_passing_caller_deadline_is_not_recorded_as_a_failure() {
-    productresearch_runtime::install_crypto_provider();
     let sim = productresearch_sim_llm::spawn_local(Default::default()).await.unwrap();
     let llm = LlmClient::new(EndpointConfig::new(sim.base_url(), "sup-model")).unwrap();
     let dir = tempfile::tempdir().unwrap();
@@ -432,7 +429,6 @@ async fn without_model_call_checks_the_deterministic_checks_decide_calls_alone()
 /// not starved by the first; their trajectories take turns.
 #[tokio::test]
 async fn batches_take_turns_for_the_supervisors_slots() {
-    productresearch_runtime::install_crypto_provider();
     // Slow enough verdicts that the second batch is waiting while the first runs.
     let sim =
         productresearch_sim_llm::spawn_local(productresearch_sim_llm::SimConfig { latency_ms: 40, ..Default::default() }).await.unwrap();
@@ -600,7 +596,6 @@ async fn the_supervisor_tells_the_agent_its_tools_and_each_steps_place() {
 /// transcript, the next step goes after it, and the trajectory finishes.
 #[tokio::test]
 async fn a_record_written_before_the_change_resumes() {
-    productresearch_runtime::install_crypto_provider();
     let sim = productresearch_sim_llm::spawn_local(Default::default()).await.unwrap();
     let llm = LlmClient::new(EndpointConfig::new(sim.base_url(), "sup-model")).unwrap();
     let dir = tempfile::tempdir().unwrap();

@@ -3,9 +3,8 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use productresearch_runtime::boot::{ServiceCommon, ServiceConfig};
 use productresearch_runtime::checkout::demo_path;
-use productresearch_runtime::server::ServerConfig;
-use productresearch_runtime::telemetry::TelemetryConfig;
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::FieldMapping;
@@ -35,10 +34,10 @@ pub struct Config {
     /// default off from a file or env var), the web tools answer with a backend
     /// error.
     pub web_corpus: Option<PathBuf>,
-    /// The gRPC server's limits.
-    pub server: ServerConfig,
-    /// Logging.
-    pub telemetry: TelemetryConfig,
+    /// Settings every service has (`[server]`, `[telemetry]`; see
+    /// `productresearch_runtime::boot::ServiceCommon`).
+    #[serde(flatten)]
+    pub common: ServiceCommon,
     /// Most results `product_search` returns for one call (the `limit` argument's
     /// maximum).
     pub max_results: usize,
@@ -73,8 +72,7 @@ impl Default for Config {
             catalogs: vec![demo_path("catalog.jsonl")],
             catalog_fields: None,
             web_corpus: Some(demo_path("web")),
-            server: ServerConfig::default(),
-            telemetry: TelemetryConfig::default(),
+            common: ServiceCommon::default(),
             max_results: 20,
             visit_max_chars: 6000,
             live_fetch: true,
@@ -117,9 +115,9 @@ impl Config {
     }
 }
 
-impl productresearch_runtime::boot::ServiceConfig for Config {
-    fn telemetry(&self) -> &TelemetryConfig {
-        &self.telemetry
+impl ServiceConfig for Config {
+    fn common(&self) -> &ServiceCommon {
+        &self.common
     }
 }
 

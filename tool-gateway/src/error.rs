@@ -4,6 +4,8 @@
 use std::io;
 use std::path::Path;
 
+use productresearch_runtime::failure::{self, Failure, FailureKind};
+
 /// Why the gateway could not start or serve.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -65,13 +67,34 @@ pub(crate) fn io_reason(e: &io::Error) -> String {
     }
 }
 
+impl Failure for Error {
+    /// Every variant is the gateway's own failure, a tool failure to its
+    /// callers: they cannot fix it by changing the request.
+    fn failure_kind(&self) -> FailureKind {
+        match self {
+            Error::Config(_) => FailureKind::Config,
+            _ => FailureKind::Tool,
+        }
+    }
+}
+
 impl From<Error> for tonic::Status {
     fn from(e: Error) -> Self {
-        // Every variant is the gateway's own failure: the caller cannot fix it by
-        // changing the request.
-        match e {
-            Error::Config(_) => tonic::Status::failed_precondition(e.to_string()),
-            _ => tonic::Status::internal(e.to_string()),
-        }
+        failure::to_status(&e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The gateway's failures reach its callers as tool failures (or a
+    /// configuration one), with the policy's code.
+    #[test]
+    fn errors_are_tool_failures_to_callers() {
+        let task: tonic::Status = Error::Task("tool panicked".into()).into();
+        assert_eq!((task.code(), failure::kind_of(&task)), (tonic::Code::Internal, Some(FailureKind::Tool)));
+        let config: tonic::Status = Error::Config("bad cache size".into()).into();
+        assert_eq!((config.code(), failure::kind_of(&config)), (tonic::Code::FailedPrecondition, Some(FailureKind::Config)));
     }
 }

@@ -37,8 +37,15 @@ pub use config::{Config, ENV_PREFIX};
 pub use error::Error;
 pub use gateway::Gateway;
 pub use outcome::{ToolErrorKind, ToolOutcome};
-pub use service::SERVICE_NAME;
 pub use tools::ToolDefinition;
+
+/// The service's name: its folder, package, binary, Kubernetes objects and
+/// `OTEL_SERVICE_NAME`.
+pub const NAME: &str = "tool-gateway";
+
+/// Fully qualified gRPC service name (health checks, reflection): the one the
+/// proto compiler generated.
+pub const SERVICE_NAME: &str = productresearch_proto::tool_gateway::v1::tool_gateway_service_server::SERVICE_NAME;
 
 /// A boxed future, for the object-safe traits of tools and page fetchers.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -61,9 +68,9 @@ pub async fn run(config: Config, listener: TcpListener, shutdown: impl Future<Ou
     let api = service::ToolGatewayApi::new(Arc::new(gateway));
     let routes = tonic::service::Routes::new(
         ToolGatewayServiceServer::new(api)
-            .max_decoding_message_size(config.server.max_message_bytes)
-            .max_encoding_message_size(config.server.max_message_bytes),
+            .max_decoding_message_size(config.common.server.max_message_bytes)
+            .max_encoding_message_size(config.common.server.max_message_bytes),
     );
-    server::serve(listener, routes, &[SERVICE_NAME], &config.server, shutdown).await?;
+    server::serve(listener, routes, &[SERVICE_NAME], &config.common.server, shutdown).await?;
     Ok(())
 }

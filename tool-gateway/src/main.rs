@@ -6,7 +6,7 @@ use clap::Parser;
 use serde::Serialize;
 
 #[derive(Parser)]
-#[command(name = "tool-gateway", version, about = "Serves the research agent's four tools over gRPC")]
+#[command(name = tool_gateway::NAME, version, about = "Serves the research agent's four tools over gRPC")]
 struct Cli {
     #[command(flatten)]
     flags: productresearch_runtime::boot::ServiceFlags,
@@ -33,7 +33,7 @@ async fn main() -> std::process::ExitCode {
     let overrides = Overrides { catalogs: cli.catalogs, web_corpus: cli.web_corpus };
     productresearch_runtime::boot::exit_code(
         productresearch_runtime::boot::serve_main(
-            "tool-gateway",
+            tool_gateway::NAME,
             tool_gateway::ENV_PREFIX,
             "127.0.0.1:50054",
             cli.flags,

@@ -12,9 +12,6 @@ use crate::gateway::Gateway;
 use crate::outcome::{ToolErrorKind, ToolOutcome};
 use crate::tools::ToolDefinition;
 
-/// Fully qualified name of the service, as reported by gRPC health.
-pub const SERVICE_NAME: &str = "productresearch.tool_gateway.v1.ToolGatewayService";
-
 /// `ToolGatewayService` over a [`Gateway`].
 pub struct ToolGatewayApi {
     gateway: Arc<Gateway>,

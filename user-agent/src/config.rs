@@ -3,9 +3,12 @@
 use std::path::PathBuf;
 
 use productresearch_llm::EndpointConfig;
-use productresearch_runtime::server::ServerConfig;
-use productresearch_runtime::telemetry::TelemetryConfig;
+use productresearch_runtime::boot::{ServiceCommon, ServiceConfig};
 use serde::{Deserialize, Serialize};
+
+/// Prefix of the environment variables that override the config
+/// (`USER_AGENT_LLM__MODEL`, ...).
+pub const ENV_PREFIX: &str = "USER_AGENT";
 
 /// Everything the user agent needs; env prefix `USER_AGENT`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -23,22 +26,15 @@ pub struct Config {
     /// Folder of prompt template overrides (`<dir>/user_agent/intent_system.j2`,
     /// ...; see docs/prompts.md); the built-in templates when unset.
     pub prompts_dir: Option<PathBuf>,
-    /// gRPC server limits.
-    pub server: ServerConfig,
-    /// Logging.
-    pub telemetry: TelemetryConfig,
+    /// Settings every service has (`[server]`, `[telemetry]`; see
+    /// `productresearch_runtime::boot::ServiceCommon`).
+    #[serde(flatten)]
+    pub common: ServiceCommon,
 }
 
 impl Default for Config {
     fn default() -> Self {
-        Self {
-            llm: EndpointConfig::default(),
-            follow_ups: false,
-            max_reasks: 2,
-            prompts_dir: None,
-            server: ServerConfig::default(),
-            telemetry: TelemetryConfig::default(),
-        }
+        Self { llm: EndpointConfig::default(), follow_ups: false, max_reasks: 2, prompts_dir: None, common: ServiceCommon::default() }
     }
 }
 
@@ -49,8 +45,8 @@ impl Config {
     }
 }
 
-impl productresearch_runtime::boot::ServiceConfig for Config {
-    fn telemetry(&self) -> &TelemetryConfig {
-        &self.telemetry
+impl ServiceConfig for Config {
+    fn common(&self) -> &ServiceCommon {
+        &self.common
     }
 }

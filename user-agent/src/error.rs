@@ -1,7 +1,7 @@
 //! Errors of the user agent.
 
 use productresearch_llm::LlmError;
-use productresearch_runtime::failure::{self, FailureKind};
+use productresearch_runtime::failure::{self, Failure, FailureKind};
 
 /// Why an intent could not be inferred.
 #[derive(Debug, thiserror::Error)]
@@ -23,18 +23,29 @@ pub enum Error {
     Config(String),
 }
 
+impl Failure for Error {
+    fn failure_kind(&self) -> FailureKind {
+        match self {
+            Error::InvalidHistory(_) => FailureKind::InvalidInput,
+            Error::Model(m) => m.failure_kind(),
+            Error::InvalidIntent(_) => FailureKind::Model,
+            Error::Config(_) => FailureKind::Config,
+            Error::Serve(_) => FailureKind::Internal,
+        }
+    }
+
+    fn is_transient(&self) -> bool {
+        matches!(self, Error::Model(m) if m.is_transient())
+    }
+}
+
 impl From<Error> for tonic::Status {
     fn from(e: Error) -> Self {
         match &e {
-            Error::InvalidHistory(_) => tonic::Status::invalid_argument(e.to_string()),
             // The breaker's message names the role and the endpoint: the
             // batch stops with it as it is.
-            Error::Model(m) if m.is_endpoint_broken() => {
-                failure::status(FailureKind::Endpoint, tonic::Code::FailedPrecondition, m.to_string())
-            }
-            Error::Model(m) if m.is_transient() => failure::status(FailureKind::Model, tonic::Code::Unavailable, e.to_string()),
-            Error::Model(_) | Error::InvalidIntent(_) => failure::status(FailureKind::Model, tonic::Code::Internal, e.to_string()),
-            Error::Serve(_) | Error::Config(_) => tonic::Status::internal(e.to_string()),
+            Error::Model(m) if m.is_endpoint_broken() => failure::status(FailureKind::Endpoint, m.to_string()),
+            _ => failure::to_status(&e),
         }
     }
 }

@@ -1,9 +1,9 @@
 //! `user-agent` binary: everything but the name is shared start-up (see runtime::boot).
 
 productresearch_runtime::service_main!(
-    "user-agent",
+    user_agent::NAME,
     "Infers shopping intents from behaviour histories (gRPC)",
-    "USER_AGENT",
+    user_agent::ENV_PREFIX,
     "127.0.0.1:50051",
     user_agent::run
 );

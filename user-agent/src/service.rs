@@ -3,6 +3,7 @@
 use productresearch_proto::user_agent::v1::user_agent_service_server::UserAgentService;
 use productresearch_proto::user_agent::v1::{InferIntentRequest, InferIntentResponse};
 use productresearch_record::UserHistory;
+use productresearch_runtime::failure::{self, FailureKind};
 use tonic::{Request, Response, Status};
 use tracing::instrument;
 
@@ -24,8 +25,9 @@ impl Service {
 impl UserAgentService for Service {
     #[instrument(name = "invoke_agent user-agent", skip_all, fields(gen_ai.operation.name = "invoke_agent", gen_ai.agent.name = "user-agent"))]
     async fn infer_intent(&self, request: Request<InferIntentRequest>) -> Result<Response<InferIntentResponse>, Status> {
-        let history = request.into_inner().history.ok_or_else(|| Status::invalid_argument("history is required"))?;
-        let history = UserHistory::try_from(history).map_err(|e| Status::invalid_argument(format!("invalid history: {e}")))?;
+        let history = request.into_inner().history.ok_or_else(|| failure::status(FailureKind::InvalidInput, "history is required"))?;
+        let history =
+            UserHistory::try_from(history).map_err(|e| failure::status(FailureKind::InvalidInput, format!("invalid history: {e}")))?;
         let inferred = self.inferrer.infer(&history).await?;
         Ok(Response::new(InferIntentResponse {
             intent: Some(inferred.intent.into()),

@@ -28,7 +28,6 @@ fn history(category: &str) -> UserHistory {
 }
 
 async fn inferrer(options: InferOptions) -> (productresearch_sim_llm::SimHandle, IntentInferrer) {
-    productresearch_runtime::install_crypto_provider();
     let sim = productresearch_sim_llm::spawn_local(Default::default()).await.unwrap();
     let llm = LlmClient::new(EndpointConfig::new(sim.base_url(), "sim-model")).unwrap();
     (sim, IntentInferrer::new(llm).with_options(options))

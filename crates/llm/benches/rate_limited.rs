@@ -112,7 +112,6 @@ fn print(name: &str, capacity: f64, r: &Run) {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
-    productresearch_runtime::install_crypto_provider();
     let a = args();
     println!(
         "{} callers x {} calls, model latency {} ms; limits: {} concurrent, {} req/s",

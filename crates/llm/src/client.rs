@@ -59,7 +59,7 @@ impl LlmClient {
             ),
             None => None,
         };
-        let http = reqwest::Client::builder()
+        let http = productresearch_runtime::http::client_builder()
             .timeout(Duration::from_secs(config.timeout_secs))
             .connect_timeout(Duration::from_secs(config.timeout_secs.min(10)))
             .build()

@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use productresearch_runtime::failure::{Failure, FailureKind};
+
 /// Why a model call failed. Callers record these as failures; none of them is
 /// ever passed on as model output.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -103,5 +105,24 @@ impl LlmError {
             Self::Status { retry_after, .. } => *retry_after,
             _ => None,
         }
+    }
+}
+
+impl Failure for LlmError {
+    /// What failed, as the mesh records it: a refusal for auth or a content
+    /// filter (401, 403, 451) is a policy failure, a breaker that is open an
+    /// endpoint failure, anything else the model's.
+    fn failure_kind(&self) -> FailureKind {
+        match self {
+            Self::Exhausted { last, .. } => last.failure_kind(),
+            Self::Status { status: 401 | 403 | 451, .. } => FailureKind::Policy,
+            Self::EndpointBroken { .. } => FailureKind::Endpoint,
+            Self::Config(_) => FailureKind::Config,
+            Self::Connect { .. } | Self::Timeout(_) | Self::Status { .. } | Self::Malformed(_) | Self::Unusable(_) => FailureKind::Model,
+        }
+    }
+
+    fn is_transient(&self) -> bool {
+        LlmError::is_transient(self)
     }
 }

@@ -11,7 +11,6 @@ fn request() -> ChatRequest {
 }
 
 fn client(config: EndpointConfig) -> LlmClient {
-    productresearch_runtime::install_crypto_provider();
     LlmClient::new(EndpointConfig { backoff_base_ms: 1, timeout_secs: 10, ..config }).unwrap().for_agent("research-agent")
 }
 

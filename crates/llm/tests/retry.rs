@@ -11,7 +11,6 @@ fn request() -> ChatRequest {
 }
 
 fn client(base_url: String, max_retries: u32) -> LlmClient {
-    productresearch_runtime::install_crypto_provider();
     LlmClient::new(EndpointConfig {
         max_retries,
         backoff_base_ms: 1,
@@ -73,7 +72,6 @@ async fn malformed_bodies_are_retried_then_reported() {
 
 #[tokio::test]
 async fn a_client_error_is_not_retried() {
-    productresearch_runtime::install_crypto_provider();
     let sim = spawn_local(SimConfig::default()).await.unwrap();
     // A wrong path answers 404: permanent, so exactly one request, and the
     // endpoint is broken for every caller.
@@ -94,7 +92,6 @@ async fn a_slow_endpoint_times_out_and_is_retried() {
     })
     .await
     .unwrap();
-    productresearch_runtime::install_crypto_provider();
     let llm = LlmClient::new(EndpointConfig {
         max_retries: 1,
         backoff_base_ms: 1,

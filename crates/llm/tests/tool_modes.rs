@@ -20,7 +20,6 @@ fn request() -> ChatRequest {
 }
 
 fn client(url: String, mode: ToolMode, reask_limit: u32) -> LlmClient {
-    productresearch_runtime::install_crypto_provider();
     LlmClient::new(EndpointConfig { tool_mode: mode, reask_limit, ..EndpointConfig::new(url, "sim-model") }).unwrap()
 }
 

@@ -10,6 +10,8 @@ mod intent;
 mod step;
 mod trajectory;
 
+pub use trajectory::failure_kind;
+
 use productresearch_proto::common::v1 as pb;
 
 use crate::*;

@@ -5,6 +5,7 @@
 //! [`convert`] maps between the two in one place.
 
 pub mod convert;
+pub mod failure;
 #[cfg(any(test, feature = "fixtures"))]
 pub mod fixtures;
 pub mod history;
@@ -15,6 +16,7 @@ pub mod tool;
 pub mod trajectory;
 
 pub use convert::ConvertError;
+pub use failure::{FailureClass, FailureKind};
 pub use history::{HistoryEvent, HistoryEventKind, UserHistory};
 pub use intent::{FollowUp, Intent, IntentShift};
 /// Which prompt template (name + hash) produced a model input.
@@ -22,6 +24,4 @@ pub use productresearch_prompts::PromptRef;
 pub use rubric::{Criterion, Dimension, Rubric, RubricDimension, RubricError};
 pub use step::{Decision, Step, StepKind, SupervisorState, TokenUsage, ToolCall, ToolResult, Verdict};
 pub use tool::ToolSpec;
-pub use trajectory::{
-    BudgetKind, EventBody, FailureClass, FailureKind, Termination, TerminationReason, Trajectory, TrajectoryEvent, UserTurn,
-};
+pub use trajectory::{BudgetKind, EventBody, Termination, TerminationReason, Trajectory, TrajectoryEvent, UserTurn};

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Intent, Step, StepKind, TokenUsage, Verdict};
+use crate::{FailureClass, FailureKind, Intent, Step, StepKind, TokenUsage, Verdict};
 
 /// Why a trajectory ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -59,12 +59,20 @@ impl Termination {
 
     /// A failure termination; the reason follows from the failure's kind.
     pub fn failure(class: FailureClass, detail: impl Into<String>) -> Self {
-        let reason = match class.kind {
-            FailureKind::Model | FailureKind::Policy => TerminationReason::ModelFailure,
-            FailureKind::Tool => TerminationReason::ToolFailure,
-            FailureKind::Protocol | FailureKind::Mesh => TerminationReason::MeshFailure,
-        };
-        Self { failure: Some(class), ..Self::new(reason, detail) }
+        Self { failure: Some(class), ..Self::new(class.kind.into(), detail) }
+    }
+}
+
+impl From<FailureKind> for TerminationReason {
+    /// The termination a failure of `kind` leads to.
+    fn from(kind: FailureKind) -> Self {
+        match kind {
+            FailureKind::Model | FailureKind::Policy | FailureKind::Endpoint => Self::ModelFailure,
+            FailureKind::Tool => Self::ToolFailure,
+            FailureKind::Protocol | FailureKind::Mesh | FailureKind::Config | FailureKind::InvalidInput | FailureKind::Internal => {
+                Self::MeshFailure
+            }
+        }
     }
 }
 
@@ -86,32 +94,6 @@ pub enum BudgetKind {
     RoleTokens,
     /// Wall time.
     WallTime,
-}
-
-/// What failed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FailureKind {
-    /// A model call failed after its retries, or its output stayed unusable.
-    Model,
-    /// A tool or the tool gateway failed.
-    Tool,
-    /// A policy refused (content filter, blocked URL, auth).
-    Policy,
-    /// A peer broke the protocol.
-    Protocol,
-    /// Another service could not be reached.
-    Mesh,
-}
-
-/// A classified failure: what failed and whether retrying later may succeed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FailureClass {
-    /// What failed.
-    pub kind: FailureKind,
-    /// True when the failure was transient and its retries ran out.
-    pub transient: bool,
 }
 
 /// What an event records.

@@ -1,8 +1,11 @@
-//! Typed failures across service boundaries.
+//! Typed failures across service boundaries: the one error → status policy.
 //!
-//! A unary call that fails because of a model or a tool carries the kind in the
-//! status metadata (`x-failure-kind`), so the caller can record a typed
-//! termination (model failure vs. mesh failure) without parsing messages.
+//! Every service's error type implements [`Failure`] (its kind and whether it
+//! is transient); [`to_status`] turns it into a status with the policy's code
+//! ([`code`]) and the kind in the status metadata (`x-failure-kind`), so the
+//! caller records a typed termination (model, tool or mesh failure) without
+//! parsing messages. Checks in a handler that have no error variant use
+//! [`status`] with a kind, never a bare `tonic::Status`.
 //!
 //! # What "transient" means (the one definition every service uses)
 //!
@@ -41,43 +44,61 @@ pub fn transient_grpc(status: &tonic::Status) -> bool {
     }
 }
 
-/// Kinds of failure a caller distinguishes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FailureKind {
-    /// A model call failed after retries or its output stayed unusable.
-    Model,
-    /// A tool or its backend failed.
-    Tool,
-    /// A model endpoint refuses every call (wrong key, wrong model name): no
-    /// trajectory can make progress until its configuration is fixed.
-    Endpoint,
-}
+/// The one failure kind of the mesh (defined with the record, which stores it).
+pub use productresearch_record::FailureKind;
 
-impl FailureKind {
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::Model => "model",
-            Self::Tool => "tool",
-            Self::Endpoint => "endpoint",
-        }
+/// An error a service can answer a call with. Every service's error type
+/// implements this, and its `From<Error> for tonic::Status` is [`to_status`]:
+/// one policy decides the code, and every such status carries its kind.
+pub trait Failure: std::fmt::Display {
+    /// What failed.
+    fn failure_kind(&self) -> FailureKind;
+
+    /// True when trying again later may succeed (see the module docs).
+    fn is_transient(&self) -> bool {
+        false
     }
 }
 
-/// A status of `code` with `message` that says it was a failure of `kind`.
-pub fn status(kind: FailureKind, code: tonic::Code, message: impl Into<String>) -> tonic::Status {
-    let mut s = tonic::Status::new(code, message);
+/// The gRPC code of a failure: a transient one is UNAVAILABLE whatever its
+/// kind (what gRPC retry policies and [`transient_grpc`] treat as worth a
+/// retry); a permanent one gets its kind's code.
+pub fn code(kind: FailureKind, transient: bool) -> tonic::Code {
+    use tonic::Code;
+    if transient {
+        return Code::Unavailable;
+    }
+    match kind {
+        FailureKind::InvalidInput | FailureKind::Protocol => Code::InvalidArgument,
+        FailureKind::Config | FailureKind::Endpoint => Code::FailedPrecondition,
+        FailureKind::Policy => Code::PermissionDenied,
+        FailureKind::Mesh => Code::Unavailable,
+        FailureKind::Model | FailureKind::Tool | FailureKind::Internal => Code::Internal,
+    }
+}
+
+/// The status a service answers with for `e`.
+pub fn to_status<E: Failure + ?Sized>(e: &E) -> tonic::Status {
+    status_of(e.failure_kind(), e.is_transient(), e.to_string())
+}
+
+/// A permanent failure of `kind` as a status (for checks in a service's
+/// handler that have no error variant of their own).
+pub fn status(kind: FailureKind, message: impl Into<String>) -> tonic::Status {
+    status_of(kind, false, message)
+}
+
+/// A failure of `kind` as a status: the policy's code and the kind in
+/// [`FAILURE_KIND_KEY`].
+pub fn status_of(kind: FailureKind, transient: bool, message: impl Into<String>) -> tonic::Status {
+    let mut s = tonic::Status::new(code(kind, transient), message);
     s.metadata_mut().insert(FAILURE_KIND_KEY, tonic::metadata::MetadataValue::from_static(kind.as_str()));
     s
 }
 
 /// The failure kind a status carries, if any.
 pub fn kind_of(status: &tonic::Status) -> Option<FailureKind> {
-    match status.metadata().get(FAILURE_KIND_KEY)?.to_str().ok()? {
-        "model" => Some(FailureKind::Model),
-        "tool" => Some(FailureKind::Tool),
-        "endpoint" => Some(FailureKind::Endpoint),
-        _ => None,
-    }
+    FailureKind::from_name(status.metadata().get(FAILURE_KIND_KEY)?.to_str().ok()?)
 }
 
 #[cfg(test)]
@@ -86,8 +107,12 @@ mod tests {
 
     #[test]
     fn kind_survives_the_status() {
-        let s = status(FailureKind::Model, tonic::Code::Unavailable, "model down");
-        assert_eq!(kind_of(&s), Some(FailureKind::Model));
+        for kind in FailureKind::ALL {
+            let s = status_of(kind, true, "model down");
+            assert_eq!((kind_of(&s), s.code()), (Some(kind), tonic::Code::Unavailable));
+            let s = status(kind, "unusable output");
+            assert_eq!((kind_of(&s), s.code()), (Some(kind), code(kind, false)));
+        }
         assert_eq!(kind_of(&tonic::Status::unavailable("x")), None);
     }
 
@@ -102,7 +127,9 @@ mod tests {
         assert!(transient_grpc(&tonic::Status::unavailable("connection refused")));
         assert!(transient_grpc(&tonic::Status::deadline_exceeded("deadline passed")));
         assert!(transient_grpc(&tonic::Status::internal("h2 stream reset")));
-        assert!(!transient_grpc(&status(FailureKind::Model, tonic::Code::Internal, "unusable output")));
+        assert!(!transient_grpc(&status(FailureKind::Model, "unusable output")));
+        assert!(!transient_grpc(&status(FailureKind::Config, "no judge model configured")));
+        assert!(transient_grpc(&status_of(FailureKind::Tool, true, "gateway restarting")));
         assert!(!transient_grpc(&tonic::Status::invalid_argument("bad history")));
     }
 }

@@ -6,6 +6,7 @@
 //! - [`server`]: the one gRPC server stack (health, reflection, tower layers).
 //! - [`client`]: gRPC channels that carry trace context and the caller's deadline.
 //! - [`context`]: the request context (deadline, span) and how it follows spawned work.
+//! - [`http`]: HTTP clients with the crypto provider in place.
 //! - [`checkout`]: where defaults that live in the clone (demo data, the embedded model) are found.
 //! - [`tls`], [`auth`], [`limits`]: mutual TLS, bearer tokens for external
 //!   callers, message size limits — all off (or generous) by default.
@@ -18,6 +19,7 @@ pub mod config;
 pub mod context;
 pub mod discovery;
 pub mod failure;
+pub mod http;
 pub mod limits;
 pub mod server;
 pub mod signal;
@@ -29,9 +31,15 @@ pub mod tls;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// Installs the process-wide rustls crypto provider (ring), shared by tonic and
-/// reqwest. Safe to call more than once.
+/// reqwest, once. The boot path calls it, and so does every builder of this
+/// crate that may need it ([`http::client_builder`], the TLS configs), so a
+/// test or an in-process mesh never has to.
 pub fn install_crypto_provider() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // Err: the embedding program installed one of its own first; keep it.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
 }
 
 /// A boxed shutdown future, as binaries pass to a service's `run`.

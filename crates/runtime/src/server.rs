@@ -170,7 +170,7 @@ pub async fn serve(
     //    becomes a fast UNAVAILABLE a client can retry elsewhere, not a queue;
     // 7. concurrency limit.
     let stack = tower::ServiceBuilder::new()
-        .layer(tower_http::trace::TraceLayer::new_for_grpc().make_span_with(server_span))
+        .layer(tower_http::trace::TraceLayer::new_for_grpc().make_span_with(server_span(services)))
         .layer(AuthLayer::new(tokens))
         .layer(MessageLimitLayer::new(config.max_message_bytes))
         .layer(ContextLayer)
@@ -221,15 +221,21 @@ fn with_named_fallback(mut routes: Routes, services: &[&str]) -> Routes {
     Routes::from(router)
 }
 
-fn server_span<B>(req: &http::Request<B>) -> tracing::Span {
-    let span = tracing::info_span!(
-        "grpc.server",
-        otel.kind = "server",
-        rpc.system = "grpc",
-        rpc.method = %req.uri().path(),
-    );
-    telemetry::set_parent_from(&span, req.headers());
-    span
+/// The span of each call, naming the mesh service the server runs (health
+/// checks included, whose `rpc.method` names only the health service).
+fn server_span<B>(services: &[&str]) -> impl Fn(&http::Request<B>) -> tracing::Span + Clone + use<B> {
+    let server: Arc<str> = services.first().copied().unwrap_or_default().into();
+    move |req| {
+        let span = tracing::info_span!(
+            "grpc.server",
+            otel.kind = "server",
+            rpc.system = "grpc",
+            rpc.method = %req.uri().path(),
+            { telemetry::attributes::SERVER_SERVICE } = %server,
+        );
+        telemetry::set_parent_from(&span, req.headers());
+        span
+    }
 }
 
 /// Layer that runs each call inside the caller's deadline and trajectory

@@ -18,6 +18,7 @@ pub mod attributes;
 pub mod genai;
 pub mod jsonl;
 pub mod metrics;
+pub mod per_service;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -27,7 +28,7 @@ use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider};
 use opentelemetry_sdk::propagation::TraceContextPropagator;
-use opentelemetry_sdk::trace::{BatchConfigBuilder, BatchSpanProcessor, SdkTracerProvider};
+use opentelemetry_sdk::trace::{BatchConfigBuilder, BatchSpanProcessor, SdkTracerProvider, SpanExporter};
 use serde::{Deserialize, Serialize};
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 use tracing_subscriber::layer::SubscriberExt;
@@ -134,49 +135,91 @@ const MAX_QUEUED_SPANS: usize = 65_536;
 /// set up is reported on stderr and skipped: telemetry never stops the work
 /// (use [`try_init`] to fail instead).
 pub fn init(service_name: &'static str, config: &TelemetryConfig) -> TelemetryGuard {
-    match try_init(service_name, config) {
+    init_services(service_name, &[], config)
+}
+
+/// [`init`] for a process that runs several services of the mesh
+/// (`productresearch run`): each span is exported with its own service's
+/// name (`research-agent`, ...) as the resource `service.name`, spans of none
+/// with `process_name` (see [`per_service`]).
+pub fn init_services(process_name: &'static str, services: &'static [&'static str], config: &TelemetryConfig) -> TelemetryGuard {
+    match try_init_services(process_name, services, config) {
         Ok(g) => g,
         Err(e) => {
             eprintln!("warning: telemetry export disabled: {e}");
             let plain = TelemetryConfig { traces_file: None, otlp_endpoint: None, ..config.clone() };
             // SAFETY of the fallback: without a file or endpoint nothing can fail.
-            try_init_with(service_name, &plain, false).expect("telemetry without exporters")
+            try_init_with(process_name, services, &plain, false).expect("telemetry without exporters")
         }
     }
 }
 
 /// [`init`], failing when an exporter cannot be set up.
 pub fn try_init(service_name: &'static str, config: &TelemetryConfig) -> Result<TelemetryGuard, TelemetryError> {
-    try_init_with(service_name, config, true)
+    try_init_with(service_name, &[], config, true)
 }
 
-fn try_init_with(service_name: &'static str, config: &TelemetryConfig, use_env_otlp: bool) -> Result<TelemetryGuard, TelemetryError> {
+/// [`init_services`], failing when an exporter cannot be set up.
+pub fn try_init_services(
+    process_name: &'static str,
+    services: &'static [&'static str],
+    config: &TelemetryConfig,
+) -> Result<TelemetryGuard, TelemetryError> {
+    try_init_with(process_name, services, config, true)
+}
+
+/// A batch processor exporting through `build`'s exporter, or with several
+/// `services`, through one of its exporters per service.
+fn span_processor<E, Err>(services: &'static [&'static str], mut build: impl FnMut() -> Result<E, Err>) -> Result<BatchSpanProcessor, Err>
+where
+    E: SpanExporter + 'static,
+{
+    let batch = BatchConfigBuilder::default().with_max_queue_size(MAX_QUEUED_SPANS).with_max_export_batch_size(512).build();
+    Ok(match services {
+        [] => BatchSpanProcessor::builder(build()?).with_batch_config(batch).build(),
+        _ => BatchSpanProcessor::builder(per_service::PerServiceExporter::new(services, build)?).with_batch_config(batch).build(),
+    })
+}
+
+fn try_init_with(
+    service_name: &'static str,
+    services: &'static [&'static str],
+    config: &TelemetryConfig,
+    use_env_otlp: bool,
+) -> Result<TelemetryGuard, TelemetryError> {
     opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
     genai::set_content_policy(config.capture_content, config.content_max_bytes);
     let resource = Resource::builder().with_service_name(service_name).build();
     let mut tracer = SdkTracerProvider::builder().with_resource(resource.clone());
     let mut meter = SdkMeterProvider::builder().with_resource(resource);
     let interval = Duration::from_millis(config.metrics_interval_ms.max(100));
-    let batch = || BatchConfigBuilder::default().with_max_queue_size(MAX_QUEUED_SPANS).with_max_export_batch_size(512).build();
+    if !services.is_empty() {
+        // Before the exporting processors: it tags the span they export.
+        tracer = tracer.with_span_processor(per_service::ServiceTagger::new(services));
+    }
 
     if let Some(path) = config.file() {
         let file = jsonl::JsonLinesFile::open(path).map_err(|source| TelemetryError::File { path: path.clone(), source })?;
-        tracer = tracer.with_span_processor(
-            BatchSpanProcessor::builder(jsonl::JsonLinesSpanExporter::new(file.clone())).with_batch_config(batch()).build(),
-        );
+        let spans = span_processor(services, || Ok::<_, std::convert::Infallible>(jsonl::JsonLinesSpanExporter::new(file.clone())));
+        tracer = tracer.with_span_processor(spans.unwrap_or_else(|never| match never {}));
         meter = meter.with_reader(PeriodicReader::builder(jsonl::JsonLinesMetricExporter::new(file)).with_interval(interval).build());
     }
     if let Some(endpoint) = config.otlp().filter(|e| use_env_otlp || e.is_some()) {
         use opentelemetry_otlp::WithExportConfig;
-        let mut spans = opentelemetry_otlp::SpanExporter::builder().with_tonic();
+        let spans = || {
+            let builder = opentelemetry_otlp::SpanExporter::builder().with_tonic();
+            let builder = match &endpoint {
+                Some(e) => builder.with_endpoint(e.clone()),
+                None => builder,
+            };
+            builder.build().map_err(|e| TelemetryError::Otlp(e.to_string()))
+        };
         let mut metrics = opentelemetry_otlp::MetricExporter::builder().with_tonic();
         if let Some(e) = &endpoint {
-            spans = spans.with_endpoint(e.clone());
             metrics = metrics.with_endpoint(e.clone());
         }
-        let spans = spans.build().map_err(|e| TelemetryError::Otlp(e.to_string()))?;
         let metrics = metrics.build().map_err(|e| TelemetryError::Otlp(e.to_string()))?;
-        tracer = tracer.with_span_processor(BatchSpanProcessor::builder(spans).with_batch_config(batch()).build());
+        tracer = tracer.with_span_processor(span_processor(services, spans)?);
         meter = meter.with_reader(PeriodicReader::builder(metrics).with_interval(interval).build());
     }
     let tracer = tracer.build();

@@ -86,6 +86,7 @@ impl ServerTls {
         if !self.enabled() {
             return Ok(None);
         }
+        crate::install_crypto_provider();
         let (Some(cert), Some(key)) = (&self.cert_file, &self.key_file) else {
             return Err(TlsError::Incomplete("server.tls needs both cert_file and key_file"));
         };
@@ -108,6 +109,7 @@ impl ClientTls {
         if !self.enabled() {
             return Ok(None);
         }
+        crate::install_crypto_provider();
         let Some(ca) = &self.ca_file else {
             return Err(TlsError::Incomplete("client tls needs ca_file to verify the server"));
         };

@@ -41,7 +41,6 @@ fn tracing_on() {
 }
 
 async fn start() -> (String, tokio::sync::oneshot::Sender<()>) {
-    productresearch_runtime::install_crypto_provider();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();

@@ -58,7 +58,6 @@ async fn planted_secrets_appear_in_no_log_span_or_error() {
         )
         .try_init()
         .expect("the only subscriber of this test binary");
-    productresearch_runtime::install_crypto_provider();
     // SAFETY: set before any other thread of this test reads the environment.
     unsafe { std::env::set_var(API_KEY_VAR, API_KEY) };
     let mut errors: Vec<String> = Vec::new();

@@ -43,7 +43,6 @@ struct Mtls {
 }
 
 fn mtls() -> Mtls {
-    productresearch_runtime::install_crypto_provider();
     let dir = tempfile::tempdir().unwrap();
     let ca = Pki::new(dir.path(), "mesh");
     let server_leaf = ca.leaf("server");

@@ -3,7 +3,8 @@
 //! a caller that went away.
 
 use productresearch_llm::LlmError;
-use productresearch_record::{BudgetKind, FailureClass, FailureKind, Termination, TerminationReason};
+use productresearch_record::{BudgetKind, FailureClass, Termination, TerminationReason};
+use productresearch_runtime::failure::Failure;
 
 use crate::error::Error;
 use crate::mesh::MeshError;
@@ -58,13 +59,5 @@ pub(super) fn cancelled(round: u32) -> End {
 /// apart from other failures, transient ones marked by the mesh's one
 /// definition (retries of a transient cause running out stay transient).
 pub(super) fn classify(e: &LlmError) -> FailureClass {
-    let last = match e {
-        LlmError::Exhausted { last, .. } => last.as_ref(),
-        other => other,
-    };
-    let kind = match last {
-        LlmError::Status { status: 401 | 403 | 451, .. } => FailureKind::Policy,
-        _ => FailureKind::Model,
-    };
-    FailureClass { kind, transient: e.is_transient() }
+    FailureClass { kind: e.failure_kind(), transient: e.is_transient() }
 }

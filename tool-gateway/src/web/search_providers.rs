@@ -93,9 +93,8 @@ impl Provider {
     /// The provider `config` names (`None` for the corpus); a missing URL or
     /// key is a one-line start-up error.
     pub fn from_config(config: &WebSearchConfig) -> Result<Option<Provider>, Error> {
-        productresearch_runtime::install_crypto_provider();
         let client = || {
-            reqwest::Client::builder()
+            productresearch_runtime::http::client_builder()
                 .timeout(Duration::from_millis(config.middleware.timeout_ms.max(1)))
                 .user_agent(concat!("productresearch-tool-gateway/", env!("CARGO_PKG_VERSION")))
                 .build()

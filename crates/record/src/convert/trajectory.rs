@@ -71,18 +71,28 @@ impl From<FailureKind> for pb::FailureKind {
             FailureKind::Policy => Self::Policy,
             FailureKind::Protocol => Self::Protocol,
             FailureKind::Mesh => Self::Mesh,
+            FailureKind::Endpoint => Self::Endpoint,
+            FailureKind::Config => Self::Config,
+            FailureKind::InvalidInput => Self::InvalidInput,
+            FailureKind::Internal => Self::Internal,
         }
     }
 }
 
-fn failure_kind(v: i32) -> Result<FailureKind, ConvertError> {
-    Ok(match en::<pb::FailureKind>("termination.failure.kind", v)? {
+/// The kind an `i32` of the proto's `FailureKind` names; `field` says where it
+/// came from for the error.
+pub fn failure_kind(field: &'static str, v: i32) -> Result<FailureKind, ConvertError> {
+    Ok(match en::<pb::FailureKind>(field, v)? {
         pb::FailureKind::Model => FailureKind::Model,
         pb::FailureKind::Tool => FailureKind::Tool,
         pb::FailureKind::Policy => FailureKind::Policy,
         pb::FailureKind::Protocol => FailureKind::Protocol,
         pb::FailureKind::Mesh => FailureKind::Mesh,
-        pb::FailureKind::Unspecified => return Err(ConvertError::BadEnum("termination.failure.kind", v)),
+        pb::FailureKind::Endpoint => FailureKind::Endpoint,
+        pb::FailureKind::Config => FailureKind::Config,
+        pb::FailureKind::InvalidInput => FailureKind::InvalidInput,
+        pb::FailureKind::Internal => FailureKind::Internal,
+        pb::FailureKind::Unspecified => return Err(ConvertError::BadEnum(field, v)),
     })
 }
 
@@ -121,7 +131,10 @@ impl TryFrom<pb::TrajectoryEvent> for TrajectoryEvent {
                 reason: t.reason.try_into()?,
                 detail: t.detail,
                 budget: budget_kind(t.budget)?,
-                failure: t.failure.map(|f| failure_kind(f.kind).map(|kind| FailureClass { kind, transient: f.transient })).transpose()?,
+                failure: t
+                    .failure
+                    .map(|f| failure_kind("termination.failure.kind", f.kind).map(|kind| FailureClass { kind, transient: f.transient }))
+                    .transpose()?,
             }),
         };
         Ok(Self { seq: e.seq, timestamp: e.timestamp, round: e.round, body })

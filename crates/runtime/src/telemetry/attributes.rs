@@ -20,3 +20,7 @@ pub const SUPERVISOR_STATE: &str = "productresearch.supervisor.state";
 pub const VERDICT: &str = "productresearch.verdict";
 /// The supervisor's score of a report, when it gives one.
 pub const VERDICT_SCORE: &str = "productresearch.verdict.score";
+/// The gRPC service a `grpc.server` span's server runs
+/// (`productresearch.research_agent.v1.ResearchAgentService`), whatever the
+/// method called (health checks too).
+pub const SERVER_SERVICE: &str = "productresearch.server.service";

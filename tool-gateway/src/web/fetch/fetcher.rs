@@ -61,8 +61,6 @@ impl Fetcher<SystemResolver> {
 
 impl<R: Resolver> Fetcher<R> {
     pub fn new(policy: FetchPolicy, resolver: R) -> Self {
-        // reqwest is built without a rustls provider; https needs one installed.
-        productresearch_runtime::install_crypto_provider();
         Self { policy, resolver }
     }
 
@@ -148,7 +146,7 @@ impl<R: Resolver> Fetcher<R> {
 /// a DNS answer that changes between check and connect (rebinding) is never
 /// seen.
 fn pinned_client(url: &Url, addrs: &[IpAddr]) -> Result<reqwest::Client, FetchError> {
-    let mut builder = reqwest::Client::builder()
+    let mut builder = productresearch_runtime::http::client_builder()
         .redirect(reqwest::redirect::Policy::none())
         .no_proxy()
         .dns_resolver(NoDns)

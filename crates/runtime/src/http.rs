@@ -1,0 +1,12 @@
+//! HTTP clients (reqwest): model endpoints, web pages, search providers,
+//! trace backends.
+//!
+//! reqwest is built with `rustls-no-provider` so that it shares ring with
+//! tonic's `tls-ring`; building a client without a process-wide provider
+//! panics. [`client_builder`] installs it first, so no caller has to.
+
+/// A reqwest client builder with the process's crypto provider installed.
+pub fn client_builder() -> reqwest::ClientBuilder {
+    crate::install_crypto_provider();
+    reqwest::Client::builder()
+}
