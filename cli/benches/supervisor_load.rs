@@ -12,10 +12,14 @@
 //! `lockstep`: the same with exactly 1 s: N identical trajectories then reach
 //! the mesh in the same millisecond at every step, the worst case.
 //!
+//! `processes`: `realistic` with each service in its own process (the
+//! release binaries; see `supervisor_load/processes.rs`): peak RSS and CPU
+//! per service.
+//!
 //! `zero`: the model answers at once; measures the mesh itself: CPU µs per
 //! research step, and p50/p99 per hop, with tracing on.
 //!
-//! `cargo bench -p productresearch --bench supervisor_load -- realistic|lockstep|zero`
+//! `cargo bench -p productresearch --bench supervisor_load -- realistic|lockstep|processes|zero`
 //! (`BENCH_N` sets the number of trajectories).
 
 use std::collections::HashMap;
@@ -34,6 +38,9 @@ use productresearch_runtime::client::{ClientConfig, channel};
 use productresearch_sim_llm::SimConfig;
 use supervisor::{Caps, GrpcMesh, Mesh, MeshError, ResearchLink, StartSession, Supervisor};
 use tokio::sync::mpsc;
+
+#[path = "supervisor_load/processes.rs"]
+mod processes;
 
 fn demo(path: &str) -> PathBuf {
     productresearch::local_mesh::demo_data(path)
@@ -205,28 +212,9 @@ async fn realistic(n: usize, jitter_ms: u64) {
     let done = pipeline::synthesize(&mesh.endpoints.supervisor, batch, Caps::default(), n, &out, |_| {}, |_| {}).await.unwrap();
     let wall = t0.elapsed();
     let cpu = cpu_time() - cpu0;
-    let approved = done.trajectories.iter().filter(|t| t.approved()).count();
-    let steps = steps(&done.trajectories);
     mesh.stop().await.unwrap();
     let model = sim.stop();
-
-    // The LLM-bound ideal: with an unlimited model and a mesh that costs
-    // nothing, the batch takes its slowest trajectory's model time.
-    let model_time = |t: &productresearch_record::Trajectory| {
-        Duration::from_secs_f64(*model.by_trajectory.get(&t.trajectory_id).expect("every trajectory's model calls are attributed"))
-    };
-    let ideal = done.trajectories.iter().map(model_time).max().expect("a batch");
-    let jitter = if jitter_ms == 0 { "exactly 1 s".to_owned() } else { format!("1 s ± {jitter_ms} ms") };
-    println!("{n} trajectories at once; model: first token after {jitter}, then 50 tokens/s");
-    println!("  approved            {approved}/{n}, {steps} research steps, {} model requests", model.requests);
-    println!("  LLM-bound ideal     {:.2} s (the slowest trajectory's model time: latency + decode of its calls)", ideal.as_secs_f64());
-    println!("  all {n:<5} wall      {:.2} s", wall.as_secs_f64());
-    println!(
-        "  throughput          {:.2} trajectories/s (LLM-bound ideal {:.2})",
-        n as f64 / wall.as_secs_f64(),
-        n as f64 / ideal.as_secs_f64()
-    );
-    println!("  overhead            {:.2} % of wall", 100.0 * (wall.as_secs_f64() - ideal.as_secs_f64()).max(0.0) / wall.as_secs_f64());
+    let steps = print_batch(n, jitter_ms, &done.trajectories, wall, &model);
     println!(
         "  CPU                 {:.1} s total, {:.0} µs per research step (5 services; the model server's own: {:.1} s)",
         cpu.as_secs_f64(),
@@ -240,10 +228,36 @@ async fn realistic(n: usize, jitter_ms: u64) {
         .trajectories
         .iter()
         .map(|t| {
-            ms_since(origin, &t.events.last().expect("a finished trajectory has events").timestamp) / 1e3 - model_time(t).as_secs_f64()
+            ms_since(origin, &t.events.last().expect("a finished trajectory has events").timestamp) / 1e3 - model_time(&model, t).as_secs_f64()
         })
         .collect();
     println!("  mesh time per trajectory  {} (one alone: {:.2} s)", summary(mesh_times), alone.as_secs_f64() - alone_model.as_secs_f64());
+}
+
+/// A trajectory's model time: the latency and decode of its calls, as the model server attributed them.
+fn model_time(model: &ModelStats, t: &productresearch_record::Trajectory) -> Duration {
+    Duration::from_secs_f64(*model.by_trajectory.get(&t.trajectory_id).expect("every trajectory's model calls are attributed"))
+}
+
+/// Prints a batch's outcome against the LLM-bound ideal; returns its research steps.
+fn print_batch(n: usize, jitter_ms: u64, done: &[productresearch_record::Trajectory], wall: Duration, model: &ModelStats) -> usize {
+    let approved = done.iter().filter(|t| t.approved()).count();
+    let steps = steps(done);
+    // The LLM-bound ideal: with an unlimited model and a mesh that costs
+    // nothing, the batch takes its slowest trajectory's model time.
+    let ideal = done.iter().map(|t| model_time(model, t)).max().expect("a batch");
+    let jitter = if jitter_ms == 0 { "exactly 1 s".to_owned() } else { format!("1 s ± {jitter_ms} ms") };
+    println!("{n} trajectories at once; model: first token after {jitter}, then 50 tokens/s");
+    println!("  approved            {approved}/{n}, {steps} research steps, {} model requests", model.requests);
+    println!("  LLM-bound ideal     {:.2} s (the slowest trajectory's model time: latency + decode of its calls)", ideal.as_secs_f64());
+    println!("  all {n:<5} wall      {:.2} s", wall.as_secs_f64());
+    println!(
+        "  throughput          {:.2} trajectories/s (LLM-bound ideal {:.2})",
+        n as f64 / wall.as_secs_f64(),
+        n as f64 / ideal.as_secs_f64()
+    );
+    println!("  overhead            {:.2} % of wall", 100.0 * (wall.as_secs_f64() - ideal.as_secs_f64()).max(0.0) / wall.as_secs_f64());
+    steps
 }
 
 /// A [`GrpcMesh`] that times each verdict → next step turn of the research stream, by step kind.
@@ -376,13 +390,14 @@ fn main() {
         return serve_model(config);
     }
     let mode =
-        args.iter().skip(1).find(|a| ["realistic", "lockstep", "zero"].contains(&a.as_str())).cloned().unwrap_or_else(|| "zero".into());
+        args.iter().skip(1).find(|a| ["realistic", "lockstep", "processes", "zero"].contains(&a.as_str())).cloned().unwrap_or_else(|| "zero".into());
     let n: usize = std::env::var("BENCH_N").ok().and_then(|v| v.parse().ok()).unwrap_or(if mode == "zero" { 200 } else { 1_000 });
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     runtime.block_on(async {
         match mode.as_str() {
             "realistic" => realistic(n, 500).await,
             "lockstep" => realistic(n, 0).await,
+            "processes" => processes::processes(n).await,
             _ => zero(n).await,
         }
     });
