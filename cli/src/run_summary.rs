@@ -134,13 +134,23 @@ pub fn checked_steps(records_dir: &Path) -> usize {
 /// How a verdict event is tagged in a record line.
 const VERDICT_TAG: &str = "\"type\":\"verdict\"";
 
-/// Shows [`checked_steps`] as the bar's prefix every 2 s until aborted.
+/// Shows [`checked_steps`] as the bar's prefix every 2 s until aborted. A
+/// hidden bar (stderr is a log, not a terminal) gets a progress line instead
+/// every 30 s that something moved, so a log shows the run is alive.
 pub fn watch_steps(bar: indicatif::ProgressBar, records_dir: std::path::PathBuf) -> tokio::task::JoinHandle<()> {
+    const LOG_EVERY: Duration = Duration::from_secs(30);
     tokio::spawn(async move {
+        let mut logged = (0, std::time::Instant::now());
         loop {
             let dir = records_dir.clone();
             let n = tokio::task::spawn_blocking(move || checked_steps(&dir)).await.unwrap_or(0);
             bar.set_prefix(format!("{n} steps checked"));
+            if bar.is_hidden() && n != logged.0 && logged.1.elapsed() >= LOG_EVERY {
+                let elapsed = bar.elapsed().as_secs();
+                let done = format!("{}/{} trajectories", bar.position(), bar.length().unwrap_or(0));
+                eprintln!("[{:02}:{:02}] {n} steps checked, {done} done", elapsed / 60, elapsed % 60);
+                logged = (n, std::time::Instant::now());
+            }
             tokio::time::sleep(Duration::from_secs(2)).await;
         }
     })
