@@ -235,85 +235,12 @@ fn reasoning_of(lessons: Vec<String>, step: &Step) -> Option<String> {
 #[cfg(test)]
 pub(crate) mod tests {
     use productresearch_record::{
-        EventBody, Intent, SupervisorState, Termination, TerminationReason, TokenUsage, ToolCall, ToolResult, Verdict,
+        EventBody, SupervisorState, TerminationReason, ToolResult, Verdict,
     };
 
     use super::*;
 
-    /// Builds trajectories event by event, the way the supervisor records them.
-    pub(crate) struct Script {
-        pub t: Trajectory,
-        round: u32,
-    }
-
-    impl Script {
-        pub fn new(id: &str, query: &str) -> Self {
-            let mut t = Trajectory::new(id, "user-1");
-            let rubric = productresearch_record::fixtures::rubric();
-            t.push(0, EventBody::Intent(Intent { persona: "a student".into(), query: query.into(), rubric, follow_ups: Vec::new() }));
-            t.models.insert("research-agent".into(), "qwen3-4b".into());
-            t.trace_id = "4bf92f3577b34da6a3ce929d0e0e4736".into();
-            Self { t, round: 0 }
-        }
-
-        fn step(&mut self, step: Step, verdict: Option<Verdict>) -> &mut Self {
-            if step.kind == StepKind::Report {
-                self.round += 1;
-            }
-            self.t.push(self.round, EventBody::Step(step));
-            if let Some(v) = verdict {
-                self.t.push(self.round, EventBody::Verdict(v));
-            }
-            self
-        }
-
-        fn verdict(state: SupervisorState, feedback: Option<&str>) -> Verdict {
-            match feedback {
-                None => Verdict::approve(state),
-                Some(f) => Verdict::revise(state, f),
-            }
-        }
-
-        pub fn plan(&mut self, text: &str, reasoning: &str, feedback: Option<&str>) -> &mut Self {
-            let mut s = Step::text(StepKind::Plan, text, TokenUsage::default(), "qwen3-4b");
-            s.reasoning = reasoning.into();
-            self.step(s, Some(Self::verdict(SupervisorState::CheckPlan, feedback)))
-        }
-
-        pub fn call(&mut self, id: &str, name: &str, args: &str, feedback: Option<&str>) -> &mut Self {
-            let call = ToolCall { id: id.into(), name: name.into(), arguments: args.into() };
-            let s = Step::call(call, format!("calling {name}"), TokenUsage::default(), "qwen3-4b");
-            self.step(s, Some(Self::verdict(SupervisorState::CheckToolcall, feedback)))
-        }
-
-        pub fn result(&mut self, id: &str, name: &str, content: &str, feedback: Option<&str>) -> &mut Self {
-            let r = ToolResult { call_id: id.into(), name: name.into(), content: content.into(), is_error: false };
-            self.step(Step::result(r), Some(Self::verdict(SupervisorState::CheckToolcall, feedback)))
-        }
-
-        /// An approved call and its approved result.
-        pub fn tool(&mut self, id: &str, name: &str, args: &str, content: &str) -> &mut Self {
-            self.call(id, name, args, None).result(id, name, content, None)
-        }
-
-        pub fn report(&mut self, text: &str, feedback: Option<&str>) -> &mut Self {
-            let s = Step::text(StepKind::Report, text, TokenUsage::default(), "qwen3-4b");
-            self.step(s, Some(Self::verdict(SupervisorState::CheckReport, feedback)))
-        }
-
-        /// The user's follow-up after an approved report (multi-turn).
-        pub fn follow_up(&mut self, turn: u32, message: &str) -> &mut Self {
-            let follow_up =
-                productresearch_record::FollowUp { shift: productresearch_record::IntentShift::Narrow, message: message.into() };
-            self.t.push(self.round, EventBody::UserTurn(productresearch_record::UserTurn { turn, follow_up }));
-            self
-        }
-
-        pub fn end(&mut self, reason: TerminationReason) -> Trajectory {
-            self.t.push(self.round, EventBody::Termination(Termination::new(reason, "")));
-            self.t.clone()
-        }
-    }
+    pub(crate) use productresearch_record::fixtures::Script;
 
     /// The brief's full protocol: plan rejected then revised; a tool call
     /// rejected then another approved; a report rejected in round 1, one more

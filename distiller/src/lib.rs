@@ -22,7 +22,7 @@ pub mod export;
 pub mod failure;
 pub mod filter;
 pub mod format;
-pub mod grounding;
+pub use productresearch_record::grounding;
 pub mod internalize;
 pub mod judge;
 pub mod model_reflection;

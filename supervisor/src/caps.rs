@@ -38,9 +38,12 @@ pub struct Caps {
     /// Words in the same order a plan or report shares with the agent's
     /// instructions, or a report with its feedback, to be an echo (0: off).
     pub echo_words: u32,
-    /// Share of a plan's word runs, in percent, that must be instruction runs
-    /// for the plan to be an echo (0: off); one run is enough in a report.
+    /// Share of a plan's steps, in percent, that must hold an instruction run
+    /// for the plan to be an echo (0: off).
     pub plan_echo_percent: u32,
+    /// Share of a report's word runs, in percent, that must be instruction
+    /// runs for the report to be an echo (0: any one run).
+    pub report_echo_percent: u32,
     /// Fewest words of a report where the supervisor serves a distiller
     /// (`min_report_tool_calls` > 0; 0: off).
     pub min_report_words: u32,
@@ -60,7 +63,8 @@ impl Default for Caps {
             degenerate_min_words: 24,
             degenerate_repeat_percent: 50,
             echo_words: 6,
-            plan_echo_percent: 25,
+            plan_echo_percent: 50,
+            report_echo_percent: 10,
             min_report_words: 30,
         }
     }
@@ -86,6 +90,7 @@ impl Caps {
             degenerate_repeat_percent: request.degenerate_repeat_percent.unwrap_or(self.degenerate_repeat_percent),
             echo_words: request.echo_words.unwrap_or(self.echo_words),
             plan_echo_percent: request.plan_echo_percent.unwrap_or(self.plan_echo_percent),
+            report_echo_percent: request.report_echo_percent.unwrap_or(self.report_echo_percent),
             min_report_words: request.min_report_words.unwrap_or(self.min_report_words),
         }
     }
@@ -102,13 +107,14 @@ impl Caps {
     }
 
     /// The guards by name, in field order.
-    pub fn guards(&self) -> [(&'static str, u32); 6] {
+    pub fn guards(&self) -> [(&'static str, u32); 7] {
         [
             ("near_repeat_percent", self.near_repeat_percent),
             ("degenerate_min_words", self.degenerate_min_words),
             ("degenerate_repeat_percent", self.degenerate_repeat_percent),
             ("echo_words", self.echo_words),
             ("plan_echo_percent", self.plan_echo_percent),
+            ("report_echo_percent", self.report_echo_percent),
             ("min_report_words", self.min_report_words),
         ]
     }
@@ -129,6 +135,7 @@ impl From<Caps> for pb::Caps {
             degenerate_repeat_percent: Some(c.degenerate_repeat_percent),
             echo_words: Some(c.echo_words),
             plan_echo_percent: Some(c.plan_echo_percent),
+            report_echo_percent: Some(c.report_echo_percent),
             min_report_words: Some(c.min_report_words),
         }
     }

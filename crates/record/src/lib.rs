@@ -8,6 +8,7 @@ pub mod convert;
 pub mod failure;
 #[cfg(any(test, feature = "fixtures"))]
 pub mod fixtures;
+pub mod grounding;
 pub mod history;
 pub mod intent;
 pub mod rubric;

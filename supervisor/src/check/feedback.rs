@@ -124,6 +124,11 @@ impl Feedback {
         Self::new("thin", json!({"words": words, "min_words": min_words}))
     }
 
+    /// A report citing or stating what no tool returned, and `why`.
+    pub fn ungrounded(why: &str) -> Self {
+        Self::new("ungrounded", json!({"why": why}))
+    }
+
     /// A tool result that is the tool's `error`.
     pub fn tool_failed(tool: &str, error: &str) -> Self {
         Self::new("tool_failed", json!({"tool": tool, "error": error}))
@@ -159,6 +164,7 @@ fn samples() -> Vec<Feedback> {
         Feedback::echoed_feedback("r"),
         Feedback::unfinished("w"),
         Feedback::thin(3, 30),
+        Feedback::ungrounded("w"),
         Feedback::tool_failed("t", "e"),
         Feedback::tool_empty("t"),
     ]

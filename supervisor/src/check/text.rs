@@ -5,6 +5,8 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
+use productresearch_record::{Trajectory, grounding};
+
 use super::{Feedback, cut_off, degenerate, words};
 use crate::caps::Caps;
 
@@ -16,11 +18,16 @@ use crate::caps::Caps;
 /// The guards' thresholds come with each check (`Caps`: a request may set
 /// them). Why the defaults: six words in the same order (`echo_words`) do not
 /// appear in a report by chance ("start by writing a research plan as ...").
-/// A plan is an echo only when a quarter of its word runs
-/// (`plan_echo_percent`) are instruction runs: a real plan names what a tool
-/// does in the tool list's own words ("open one product's full record by
-/// product_id"), and a 1.5B model's plans were all sent back on one run. A
-/// report has no reason to quote its instructions, so one run is enough there.
+/// A plan is an echo only when half its steps (`plan_echo_percent`) hold an
+/// instruction run: a real plan names what a tool does in the tool list's
+/// own words ("visit the product's full record by product_id") and ends
+/// with a step that copies the report instructions, and the 1.5B model's
+/// plans were sent back for that, one run or a quarter of the runs at a
+/// time, while their other steps were the plan. A report is an echo when a
+/// tenth of its word runs are (`report_echo_percent`): a small model's echo
+/// is the instructions' sentences (half its runs, or a whole paragraph at
+/// the end), while a 1.5B model's real 400-word report that restated its
+/// plan held one run ("visit the product's full record by product_id").
 #[derive(Debug)]
 pub struct TextChecker {
     /// Approved tool calls with results a report needs (the distiller's
@@ -58,7 +65,7 @@ impl TextChecker {
 
     /// Feedback when a plan must be revised, `None` when it may go to the model.
     pub fn plan(&self, text: &str, caps: &Caps) -> Option<Feedback> {
-        let echo = (caps.plan_echo_percent > 0).then(|| self.echo(text, "plan", caps.echo_words, caps.plan_echo_percent)).flatten();
+        let echo = (caps.plan_echo_percent > 0).then(|| self.plan_echo(text, caps.echo_words, caps.plan_echo_percent)).flatten();
         echo.or_else(|| cut_off(text)).or_else(|| degenerate(text, caps))
     }
 
@@ -70,7 +77,7 @@ impl TextChecker {
         if results < needed {
             return Some(Feedback::too_few_results(results, needed));
         }
-        self.echo(text, "report", caps.echo_words, 0)
+        self.report_echo(text, caps.echo_words, caps.report_echo_percent)
             .or_else(|| echoed_feedback(text, feedback, caps.echo_words))
             .or_else(|| cut_off(text))
             .or_else(|| degenerate(text, caps))
@@ -79,24 +86,72 @@ impl TextChecker {
             .or_else(|| (self.min_tool_calls > 0).then(|| unfinished(text).or_else(|| thin(text, caps.min_report_words))).flatten())
     }
 
-    /// Feedback when `text` repeats the agent's own instructions in runs of
-    /// `n` words (0: off). `min_percent`: the share of the text's word runs
-    /// that must be instruction runs (0: any one run).
-    fn echo(&self, text: &str, what: &str, n: u32, min_percent: u32) -> Option<Feedback> {
+    /// The first run of `n` words (0: off) that `text` shares with the agent's
+    /// own instructions.
+    fn echo(&self, text: &str, n: u32) -> Option<String> {
         if n == 0 {
             return None;
         }
-        let n = n as usize;
-        let instructions = self.instruction_runs(n);
-        let words = words(text);
-        let runs = words.windows(n).count();
-        let mut echoed = words.windows(n).filter(|w| instructions.contains(*w));
-        let first = echoed.next()?;
-        if (1 + echoed.count()) * 100 < min_percent as usize * runs {
+        let instructions = self.instruction_runs(n as usize);
+        words(text).windows(n as usize).find(|w| instructions.contains(*w)).map(|w| w.join(" "))
+    }
+
+    /// Feedback when `report` cites a product or page, or states a price or
+    /// rating, that no approved tool call of `trajectory` returned: the
+    /// distiller's grounding rule, where the supervisor serves a distiller.
+    pub fn grounding(&self, trajectory: &Trajectory, report: &str) -> Option<Feedback> {
+        if self.min_tool_calls == 0 {
             return None;
         }
-        Some(Feedback::echoed_instructions(what, &first.join(" ")))
+        let evidence = grounding::Evidence::of(trajectory);
+        let checked = grounding::check_with(&evidence, report).and_then(|_| grounding::check_facts(&evidence, report));
+        checked.err().map(|why| Feedback::ungrounded(&why))
     }
+
+    /// Feedback when at least `min_percent` of a report's word runs of `n`
+    /// words repeat the instructions (0: any one run).
+    fn report_echo(&self, report: &str, n: u32, min_percent: u32) -> Option<Feedback> {
+        if n == 0 {
+            return None;
+        }
+        let instructions = self.instruction_runs(n as usize);
+        let words = words(report);
+        let mut echoed = words.windows(n as usize).filter(|w| instructions.contains(*w));
+        let first = echoed.next()?.join(" ");
+        let runs = words.windows(n as usize).count();
+        ((1 + echoed.count()) * 100 >= min_percent as usize * runs).then(|| Feedback::echoed_instructions("report", &first))
+    }
+
+    /// Feedback when at least `min_percent` of a plan's steps repeat the
+    /// instructions in runs of `n` words.
+    fn plan_echo(&self, plan: &str, n: u32, min_percent: u32) -> Option<Feedback> {
+        let steps = plan_steps(plan);
+        let echoes: Vec<String> = steps.iter().filter_map(|step| self.echo(step, n)).collect();
+        let first = echoes.first()?;
+        (echoes.len() * 100 >= min_percent as usize * steps.len()).then(|| Feedback::echoed_instructions("plan", first))
+    }
+}
+
+/// A plan's steps: its non-empty lines, each split again before inline step
+/// numbers ("1. Search ... 2. Open ..."), as small models write plans on one line.
+fn plan_steps(plan: &str) -> Vec<&str> {
+    let mut steps = Vec::new();
+    for line in plan.lines() {
+        let mut start = 0;
+        for (i, _) in line.match_indices(|c: char| c.is_ascii_digit()) {
+            let before = line[..i].chars().next_back();
+            let after = &line[i..];
+            let number = after.trim_start_matches(|c: char| c.is_ascii_digit());
+            let numbered = matches!(before, None | Some(' ')) && (number.starts_with(". ") || number.starts_with(") "));
+            if numbered && i > start {
+                steps.push(&line[start..i]);
+                start = i;
+            }
+        }
+        steps.push(&line[start..]);
+    }
+    steps.retain(|s| !s.trim().is_empty());
+    steps
 }
 
 /// The parts of a template outside `{{ }}`, `{% %}` and `{# #}`.
@@ -162,8 +217,11 @@ mod tests {
         assert!(t.report(&echo_report, 2, 0, &[], &Caps::default()).unwrap().text().contains("repeats your instructions"));
         assert!(t.report(&echo_report, 2, 0, &[], &Caps { echo_words: 0, ..Caps::default() }).is_none());
         // Longer runs: the echoed sentence has 12 words, a run of 13 takes in the report's own.
-        assert!(t.report(&echo_report, 2, 0, &[], &Caps { echo_words: 12, ..Caps::default() }).is_some());
-        assert!(t.report(&echo_report, 2, 0, &[], &Caps { echo_words: 13, ..Caps::default() }).is_none());
+        let any_run = Caps { report_echo_percent: 0, ..Caps::default() };
+        assert!(t.report(&echo_report, 2, 0, &[], &Caps { echo_words: 12, ..any_run }).is_some());
+        assert!(t.report(&echo_report, 2, 0, &[], &Caps { echo_words: 13, ..any_run }).is_none());
+        // The share: 7 of the report's 51 runs are the echoed sentence's.
+        assert!(t.report(&echo_report, 2, 0, &[], &Caps { report_echo_percent: 14, ..Caps::default() }).is_none());
         let given = vec!["The report has only 24 words; answer the query in at least 30 words.".to_string()];
         let echo = format!("The report has only 24 words; answer the query. {REPORT}");
         assert!(t.report(&echo, 2, 0, &given, &Caps { echo_words: 0, ..Caps::default() }).is_none());
@@ -212,11 +270,25 @@ mod tests {
                      dollars. 2. Visit the product's full record by product_id for the three best. 3. Use web_search to find reviews and \
                      buying guides. 4. Read one page by url from the reviews. 5. Compare price, grinder quality and steam power.";
         assert!(t.plan(named, &Caps::default()).is_none(), "{:?}", t.plan(named, &Caps::default()));
-        assert!(
-            t.report(named, 3, 5, &[], &Caps::default()).unwrap().text().contains("repeats your instructions"),
-            "one run is enough in a report"
-        );
+        // Its plans end with a step that copies the report instructions; the other steps are the plan.
+        let copied_end = "1. Search the product catalog for water-resistant laptop backpacks for a 16-inch laptop under $50.\n\
+                          2. Visit the product's full record by product_id.\n3. Read one review and one buying guide.\n\
+                          4. Compare the products on price and water resistance.\n5. Select the best value for the budget.\n\
+                          6. Write the final report in Markdown, recommend concrete products, citing each by the product_id.";
+        assert!(t.plan(copied_end, &Caps::default()).is_none(), "2 of 6 steps echo");
+        let f = t.plan(copied_end, &Caps { plan_echo_percent: 30, ..Caps::default() }).unwrap().text();
+        assert!(f.contains("product s full record by product"), "{f}");
+        assert!(t.report(named, 3, 5, &[], &Caps::default()).is_none(), "2 of its 60 runs: a report's own words");
+        let any_run = Caps { report_echo_percent: 0, ..Caps::default() };
+        assert!(t.report(named, 3, 5, &[], &any_run).unwrap().text().contains("repeats your instructions"));
         assert!(t.report(REPORT, 3, 5, &[], &Caps::default()).is_none(), "{:?}", t.report(REPORT, 3, 5, &[], &Caps::default()));
+    }
+
+    #[test]
+    fn plans_split_into_their_steps() {
+        assert_eq!(plan_steps("1. Search kettles. 2. Open the 2 best. 10) Compare."), ["1. Search kettles. ", "2. Open the 2 best. ", "10) Compare."]);
+        assert_eq!(plan_steps("Search kettles\n\n- open the best"), ["Search kettles", "- open the best"]);
+        assert_eq!(plan_steps("Look at model X1. Then buy"), ["Look at model X1. Then buy"]);
     }
 
     #[test]
@@ -238,6 +310,20 @@ mod tests {
                 .report("Buy the Aurion [hp-001] since it is quiet, light and folds flat for the", 2, 0, &[], &Caps::default())
                 .is_some()
         );
+    }
+
+    #[test]
+    fn a_report_citing_or_stating_what_no_tool_returned_is_sent_back() {
+        let search = r#"{"results":[{"product_id":"hp-001","title":"Aurion Quiet 700","price":329.99,"rating":4.7}]}"#;
+        let mut script = productresearch_record::fixtures::Script::new("t", "quiet headphones");
+        script.tool("c1", "product_search", r#"{"query":"quiet headphones"}"#, search);
+        let t = texts(2);
+        assert!(t.grounding(&script.t, "Buy the Aurion Quiet 700 [hp-001] at $329.99 (4.7/5).").is_none());
+        let invented = t.grounding(&script.t, "Buy the Aurion [hp-001] or the Halcyon [hp-009].").unwrap().text();
+        assert!(invented.contains("not grounded") && invented.contains("hp-009"), "{invented}");
+        let price = t.grounding(&script.t, "Buy the Aurion Quiet 700 [hp-001] at $299.").unwrap().text();
+        assert!(price.contains("299"), "{price}");
+        assert!(texts(0).grounding(&script.t, "Buy [hp-009].").is_none(), "without a distiller to serve, the model judges");
     }
 
     // What the distiller would drop, and what is no answer at all, never reaches the model's verdict.

@@ -6,7 +6,7 @@
 use futures::StreamExt;
 use productresearch_llm::LlmError;
 use productresearch_record::{
-    EventBody, FailureClass, FailureKind, Intent, Step, StepKind, SupervisorState, Termination, TerminationReason, Verdict,
+    EventBody, FailureClass, FailureKind, Intent, Step, StepKind, SupervisorState, Termination, TerminationReason, Trajectory, Verdict,
 };
 use tracing::{Instrument, warn};
 
@@ -93,7 +93,7 @@ impl<M: Mesh> Supervisor<M> {
             // with the agent holding its step, as long as the patience lasts.
             let mut clock = self.resume.clock();
             let verdict = loop {
-                let e = match self.check(intent, &step, checker, state, caps).instrument(span.clone()).await {
+                let e = match self.check(intent, &step, record.trajectory(), checker, state, caps).instrument(span.clone()).await {
                     Ok(v) => {
                         crate::spans::record_verdict(&span, &step, &v, state.round);
                         break v;
@@ -147,8 +147,17 @@ impl<M: Mesh> Supervisor<M> {
         !self.check_results && link.agent_skips_result_verdicts()
     }
 
-    /// The verdict on one step: deterministic checks first, then the model.
-    async fn check(&self, intent: &Intent, step: &Step, checker: &CallChecker, state: &Counters, caps: &Caps) -> Result<Verdict, LlmError> {
+    /// The verdict on one step of `trajectory` (as recorded so far):
+    /// deterministic checks first, then the model.
+    async fn check(
+        &self,
+        intent: &Intent,
+        step: &Step,
+        trajectory: &Trajectory,
+        checker: &CallChecker,
+        state: &Counters,
+        caps: &Caps,
+    ) -> Result<Verdict, LlmError> {
         let attempt = state.attempt(step.kind);
         match step.kind {
             StepKind::ToolResult => {
@@ -173,7 +182,8 @@ impl<M: Mesh> Supervisor<M> {
             }
             StepKind::Report => {
                 let calls_left = caps.max_tool_calls.saturating_sub(state.approved_calls);
-                if let Some(feedback) = self.texts.report(&step.text, state.results, calls_left, &state.feedback, caps) {
+                let feedback = self.texts.report(&step.text, state.results, calls_left, &state.feedback, caps);
+                if let Some(feedback) = feedback.or_else(|| self.texts.grounding(trajectory, &step.text)) {
                     return self.sent_back(SupervisorState::CheckReport, &feedback);
                 }
             }

@@ -16,10 +16,13 @@
 //! - a price (`$89`, `₹1,299`, `price: 19.5`) or rating (`rating: 4.5`, `4.5/5`,
 //!   `4.5 stars`) must equal one a tool returned: the cited product's own when
 //!   the line cites exactly one product the tools described, else any.
+//!
+//! One rule for everyone who judges a report: the supervisor sends back a
+//! report that fails it (when it serves a distiller), the distiller drops one.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use productresearch_record::{StepKind, Trajectory};
+use crate::{StepKind, Trajectory};
 use serde_json::Value;
 
 /// The product ids and URLs `report` cites, deduplicated, in sorted order.
@@ -38,7 +41,8 @@ fn urls(text: &str) -> Vec<String> {
             continue;
         }
         let end = rest.find(|c: char| c.is_whitespace() || matches!(c, ')' | ']' | '>' | '"' | '\'' | '<')).unwrap_or(rest.len());
-        let url = rest[..end].trim_end_matches(['.', ',', ';', ':', '!', '?']);
+        // Sentence punctuation and Markdown emphasis (`**https://…**`) are not part of it.
+        let url = rest[..end].trim_end_matches(['.', ',', ';', ':', '!', '?', '*', '_', '`']);
         if url.len() > "https://".len() {
             out.push(url.to_string());
         }
@@ -117,10 +121,14 @@ impl Evidence {
                     }
                 }
                 "visit_product" | "product_search" => {
-                    if c.name == "visit_product"
-                        && let Some(id) = args.get("product_id").and_then(scalar)
-                    {
-                        e.products.insert(id);
+                    if c.name == "visit_product" {
+                        if let Some(id) = args.get("product_id").and_then(scalar) {
+                            e.products.insert(id);
+                        }
+                        // The product's page, as its record names it, was opened with it.
+                        if let Some(url) = parsed.as_ref().and_then(|p| p.get("url")).and_then(Value::as_str) {
+                            e.opened_urls.insert(normal_url(url));
+                        }
                     }
                     match &parsed {
                         Some(v) => e.add_products(v),
@@ -317,10 +325,9 @@ fn stated_facts(text: &str) -> (Vec<f64>, Vec<f64>) {
 
 #[cfg(test)]
 mod tests {
-    use productresearch_record::TerminationReason;
-
     use super::*;
-    use crate::internalize::tests::Script;
+    use crate::TerminationReason;
+    use crate::fixtures::Script;
 
     #[test]
     fn finds_urls_and_id_like_brackets_only() {
@@ -351,6 +358,19 @@ mod tests {
         assert!(err.contains("https://r.example/2") && err.contains("cites 1"), "{err}");
         // A product no tool returned.
         assert!(check_with(&e, "Buy [B09].").unwrap_err().contains("B09"));
+    }
+
+    #[test]
+    fn a_visited_products_page_counts_as_opened() {
+        let record = r#"{"product_id":"hp-002","title":"SV-9","price":279.0,"url":"https://shop.example/p/hp-002"}"#;
+        let t = Script::new("t", "q")
+            .tool("c1", "visit_product", r#"{"product_id":"hp-002"}"#, record)
+            .report("r", None)
+            .end(TerminationReason::Approved);
+        let e = Evidence::of(&t);
+        assert_eq!(check_with(&e, "- **URL**: **https://shop.example/p/hp-002**\n- [hp-002] at $279."), Ok(2));
+        let err = check_with(&e, "Also https://shop.example/p/hp-003.").unwrap_err();
+        assert!(err.contains("https://shop.example/p/hp-003"), "{err}");
     }
 
     #[test]
