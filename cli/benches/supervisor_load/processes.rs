@@ -60,6 +60,21 @@ impl Service {
     }
 }
 
+impl Service {
+    /// SIGTERM, then up to 20 s for a graceful stop (spans flushed), then SIGKILL.
+    fn stop(mut self) {
+        let _ = Command::new("kill").arg(self.child.id().to_string()).status();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if self.child.try_wait().ok().flatten().is_some() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        eprintln!("{} did not stop within 20 s of SIGTERM; killed", self.name);
+    }
+}
+
 impl Drop for Service {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -92,9 +107,12 @@ fn start(model_url: &str, n: usize, work: &Path) -> (Vec<Service>, String) {
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(work.join(format!("{name}.log"))).unwrap())
-            // `productresearch run`'s telemetry: spans to a traces file, logs at warn.
-            .env(format!("{prefix}_TELEMETRY__LOG_FILTER"), "warn")
-            .env(format!("{prefix}_TELEMETRY__TRACES_FILE"), work.join(format!("{name}-traces.jsonl")));
+            // `productresearch run`'s telemetry: spans to a traces file, logs at warn
+            // (`BENCH_TRACES=0`: no spans, to see what they cost).
+            .env(format!("{prefix}_TELEMETRY__LOG_FILTER"), "warn");
+        if std::env::var("BENCH_TRACES").as_deref() != Ok("0") {
+            command.env(format!("{prefix}_TELEMETRY__TRACES_FILE"), work.join(format!("{name}-traces.jsonl")));
+        }
         if ["user-agent", "research-agent", "supervisor"].contains(name) {
             command
                 .env(format!("{prefix}_LLM__BASE_URL"), model_url)
@@ -150,8 +168,14 @@ pub async fn processes(n: usize) {
         .unwrap();
     let wall = t0.elapsed();
     let usage: Vec<_> = services.iter().map(|s| (s.name, s.usage())).collect();
-    drop(services);
+    // SIGTERM: each service flushes its spans as it stops.
+    services.into_iter().for_each(Service::stop);
     let model = sim.stop();
+    let spans: usize = SERVICES
+        .iter()
+        .filter_map(|(name, _)| std::fs::read_to_string(work.path().join(format!("{name}-traces.jsonl"))).ok())
+        .map(|lines| lines.matches("\"spanId\"").count())
+        .sum();
 
     let steps = print_batch(n, 500, &done.trajectories, wall, &model);
     println!("  each service in its own process (release binaries), the distiller idle:");
@@ -165,4 +189,5 @@ pub async fn processes(n: usize) {
         cpu * 1e6 / steps as f64,
         cpu * 1e6 / model.requests as f64
     );
+    println!("  spans exported      {spans} ({:.1} per research step)", spans as f64 / steps as f64);
 }

@@ -55,6 +55,12 @@ pub struct TelemetryConfig {
     pub content_max_bytes: usize,
     /// How often metrics are exported, in milliseconds (and once at shutdown).
     pub metrics_interval_ms: u64,
+    /// Spans waiting for each exporter; past it the SDK drops spans. The
+    /// queue is reserved up front (about 370 bytes a span): the 65,536 it
+    /// once was cost every process 24 MiB before its first span. 8,192
+    /// (3 MiB) dropped none at 1,000 trajectories in flight
+    /// (docs/benchmarks.md, "Memory as five processes").
+    pub max_queued_spans: usize,
 }
 
 impl Default for TelemetryConfig {
@@ -67,6 +73,7 @@ impl Default for TelemetryConfig {
             capture_content: false,
             content_max_bytes: genai::DEFAULT_CONTENT_MAX_BYTES,
             metrics_interval_ms: 10_000,
+            max_queued_spans: 8_192,
         }
     }
 }
@@ -125,9 +132,6 @@ pub enum TelemetryError {
     Otlp(String),
 }
 
-/// Spans queued for export; past it the SDK drops spans, so it is sized for a
-/// burst of many concurrent trajectories rather than the SDK's 2,048.
-const MAX_QUEUED_SPANS: usize = 65_536;
 
 /// Installs the global subscriber for a process named `service_name`. Logs go
 /// to stderr so that stdout stays free for a CLI's output. `RUST_LOG`, when set,
@@ -170,11 +174,16 @@ pub fn try_init_services(
 
 /// A batch processor exporting through `build`'s exporter, or with several
 /// `services`, through one of its exporters per service.
-fn span_processor<E, Err>(services: &'static [&'static str], mut build: impl FnMut() -> Result<E, Err>) -> Result<BatchSpanProcessor, Err>
+fn span_processor<E, Err>(
+    services: &'static [&'static str],
+    max_queued: usize,
+    mut build: impl FnMut() -> Result<E, Err>,
+) -> Result<BatchSpanProcessor, Err>
 where
     E: SpanExporter + 'static,
 {
-    let batch = BatchConfigBuilder::default().with_max_queue_size(MAX_QUEUED_SPANS).with_max_export_batch_size(512).build();
+    let queue = max_queued.max(512);
+    let batch = BatchConfigBuilder::default().with_max_queue_size(queue).with_max_export_batch_size(512).build();
     Ok(match services {
         [] => BatchSpanProcessor::builder(build()?).with_batch_config(batch).build(),
         _ => BatchSpanProcessor::builder(per_service::PerServiceExporter::new(services, build)?).with_batch_config(batch).build(),
@@ -200,7 +209,7 @@ fn try_init_with(
 
     if let Some(path) = config.file() {
         let file = jsonl::JsonLinesFile::open(path).map_err(|source| TelemetryError::File { path: path.clone(), source })?;
-        let spans = span_processor(services, || Ok::<_, std::convert::Infallible>(jsonl::JsonLinesSpanExporter::new(file.clone())));
+        let spans = span_processor(services, config.max_queued_spans, || Ok::<_, std::convert::Infallible>(jsonl::JsonLinesSpanExporter::new(file.clone())));
         tracer = tracer.with_span_processor(spans.unwrap_or_else(|never| match never {}));
         meter = meter.with_reader(PeriodicReader::builder(jsonl::JsonLinesMetricExporter::new(file)).with_interval(interval).build());
     }
@@ -219,7 +228,7 @@ fn try_init_with(
             metrics = metrics.with_endpoint(e.clone());
         }
         let metrics = metrics.build().map_err(|e| TelemetryError::Otlp(e.to_string()))?;
-        tracer = tracer.with_span_processor(span_processor(services, spans)?);
+        tracer = tracer.with_span_processor(span_processor(services, config.max_queued_spans, spans)?);
         meter = meter.with_reader(PeriodicReader::builder(metrics).with_interval(interval).build());
     }
     let tracer = tracer.build();
