@@ -178,17 +178,23 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The run's caps: on the embedded model, the research agent's tool calls are
-/// also bounded by `local_model.max_tool_calls` (said on stderr when it binds).
+/// The run's caps: on the embedded model, the research agent's tool calls
+/// and report rounds are also bounded by `local_model.max_tool_calls` and
+/// `max_report_rounds` (said on stderr when one binds).
 fn run_caps(config: &RunConfig, local_running: bool) -> supervisor::Caps {
     let mut caps = config.caps;
-    let bound = config.local_model.max_tool_calls;
-    if local_running && config.uses_local_model("research-agent") && bound > 0 && bound < caps.max_tool_calls {
-        eprintln!(
-            "research-agent: {bound} tool calls a turn on the local model (local_model.max_tool_calls; caps.max_tool_calls is {})",
-            caps.max_tool_calls
-        );
-        caps.max_tool_calls = bound;
+    if !(local_running && config.uses_local_model("research-agent")) {
+        return caps;
+    }
+    let local = &config.local_model;
+    for (name, bound, cap, what) in [
+        ("max_tool_calls", local.max_tool_calls, &mut caps.max_tool_calls, "tool calls a turn"),
+        ("max_report_rounds", local.max_report_rounds, &mut caps.max_report_rounds, "report rounds"),
+    ] {
+        if bound > 0 && bound < *cap {
+            eprintln!("research-agent: {bound} {what} on the local model (local_model.{name}; caps.{name} is {cap})");
+            *cap = bound;
+        }
     }
     caps
 }

@@ -41,6 +41,13 @@ pub struct LocalModelConfig {
     /// until the cap, and the long context then spoils its report; a short
     /// research (a search and two visits) gives it a report it can write.
     pub max_tool_calls: u32,
+    /// Report rounds a trajectory may take when the research agent runs on
+    /// this model (the lower of this and `caps.max_report_rounds`; 0: no
+    /// bound of its own). A small model sent back for a looping report
+    /// writes the same loop again: in the 0.5B runs of docs/benchmarks.md
+    /// every approved report was approved in round 1, and the rounds after
+    /// the second took a minute each for nothing.
+    pub max_report_rounds: u32,
     /// Whether the supervisor, when it runs on this model, judges each tool
     /// call with it after the deterministic checks (schema, repeats, loops).
     /// Off by default: a 1.5B judge refused three relevant searches in a row
@@ -60,6 +67,7 @@ impl Default for LocalModelConfig {
             threads: default_threads(),
             startup_timeout_secs: 120,
             max_tool_calls: 3,
+            max_report_rounds: 3,
             model_call_checks: false,
         }
     }
