@@ -228,7 +228,8 @@ async fn realistic(n: usize, jitter_ms: u64) {
         .trajectories
         .iter()
         .map(|t| {
-            ms_since(origin, &t.events.last().expect("a finished trajectory has events").timestamp) / 1e3 - model_time(&model, t).as_secs_f64()
+            ms_since(origin, &t.events.last().expect("a finished trajectory has events").timestamp) / 1e3
+                - model_time(&model, t).as_secs_f64()
         })
         .collect();
     println!("  mesh time per trajectory  {} (one alone: {:.2} s)", summary(mesh_times), alone.as_secs_f64() - alone_model.as_secs_f64());
@@ -389,8 +390,12 @@ fn main() {
     {
         return serve_model(config);
     }
-    let mode =
-        args.iter().skip(1).find(|a| ["realistic", "lockstep", "processes", "zero"].contains(&a.as_str())).cloned().unwrap_or_else(|| "zero".into());
+    let mode = args
+        .iter()
+        .skip(1)
+        .find(|a| ["realistic", "lockstep", "processes", "zero"].contains(&a.as_str()))
+        .cloned()
+        .unwrap_or_else(|| "zero".into());
     let n: usize = std::env::var("BENCH_N").ok().and_then(|v| v.parse().ok()).unwrap_or(if mode == "zero" { 200 } else { 1_000 });
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     runtime.block_on(async {

@@ -234,9 +234,7 @@ fn reasoning_of(lessons: Vec<String>, step: &Step) -> Option<String> {
 
 #[cfg(test)]
 pub(crate) mod tests {
-    use productresearch_record::{
-        EventBody, SupervisorState, TerminationReason, ToolResult, Verdict,
-    };
+    use productresearch_record::{EventBody, SupervisorState, TerminationReason, ToolResult, Verdict};
 
     use super::*;
 

@@ -163,9 +163,7 @@ pub async fn processes(n: usize) {
     let (services, supervisor) = start(&sim.base_url, n, work.path());
 
     let t0 = Instant::now();
-    let done = pipeline::synthesize(&supervisor, histories(n), Caps::default(), n, &work.path().join("out"), |_| {}, |_| {})
-        .await
-        .unwrap();
+    let done = pipeline::synthesize(&supervisor, histories(n), Caps::default(), n, &work.path().join("out"), |_| {}, |_| {}).await.unwrap();
     let wall = t0.elapsed();
     let usage: Vec<_> = services.iter().map(|s| (s.name, s.usage())).collect();
     // SIGTERM: each service flushes its spans as it stops.

@@ -106,8 +106,7 @@ impl Script {
 
     /// The user's follow-up after an approved report (multi-turn).
     pub fn follow_up(&mut self, turn: u32, message: &str) -> &mut Self {
-        let follow_up =
-            crate::FollowUp { shift: crate::IntentShift::Narrow, message: message.into() };
+        let follow_up = crate::FollowUp { shift: crate::IntentShift::Narrow, message: message.into() };
         self.t.push(self.round, EventBody::UserTurn(crate::UserTurn { turn, follow_up }));
         self
     }

@@ -132,7 +132,6 @@ pub enum TelemetryError {
     Otlp(String),
 }
 
-
 /// Installs the global subscriber for a process named `service_name`. Logs go
 /// to stderr so that stdout stays free for a CLI's output. `RUST_LOG`, when set,
 /// overrides `config.log_filter`. A traces file or OTLP endpoint that cannot be
@@ -209,7 +208,9 @@ fn try_init_with(
 
     if let Some(path) = config.file() {
         let file = jsonl::JsonLinesFile::open(path).map_err(|source| TelemetryError::File { path: path.clone(), source })?;
-        let spans = span_processor(services, config.max_queued_spans, || Ok::<_, std::convert::Infallible>(jsonl::JsonLinesSpanExporter::new(file.clone())));
+        let spans = span_processor(services, config.max_queued_spans, || {
+            Ok::<_, std::convert::Infallible>(jsonl::JsonLinesSpanExporter::new(file.clone()))
+        });
         tracer = tracer.with_span_processor(spans.unwrap_or_else(|never| match never {}));
         meter = meter.with_reader(PeriodicReader::builder(jsonl::JsonLinesMetricExporter::new(file)).with_interval(interval).build());
     }

@@ -286,7 +286,10 @@ mod tests {
 
     #[test]
     fn plans_split_into_their_steps() {
-        assert_eq!(plan_steps("1. Search kettles. 2. Open the 2 best. 10) Compare."), ["1. Search kettles. ", "2. Open the 2 best. ", "10) Compare."]);
+        assert_eq!(
+            plan_steps("1. Search kettles. 2. Open the 2 best. 10) Compare."),
+            ["1. Search kettles. ", "2. Open the 2 best. ", "10) Compare."]
+        );
         assert_eq!(plan_steps("Search kettles\n\n- open the best"), ["Search kettles", "- open the best"]);
         assert_eq!(plan_steps("Look at model X1. Then buy"), ["Look at model X1. Then buy"]);
     }
