@@ -47,12 +47,8 @@ async fn the_demo_batch_on_the_real_local_model_exports_sft_examples() {
     let server = EmbeddedModel::start(&config).await.unwrap();
     let llm = server.endpoint.clone();
     let out = tempfile::tempdir().unwrap();
-    let caps = supervisor::Caps {
-        max_tool_calls: config.max_tool_calls,
-        max_report_rounds: 2,
-        max_rejections_per_step: 2,
-        ..Default::default()
-    };
+    let caps =
+        supervisor::Caps { max_tool_calls: config.max_tool_calls, max_report_rounds: 2, max_rejections_per_step: 2, ..Default::default() };
     let (users, _) = histories::read(&root().join("demo/histories.jsonl")).unwrap();
     let mesh = LocalMesh::start(MeshSettings {
         user_agent_llm: llm.clone(),
@@ -69,9 +65,8 @@ async fn the_demo_batch_on_the_real_local_model_exports_sft_examples() {
     })
     .await
     .unwrap();
-    let batch = pipeline::synthesize(&mesh.endpoints.supervisor, users.clone(), caps, users.len(), out.path(), |_| {}, |_| {})
-        .await
-        .unwrap();
+    let batch =
+        pipeline::synthesize(&mesh.endpoints.supervisor, users.clone(), caps, users.len(), out.path(), |_| {}, |_| {}).await.unwrap();
     let distilled =
         pipeline::distill(&mesh.endpoints.distiller, &mesh.endpoints.tool_gateway, &batch.trajectories, 0, MIN_TOOL_CALLS, out.path())
             .await
