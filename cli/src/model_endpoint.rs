@@ -142,6 +142,7 @@ fn local_endpoint(server: &LocalModel, settings: &LocalModelConfig) -> EndpointC
         // one re-ask, then a recorded model failure, keeps a step to minutes.
         reask_limit: 1,
         max_concurrency: settings.parallel.max(1) as usize,
+        extra_body: settings.sampling.clone(),
         ..EndpointConfig::new(server.base_url(), server.model())
     }
 }

@@ -170,7 +170,7 @@ impl LlmClient {
     }
 
     async fn chat_with_retries(&self, req: &ChatRequest, span: &tracing::Span) -> Result<ChatResponse, LlmError> {
-        let body = wire::request(&self.config.model, req, self.config.structured_output, self.config.temperature, self.config.max_tokens);
+        let body = wire::request(&self.config, req);
         let body = serde_json::to_vec(&body).map_err(|e| LlmError::Config(format!("request not serialisable: {e}")))?;
         // The request as sent (messages, tools, schema): size and hash, content only when captured.
         productresearch_runtime::telemetry::genai::record_payload(

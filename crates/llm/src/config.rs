@@ -66,6 +66,10 @@ pub struct EndpointConfig {
     pub reask_limit: u32,
     /// Context window in tokens, when known (else asked from the endpoint).
     pub context_length: Option<u32>,
+    /// Fields added to every request body as given: the server's own sampling
+    /// settings (llama.cpp's `repeat_last_n`, vLLM's `repetition_penalty`,
+    /// `frequency_penalty`, ...). Not the fields the client sets itself.
+    pub extra_body: serde_json::Map<String, serde_json::Value>,
 }
 
 impl Default for EndpointConfig {
@@ -88,6 +92,7 @@ impl Default for EndpointConfig {
             tool_mode: ToolMode::Native,
             reask_limit: 2,
             context_length: None,
+            extra_body: serde_json::Map::new(),
         }
     }
 }
@@ -116,6 +121,27 @@ impl EndpointConfig {
         if self.timeout_secs == 0 || self.max_concurrency == 0 {
             return Err(format!("{role}: llm.timeout_secs and llm.max_concurrency must be > 0"));
         }
+        const OWN: [&str; 7] = ["model", "messages", "tools", "tool_choice", "response_format", "temperature", "max_tokens"];
+        if let Some(key) = self.extra_body.keys().find(|k| OWN.contains(&k.as_str())) {
+            return Err(format!("{role}: llm.extra_body.{key} is a field the client sets itself; remove it from extra_body"));
+        }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn extra_body_may_not_set_what_the_client_sets() {
+        let mut config = EndpointConfig::new("http://127.0.0.1:8080/v1", "m");
+        config.extra_body.insert("repeat_last_n".into(), 512.into());
+        assert_eq!(config.validate("supervisor"), Ok(()));
+        config.extra_body.insert("temperature".into(), 0.9.into());
+        assert_eq!(
+            config.validate("supervisor"),
+            Err("supervisor: llm.extra_body.temperature is a field the client sets itself; remove it from extra_body".into())
+        );
     }
 }

@@ -7,6 +7,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::config::EndpointConfig;
 use crate::message::{ChatRequest, JsonSchema, Message, Role, ToolChoice};
 use productresearch_record::ToolSpec;
 
@@ -24,6 +25,9 @@ pub struct WireRequest<'a> {
     pub temperature: Option<f32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_tokens: Option<u32>,
+    /// The endpoint's `extra_body`: its own sampling settings.
+    #[serde(flatten)]
+    pub extra: &'a serde_json::Map<String, Value>,
 }
 
 /// A message as sent.
@@ -166,17 +170,11 @@ impl<'a> From<&'a JsonSchema> for ResponseFormat<'a> {
     }
 }
 
-/// Builds the request body. `structured` says whether the endpoint accepts
-/// `response_format: json_schema`.
-pub fn request<'a>(
-    model: &'a str,
-    req: &'a ChatRequest,
-    structured: bool,
-    temperature: Option<f32>,
-    max_tokens: Option<u32>,
-) -> WireRequest<'a> {
+/// Builds the request body for `endpoint` (its model, sampling settings and
+/// whether it accepts `response_format: json_schema`).
+pub fn request<'a>(endpoint: &'a EndpointConfig, req: &'a ChatRequest) -> WireRequest<'a> {
     WireRequest {
-        model,
+        model: &endpoint.model,
         messages: req.messages.iter().map(OutMessage::from).collect(),
         tools: req.callable.as_ref().unwrap_or(&req.tools).iter().map(OutTool::from).collect(),
         tool_choice: req.tool_choice.as_ref().map(|c| match c {
@@ -184,9 +182,10 @@ pub fn request<'a>(
             ToolChoice::None => "none",
             ToolChoice::Required => "required",
         }),
-        response_format: req.json_schema.as_ref().filter(|_| structured).map(ResponseFormat::from),
-        temperature,
-        max_tokens: req.max_tokens.or(max_tokens),
+        response_format: req.json_schema.as_ref().filter(|_| endpoint.structured_output).map(ResponseFormat::from),
+        temperature: endpoint.temperature,
+        max_tokens: req.max_tokens.or(endpoint.max_tokens),
+        extra: &endpoint.extra_body,
     }
 }
 
@@ -217,7 +216,9 @@ mod tests {
             json_schema: Some(JsonSchema { name: "plan".into(), schema: json!({"type": "object"}) }),
             max_tokens: None,
         };
-        let body = serde_json::to_value(request("m", &req, true, Some(0.5), Some(64))).unwrap();
+        let mut endpoint = EndpointConfig { temperature: Some(0.5), max_tokens: Some(64), ..EndpointConfig::new("http://x/v1", "m") };
+        endpoint.extra_body.insert("repeat_last_n".into(), json!(256));
+        let body = serde_json::to_value(request(&endpoint, &req)).unwrap();
         assert_eq!(
             body,
             json!({
@@ -233,11 +234,13 @@ mod tests {
                 "tool_choice": "auto",
                 "response_format": {"type": "json_schema", "json_schema": {"name": "plan", "schema": {"type": "object"}, "strict": true}},
                 "temperature": 0.5,
-                "max_tokens": 64
+                "max_tokens": 64,
+                "repeat_last_n": 256
             })
         );
         // Without structured output the schema stays home.
-        let body = serde_json::to_value(request("m", &req, false, None, None)).unwrap();
+        let plain = EndpointConfig { structured_output: false, ..EndpointConfig::new("http://x/v1", "m") };
+        let body = serde_json::to_value(request(&plain, &req)).unwrap();
         assert!(body.get("response_format").is_none() && body.get("temperature").is_none());
     }
 }

@@ -54,6 +54,9 @@ pub struct LocalModelConfig {
     /// as "not relevant" and no trajectory reached its report; plans and
     /// reports are still judged by the model.
     pub model_call_checks: bool,
+    /// llama.cpp sampling fields added to every request to this model (the
+    /// roles' `llm.extra_body`), e.g. `{ repeat_last_n = 512, frequency_penalty = 0.3 }`.
+    pub sampling: serde_json::Map<String, serde_json::Value>,
 }
 
 impl Default for LocalModelConfig {
@@ -69,6 +72,7 @@ impl Default for LocalModelConfig {
             max_tool_calls: 3,
             max_report_rounds: 3,
             model_call_checks: false,
+            sampling: serde_json::Map::new(),
         }
     }
 }
