@@ -311,6 +311,10 @@ fn stated_facts(text: &str) -> (Vec<f64>, Vec<f64>) {
         for (i, _) in lower.match_indices(mark) {
             let before = &lower[..i];
             let start = before.rfind(|c: char| !(c.is_ascii_digit() || c == '.')).map_or(0, |p| p + 1);
+            // "4.4 out of 5 stars": the 5 is the scale, not a rating.
+            if before[..start].ends_with("out of ") {
+                continue;
+            }
             if let Ok(n) = before[start..].parse::<f64>()
                 && n <= 5.0
             {
@@ -391,5 +395,6 @@ mod tests {
         assert_eq!(leading_number("1,299.50 now"), Some((1299.5, 8)));
         assert_eq!(leading_number("89."), Some((89.0, 2)));
         assert_eq!(stated_facts("Rs. 2,499 and rated 4 out of 5"), (vec![2499.0], vec![4.0]));
+        assert_eq!(stated_facts("**Rating**: 4.4 out of 5 stars"), (vec![], vec![4.4]));
     }
 }
