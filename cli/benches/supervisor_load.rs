@@ -54,7 +54,12 @@ fn histories(n: usize) -> Vec<UserHistory> {
 
 /// Process CPU time (user + system) from /proc/self/stat.
 fn cpu_time() -> Duration {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap();
+    cpu_time_of("self")
+}
+
+/// CPU time (user + system) of process `pid` (or `self`) from /proc.
+fn cpu_time_of(pid: &str) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("the process is running");
     let fields: Vec<&str> = stat.rsplit_once(") ").unwrap().1.split_whitespace().collect();
     let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
     Duration::from_secs_f64(ticks as f64 / 100.0)
@@ -62,7 +67,12 @@ fn cpu_time() -> Duration {
 
 /// Peak resident set size in MiB (VmHWM).
 fn peak_rss_mib() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    peak_rss_mib_of("self")
+}
+
+/// Peak resident set size of process `pid` (or `self`) in MiB (VmHWM).
+fn peak_rss_mib_of(pid: &str) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("the process is running");
     let kb: f64 = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap().split_whitespace().nth(1).unwrap().parse().unwrap();
     kb / 1024.0
 }

@@ -13,7 +13,7 @@ use productresearch::pipeline;
 use productresearch_sim_llm::SimConfig;
 use supervisor::Caps;
 
-use super::{ModelServer, histories, print_batch};
+use super::{ModelServer, cpu_time_of, histories, peak_rss_mib_of, print_batch};
 
 /// The five services: binary name and environment prefix.
 const SERVICES: [(&str, &str); 5] = [
@@ -49,18 +49,10 @@ struct Service {
 impl Service {
     /// Peak RSS in MiB and CPU time in seconds, from /proc, while it runs.
     fn usage(&self) -> (f64, f64) {
-        let pid = self.child.id();
-        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("the service is running");
-        let hwm_kb: f64 =
-            status.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)).unwrap().parse().unwrap();
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
-        let fields: Vec<&str> = stat.rsplit_once(") ").unwrap().1.split_whitespace().collect();
-        let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
-        (hwm_kb / 1024.0, ticks as f64 / 100.0)
+        let pid = self.child.id().to_string();
+        (peak_rss_mib_of(&pid), cpu_time_of(&pid).as_secs_f64())
     }
-}
 
-impl Service {
     /// SIGTERM, then up to 20 s for a graceful stop (spans flushed), then SIGKILL.
     fn stop(mut self) {
         let _ = Command::new("kill").arg(self.child.id().to_string()).status();
