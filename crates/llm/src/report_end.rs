@@ -61,16 +61,20 @@ pub fn check(report: &str) -> Result<&'static str, String> {
     }
 }
 
-/// `text` without its unfinished end: lines are dropped from the end until
-/// what is left is whole (passes [`check`] and [`crate::completeness::is_cut_off`]). `None` when less than
+/// The whole part of `text`, an answer cut at a token bound: its last block
+/// (after the last blank line; in a text of one block, its last line, or in
+/// one line its last sentence) is dropped however whole it looks, since the
+/// model was still writing it ("- **Price**: $199.0" of a product whose other
+/// facts never came), then lines until what is left is whole (passes
+/// [`check`] and [`crate::completeness::is_cut_off`]). `None` when less than
 /// half of the text would be left: then it is no report to keep.
 ///
-/// For an answer cut at a bound the client set itself (a grammar's
+/// For an answer cut at a bound the client set (`max_tokens`, a grammar's
 /// `maxLength`), where the model wrote more than fits rather than failing to
 /// finish: the complete part is the model's own words.
 pub fn trim(text: &str) -> Option<String> {
     let text = text.trim_end();
-    let mut end = text.len();
+    let mut end = text.rfind("\n\n").or_else(|| text.rfind('\n')).or_else(|| last_sentence_end(text))?;
     loop {
         let kept = text[..end].trim_end();
         if kept.len() * 2 < text.len() {
@@ -82,9 +86,14 @@ pub fn trim(text: &str) -> Option<String> {
         // Drop the last line; a single long line is cut after its last sentence.
         end = match kept.rfind('\n') {
             Some(i) => i,
-            None => kept.rfind(['.', '!', '?']).map(|i| i + 1).filter(|&i| i < kept.len())?,
+            None => last_sentence_end(kept)?,
         };
     }
+}
+
+/// Where `line`'s last sentence but one ends (after its `.`, `!` or `?`).
+fn last_sentence_end(line: &str) -> Option<usize> {
+    line.rfind(['.', '!', '?']).map(|i| i + 1).filter(|&i| i < line.len())
 }
 
 fn urls_only(line: &str) -> bool {
@@ -113,14 +122,21 @@ mod tests {
 
     #[test]
     fn an_unfinished_end_is_trimmed_to_the_whole_part() {
-        let cut = "# Report\n\nThe Sony [B01] is the pick at $299.\n\n- Sony [B01], $299\n## Verdict\nBuy the Sony if";
-        assert_eq!(trim(cut).as_deref(), Some("# Report\n\nThe Sony [B01] is the pick at $299.\n\n- Sony [B01], $299"));
+        let cut = "# Report\n\nThe Sony [B01] is the pick at $299: quiet, light, and it folds flat.\n\n- Sony [B01], $299\n## Verdict\nBuy the Sony if";
+        assert_eq!(trim(cut).as_deref(), Some("# Report\n\nThe Sony [B01] is the pick at $299: quiet, light, and it folds flat."));
+        let lines = "# Report\nThe Sony [B01] is the pick at $299.\nThe Bose [B02] is quieter.\n- Bose [B02], $349\n- Sony";
+        assert_eq!(
+            trim(lines).as_deref(),
+            Some("# Report\nThe Sony [B01] is the pick at $299.\nThe Bose [B02] is quieter.\n- Bose [B02], $349")
+        );
         let one_line = "The Aurion [hp-001] is the pick at $329. It folds flat. The Nordtone [hp-002] costs less but has";
         assert_eq!(trim(one_line).as_deref(), Some("The Aurion [hp-001] is the pick at $329. It folds flat."));
+        // Seen on the 0.5B model: cut at max_tokens inside a product's facts, on a line that looks whole.
+        let listing = "# Picks\n\n1. **Aurion Quiet 700** [hp-001]\n   - **Price**: $329.99\n\n2. **Aurion Buds Pro 2** [hp-004]\n   - **Price**: $199.0";
         assert_eq!(
-            trim("# Report\n\nThe Sony [B01] is the pick at $299.\n\n- Sony [B01], $299").as_deref(),
-            Some("# Report\n\nThe Sony [B01] is the pick at $299.\n\n- Sony [B01], $299"),
-            "a whole text is kept whole"
+            trim(listing).as_deref(),
+            Some("# Picks\n\n1. **Aurion Quiet 700** [hp-001]\n   - **Price**: $329.99"),
+            "a cut answer's last block goes, however whole it looks"
         );
         let mostly_cut = "# R\nBuy it.\nThe three reasons are these: the battery, the weight, the fit, the price, and the way it";
         assert_eq!(trim(mostly_cut), None, "less than half left is no report");
