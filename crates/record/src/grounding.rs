@@ -10,7 +10,8 @@
 //! has no letter and is skipped too).
 //!
 //! - a URL counts as opened when an approved `web_visit` call asked for it (or
-//!   landed on it: the result's `url`, after redirects) and got a result;
+//!   landed on it: the result's `url`, after redirects) and got a result, or
+//!   when it is the `url` of a product record `visit_product` returned;
 //! - a product id counts as opened when an approved `visit_product` call asked
 //!   for it, or a `product_search` (or `visit_product`) result returned it;
 //! - a price (`$89`, `₹1,299`, `price: 19.5`) or rating (`rating: 4.5`, `4.5/5`,

@@ -87,13 +87,16 @@ impl TextChecker {
     }
 
     /// The first run of `n` words (0: off) that `text` shares with the agent's
-    /// own instructions.
-    fn echo(&self, text: &str, n: u32) -> Option<String> {
+    /// own instructions, with how many of its runs do and how many it has.
+    fn echo(&self, text: &str, n: u32) -> Option<(String, usize, usize)> {
         if n == 0 {
             return None;
         }
         let instructions = self.instruction_runs(n as usize);
-        words(text).windows(n as usize).find(|w| instructions.contains(*w)).map(|w| w.join(" "))
+        let words = words(text);
+        let mut echoed = words.windows(n as usize).filter(|w| instructions.contains(*w));
+        let first = echoed.next()?.join(" ");
+        Some((first, 1 + echoed.count(), words.windows(n as usize).count()))
     }
 
     /// Feedback when `report` cites a product or page, or states a price or
@@ -111,22 +114,15 @@ impl TextChecker {
     /// Feedback when at least `min_percent` of a report's word runs of `n`
     /// words repeat the instructions (0: any one run).
     fn report_echo(&self, report: &str, n: u32, min_percent: u32) -> Option<Feedback> {
-        if n == 0 {
-            return None;
-        }
-        let instructions = self.instruction_runs(n as usize);
-        let words = words(report);
-        let mut echoed = words.windows(n as usize).filter(|w| instructions.contains(*w));
-        let first = echoed.next()?.join(" ");
-        let runs = words.windows(n as usize).count();
-        ((1 + echoed.count()) * 100 >= min_percent as usize * runs).then(|| Feedback::echoed_instructions("report", &first))
+        let (first, echoed, runs) = self.echo(report, n)?;
+        (echoed * 100 >= min_percent as usize * runs).then(|| Feedback::echoed_instructions("report", &first))
     }
 
     /// Feedback when at least `min_percent` of a plan's steps repeat the
     /// instructions in runs of `n` words.
     fn plan_echo(&self, plan: &str, n: u32, min_percent: u32) -> Option<Feedback> {
         let steps = plan_steps(plan);
-        let echoes: Vec<String> = steps.iter().filter_map(|step| self.echo(step, n)).collect();
+        let echoes: Vec<String> = steps.iter().filter_map(|step| self.echo(step, n)).map(|(first, _, _)| first).collect();
         let first = echoes.first()?;
         (echoes.len() * 100 >= min_percent as usize * steps.len()).then(|| Feedback::echoed_instructions("plan", first))
     }
