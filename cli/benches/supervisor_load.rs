@@ -98,6 +98,7 @@ async fn mesh(model_url: &str, records: PathBuf, concurrency: usize) -> LocalMes
         batch_concurrency: concurrency,
         min_report_tool_calls: 2,
         model_call_checks: true,
+        keep_sent_back_reports: true,
     })
     .await
     .unwrap()

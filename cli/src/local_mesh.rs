@@ -50,6 +50,9 @@ pub struct MeshSettings {
     /// The supervisor's model judges the tool calls that pass its
     /// deterministic checks (off on the embedded model by default).
     pub model_call_checks: bool,
+    /// The research agent keeps a sent-back report in its context (off on
+    /// the embedded model by default).
+    pub keep_sent_back_reports: bool,
 }
 
 /// A file of the repository's `demo/` folder (tests and benches run on it).
@@ -72,6 +75,7 @@ impl MeshSettings {
             batch_concurrency,
             min_report_tool_calls: crate::run_config::DistillSettings::default().min_tool_calls,
             model_call_checks: true,
+            keep_sent_back_reports: true,
         }
     }
 }
@@ -203,6 +207,7 @@ impl LocalMesh {
             llm: settings.research_agent_llm.clone(),
             tool_gateway: ClientConfig::single(&e.tool_gateway),
             max_tool_calls: settings.caps.max_tool_calls,
+            keep_sent_back_reports: settings.keep_sent_back_reports,
             prompts_dir: prompts.prompts_dir.clone(),
             ..Default::default()
         };

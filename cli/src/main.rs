@@ -152,6 +152,7 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
             batch_concurrency: config.concurrency,
             min_report_tool_calls: config.distill.min_tool_calls,
             model_call_checks: model_call_checks(&config, models.local.is_some()),
+            keep_sent_back_reports: keep_sent_back_reports(&config, models.local.is_some()),
         };
         for (role, e) in MODEL_ROLES.iter().zip([&settings.user_agent_llm, &settings.research_agent_llm, &settings.supervisor_llm]) {
             eprintln!("{role:>14}: model {} at {} (tool mode {:?})", e.model, e.base_url, e.tool_mode);
@@ -204,6 +205,19 @@ fn run_caps(config: &RunConfig, local_running: bool) -> supervisor::Caps {
 fn model_call_checks(config: &RunConfig, local_running: bool) -> bool {
     if local_running && config.uses_local_model("supervisor") && !config.local_model.model_call_checks {
         eprintln!("    supervisor: tool calls judged by the deterministic checks alone on the local model (local_model.model_call_checks)");
+        return false;
+    }
+    true
+}
+
+/// Whether the research agent keeps a sent-back report in its context: not
+/// on the embedded model unless `local_model.keep_sent_back_reports` (said
+/// on stderr).
+fn keep_sent_back_reports(config: &RunConfig, local_running: bool) -> bool {
+    if local_running && config.uses_local_model("research-agent") && !config.local_model.keep_sent_back_reports {
+        eprintln!(
+            "research-agent: a sent-back report is written anew, not from its draft, on the local model (local_model.keep_sent_back_reports)"
+        );
         return false;
     }
     true

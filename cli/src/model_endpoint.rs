@@ -143,6 +143,7 @@ fn local_endpoint(server: &LocalModel, settings: &LocalModelConfig) -> EndpointC
         reask_limit: 1,
         max_concurrency: settings.parallel.max(1) as usize,
         extra_body: settings.sampling.clone(),
+        prose_extra_body: settings.report_sampling.clone(),
         ..EndpointConfig::new(server.base_url(), server.model())
     }
 }

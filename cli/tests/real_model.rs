@@ -62,6 +62,7 @@ async fn the_demo_batch_on_the_real_local_model_exports_sft_examples() {
         min_report_tool_calls: MIN_TOOL_CALLS,
         // As `productresearch run` on the embedded model.
         model_call_checks: config.model_call_checks,
+        keep_sent_back_reports: config.keep_sent_back_reports,
     })
     .await
     .unwrap();

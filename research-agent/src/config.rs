@@ -19,6 +19,12 @@ pub struct Config {
     pub tool_gateway: ClientConfig,
     /// Tool calls allowed before the agent must report, when the supervisor sets none.
     pub max_tool_calls: u32,
+    /// A report the supervisor sent back stays in the model's context for
+    /// its revision; off, only the feedback does and the model writes the
+    /// report anew (for a small model that copies its draft
+    /// whatever the feedback says; `productresearch run` turns it off on
+    /// the embedded model).
+    pub keep_sent_back_reports: bool,
     /// Folder of prompt template overrides (`<dir>/research_agent/system.j2`, ...;
     /// see docs/prompts.md); the built-in templates when unset.
     pub prompts_dir: Option<std::path::PathBuf>,
@@ -34,6 +40,7 @@ impl Default for Config {
             llm: EndpointConfig::default(),
             tool_gateway: ClientConfig::single("http://127.0.0.1:50054"),
             max_tool_calls: 8,
+            keep_sent_back_reports: true,
             prompts_dir: None,
             common: ServiceCommon::default(),
         }

@@ -39,9 +39,13 @@ pub async fn run(config: Config, listener: TcpListener, shutdown: impl Future<Ou
     let max = config.common.server.max_message_bytes;
     let prompts = productresearch_prompts::PromptSet::load(config.prompts_dir.as_deref()).map_err(|e| Error::Config(e.to_string()))?;
     prompt::check(&prompts).map_err(|e| Error::Config(e.to_string()))?;
-    let svc = ResearchAgentServiceServer::new(service::Service::new(llm, tools, config.max_tool_calls).with_prompts(prompts))
-        .max_decoding_message_size(max)
-        .max_encoding_message_size(max);
+    let svc = ResearchAgentServiceServer::new(
+        service::Service::new(llm, tools, config.max_tool_calls)
+            .with_prompts(prompts)
+            .keeping_sent_back_reports(config.keep_sent_back_reports),
+    )
+    .max_decoding_message_size(max)
+    .max_encoding_message_size(max);
     tracing::info!(addr = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default(), model = %config.llm.model, "research-agent serving");
     productresearch_runtime::server::serve(listener, tonic::service::Routes::new(svc), &[SERVICE_NAME], &config.common.server, shutdown)
         .await?;

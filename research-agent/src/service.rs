@@ -31,12 +31,21 @@ pub struct Service<T> {
     tools: Arc<T>,
     default_max_tool_calls: u32,
     prompts: productresearch_prompts::PromptSet,
+    /// See [`Session::keeping_sent_back_reports`].
+    keep_sent_back_reports: bool,
 }
 
 impl<T: Tools> Service<T> {
     /// A service using `llm` and `tools`.
     pub fn new(llm: LlmClient, tools: Arc<T>, default_max_tool_calls: u32) -> Self {
-        Self { llm, tools, default_max_tool_calls, prompts: productresearch_prompts::PromptSet::builtin() }
+        Self { llm, tools, default_max_tool_calls, prompts: productresearch_prompts::PromptSet::builtin(), keep_sent_back_reports: true }
+    }
+
+    /// Whether sessions keep a sent-back report in the context (see
+    /// [`Session::keeping_sent_back_reports`]).
+    pub fn keeping_sent_back_reports(mut self, keep: bool) -> Self {
+        self.keep_sent_back_reports = keep;
+        self
     }
 
     /// Sessions use these prompt templates instead of the built-in ones.
@@ -78,7 +87,8 @@ impl<T: Tools> ResearchAgentService for Service<T> {
             max_tool_calls,
             self.prompts.clone(),
         )
-        .requiring_tool_calls(min_tool_calls);
+        .requiring_tool_calls(min_tool_calls)
+        .keeping_sent_back_reports(self.keep_sent_back_reports);
         session.replay(&transcript).map_err(|e| failure::status(FailureKind::InvalidInput, e))?;
 
         let (tx, rx) = mpsc::channel(OUTBOX);

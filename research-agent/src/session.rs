@@ -90,12 +90,21 @@ pub struct Session<T> {
     prompts_used: std::collections::BTreeSet<PromptRef>,
     /// A template failed to render; the next step fails with this.
     prompt_error: Option<String>,
+    /// Plans or reports sent back in a row: the next is asked for hotter
+    /// ([`Session::next_temperature`]).
+    sent_back: u32,
+    /// A report sent back stays in the context (else only its feedback does).
+    keep_sent_back_reports: bool,
 }
 
 /// Tool results always kept whole by the context policy.
 const KEEP_LAST_RESULTS: usize = 2;
 /// Tokens reserved for the answer when the endpoint sets no max_tokens.
 const DEFAULT_RESERVE: u32 = 1_024;
+/// Temperature added for each plan or report sent back in a row, and the
+/// most it reaches (see [`Session::next_temperature`]).
+const RESAMPLE_STEP: f32 = 0.3;
+const RESAMPLE_MAX: f32 = 1.0;
 
 impl<T: Tools> Session<T> {
     /// A new session on `intent` with the gateway's tools and the built-in prompts.
@@ -132,6 +141,8 @@ impl<T: Tools> Session<T> {
             prompts,
             prompts_used: Default::default(),
             prompt_error: None,
+            sent_back: 0,
+            keep_sent_back_reports: true,
         };
         let system = session.say(prompt::SYSTEM, json!({}));
         session.context.push(Message::system(system));
@@ -145,6 +156,17 @@ impl<T: Tools> Session<T> {
     /// report at once often does, before it has anything to report on.
     pub fn requiring_tool_calls(mut self, n: u32) -> Self {
         self.min_tool_calls = n;
+        self
+    }
+
+    /// Whether a report the supervisor sent back stays in the context for its
+    /// revision (the default). Off, only the feedback does, so a small model
+    /// that copies what it reads writes the report anew from the tool results:
+    /// the 0.5B rewrote a sent-back report nearly token for token, even asked
+    /// hotter (docs/benchmarks.md run 17), and copied a one-line stand-in for
+    /// it as its next report (run 19).
+    pub fn keeping_sent_back_reports(mut self, keep: bool) -> Self {
+        self.keep_sent_back_reports = keep;
         self
     }
 
@@ -243,6 +265,18 @@ impl<T: Tools> Session<T> {
         Ok(Step::result(result.map_err(Failure::Tool)?))
     }
 
+    /// The temperature the next plan or report is asked for at, when not the
+    /// endpoint's own: the endpoint's raised by
+    /// [`RESAMPLE_STEP`] for each one sent back in a row (up to
+    /// [`RESAMPLE_MAX`]) when the endpoint sets one. At the embedded model's
+    /// 0.2 the 0.5B wrote the same 372-token report three times over the
+    /// feedback (docs/benchmarks.md run 16): the same prompt at a low
+    /// temperature gives the same answer, whatever the feedback says.
+    pub fn next_temperature(&self) -> Option<f32> {
+        let base = self.llm.config().temperature?;
+        (self.sent_back > 0).then(|| (base + RESAMPLE_STEP * self.sent_back as f32).min(RESAMPLE_MAX.max(base)))
+    }
+
     /// The context policy for the next request: the endpoint's window and the
     /// tokens reserved for the answer.
     async fn policy(&self) -> ContextPolicy {
@@ -258,6 +292,7 @@ impl<T: Tools> Session<T> {
         let request = ChatRequest {
             messages,
             json_schema: Some(JsonSchema { name: "plan".into(), schema: prompt::plan_schema() }),
+            temperature: self.next_temperature(),
             ..ChatRequest::default()
         };
         let (value, response) = self.llm.chat_json(&request).await?;
@@ -293,6 +328,7 @@ impl<T: Tools> Session<T> {
                 (true, true) => ToolChoice::Required,
                 (true, false) => ToolChoice::Auto,
             }),
+            temperature: self.next_temperature(),
             ..ChatRequest::default()
         };
         let acted = self.llm.act(&request).await?;
@@ -329,6 +365,11 @@ impl<T: Tools> Session<T> {
     /// Records the verdict on `step`, the step this session proposed last.
     pub fn apply(&mut self, step: &Step, verdict: &Verdict) {
         let approved = verdict.decision == Decision::Approve;
+        match (approved, step.kind) {
+            (true, _) => self.sent_back = 0,
+            (false, StepKind::Plan | StepKind::Report) => self.sent_back += 1,
+            (false, _) => {}
+        }
         match step.kind {
             StepKind::Plan => {
                 self.context.push(Message::assistant(&step.text));
@@ -374,7 +415,9 @@ impl<T: Tools> Session<T> {
                 } else {
                     // Calls queued behind a rejected report are stale.
                     self.queued.clear();
-                    self.context.push(Message::assistant(&step.text));
+                    if self.keep_sent_back_reports {
+                        self.context.push(Message::assistant(&step.text));
+                    }
                     let text = self.say(prompt::REPORT_FEEDBACK, prompt::feedback_context(&verdict.feedback));
                     self.context.push(Message::user(text));
                 }

@@ -46,6 +46,52 @@ async fn new_session(tools: Arc<FakeTools>, llm: &LlmClient) -> Session<FakeTool
     Session::new(llm.clone(), tools, specs(), "t-1".into(), &intent(), 3)
 }
 
+// A small model asked again at the same low temperature writes the same
+// plan or report again, whatever the feedback says.
+#[tokio::test]
+async fn a_step_sent_back_is_asked_for_again_hotter() {
+    let sim = productresearch_sim_llm::spawn_local(Default::default()).await.unwrap();
+    let endpoint = EndpointConfig { temperature: Some(0.2), ..EndpointConfig::new(sim.base_url(), "sim-model") };
+    let mut a = new_session(Arc::new(FakeTools::default()), &LlmClient::new(endpoint).unwrap()).await;
+    assert_eq!(a.next_temperature(), None, "the endpoint's own");
+    let plan = a.next_step().await.unwrap();
+    let mut hotter = Vec::new();
+    for _ in 0..4 {
+        a.apply(&plan, &Verdict::revise(SupervisorState::CheckPlan, "Compare the candidates on price."));
+        hotter.push(a.next_temperature().unwrap());
+    }
+    let expected = [0.5, 0.8, 1.0, 1.0];
+    assert!(hotter.iter().zip(expected).all(|(t, e)| (t - e).abs() < 1e-6), "{hotter:?}");
+    a.apply(&plan, &approve(StepKind::Plan));
+    assert_eq!(a.next_temperature(), None, "an approved step resets it");
+    // Without a temperature of its own the endpoint's default stands.
+    let plain = LlmClient::new(EndpointConfig::new(sim.base_url(), "sim-model")).unwrap();
+    let mut b = new_session(Arc::new(FakeTools::default()), &plain).await;
+    b.apply(&plan, &Verdict::revise(SupervisorState::CheckPlan, "Again."));
+    assert_eq!(b.next_temperature(), None);
+}
+
+// A small model copies the draft it reads: without it, it writes anew.
+#[tokio::test]
+async fn a_sent_back_report_can_leave_the_context() {
+    let sim = productresearch_sim_llm::spawn_local(Default::default()).await.unwrap();
+    let llm = LlmClient::new(EndpointConfig::new(sim.base_url(), "sim-model")).unwrap();
+    let report = Step::text(StepKind::Report, "# Pick\n\nThe looping draft.", Default::default(), "m");
+    let revise = Verdict::revise(SupervisorState::CheckReport, "The text repeats itself.");
+    let mut kept = new_session(Arc::new(FakeTools::default()), &llm).await;
+    kept.apply(&report, &revise);
+    let mut fresh = new_session(Arc::new(FakeTools::default()), &llm).await.keeping_sent_back_reports(false);
+    fresh.apply(&report, &revise);
+    let turn = |s: &Session<FakeTools>| s.context().iter().rev().nth(1).and_then(|m| m.content.clone()).unwrap_or_default();
+    assert_eq!(turn(&kept), "# Pick\n\nThe looping draft.");
+    assert_eq!(fresh.context().len() + 1, kept.context().len());
+    assert!(fresh.context().iter().all(|m| !m.content.as_deref().unwrap_or_default().contains("looping draft")));
+    // The feedback follows either way.
+    for s in [&kept, &fresh] {
+        assert!(s.context().last().and_then(|m| m.content.as_deref()).is_some_and(|c| c.contains("The text repeats itself.")));
+    }
+}
+
 #[tokio::test]
 async fn plans_calls_tools_reports_and_resumes_from_a_transcript() {
     let sim = productresearch_sim_llm::spawn_local(Default::default()).await.unwrap();

@@ -77,7 +77,8 @@ impl LlmClient {
         let mut messages = text_tools::to_text_form(&req.messages, &req.tools, ToolMode::JsonSchema, offer, self.report_chars(req));
         let write_report = say("write_report", json!({}));
         messages.push(Message::user(write_report.clone()));
-        let request = ChatRequest { messages, max_tokens: req.max_tokens, ..ChatRequest::default() };
+        let request =
+            ChatRequest { messages, max_tokens: req.max_tokens, prose: true, temperature: req.temperature, ..ChatRequest::default() };
         let usable = self.ask_until_usable(&request, |_| None, prose_report, &write_report).await?;
         let Usable { value: report, response, reasks } = usable;
         Ok(Acted { action: Action::Report(report), reasoning: String::new(), usage: response.usage, model: response.model, reasks })
@@ -119,6 +120,8 @@ impl LlmClient {
                 json_schema: (mode == ToolMode::JsonSchema)
                     .then(|| JsonSchema { name: "action".into(), schema: text_tools::action_schema(callable, offer) }),
                 max_tokens: req.max_tokens,
+                prose: false,
+                temperature: req.temperature,
             }),
         };
         let read = |response: &ChatResponse| interpret(response, mode, offer, &tools, first_id);

@@ -70,6 +70,12 @@ pub struct EndpointConfig {
     /// settings (llama.cpp's `repeat_last_n`, vLLM's `repetition_penalty`,
     /// `frequency_penalty`, ...). Not the fields the client sets itself.
     pub extra_body: serde_json::Map<String, serde_json::Value>,
+    /// Fields added on top of `extra_body` to requests whose answer is free
+    /// prose (the research agent's report), never to JSON answers: an
+    /// anti-repetition sampler (llama.cpp's `dry_multiplier`, a
+    /// `frequency_penalty`) stops a small model's looping report but, on
+    /// every request, breaks the JSON whose keys must repeat.
+    pub prose_extra_body: serde_json::Map<String, serde_json::Value>,
 }
 
 impl Default for EndpointConfig {
@@ -93,6 +99,7 @@ impl Default for EndpointConfig {
             reask_limit: 2,
             context_length: None,
             extra_body: serde_json::Map::new(),
+            prose_extra_body: serde_json::Map::new(),
         }
     }
 }
@@ -122,8 +129,10 @@ impl EndpointConfig {
             return Err(format!("{role}: llm.timeout_secs and llm.max_concurrency must be > 0"));
         }
         const OWN: [&str; 7] = ["model", "messages", "tools", "tool_choice", "response_format", "temperature", "max_tokens"];
-        if let Some(key) = self.extra_body.keys().find(|k| OWN.contains(&k.as_str())) {
-            return Err(format!("{role}: llm.extra_body.{key} is a field the client sets itself; remove it from extra_body"));
+        for (name, body) in [("extra_body", &self.extra_body), ("prose_extra_body", &self.prose_extra_body)] {
+            if let Some(key) = body.keys().find(|k| OWN.contains(&k.as_str())) {
+                return Err(format!("{role}: llm.{name}.{key} is a field the client sets itself; remove it from {name}"));
+            }
         }
         Ok(())
     }
@@ -142,6 +151,12 @@ mod tests {
         assert_eq!(
             config.validate("supervisor"),
             Err("supervisor: llm.extra_body.temperature is a field the client sets itself; remove it from extra_body".into())
+        );
+        config.extra_body.remove("temperature");
+        config.prose_extra_body.insert("max_tokens".into(), 10.into());
+        assert_eq!(
+            config.validate("research-agent"),
+            Err("research-agent: llm.prose_extra_body.max_tokens is a field the client sets itself; remove it from prose_extra_body".into())
         );
     }
 }

@@ -95,6 +95,12 @@ pub struct ChatRequest {
     pub json_schema: Option<JsonSchema>,
     /// Overrides the endpoint's max_tokens.
     pub max_tokens: Option<u32>,
+    /// The answer is free prose (a report), not JSON: the endpoint's
+    /// `prose_extra_body` is sent too.
+    pub prose: bool,
+    /// Overrides the endpoint's temperature (a step asked for again after it
+    /// was sent back).
+    pub temperature: Option<f32>,
 }
 
 /// What the model answered.

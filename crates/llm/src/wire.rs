@@ -4,6 +4,8 @@
 //! serialised straight from the caller's messages and schemas, not copied
 //! into an intermediate tree first.
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -25,9 +27,10 @@ pub struct WireRequest<'a> {
     pub temperature: Option<f32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_tokens: Option<u32>,
-    /// The endpoint's `extra_body`: its own sampling settings.
+    /// The endpoint's `extra_body`: its own sampling settings (with
+    /// `prose_extra_body` over them for a prose answer).
     #[serde(flatten)]
-    pub extra: &'a serde_json::Map<String, Value>,
+    pub extra: Cow<'a, serde_json::Map<String, Value>>,
 }
 
 /// A message as sent.
@@ -183,10 +186,22 @@ pub fn request<'a>(endpoint: &'a EndpointConfig, req: &'a ChatRequest) -> WireRe
             ToolChoice::Required => "required",
         }),
         response_format: req.json_schema.as_ref().filter(|_| endpoint.structured_output).map(ResponseFormat::from),
-        temperature: endpoint.temperature,
+        temperature: req.temperature.or(endpoint.temperature),
         max_tokens: req.max_tokens.or(endpoint.max_tokens),
-        extra: &endpoint.extra_body,
+        extra: sampling(endpoint, req),
     }
+}
+
+/// The endpoint's own sampling fields for this request: `extra_body`, and
+/// for a prose answer `prose_extra_body` over it (merged so that a field set
+/// in both is sent once).
+fn sampling<'a>(endpoint: &'a EndpointConfig, req: &ChatRequest) -> Cow<'a, serde_json::Map<String, Value>> {
+    if !req.prose || endpoint.prose_extra_body.is_empty() {
+        return Cow::Borrowed(&endpoint.extra_body);
+    }
+    let mut merged = endpoint.extra_body.clone();
+    merged.extend(endpoint.prose_extra_body.iter().map(|(k, v)| (k.clone(), v.clone())));
+    Cow::Owned(merged)
 }
 
 #[cfg(test)]
@@ -215,6 +230,8 @@ mod tests {
             tool_choice: Some(ToolChoice::Auto),
             json_schema: Some(JsonSchema { name: "plan".into(), schema: json!({"type": "object"}) }),
             max_tokens: None,
+            prose: false,
+            temperature: None,
         };
         let mut endpoint = EndpointConfig { temperature: Some(0.5), max_tokens: Some(64), ..EndpointConfig::new("http://x/v1", "m") };
         endpoint.extra_body.insert("repeat_last_n".into(), json!(256));
@@ -242,5 +259,23 @@ mod tests {
         let plain = EndpointConfig { structured_output: false, ..EndpointConfig::new("http://x/v1", "m") };
         let body = serde_json::to_value(request(&plain, &req)).unwrap();
         assert!(body.get("response_format").is_none() && body.get("temperature").is_none());
+        let hotter = ChatRequest { temperature: Some(0.75), ..req };
+        assert_eq!(serde_json::to_value(request(&endpoint, &hotter)).unwrap()["temperature"], json!(0.75));
+    }
+
+    #[test]
+    fn prose_sampling_goes_only_with_prose_answers() {
+        let mut endpoint = EndpointConfig::new("http://x/v1", "m");
+        endpoint.extra_body.insert("repeat_last_n".into(), json!(256));
+        endpoint.extra_body.insert("dry_multiplier".into(), json!(0.0));
+        endpoint.prose_extra_body.insert("dry_multiplier".into(), json!(0.8));
+        let json_answer = ChatRequest { messages: vec![Message::user("plan")], ..ChatRequest::default() };
+        let body = serde_json::to_value(request(&endpoint, &json_answer)).unwrap();
+        assert_eq!((body["repeat_last_n"].clone(), body["dry_multiplier"].clone()), (json!(256), json!(0.0)));
+        let prose = ChatRequest { prose: true, ..json_answer };
+        let text = serde_json::to_string(&request(&endpoint, &prose)).unwrap();
+        assert_eq!(text.matches("dry_multiplier").count(), 1, "{text}");
+        let body: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!((body["repeat_last_n"].clone(), body["dry_multiplier"].clone()), (json!(256), json!(0.8)));
     }
 }

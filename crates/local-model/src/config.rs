@@ -57,6 +57,24 @@ pub struct LocalModelConfig {
     /// llama.cpp sampling fields added to every request to this model (the
     /// roles' `llm.extra_body`), e.g. `{ repeat_last_n = 512, frequency_penalty = 0.3 }`.
     pub sampling: serde_json::Map<String, serde_json::Value>,
+    /// llama.cpp sampling fields added, over `sampling`, to the requests for
+    /// the research agent's report in prose only (the roles'
+    /// `llm.prose_extra_body`; JSON answers never get them). Default: the DRY
+    /// sampler ("don't repeat yourself") over the last 192 tokens, which
+    /// stops the 0.5B's looping report ("Open the product's full record to
+    /// find ..." for every product, written again word for word when sent
+    /// back) without the global penalty's cost to JSON (docs/benchmarks.md
+    /// runs 12–16). Its window is short so that copying a product's title
+    /// or price from the tool results further back is not penalised, and
+    /// runs of 3 tokens are free; `**`, `:`, quotes and newlines break a run,
+    /// so a list's repeated `- **Price**:` is no repetition.
+    pub report_sampling: serde_json::Map<String, serde_json::Value>,
+    /// Whether the research agent on this model keeps a report the
+    /// supervisor sent back in its context (research-agent
+    /// `keep_sent_back_reports`). Off by default: the 0.5B rewrote the
+    /// sent-back report it read nearly token for token, three rounds in a
+    /// row, even asked at a higher temperature (docs/benchmarks.md run 17).
+    pub keep_sent_back_reports: bool,
 }
 
 impl Default for LocalModelConfig {
@@ -73,6 +91,11 @@ impl Default for LocalModelConfig {
             max_report_rounds: 3,
             model_call_checks: false,
             sampling: serde_json::Map::new(),
+            report_sampling: serde_json::json!({"dry_multiplier": 0.8, "dry_allowed_length": 3, "dry_penalty_last_n": 192})
+                .as_object()
+                .cloned()
+                .unwrap_or_default(),
+            keep_sent_back_reports: false,
         }
     }
 }
