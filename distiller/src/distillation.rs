@@ -408,7 +408,7 @@ mod tests {
             .plan("p", "", None)
             .tool("c1", "web_search", r#"{"query":"x"}"#, &long)
             .tool("c2", "web_visit", r#"{"url":"https://a.example"}"#, "ok")
-            .report("Buy the Ninja.", None)
+            .report("Buy the Ninja: it crushes ice in 10 s (https://a.example).", None)
             .end(TerminationReason::Approved);
         let o32 = DistillOptions { bucket: Bucket::K32, ..opts() };
         let out = run(vec![t.clone()], &o32);

@@ -253,7 +253,7 @@ pub(crate) mod tests {
             .tool("c3", "visit_product", r#"{"product_id":"ninja-bn701"}"#, "Ninja BN701: 1400 W, 2-year warranty")
             .report("Buy the Ninja.", Some("Reviewer: cite sources for the wattage claim"))
             .tool("c4", "web_visit", r#"{"url":"https://example.com/ninja"}"#, "Ninja BN701 review: crushes ice in 10 s")
-            .report("Buy the Ninja BN701 ($89): 1400 W [visit_product], crushes ice in 10 s [web_visit].", None)
+            .report("Buy the Ninja BN701 ($89): 1400 W, 2-year warranty [visit_product], crushes ice in 10 s [web_visit].", None)
             .end(TerminationReason::Approved)
     }
 
@@ -337,7 +337,7 @@ pub(crate) mod tests {
         assert_eq!(pairs, [(vec!["c2"], "c2"), (vec!["c3"], "c3"), (vec!["c4"], "c4")]);
         assert_eq!(
             assistant(out.messages.last().unwrap()).0,
-            "Buy the Ninja BN701 ($89): 1400 W [visit_product], crushes ice in 10 s [web_visit]."
+            "Buy the Ninja BN701 ($89): 1400 W, 2-year warranty [visit_product], crushes ice in 10 s [web_visit]."
         );
         assert_eq!((out.rounds, out.tool_calls, out.rejections_internalized), (2, 3, 3));
         assert_eq!(out.assistant_turns(), 5);
@@ -432,7 +432,7 @@ pub(crate) mod tests {
         assert_eq!(v[4], serde_json::json!({"role": "tool", "tool_call_id": "c2", "content": "1. Ninja BN701 $89"}));
         assert_eq!(
             v[9],
-            serde_json::json!({"role": "assistant", "content": "Buy the Ninja BN701 ($89): 1400 W [visit_product], crushes ice in 10 s [web_visit]."})
+            serde_json::json!({"role": "assistant", "content": "Buy the Ninja BN701 ($89): 1400 W, 2-year warranty [visit_product], crushes ice in 10 s [web_visit]."})
         );
     }
 }

@@ -42,11 +42,16 @@ pub struct Caps {
     /// for the plan to be an echo (0: off).
     pub plan_echo_percent: u32,
     /// Share of a report's word runs, in percent, that must be instruction
-    /// runs for the report to be an echo (0: any one run).
+    /// runs for the report to be an echo (0: any one run). A stretch of
+    /// twice `echo_words` words from the instructions (a sentence copied
+    /// whole) is an echo at any share.
     pub report_echo_percent: u32,
     /// Fewest words of a report where the supervisor serves a distiller
     /// (`min_report_tool_calls` > 0; 0: off).
     pub min_report_words: u32,
+    /// JSON object keys (`"product_id":`) in a report from which it pastes a
+    /// tool's raw result instead of reporting it (0: off).
+    pub raw_json_keys: u32,
 }
 
 impl Default for Caps {
@@ -66,6 +71,7 @@ impl Default for Caps {
             plan_echo_percent: 50,
             report_echo_percent: 10,
             min_report_words: 30,
+            raw_json_keys: 3,
         }
     }
 }
@@ -92,6 +98,7 @@ impl Caps {
             plan_echo_percent: request.plan_echo_percent.unwrap_or(self.plan_echo_percent),
             report_echo_percent: request.report_echo_percent.unwrap_or(self.report_echo_percent),
             min_report_words: request.min_report_words.unwrap_or(self.min_report_words),
+            raw_json_keys: request.raw_json_keys.unwrap_or(self.raw_json_keys),
         }
     }
 
@@ -107,7 +114,7 @@ impl Caps {
     }
 
     /// The guards by name, in field order.
-    pub fn guards(&self) -> [(&'static str, u32); 7] {
+    pub fn guards(&self) -> [(&'static str, u32); 8] {
         [
             ("near_repeat_percent", self.near_repeat_percent),
             ("degenerate_min_words", self.degenerate_min_words),
@@ -116,6 +123,7 @@ impl Caps {
             ("plan_echo_percent", self.plan_echo_percent),
             ("report_echo_percent", self.report_echo_percent),
             ("min_report_words", self.min_report_words),
+            ("raw_json_keys", self.raw_json_keys),
         ]
     }
 }
@@ -137,6 +145,7 @@ impl From<Caps> for pb::Caps {
             plan_echo_percent: Some(c.plan_echo_percent),
             report_echo_percent: Some(c.report_echo_percent),
             min_report_words: Some(c.min_report_words),
+            raw_json_keys: Some(c.raw_json_keys),
         }
     }
 }

@@ -16,10 +16,16 @@
 //!   for it, or a `product_search` (or `visit_product`) result returned it;
 //! - a price (`$89`, `₹1,299`, `price: 19.5`) or rating (`rating: 4.5`, `4.5/5`,
 //!   `4.5 stars`) must equal one a tool returned: the cited product's own when
-//!   the line cites exactly one product the tools described, else any.
+//!   the line cites exactly one product the tools described, else any;
+//! - the name right before a product's citation must not be another returned
+//!   product's title (its first three words) instead of its own;
+//! - the report must use enough of the results ([`check_use`], [`uses`]): a
+//!   report that cites nothing passes the rules above without using any.
 //!
 //! One rule for everyone who judges a report: the supervisor sends back a
 //! report that fails it (when it serves a distiller), the distiller drops one.
+
+mod uses;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -86,12 +92,18 @@ pub struct Evidence {
     /// Text of the product tools' results that are not JSON (ids are then
     /// matched as substrings).
     product_text: String,
+    /// The marks of each approved result, in order.
+    results: Vec<uses::Marks>,
+    /// The texts of the approved reports, in order.
+    reports: Vec<String>,
 }
 
 #[derive(Debug, Default, Clone)]
 struct ProductFacts {
     prices: Vec<f64>,
     ratings: Vec<f64>,
+    /// The first words of the product's title, lowercase ([`title_lead`]).
+    title_lead: Option<Vec<String>>,
 }
 
 impl Evidence {
@@ -103,6 +115,8 @@ impl Evidence {
             e.any.add_text(&intent.query);
         }
         let steps = trajectory.steps();
+        let approved = steps.iter().filter(|(_, s, v)| s.kind == StepKind::Report && v.is_some_and(|v| v.approved()));
+        e.reports = approved.map(|(_, s, _)| s.text.clone()).collect();
         for w in steps.windows(2) {
             let ((_, call, verdict), (_, result, _)) = (&w[0], &w[1]);
             let (Some(c), Some(r)) = (&call.tool_call, &result.tool_result) else { continue };
@@ -111,7 +125,9 @@ impl Evidence {
             }
             let args: Value = serde_json::from_str(&c.arguments).unwrap_or(Value::Null);
             let parsed: Option<Value> = serde_json::from_str(&r.content).ok();
+            e.results.push(uses::Marks::of_call(&args, &r.content));
             e.any.add_text(&r.content);
+
             match c.name.as_str() {
                 "web_visit" => {
                     if let Some(url) = args.get("url").and_then(Value::as_str) {
@@ -148,12 +164,17 @@ impl Evidence {
     fn add_products(&mut self, value: &Value) {
         match value {
             Value::Object(o) => {
+                // Any object's price or rating was returned: a review's
+                // `"rating": 5.0` inside a product record too.
+                self.any.prices.extend(o.get("price").and_then(number));
+                self.any.ratings.extend(o.get("rating").and_then(number));
                 if let Some(id) = o.get("product_id").and_then(scalar) {
                     let facts = self.facts.entry(id.clone()).or_default();
                     facts.prices.extend(o.get("price").and_then(number));
                     facts.ratings.extend(o.get("rating").and_then(number));
-                    self.any.prices.extend(o.get("price").and_then(number));
-                    self.any.ratings.extend(o.get("rating").and_then(number));
+                    if let Some(lead) = o.get("title").and_then(Value::as_str).and_then(title_lead) {
+                        facts.title_lead = Some(lead);
+                    }
                     self.products.insert(id);
                 }
                 o.values().for_each(|v| self.add_products(v));
@@ -166,6 +187,44 @@ impl Evidence {
     fn product_opened(&self, id: &str) -> bool {
         self.products.contains(id) || self.product_text.contains(id)
     }
+
+    /// Fails when the name written right before `line`'s citation of `id`
+    /// (the 80 characters before `[id]`) is another returned product's title
+    /// and not `id`'s own: a 0.5B report gave a shoe another shoe's name. A
+    /// name after the citation ("cheaper than the Apex ...") may compare.
+    fn check_name(&self, id: &str, facts: &ProductFacts, line: &str) -> Result<(), String> {
+        let Some(own) = &facts.title_lead else { return Ok(()) };
+        let Some(at) = line.find(&format!("[{id}]")) else { return Ok(()) };
+        let start = line[..at].char_indices().rev().nth(79).map_or(0, |(i, _)| i);
+        let before = words(&line[start..at]);
+        let names = |lead: &[String]| before.windows(lead.len()).any(|w| w == lead);
+        if names(own) {
+            return Ok(());
+        }
+        let other =
+            self.facts.iter().find(|(other, f)| *other != id && f.title_lead.as_deref().is_some_and(|lead| lead != own && names(lead)));
+        match other {
+            Some((other, f)) => Err(format!(
+                "the report names [{id}] \"{}\", which is the title of {other}, not of {id} (line {:?})",
+                f.title_lead.as_deref().unwrap_or_default().join(" "),
+                clip(line)
+            )),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The first three words of a product title, lowercase, what a report calls
+/// the product by ("Apex Run Stability"); `None` for a title of one word,
+/// too common to tell products apart.
+fn title_lead(title: &str) -> Option<Vec<String>> {
+    let lead: Vec<String> = words(title).into_iter().take(3).collect();
+    (lead.len() >= 2).then_some(lead)
+}
+
+/// Lowercase runs of letters and digits.
+fn words(text: &str) -> Vec<String> {
+    text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_lowercase).collect()
 }
 
 impl ProductFacts {
@@ -203,21 +262,39 @@ pub fn check_with(evidence: &Evidence, report: &str) -> Result<usize, String> {
     }
 }
 
+/// Checks that `report`, with the approved reports before it, uses at least
+/// `min` of the approved tool results (their ids, URLs, title leads, prices
+/// or runs of text, see [`uses`]); the number used on success.
+pub fn check_use(evidence: &Evidence, report: &str, min: usize) -> Result<usize, String> {
+    let reading = uses::Reading::of_all(evidence.reports.iter().map(String::as_str).chain([report]));
+    let used = evidence.results.iter().filter(|marks| reading.uses(marks)).count();
+    if used >= min {
+        return Ok(used);
+    }
+    Err(format!(
+        "the report uses {used} of the {} tool results (their product ids, URLs, titles or sentences), fewer than {min}",
+        evidence.results.len()
+    ))
+}
+
 /// Checks that every price and rating `report` states matches a tool result;
 /// the number of stated facts on success.
 pub fn check_facts(evidence: &Evidence, report: &str) -> Result<usize, String> {
     let mut checked = 0;
     for line in report.lines() {
         let (prices, ratings) = stated_facts(line);
-        if prices.is_empty() && ratings.is_empty() {
-            continue;
-        }
         // A line about exactly one described product must quote that product.
         let ids: BTreeSet<String> = product_ids(line).into_iter().collect();
         let own = match ids.iter().collect::<Vec<_>>().as_slice() {
             [one] => evidence.facts.get(*one),
             _ => None,
         };
+        if let (Some(facts), Some(id)) = (own, ids.iter().next()) {
+            evidence.check_name(id, facts, line)?;
+        }
+        if prices.is_empty() && ratings.is_empty() {
+            continue;
+        }
         for (kind, stated, known) in [
             ("price", &prices, own.map_or(&evidence.any.prices, |f| if f.prices.is_empty() { &evidence.any.prices } else { &f.prices })),
             (
@@ -355,6 +432,16 @@ mod tests {
     }
 
     #[test]
+    fn a_report_must_use_enough_results() {
+        let e = Evidence::of(&researched());
+        // [B01] is in the product search, the URL in the web search and the visited page.
+        assert_eq!(check_use(&e, "Buy [B01], see https://r.example/1.", 2), Ok(3));
+        let err = check_use(&e, "Running shoes can be of poor quality; pick better ones.", 2).unwrap_err();
+        assert!(err.contains("uses 0 of the 3 tool results") && err.contains("fewer than 2"), "{err}");
+        assert_eq!(check_use(&e, "Nothing used.", 0), Ok(0));
+    }
+
+    #[test]
     fn a_url_counts_only_when_web_visit_opened_it() {
         let e = Evidence::of(&researched());
         assert_eq!(check_with(&e, "See https://r.example/1 and [B01]."), Ok(2));
@@ -389,6 +476,39 @@ mod tests {
         assert!(err.contains("rating 4.9"), "{err}");
         // A line naming no product may quote any returned fact.
         assert_eq!(check_facts(&e, "Prices run from $19.50 to ₹1,299."), Ok(2));
+    }
+
+    #[test]
+    fn the_name_before_a_citation_must_be_the_cited_products() {
+        let search = r#"{"results":[{"product_id":"rs-003","title":"Apex Run Stability 12 Road Shoe","price":129.0},
+            {"product_id":"rs-005","title":"Norrland Trail GTX Shoe","price":149.0},{"product_id":"rs-007","title":"Apex Run Tempo","price":99.0}]}"#;
+        let t = Script::new("t", "q")
+            .tool("c1", "product_search", r#"{"query":"x"}"#, search)
+            .report("r", None)
+            .end(TerminationReason::Approved);
+        let e = Evidence::of(&t);
+        assert_eq!(check_facts(&e, "### Norrland Trail GTX [rs-005]: $149.0\n- **Apex Run Stability 12** [rs-003]"), Ok(1));
+        // A real export: the Norrland shoe under another shoe's name.
+        let err = check_facts(&e, "- **Apex Run Stability 12** [rs-005]: waterproof").unwrap_err();
+        assert!(err.contains("[rs-005] \"apex run stability\", which is the title of rs-003"), "{err}");
+        // A comparison after the citation, a brand alone, a line citing two: not a name.
+        assert_eq!(check_facts(&e, "[rs-005] grips better than the Apex Run Stability 12."), Ok(0));
+        assert_eq!(check_facts(&e, "The Apex [rs-007] at $99."), Ok(1));
+        assert_eq!(check_facts(&e, "Apex Run Stability 12 [rs-003] or Norrland Trail GTX [rs-005]"), Ok(0));
+    }
+
+    #[test]
+    fn a_reviews_rating_inside_a_product_record_was_returned() {
+        let record = r#"{"product_id":"cm-008","title":"Lucerna Duo","price":599.0,"rating":4.1,
+            "reviews":[{"rating":5.0,"title":"Great","text":"Good middle ground."},{"rating":3.0,"text":"Loud."}]}"#;
+        let t = Script::new("t", "q")
+            .tool("c1", "visit_product", r#"{"product_id":"cm-008"}"#, record)
+            .report("r", None)
+            .end(TerminationReason::Approved);
+        let e = Evidence::of(&t);
+        // A run's report listed the reviews under the product, on lines of their own.
+        assert_eq!(check_facts(&e, "- Rating: 4.1\n  - Reviews:\n     - Rating: 5.0\n     - Rating: 3.0"), Ok(3));
+        assert!(check_facts(&e, "     - Rating: 4.5").is_err());
     }
 
     #[test]

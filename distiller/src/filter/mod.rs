@@ -39,7 +39,8 @@ pub enum Filter {
     /// The final report stops mid-sentence, mid-table or with markup open.
     CompleteReport,
     /// The final report cites a URL no `web_visit` opened, or a product no
-    /// `visit_product` opened and no `product_search` returned.
+    /// `visit_product` opened and no `product_search` returned, or uses fewer
+    /// tool results than `min_tool_calls`.
     Grounding,
     /// The final report states a price or rating no tool result gives.
     StatedFacts,
@@ -276,7 +277,9 @@ pub fn screen_into(trajectory: &Trajectory, config: &FilterConfig, d: &mut Decis
     if config.require_grounding {
         let evidence = grounding::Evidence::of(trajectory);
         let cited = grounding::check_with(&evidence, &report).map_err(|reason| Rejection::new(Filter::Grounding, reason))?;
-        d.pass(Filter::Grounding, format!("{cited} citations opened by tools"));
+        let used = grounding::check_use(&evidence, &report, config.min_tool_calls as usize)
+            .map_err(|reason| Rejection::new(Filter::Grounding, reason))?;
+        d.pass(Filter::Grounding, format!("{cited} citations opened by tools, {used} results used"));
         let facts = grounding::check_facts(&evidence, &report).map_err(|reason| Rejection::new(Filter::StatedFacts, reason))?;
         d.pass(Filter::StatedFacts, format!("{facts} prices and ratings match tool results"));
     } else {
@@ -500,7 +503,7 @@ mod tests {
             .report("Buy [hp-001] (https://a.example/review).", None)
             .end(TerminationReason::Approved);
         let d = screen(&grounded, &cfg(0)).unwrap();
-        assert!(d.0.iter().any(|d| d.filter == Filter::Grounding && d.detail == "2 citations opened by tools"));
+        assert!(d.0.iter().any(|d| d.filter == Filter::Grounding && d.detail == "2 citations opened by tools, 2 results used"));
     }
 
     #[test]

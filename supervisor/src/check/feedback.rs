@@ -129,6 +129,17 @@ impl Feedback {
         Self::new("ungrounded", json!({"why": why}))
     }
 
+    /// A report that uses too few of the tool results, and `why`.
+    pub fn unused_results(why: &str) -> Self {
+        Self::new("unused_results", json!({"why": why}))
+    }
+
+    /// A report pasting a tool's raw JSON; `keys`: the first keys found.
+    pub fn raw_json(keys: &[&str]) -> Self {
+        let keys: Vec<String> = keys.iter().map(|k| format!("\"{k}\":")).collect();
+        Self::new("raw_json", json!({"keys": keys.join(" ")}))
+    }
+
     /// A tool result that is the tool's `error`.
     pub fn tool_failed(tool: &str, error: &str) -> Self {
         Self::new("tool_failed", json!({"tool": tool, "error": error}))
@@ -165,6 +176,8 @@ fn samples() -> Vec<Feedback> {
         Feedback::unfinished("w"),
         Feedback::thin(3, 30),
         Feedback::ungrounded("w"),
+        Feedback::raw_json(&["k"]),
+        Feedback::unused_results("w"),
         Feedback::tool_failed("t", "e"),
         Feedback::tool_empty("t"),
     ]

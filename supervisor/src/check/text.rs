@@ -79,6 +79,7 @@ impl TextChecker {
         }
         self.report_echo(text, caps.echo_words, caps.report_echo_percent)
             .or_else(|| echoed_feedback(text, feedback, caps.echo_words))
+            .or_else(|| raw_json(text, caps.raw_json_keys))
             .or_else(|| cut_off(text))
             .or_else(|| degenerate(text, caps))
             // The distiller's own rules for a report, where the supervisor
@@ -86,21 +87,35 @@ impl TextChecker {
             .or_else(|| (self.min_tool_calls > 0).then(|| unfinished(text).or_else(|| thin(text, caps.min_report_words))).flatten())
     }
 
-    /// The first run of `n` words (0: off) that `text` shares with the agent's
-    /// own instructions, with how many of its runs do and how many it has.
-    fn echo(&self, text: &str, n: u32) -> Option<(String, usize, usize)> {
+    /// What `text` shares with the agent's own instructions in runs of `n`
+    /// words (0: off), `None` when nothing.
+    fn echo(&self, text: &str, n: u32) -> Option<Echo> {
         if n == 0 {
             return None;
         }
         let instructions = self.instruction_runs(n as usize);
         let words = words(text);
-        let mut echoed = words.windows(n as usize).filter(|w| instructions.contains(*w));
-        let first = echoed.next()?.join(" ");
-        Some((first, 1 + echoed.count(), words.windows(n as usize).count()))
+        let mut echo = Echo { first: String::new(), echoed: 0, runs: 0, longest: 0 };
+        let mut streak = 0;
+        for w in words.windows(n as usize) {
+            echo.runs += 1;
+            if instructions.contains(w) {
+                if echo.echoed == 0 {
+                    echo.first = w.join(" ");
+                }
+                echo.echoed += 1;
+                streak += 1;
+                echo.longest = echo.longest.max(streak + n as usize - 1);
+            } else {
+                streak = 0;
+            }
+        }
+        (echo.echoed > 0).then_some(echo)
     }
 
     /// Feedback when `report` cites a product or page, or states a price or
-    /// rating, that no approved tool call of `trajectory` returned: the
+    /// rating, that no approved tool call of `trajectory` returned, or uses
+    /// fewer results than the distiller keeps examples with: the
     /// distiller's grounding rule, where the supervisor serves a distiller.
     pub fn grounding(&self, trajectory: &Trajectory, report: &str) -> Option<Feedback> {
         if self.min_tool_calls == 0 {
@@ -108,24 +123,42 @@ impl TextChecker {
         }
         let evidence = grounding::Evidence::of(trajectory);
         let checked = grounding::check_with(&evidence, report).and_then(|_| grounding::check_facts(&evidence, report));
-        checked.err().map(|why| Feedback::ungrounded(&why))
+        if let Err(why) = checked {
+            return Some(Feedback::ungrounded(&why));
+        }
+        grounding::check_use(&evidence, report, self.min_tool_calls as usize).err().map(|why| Feedback::unused_results(&why))
     }
 
     /// Feedback when at least `min_percent` of a report's word runs of `n`
-    /// words repeat the instructions (0: any one run).
+    /// words repeat the instructions (0: any one run), or one echoed stretch
+    /// reaches `2n` words: a sentence of the instructions copied whole ("Call
+    /// the tools one at a time, at least two calls ...", which a 0.5B report
+    /// reprinted as its plan and got approved at 6 % of its runs).
     fn report_echo(&self, report: &str, n: u32, min_percent: u32) -> Option<Feedback> {
-        let (first, echoed, runs) = self.echo(report, n)?;
-        (echoed * 100 >= min_percent as usize * runs).then(|| Feedback::echoed_instructions("report", &first))
+        let echo = self.echo(report, n)?;
+        let share = echo.echoed * 100 >= min_percent as usize * echo.runs;
+        (share || echo.longest >= 2 * n as usize).then(|| Feedback::echoed_instructions("report", &echo.first))
     }
 
     /// Feedback when at least `min_percent` of a plan's steps repeat the
     /// instructions in runs of `n` words.
     fn plan_echo(&self, plan: &str, n: u32, min_percent: u32) -> Option<Feedback> {
         let steps = plan_steps(plan);
-        let echoes: Vec<String> = steps.iter().filter_map(|step| self.echo(step, n)).map(|(first, _, _)| first).collect();
+        let echoes: Vec<String> = steps.iter().filter_map(|step| self.echo(step, n)).map(|e| e.first).collect();
         let first = echoes.first()?;
         (echoes.len() * 100 >= min_percent as usize * steps.len()).then(|| Feedback::echoed_instructions("plan", first))
     }
+}
+
+/// A text's echo of the instructions in runs of `n` words.
+struct Echo {
+    /// The first echoed run.
+    first: String,
+    /// Runs echoed, and runs in the text.
+    echoed: usize,
+    runs: usize,
+    /// Words in the longest stretch of consecutive echoed runs.
+    longest: usize,
 }
 
 /// A plan's steps: its non-empty lines, each split again before inline step
@@ -184,6 +217,39 @@ fn echoed_feedback(report: &str, feedback: &[String], n: u32) -> Option<Feedback
     words(report).windows(n).find(|w| given.contains(*w)).map(|w| Feedback::echoed_feedback(&w.join(" ")))
 }
 
+/// Feedback when a report pastes a tool's raw JSON: `max_keys` (0: off) or
+/// more JSON object keys (`"product_id":`). A 0.5B model's report was
+/// approved with a whole `product_search` result pasted in as its last
+/// section; a report in Markdown has none ("**Price**: $99" is no key).
+fn raw_json(report: &str, max_keys: u32) -> Option<Feedback> {
+    if max_keys == 0 {
+        return None;
+    }
+    let keys = json_keys(report);
+    (keys.len() >= max_keys as usize).then(|| Feedback::raw_json(&keys[..keys.len().min(3)]))
+}
+
+/// The JSON object keys in `text`: a quoted identifier (letters, digits,
+/// `_`, `-`) followed by a colon, as `"product_id":` or `"price" :`.
+fn json_keys(text: &str) -> Vec<&str> {
+    let mut keys = Vec::new();
+    let mut rest = text;
+    while let Some(open) = rest.find('"') {
+        let after = &rest[open + 1..];
+        let Some(close) = after.find('"') else { break };
+        let key = &after[..close];
+        let identifier = !key.is_empty() && key.len() <= 40 && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+        if identifier && after[close + 1..].trim_start_matches([' ', '\t']).starts_with(':') {
+            keys.push(key);
+            rest = &after[close + 1..];
+        } else {
+            // The closing quote may open the next key ("a","b":).
+            rest = &after[close..];
+        }
+    }
+    keys
+}
+
 /// Feedback when a report fails the distiller's rule for a finished report
 /// (it ends on a heading, a bare phrase, an unclosed bracket): one rule, so
 /// the supervisor never approves a report the distiller drops.
@@ -216,8 +282,10 @@ mod tests {
         let any_run = Caps { report_echo_percent: 0, ..Caps::default() };
         assert!(t.report(&echo_report, 2, 0, &[], &Caps { echo_words: 12, ..any_run }).is_some());
         assert!(t.report(&echo_report, 2, 0, &[], &Caps { echo_words: 13, ..any_run }).is_none());
-        // The share: 7 of the report's 51 runs are the echoed sentence's.
-        assert!(t.report(&echo_report, 2, 0, &[], &Caps { report_echo_percent: 14, ..Caps::default() }).is_none());
+        // The share: 7 of the report's 51 runs are the echoed sentence's; but
+        // the 12-word sentence is copied whole (twice `echo_words`).
+        assert!(t.report(&echo_report, 2, 0, &[], &Caps { report_echo_percent: 14, ..Caps::default() }).is_some());
+        assert!(t.report(&echo_report, 2, 0, &[], &Caps { report_echo_percent: 14, echo_words: 7, ..Caps::default() }).is_none());
         let given = vec!["The report has only 24 words; answer the query in at least 30 words.".to_string()];
         let echo = format!("The report has only 24 words; answer the query. {REPORT}");
         assert!(t.report(&echo, 2, 0, &given, &Caps { echo_words: 0, ..Caps::default() }).is_none());
@@ -281,6 +349,46 @@ mod tests {
     }
 
     #[test]
+    fn a_sentence_of_the_instructions_copied_whole_is_an_echo_in_any_report() {
+        let t = texts(0);
+        // A 0.5B report reprinted its instructions as its plan; 20 of its runs
+        // in 300 are under the 10 % share.
+        let own = (0..270).map(|i| format!("w{i}")).collect::<Vec<_>>().join(" ") + ".";
+        let report = format!(
+            "{REPORT}\n\n## Research Plan\n\n1. Call the tools one at a time, at least two calls (search, then open what it \
+             found). Only then write the final report, from what the tools returned.\n\n{own}"
+        );
+        let f = t.report(&report, 3, 5, &[], &Caps::default()).unwrap().text();
+        assert!(f.contains("repeats your instructions") && f.contains("call the tools one at a"), "{f}");
+        // Ten words in a row are not yet a sentence copied whole.
+        let short = format!("{REPORT}\n\nI will call the tools one at a time, at least two calls. {own}");
+        assert!(
+            t.report(&short, 3, 5, &[], &Caps::default()).is_none(),
+            "{:?}",
+            t.report(&short, 3, 5, &[], &Caps::default()).map(|f| f.text())
+        );
+    }
+
+    #[test]
+    fn a_report_pasting_a_tools_raw_json_is_sent_back() {
+        let t = texts(0);
+        // The tail of a 0.5B report that was approved before this check.
+        let pasted = format!(
+            "{REPORT}\n\n## Tools\n\nReturns JSON {{\"results\":[{{\"product_id\":\"hp-001\",\"title\":\"Aurion Quiet 700\",\
+             \"price\":329.99}}],\"total\":10}}"
+        );
+        let f = t.report(&pasted, 3, 5, &[], &Caps::default()).unwrap().text();
+        assert!(f.contains("raw JSON") && f.contains(r#""results": "product_id": "title":"#), "{f}");
+        assert!(t.report(&pasted, 3, 5, &[], &Caps { raw_json_keys: 0, ..Caps::default() }).is_none(), "0 switches it off");
+        assert!(t.report(&pasted, 3, 5, &[], &Caps { raw_json_keys: 6, ..Caps::default() }).is_none(), "5 keys");
+        // Markdown facts and quoted reviews are no keys.
+        let markdown = format!("{REPORT}\n\n- **Price**: $99.0\n- **Title**: \"Zero mess\"\n- \"Quiet\": says one review: \"quiet\": yes");
+        assert_eq!(json_keys(&markdown), ["Quiet", "quiet"]);
+        assert!(t.report(&markdown, 3, 5, &[], &Caps::default()).is_none());
+        assert_eq!(json_keys(r#"{"a":1,"b" : "x","c d":2,"e":"f","g":{}}"#), ["a", "b", "e", "g"]);
+    }
+
+    #[test]
     fn plans_split_into_their_steps() {
         assert_eq!(
             plan_steps("1. Search kettles. 2. Open the 2 best. 10) Compare."),
@@ -312,16 +420,21 @@ mod tests {
     }
 
     #[test]
-    fn a_report_citing_or_stating_what_no_tool_returned_is_sent_back() {
+    fn a_report_citing_what_no_tool_returned_or_using_no_result_is_sent_back() {
         let search = r#"{"results":[{"product_id":"hp-001","title":"Aurion Quiet 700","price":329.99,"rating":4.7}]}"#;
         let mut script = productresearch_record::fixtures::Script::new("t", "quiet headphones");
         script.tool("c1", "product_search", r#"{"query":"quiet headphones"}"#, search);
+        let record =
+            r#"{"product_id":"hp-001","title":"Aurion Quiet 700","reviews":[{"text":"The cancelling is superb on long flights."}]}"#;
+        script.tool("c2", "visit_product", r#"{"product_id":"hp-001"}"#, record);
         let t = texts(2);
         assert!(t.grounding(&script.t, "Buy the Aurion Quiet 700 [hp-001] at $329.99 (4.7/5).").is_none());
         let invented = t.grounding(&script.t, "Buy the Aurion [hp-001] or the Halcyon [hp-009].").unwrap().text();
         assert!(invented.contains("not grounded") && invented.contains("hp-009"), "{invented}");
         let price = t.grounding(&script.t, "Buy the Aurion Quiet 700 [hp-001] at $299.").unwrap().text();
         assert!(price.contains("299"), "{price}");
+        let generic = t.grounding(&script.t, "Quiet headphones help on flights. Pick a comfortable pair.").unwrap().text();
+        assert!(generic.contains("does not use the research") && generic.contains("uses 0 of the 2"), "{generic}");
         assert!(texts(0).grounding(&script.t, "Buy [hp-009].").is_none(), "without a distiller to serve, the model judges");
     }
 
