@@ -31,6 +31,11 @@ pub struct RunSummary {
     pub secs: Vec<f64>,
     /// Steps the supervisor checked, per trajectory.
     pub steps: Vec<usize>,
+    /// Trajectories that ended without an approved report (round cap,
+    /// budget) by why their last step was sent back: the deterministic
+    /// check's feedback template (`raw_json`, `degenerate`, ...) or `model
+    /// verdict`.
+    pub sent_back_for: BTreeMap<String, usize>,
 }
 
 impl RunSummary {
@@ -42,6 +47,11 @@ impl RunSummary {
                 *s.ends.entry(reason_name(end.reason)).or_default() += 1;
                 if end.reason == TerminationReason::ModelFailure && end.detail.contains(CUT_OFF_MARK) {
                     s.cut_off += 1;
+                }
+                if matches!(end.reason, TerminationReason::RoundCap | TerminationReason::Budget)
+                    && let Some(why) = last_sent_back_for(t)
+                {
+                    *s.sent_back_for.entry(why).or_default() += 1;
                 }
             }
             s.secs.push(duration(t).map_or(0.0, |d| d.as_secs_f64()));
@@ -83,14 +93,21 @@ impl RunSummary {
         let stronger = "try the 1.5B model (scripts/setup-model.sh --model 1.5b, then run with PR_LOCAL_MODEL__MODELS_DIR=.models-1.5b) or a stronger endpoint, see README";
         let ended = |reason: &str| self.ends.get(reason).copied().unwrap_or(0);
         let dropped = |filter: &str| self.drops.get(filter).copied().unwrap_or(0);
-        let cause = if self.cut_off > 0 {
+        // The model's failures and the rounds run out, whichever ended more.
+        let failed = ended("model_failure");
+        let ran_out = ended("round_cap") + ended("budget");
+        let cause = if failed > 0 && failed >= ran_out && self.cut_off * 2 >= failed {
             format!("{} of {n} trajectories had answers cut off at the length limit: {stronger}", self.cut_off)
-        } else if ended("model_failure") > 0 {
-            format!("{} of {n} trajectories ended in unusable model output: {stronger}", ended("model_failure"))
-        } else if ended("round_cap") + ended("budget") > 0 {
+        } else if failed > 0 && failed >= ran_out {
+            format!("{failed} of {n} trajectories ended in unusable model output: {stronger}")
+        } else if ran_out > 0 {
+            let why = if self.sent_back_for.is_empty() {
+                String::new()
+            } else {
+                format!(" (last sent back for: {}; the feedback is in records/)", counts(&self.sent_back_for))
+            };
             format!(
-                "{} of {n} trajectories ran out of rounds, rejections or budget before a report was approved: raise [caps] in productresearch.toml, or {stronger}",
-                ended("round_cap") + ended("budget")
+                "{ran_out} of {n} trajectories ran out of rounds, rejections or budget before a report was approved{why}: raise [caps] in productresearch.toml, or {stronger}"
             )
         } else if dropped("near_duplicate") * 2 > self.drops.values().sum::<usize>() {
             // Not the model's fault: the batch asked the same thing twice.
@@ -107,6 +124,22 @@ impl RunSummary {
         };
         Some(format!("low yield: {cause}"))
     }
+}
+
+/// Why the last step sent back in `t` was: its deterministic check's
+/// feedback template (`supervisor/feedback/raw_json` → `raw_json`), or
+/// `model verdict`.
+fn last_sent_back_for(t: &Trajectory) -> Option<String> {
+    t.events.iter().rev().find_map(|e| match &e.body {
+        EventBody::Verdict(v) if !v.approved() => Some(
+            v.prompts
+                .iter()
+                .find_map(|p| p.name.strip_prefix("supervisor/feedback/"))
+                .filter(|_| v.deterministic)
+                .map_or_else(|| "model verdict".to_string(), str::to_string),
+        ),
+        _ => None,
+    })
 }
 
 /// `approved 3, model_failure 1`, largest first.
@@ -232,6 +265,26 @@ mod tests {
         assert!(s.advice().unwrap().contains("2 of 4 reports cited products or URLs no tool returned"), "{:?}", s.advice());
         let s = RunSummary::new(&[approved(), ended(TerminationReason::RoundCap, "", 5)], &distilled(0, &["approved", "approved"]));
         assert!(s.advice().unwrap().contains("ran out of rounds"));
+        // Run 16 of docs/benchmarks.md: 3 round caps and 1 cut-off; the advice
+        // names the round caps and what their reports were sent back for.
+        let sent_back = |template: &str| {
+            let mut t = ended(TerminationReason::RoundCap, "no report approved in 3 rounds", 5);
+            let verdict = Verdict {
+                deterministic: true,
+                prompts: vec![productresearch_record::PromptRef { name: format!("supervisor/feedback/{template}"), sha256: String::new() }],
+                ..Verdict::revise(SupervisorState::CheckReport, "fix it")
+            };
+            t.push(1, EventBody::Verdict(verdict));
+            t
+        };
+        let cut = ended(TerminationReason::ModelFailure, "the answer was cut off at the length limit", 5);
+        let s = RunSummary::new(&[sent_back("raw_json"), sent_back("raw_json"), sent_back("echoed_instructions"), cut], &distilled(0, &[]));
+        let advice = s.advice().unwrap();
+        assert!(
+            advice.contains("3 of 4 trajectories ran out of rounds")
+                && advice.contains("(last sent back for: raw_json 2, echoed_instructions 1; the feedback is in records/)"),
+            "{advice}"
+        );
         let good = RunSummary::new(&[approved(), approved(), approved(), approved()], &distilled(3, &["grounding"]));
         assert_eq!(good.advice(), None);
         let alike = RunSummary::new(

@@ -103,6 +103,10 @@ mod tests {
             "Your last answer could not be used: the answer is empty. Answer again with one JSON object that matches the schema."
         );
         assert_eq!(say("again_action", json!({})), "Answer again, following the required format exactly.");
-        assert_eq!(say("write_report", json!({})), "Write the final report now, in Markdown (not JSON), from the tool results above.");
+        assert_eq!(
+            say("write_report", json!({})),
+            "Write the final report now, in Markdown (not JSON), from the tool results above. Name each product with its price and \
+             rating in your own words; do not copy the tools' JSON, your plan or these instructions."
+        );
     }
 }
