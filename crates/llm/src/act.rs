@@ -142,6 +142,13 @@ fn prose_report(response: &ChatResponse) -> Result<String, String> {
     };
     let text = if response.finish_reason.as_deref() == Some("length") {
         crate::report_end::trim(&text).ok_or_else(|| CUT_OFF.to_string())?
+    } else if crate::report_end::check(&text).is_err() {
+        // The model stopped on its own but left its last block unfinished (a
+        // quote whose `**` never closes, a heading with nothing under it):
+        // 360 tokens of a good report were sent back for that one line and
+        // the redraft was worse. Its whole part is its own words, as for a cut
+        // answer; when less than half is whole, the supervisor sends it back.
+        crate::report_end::trim(&text).unwrap_or(text)
     } else {
         text
     };
@@ -197,4 +204,30 @@ fn interpret(
         text_tools::validate_call(call, tools)?;
     }
     Ok((Action::Calls(calls), reasoning))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stopped(content: &str) -> ChatResponse {
+        ChatResponse {
+            content: Some(content.into()),
+            tool_calls: Vec::new(),
+            usage: Default::default(),
+            finish_reason: Some("stop".into()),
+            model: "m".into(),
+        }
+    }
+
+    #[test]
+    fn a_report_that_stopped_on_a_broken_last_block_keeps_its_whole_part() {
+        let whole = "## Backpacks\n\n### Tranzit Commuter 22L\n\n- **Price:** $119.00\n- **Rating:** 4.6\n- Fits a 16-inch laptop; stays dry in rain.";
+        let broken = format!("{whole}\n\n**Reviews:**\n- **Insert takes half the space; remove it for normal trips.\"");
+        assert_eq!(prose_report(&stopped(&broken)).unwrap(), whole);
+        assert_eq!(prose_report(&stopped(whole)).unwrap(), whole);
+        // Mostly broken: passed on as written, for the supervisor to send back.
+        let short = "Buy it.\n\n- **Insert takes half the space; remove it for normal trips and long runs alike.";
+        assert_eq!(prose_report(&stopped(short)).unwrap(), short);
+    }
 }
