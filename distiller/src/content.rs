@@ -4,7 +4,8 @@
 //!   A run of N or more words of any recorded verdict feedback appearing in an
 //!   assistant turn (content or reasoning) is an echo, unless the run also
 //!   appears in the query or a tool result (a product title the feedback quoted
-//!   is the tools' text, not the supervisor's). Review vocabulary ("## Revisions",
+//!   is the tools' text, not the supervisor's) or in the agent's own plan or
+//!   report written before that feedback (which the feedback quoted). Review vocabulary ("## Revisions",
 //!   "Addressed:", "supervisor", "feedback said") is an echo of any length.
 //! - invisible drafts: a rejected draft never reaches the example, so reasoning
 //!   that looks back at one ("Looking back at my draft…", "my previous attempt")
@@ -38,7 +39,7 @@ pub fn feedback_echo(trajectory: &Trajectory, messages: &[Message], min_words: u
     if min_words == 0 || feedback.is_empty() {
         return Ok(format!("no review vocabulary; {} feedback texts", feedback.len()));
     }
-    let echo = Echo::new(&feedback, messages.iter().filter_map(Message::source_text), min_words);
+    let echo = Echo::of(trajectory, messages.iter().filter_map(Message::source_text), min_words);
     for (i, part, text) in assistant_texts(messages) {
         if let Some(run) = echo.find(text) {
             return Err(format!("message {i} ({part}) repeats {min_words} words of recorded feedback: {run:?}"));
@@ -138,6 +139,35 @@ mod tests {
             *reasoning_content = None;
         }
         assert!(feedback_echo(&t, &m, 8).is_ok());
+    }
+
+    /// A plan sent back with feedback that restates `first`'s words, then
+    /// a plan that keeps them; the exported messages without reasoning.
+    fn replanned(first: &str) -> (Trajectory, Vec<Message>) {
+        const OWN: &str = "Visit_product returns a full record of the work bag's information.";
+        let feedback = "The plan is not complete: the tool does not return a full record of the work bag's information.";
+        let t = Script::new("t", "which bag?")
+            .plan(first.replace("OWN", OWN).as_str(), "", Some(feedback))
+            .plan(&format!("1. Search the catalog. 2. {OWN}"), "", None)
+            .tool("c1", "product_search", r#"{"query":"bag"}"#, "Canvas work bag, 15 L")
+            .report("Buy the canvas work bag (15 L).", None)
+            .end(TerminationReason::Approved);
+        let mut m = internalize(&t, "s").messages;
+        for message in &mut m {
+            if let Message::Assistant { reasoning_content, .. } = message {
+                *reasoning_content = None;
+            }
+        }
+        (t, m)
+    }
+
+    #[test]
+    fn runs_the_feedback_quoted_from_the_agent_are_the_agents_words() {
+        let (t, m) = replanned("OWN");
+        assert!(feedback_echo(&t, &m, 8).is_ok(), "{:?}", feedback_echo(&t, &m, 8));
+        // The same words taken up only after the feedback are its echo.
+        let (t, m) = replanned("Search the catalog.");
+        assert!(feedback_echo(&t, &m, 8).unwrap_err().contains("a full record of the work bag"), "{:?}", feedback_echo(&t, &m, 8));
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //! training data. A run of `n` words of any verdict feedback recorded in a
 //! trajectory is an echo, unless the run also appears in the example's own
 //! sources (the query, a tool result): a product title the feedback quoted is
-//! the tools' text, not the supervisor's.
+//! the tools' text, not the supervisor's; nor is a run the feedback quoted
+//! from the agent's own earlier plan or report ([`Echo::of`]).
 //!
 //! One definition serves both sides: the `feedback_echo` filter looks for
 //! such a run, and the internalization condenses its reasoning until there is
@@ -48,6 +49,29 @@ impl Echo {
         }
         let sources: HashSet<String> = sources.into_iter().flat_map(|s| grams(&words(s), n).collect::<Vec<_>>()).collect();
         let banned = feedback.iter().flat_map(|f| grams(&words(f), n).collect::<Vec<_>>()).filter(|g| !sources.contains(g)).collect();
+        Self { n, banned }
+    }
+
+    /// The runs of `n` words of `trajectory`'s recorded feedback that none
+    /// of `sources` contains and that the feedback did not quote from the
+    /// agent's own plan or report written before it: a supervisor model
+    /// restates the step it judges ("does not return a full record of the
+    /// work bag's information", of a plan that said "returns a full record of
+    /// the work bag's information"), and the agent keeping its own words is
+    /// no echo. A run the agent took up only after the feedback stays banned.
+    pub fn of<'a>(trajectory: &Trajectory, sources: impl IntoIterator<Item = &'a str>, n: usize) -> Self {
+        if n == 0 {
+            return Self::default();
+        }
+        let mut allowed: HashSet<String> = sources.into_iter().flat_map(|s| grams(&words(s), n).collect::<Vec<_>>()).collect();
+        let mut banned = HashSet::new();
+        for event in &trajectory.events {
+            match &event.body {
+                EventBody::Step(step) => allowed.extend(grams(&words(&step.text), n).filter(|g| !banned.contains(g)).collect::<Vec<_>>()),
+                EventBody::Verdict(v) => banned.extend(grams(&words(&v.feedback), n).filter(|g| !allowed.contains(g)).collect::<Vec<_>>()),
+                _ => {}
+            }
+        }
         Self { n, banned }
     }
 

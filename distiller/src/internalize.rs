@@ -209,7 +209,7 @@ pub fn internalize_with(
     // The lessons restate the feedback in the first person and keep its middle;
     // the agent's own reasoning may quote it. Both are condensed here, on the
     // whole reasoning of a turn, so no run survives across a lesson's edge.
-    let echo = Echo::new(&echo::recorded_feedback(trajectory), messages.iter().filter_map(Message::source_text), echo_words);
+    let echo = Echo::of(trajectory, messages.iter().filter_map(Message::source_text), echo_words);
     if !echo.is_empty() {
         for message in &mut messages {
             if let Message::Assistant { reasoning_content: Some(reasoning), .. } = message {
