@@ -4,6 +4,7 @@
 
 mod call;
 mod feedback;
+mod target;
 mod text;
 
 use std::collections::HashSet;

@@ -65,7 +65,9 @@ async fn an_agent_that_does_not_accept_the_offer_gets_every_verdict() {
 }
 
 /// With the result check configured a result can really be sent back: the
-/// revise verdict is recorded and reaches the agent.
+/// revise verdict is recorded and reaches the agent. Either way a tool error
+/// ends the trajectory there, unapproved: the distiller drops a trajectory
+/// holding one, so no report of it may be approved.
 #[tokio::test]
 async fn a_configured_result_check_sends_a_failed_call_back() {
     let mut script = research_script();
@@ -80,11 +82,16 @@ async fn a_configured_result_check_sends_a_failed_call_back() {
     assert_eq!((verdict.decision, verdict.state), (Decision::Revise, SupervisorState::CheckToolcall), "{verdict:?}");
     assert!(verdict.deterministic && verdict.feedback.contains("product_search failed (backend unavailable"), "{verdict:?}");
     assert!(sent.iter().any(|m| m.verdict == verdict), "the agent got the rejection");
-    // Without the check the same result is recorded as approved.
+    let end = t.termination().unwrap();
+    assert_eq!(end.reason, TerminationReason::ToolFailure, "{end:?}");
+    assert!(end.detail.contains("product_search c1 returned an error: backend unavailable"), "{end:?}");
+    // Without the check the same result is recorded as approved, and ends it too.
     let mut script = research_script();
     script[3] = Step::result(ToolResult { call_id: "c1".into(), name: "product_search".into(), content: "x".into(), is_error: true });
     let (t, _, _) = run_with(script, Caps::default(), Ok(()), false).await;
     assert!(verdict_of(&t, 3).approved());
+    assert_eq!(t.termination().unwrap().reason, TerminationReason::ToolFailure);
+    assert!(!t.steps().iter().any(|(_, s, _)| s.kind == StepKind::Report), "nothing after the error is asked for");
 }
 
 /// The agent learns where each of its steps goes in the record from the

@@ -1,6 +1,6 @@
 //! Check Toolcall's deterministic checks: a call to a tool that does not
-//! exist, arguments that break the schema, exact and near repeats of an
-//! approved call, degenerate arguments — decided before a bad call costs anything.
+//! exist, arguments that break the schema, a visit of a target no result
+//! listed, exact and near repeats of an approved call, degenerate arguments — decided before a bad call costs anything.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
@@ -8,6 +8,7 @@ use std::sync::Arc;
 use productresearch_llm::Validators;
 use productresearch_record::{ToolCall, ToolSpec};
 
+use super::target::Targets;
 use super::{Feedback, degenerate, truncate};
 use crate::caps::Caps;
 
@@ -19,6 +20,8 @@ pub struct CallChecker {
     seen: HashSet<(String, String)>,
     /// Approved calls by their loose form, for near repeats.
     loose: Vec<Loose>,
+    /// What the research has met, which a visit's target must be part of.
+    targets: Targets,
 }
 
 /// A call with its free-text arguments reduced to their content words: the
@@ -48,7 +51,7 @@ impl CallChecker {
                 (s.name.clone(), v)
             })
             .collect();
-        Self { validators, caps: *caps, seen: HashSet::new(), loose: Vec::new() }
+        Self { validators, caps: *caps, seen: HashSet::new(), loose: Vec::new(), targets: Targets::default() }
     }
 
     /// Feedback when the call must be revised, `None` when it passes.
@@ -66,6 +69,9 @@ impl CallChecker {
         if !errors.is_empty() {
             return Some(Feedback::arguments_schema(&call.name, &errors));
         }
+        if let Some(feedback) = self.targets.check(&call.name, &args) {
+            return Some(feedback);
+        }
         if self.seen.contains(&key(&call.name, &args)) {
             return Some(Feedback::exact_repeat(&call.name));
         }
@@ -74,6 +80,12 @@ impl CallChecker {
             return Some(Feedback::near_repeat(&call.name, &earlier.words.iter().map(String::as_str).collect::<Vec<_>>()));
         }
         strings(&args).into_iter().find_map(|text| degenerate(text, &self.caps)).map(|inner| Feedback::in_arguments(&call.name, inner))
+    }
+
+    /// Remembers a text the agent was given (the query, a follow-up, a usable
+    /// tool result), where the targets of its visits come from.
+    pub fn remember(&mut self, text: &str) {
+        self.targets.remember(text);
     }
 
     /// Remembers an approved call, so an exact or near repeat is caught.

@@ -149,6 +149,12 @@ impl Feedback {
     pub fn tool_empty(tool: &str) -> Self {
         Self::new("tool_empty", json!({"tool": tool}))
     }
+
+    /// A visit of a `key` (`target`) no result listed; `search`: the tool
+    /// that lists them, `offered`: some it did list.
+    pub fn unlisted_target(tool: &str, key: &str, target: &str, search: &str, offered: &[&str]) -> Self {
+        Self::new("unlisted_target", json!({"tool": tool, "key": key, "target": target, "search": search, "offered": offered.join(", ")}))
+    }
 }
 
 /// Renders every feedback template once with sample values, so a broken
@@ -180,6 +186,7 @@ fn samples() -> Vec<Feedback> {
         Feedback::unused_results("w"),
         Feedback::tool_failed("t", "e"),
         Feedback::tool_empty("t"),
+        Feedback::unlisted_target("t", "url", "u", "s", &["v"]),
     ]
 }
 

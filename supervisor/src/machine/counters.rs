@@ -2,7 +2,9 @@
 //! turn, attempts, approved calls and results, the evidence and feedback
 //! so far. They are rebuilt from the record on resume, verdict by verdict.
 
-use productresearch_record::{BudgetKind, Decision, Intent, Step, StepKind, TerminationReason, ToolCall, Verdict};
+use productresearch_record::{
+    BudgetKind, Decision, FailureClass, FailureKind, Intent, Step, StepKind, Termination, TerminationReason, ToolCall, Verdict,
+};
 
 use super::end::End;
 use crate::caps::Caps;
@@ -107,6 +109,20 @@ impl Counters {
                 let status = if result.is_error { "error" } else { "ok" };
                 self.results += 1;
                 self.evidence.push(format!("- {}({}) -> {status}, {} chars", result.name, args, result.content.len()));
+                if result.is_error {
+                    // A trajectory holding a tool error is no training data
+                    // (the distiller drops it), so none of its report is
+                    // approved: it ends here, before it costs more rounds.
+                    let error = result.content.lines().next().unwrap_or("").chars().take(200).collect::<String>();
+                    return Some(End(
+                        self.round,
+                        Termination::failure(
+                            FailureClass { kind: FailureKind::Tool, transient: false },
+                            format!("{} {} returned an error: {error}", result.name, result.call_id),
+                        ),
+                    ));
+                }
+                checker.remember(&result.content);
             }
             StepKind::Report => {
                 self.reports += 1;

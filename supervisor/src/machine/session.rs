@@ -85,7 +85,9 @@ impl<M: Mesh> Supervisor<M> {
                 if step_seen.is_err() || verdict_seen.is_err() {
                     return Ok(Flow::End(cancelled(round)));
                 }
-                state.apply(&step, &verdict, caps, checker);
+                if let Some(end) = state.apply(&step, &verdict, caps, checker) {
+                    return Ok(Flow::End(end));
+                }
                 continue;
             }
             let span = crate::spans::verdict_span(&mut rounds, &step, &traceparent, state.round, state.attempt(step.kind));
