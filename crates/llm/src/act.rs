@@ -140,9 +140,10 @@ fn prose_report(response: &ChatResponse) -> Result<String, String> {
         Ok(Parsed::Call { .. }) => return Err("no tool may be called now; write the final report".into()),
         Err(problem) => return Err(problem),
     };
+    let text = crate::report_end::unfence(&text).into_owned();
     let text = if response.finish_reason.as_deref() == Some("length") {
         crate::report_end::trim(&text).ok_or_else(|| CUT_OFF.to_string())?
-    } else if crate::report_end::check(&text).is_err() {
+    } else if crate::report_end::check(&text).is_err() || crate::completeness::is_cut_off(&text).is_some() {
         // The model stopped on its own but left its last block unfinished (a
         // quote whose `**` never closes, a heading with nothing under it):
         // 360 tokens of a good report were sent back for that one line and
@@ -185,6 +186,7 @@ fn interpret(
                 return Err("call a tool now: the report comes once the tools have given the evidence".into());
             }
             Parsed::Report(report) => {
+                let report = crate::report_end::unfence(&report).into_owned();
                 // A report cut off or garbled on the way is asked for again.
                 if let Some(cut) = crate::completeness::is_cut_off(&report) {
                     return Err(format!("the report is incomplete: {cut}; write the whole report again"));
@@ -229,5 +231,7 @@ mod tests {
         // Mostly broken: passed on as written, for the supervisor to send back.
         let short = "Buy it.\n\n- **Insert takes half the space; remove it for normal trips and long runs alike.";
         assert_eq!(prose_report(&stopped(short)).unwrap(), short);
+        // Wrapped in a fence it never closes (CI's real-model run ended a trajectory on this).
+        assert_eq!(prose_report(&stopped(&format!("```markdown\n{whole}"))).unwrap(), whole);
     }
 }

@@ -91,6 +91,22 @@ pub fn trim(text: &str) -> Option<String> {
     }
 }
 
+/// `text` without the fence line of a report wrapped in a code block that
+/// never closes (`` ```markdown `` as its first line and no closing fence): the
+/// small models write that and stop, and the report inside is whole. Any
+/// other text comes back as it is; a block opened later is [`trim`]'s.
+pub fn unfence(text: &str) -> std::borrow::Cow<'_, str> {
+    let fences = text.lines().filter(|l| l.trim_start().starts_with("```")).count();
+    let first = text.lines().find(|l| !l.trim().is_empty());
+    match first {
+        Some(line) if fences % 2 == 1 && line.trim_start().starts_with("```") => {
+            let at = text.find(line).expect("a line of the text") + line.len();
+            std::borrow::Cow::Owned(text[at..].trim_start_matches(['\r', '\n']).to_string())
+        }
+        _ => std::borrow::Cow::Borrowed(text),
+    }
+}
+
 /// Where `line`'s last sentence but one ends (after its `.`, `!` or `?`).
 fn last_sentence_end(line: &str) -> Option<usize> {
     line.rfind(['.', '!', '?']).map(|i| i + 1).filter(|&i| i < line.len())
@@ -119,6 +135,19 @@ fn tail(line: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_report_wrapped_in_a_fence_it_never_closes_is_unwrapped() {
+        // Seen on the 0.5B model: sent back twice for the fence and ended as a model failure.
+        let wrapped = "```markdown\n# Picks\n\nThe Aurion [hp-001] is the pick at $329.99.\n";
+        assert_eq!(unfence(wrapped), "# Picks\n\nThe Aurion [hp-001] is the pick at $329.99.\n");
+        assert!(check(&unfence(wrapped)).is_ok());
+        let closed = "```\nnot a report\n```\nThe Aurion [hp-001] is the pick.";
+        assert_eq!(unfence(closed), closed, "a closed block stays");
+        let later = "# Picks\nThe Aurion [hp-001] is the pick.\n```json\n{\"a\":";
+        assert_eq!(unfence(later), later, "a block opened later is trimmed, not unwrapped");
+        assert_eq!(trim(later).as_deref(), Some("# Picks\nThe Aurion [hp-001] is the pick."));
+    }
 
     #[test]
     fn an_unfinished_end_is_trimmed_to_the_whole_part() {
