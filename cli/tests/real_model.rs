@@ -1,7 +1,6 @@
 //! The demo batch end to end on the real local model: the mesh on loopback,
 //! every role on the embedded llama.cpp server with the endpoint settings and
-//! the embedded-model bounds `productresearch run` uses (report rounds cut to
-//! 2 for CI's time), then distillation. What must hold: at least one SFT
+//! the embedded-model bounds `productresearch run` uses, then distillation. What must hold: at least one SFT
 //! example exported from the 0.5B model's own work, every approved report
 //! exported (the supervisor never approves what the distiller drops), a
 //! typed termination and a complete, ordered record for each trajectory. In
@@ -47,8 +46,12 @@ async fn the_demo_batch_on_the_real_local_model_exports_sft_examples() {
     let server = EmbeddedModel::start(&config).await.unwrap();
     let llm = server.endpoint.clone();
     let out = tempfile::tempdir().unwrap();
+    // The run's own bounds: with two report rounds and two tries per step
+    // (cut for CI's time before), one run in three here ended all four users
+    // unapproved (a plan refused twice, two reports sent back twice) once the
+    // report checks grew stricter.
     let caps =
-        supervisor::Caps { max_tool_calls: config.max_tool_calls, max_report_rounds: 2, max_rejections_per_step: 2, ..Default::default() };
+        supervisor::Caps { max_tool_calls: config.max_tool_calls, max_report_rounds: config.max_report_rounds, ..Default::default() };
     let (users, _) = histories::read(&root().join("demo/histories.jsonl")).unwrap();
     let mesh = LocalMesh::start(MeshSettings {
         user_agent_llm: llm.clone(),
