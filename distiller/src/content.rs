@@ -79,13 +79,7 @@ mod tests {
             .report("draft", Some(FEEDBACK))
             .report(report, None)
             .end(TerminationReason::Approved);
-        let mut m = internalize(&t, "sys").messages;
-        for message in &mut m {
-            if let Message::Assistant { reasoning_content, .. } = message {
-                *reasoning_content = None;
-            }
-        }
-        (t, m)
+        without_reasoning(t, "sys")
     }
 
     #[test]
@@ -152,7 +146,13 @@ mod tests {
             .tool("c1", "product_search", r#"{"query":"bag"}"#, "Canvas work bag, 15 L")
             .report("Buy the canvas work bag (15 L).", None)
             .end(TerminationReason::Approved);
-        let mut m = internalize(&t, "s").messages;
+        without_reasoning(t, "s")
+    }
+
+    /// `t` internalized with no reasoning, so only the turns' content is
+    /// checked for echoes.
+    fn without_reasoning(t: Trajectory, system: &str) -> (Trajectory, Vec<Message>) {
+        let mut m = internalize(&t, system).messages;
         for message in &mut m {
             if let Message::Assistant { reasoning_content, .. } = message {
                 *reasoning_content = None;
