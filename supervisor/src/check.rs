@@ -53,12 +53,15 @@ const QUOTED_ERROR_CHARS: usize = 200;
 /// building on nothing; `None` for a usable result. Without the check a
 /// result is recorded as it comes and no verdict goes back to the agent.
 pub fn unusable_result(result: &ToolResult) -> Option<Feedback> {
-    let content = result.content.trim();
     if result.is_error {
-        let error = truncate(content.lines().next().unwrap_or(""), QUOTED_ERROR_CHARS);
-        return Some(Feedback::tool_failed(&result.name, error));
+        return Some(Feedback::tool_failed(&result.name, quoted_error(result)));
     }
-    content.is_empty().then(|| Feedback::tool_empty(&result.name))
+    result.content.trim().is_empty().then(|| Feedback::tool_empty(&result.name))
+}
+
+/// The first line of a tool error, as far as it is quoted back.
+pub fn quoted_error(result: &ToolResult) -> &str {
+    truncate(result.content.trim().lines().next().unwrap_or(""), QUOTED_ERROR_CHARS)
 }
 
 /// Lowercase alphanumeric words.

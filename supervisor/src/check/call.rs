@@ -1,6 +1,7 @@
 //! Check Toolcall's deterministic checks: a call to a tool that does not
 //! exist, arguments that break the schema, a visit of a target no result
-//! listed, exact and near repeats of an approved call, degenerate arguments — decided before a bad call costs anything.
+//! listed, exact and near repeats of an approved call, degenerate arguments —
+//! decided before a bad call costs anything.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;

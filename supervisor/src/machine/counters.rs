@@ -113,7 +113,7 @@ impl Counters {
                     // A trajectory holding a tool error is no training data
                     // (the distiller drops it), so none of its report is
                     // approved: it ends here, before it costs more rounds.
-                    let error = result.content.lines().next().unwrap_or("").chars().take(200).collect::<String>();
+                    let error = crate::check::quoted_error(result);
                     return Some(End(
                         self.round,
                         Termination::failure(
