@@ -50,11 +50,11 @@ fn definition(max_results: usize) -> ToolDefinition {
         parameters: json!({
             "type": "object",
             "properties": {
-                "query": {"type": "string", "minLength": 1, "description": "Keywords, e.g. \"noise cancelling headphones for flights\"."},
+                "query": {"type": "string", "minLength": 1, "description": "Keywords from the research query: the kind of product and the features that matter."},
                 "limit": {"type": "integer", "minimum": 1, "maximum": max_results, "default": DEFAULT_LIMIT, "description": "How many results to return."},
                 "min_price": {"type": "number", "minimum": 0, "description": "Lowest price, in the catalog's currency."},
                 "max_price": {"type": "number", "minimum": 0, "description": "Highest price, in the catalog's currency."},
-                "category": {"type": "string", "minLength": 1, "description": "Part of the category path, case-insensitive, e.g. \"Headphones\" or \"Running > Shoes\"."},
+                "category": {"type": "string", "minLength": 1, "description": "Part of a category path as the results show it (\"A > B > C\"), case-insensitive. Leave it out unless a result showed that category."},
                 "brand": {"type": "string", "minLength": 1, "description": "Brand name, case-insensitive, exact."},
                 "min_rating": {"type": "number", "minimum": 0, "maximum": 5, "description": "Lowest average rating, 0 to 5."}
             },

@@ -63,7 +63,7 @@ fn definition(visit_max_chars: usize) -> ToolDefinition {
             "type": "object",
             "properties": {
                 "product_id": {"type": "string", "minLength": 1, "description": "A product_id returned by product_search."},
-                "goal": {"type": "string", "description": "What you want to learn about the product, e.g. \"battery life on long flights\"."}
+                "goal": {"type": "string", "description": "What you need to learn about this product for the research query."}
             },
             "required": ["product_id"],
             "additionalProperties": false

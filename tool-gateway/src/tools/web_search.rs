@@ -47,7 +47,7 @@ fn definition() -> ToolDefinition {
         parameters: json!({
             "type": "object",
             "properties": {
-                "query": {"type": "string", "minLength": 1, "description": "Keywords, e.g. \"best espresso machine under 500\"."},
+                "query": {"type": "string", "minLength": 1, "description": "Keywords from the research query: the kind of product and what a buying guide or review would compare."},
                 "limit": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT, "description": "How many results to return."}
             },
             "required": ["query"],

@@ -55,7 +55,7 @@ fn definition(visit_max_chars: usize) -> ToolDefinition {
             "type": "object",
             "properties": {
                 "url": {"type": "string", "minLength": 1, "description": "An http or https URL returned by web_search."},
-                "goal": {"type": "string", "description": "What you are looking for on the page, e.g. \"which model has the longest battery life\"."}
+                "goal": {"type": "string", "description": "What you need to learn from this page for the research query."}
             },
             "required": ["url"],
             "additionalProperties": false
