@@ -238,7 +238,10 @@ fn try_init_with(
     opentelemetry::global::set_meter_provider(meter.clone());
 
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&config.log_filter));
-    let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_target(false);
+    // Colours only on a terminal: a log file, a pod's log or a CI capture
+    // would otherwise hold the escape codes.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_target(false).with_ansi(ansi);
     let fmt = if config.json_logs { fmt.json().boxed() } else { fmt.boxed() };
     // The OTel layer gets its own filter: the log filter must not decide which
     // spans exist (RUST_LOG=warn would otherwise remove every span and break
