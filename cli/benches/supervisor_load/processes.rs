@@ -180,4 +180,9 @@ pub async fn processes(n: usize) {
         cpu * 1e6 / model.requests as f64
     );
     println!("  spans exported      {spans} ({:.1} per research step)", spans as f64 / steps as f64);
+    // `BENCH_KEEP=1`: the services' logs, traces and records stay for a look
+    // (e.g. the allocator's statistics with `MIMALLOC_SHOW_STATS=1`).
+    if std::env::var("BENCH_KEEP").as_deref() == Ok("1") {
+        println!("  kept in {}", work.keep().display());
+    }
 }
