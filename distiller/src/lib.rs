@@ -33,7 +33,9 @@ pub mod stats;
 pub mod termination;
 pub mod tokens;
 pub mod validate;
-pub mod vocabulary;
+/// The vocabulary is the record crate's, so the supervisor applies the same
+/// lists before it approves.
+pub use productresearch_record::vocabulary;
 
 use std::future::Future;
 

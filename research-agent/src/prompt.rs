@@ -83,7 +83,7 @@ mod tests {
         );
         assert_eq!(
             p.render(PLAN_FEEDBACK, feedback_context("add prices")).unwrap().text,
-            "Feedback on your plan: add prices\nWrite the revised plan as JSON {\"plan\": \"...\"}."
+            "Feedback on your plan: add prices\nWrite the whole plan again as JSON {\"plan\": \"...\"}."
         );
         assert_eq!(p.render(CALL_REJECTED, feedback_context("repeat")).unwrap().text, "This call was not executed. repeat");
         assert!(p.render(SYSTEM, json!({})).unwrap().text.contains("web_visit"));

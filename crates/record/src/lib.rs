@@ -15,6 +15,7 @@ pub mod rubric;
 pub mod step;
 pub mod tool;
 pub mod trajectory;
+pub mod vocabulary;
 
 pub use convert::ConvertError;
 pub use failure::{FailureClass, FailureKind};

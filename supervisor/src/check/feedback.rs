@@ -114,6 +114,12 @@ impl Feedback {
         Self::new("echoed_feedback", json!({"run": run}))
     }
 
+    /// A plan or report (`what`) whose `phrase` names an earlier draft or a
+    /// review, which the distiller's example will not show.
+    pub fn looks_back(what: &str, phrase: &str) -> Self {
+        Self::new("looks_back", json!({"what": what, "phrase": phrase}))
+    }
+
     /// A report the distiller's rule finds unfinished, and `why`.
     pub fn unfinished(why: &str) -> Self {
         Self::new("unfinished", json!({"why": why}))
@@ -180,6 +186,7 @@ fn samples() -> Vec<Feedback> {
         Feedback::cut_off("w"),
         Feedback::echoed_feedback("r"),
         Feedback::unfinished("w"),
+        Feedback::looks_back("report", "p"),
         Feedback::thin(3, 30),
         Feedback::ungrounded("w"),
         Feedback::raw_json(&["k"]),

@@ -5,7 +5,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
-use productresearch_record::{Trajectory, grounding};
+use productresearch_record::{Trajectory, grounding, vocabulary};
 
 use super::{Feedback, cut_off, degenerate, words};
 use crate::caps::Caps;
@@ -66,7 +66,9 @@ impl TextChecker {
     /// Feedback when a plan must be revised, `None` when it may go to the model.
     pub fn plan(&self, text: &str, caps: &Caps) -> Option<Feedback> {
         let echo = (caps.plan_echo_percent > 0).then(|| self.plan_echo(text, caps.echo_words, caps.plan_echo_percent)).flatten();
-        echo.or_else(|| cut_off(text)).or_else(|| degenerate(text, caps))
+        echo.or_else(|| cut_off(text))
+            .or_else(|| degenerate(text, caps))
+            .or_else(|| (self.min_tool_calls > 0).then(|| looks_back("plan", text)).flatten())
     }
 
     /// Feedback when a report must be revised: `results` approved tool calls
@@ -84,7 +86,11 @@ impl TextChecker {
             .or_else(|| degenerate(text, caps))
             // The distiller's own rules for a report, where the supervisor
             // serves a distiller (its `min_tool_calls` is set).
-            .or_else(|| (self.min_tool_calls > 0).then(|| unfinished(text).or_else(|| thin(text, caps.min_report_words))).flatten())
+            .or_else(|| {
+                (self.min_tool_calls > 0)
+                    .then(|| looks_back("report", text).or_else(|| unfinished(text)).or_else(|| thin(text, caps.min_report_words)))
+                    .flatten()
+            })
     }
 
     /// What `text` shares with the agent's own instructions in runs of `n`
@@ -250,6 +256,14 @@ fn json_keys(text: &str) -> Vec<&str> {
     keys
 }
 
+/// Feedback when a plan or report (`what`) uses the distiller's draft or
+/// review vocabulary: "Here is the revised report" answers feedback that the
+/// example will not show, so the distiller drops it (`invisible_draft`,
+/// `feedback_echo`). A 0.5B model's round-2 report said it and was approved.
+fn looks_back(what: &str, text: &str) -> Option<Feedback> {
+    vocabulary::draft_phrase_in(text).or_else(|| vocabulary::review_phrase_in(text)).map(|p| Feedback::looks_back(what, p))
+}
+
 /// Feedback when a report fails the distiller's rule for a finished report
 /// (it ends on a heading, a bare phrase, an unclosed bracket): one rule, so
 /// the supervisor never approves a report the distiller drops.
@@ -315,6 +329,25 @@ mod tests {
         // One call left under the cap: asking for two would only loop.
         assert!(t.report(REPORT, 1, 0, &[], &Caps::default()).is_none());
         assert!(texts(0).report(REPORT, 0, 8, &[], &Caps::default()).is_none());
+    }
+
+    #[test]
+    fn a_text_that_looks_back_at_a_draft_or_a_review_is_sent_back() {
+        let t = texts(2);
+        let caps = Caps::default();
+        // The round-2 report the distiller dropped as `invisible_draft`.
+        let revised = format!("Here is the revised report.\n\n{REPORT}");
+        let f = t.report(&revised, 2, 6, &[], &caps).unwrap().text();
+        assert!(f.contains("says \"revised report\"") && f.contains("first answer"), "{f}");
+        let per = format!("{REPORT}\n\nPer the feedback, each pick now has its price.");
+        assert!(t.report(&per, 2, 6, &[], &caps).unwrap().text().contains("\"per the feedback\""));
+        // Customers' feedback is what a report is about.
+        assert!(t.report(&format!("{REPORT}\n\nCustomer feedback praises how flat it folds."), 2, 6, &[], &caps).is_none());
+        let plan = "Revised plan: 1. Search the catalog for quiet kettles under $60. 2. Open the top three.";
+        assert!(t.plan(plan, &caps).unwrap().text().contains("The plan says \"revised plan\""));
+        // Without a distiller to serve, the words are the agent's own business.
+        assert!(texts(0).report(&revised, 2, 6, &[], &caps).is_none());
+        assert!(texts(0).plan(plan, &caps).is_none());
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! Words an exported example must not use: the ones that give the second role
 //! away, and the ones that point at a draft the example does not contain.
-//! The content filters look for them, the rewriting of reflections removes
-//! them, and the validator checks the reasoning once more.
+//! The distiller's content filters look for them, the rewriting of
+//! reflections removes them, and the validator checks the reasoning once more;
+//! the supervisor sends back a plan or report that uses them, so it never
+//! approves what the distiller drops.
 
 /// Words that would reveal the second role if they appeared in an example's
 /// reasoning (matched case-insensitively anywhere, so `Supervisory` counts too).
