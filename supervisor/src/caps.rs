@@ -52,6 +52,10 @@ pub struct Caps {
     /// JSON object keys (`"product_id":`) in a report from which it pastes a
     /// tool's raw result instead of reporting it (0: off).
     pub raw_json_keys: u32,
+    /// Proposals of one call (tool + arguments, rejected ones included)
+    /// above which the trajectory ends as a loop: the distiller's
+    /// `max_identical_calls`, which would drop it (0: off).
+    pub max_identical_calls: u32,
 }
 
 impl Default for Caps {
@@ -72,6 +76,7 @@ impl Default for Caps {
             report_echo_percent: 10,
             min_report_words: 30,
             raw_json_keys: 3,
+            max_identical_calls: 2,
         }
     }
 }
@@ -99,6 +104,7 @@ impl Caps {
             report_echo_percent: request.report_echo_percent.unwrap_or(self.report_echo_percent),
             min_report_words: request.min_report_words.unwrap_or(self.min_report_words),
             raw_json_keys: request.raw_json_keys.unwrap_or(self.raw_json_keys),
+            max_identical_calls: request.max_identical_calls.unwrap_or(self.max_identical_calls),
         }
     }
 
@@ -114,7 +120,7 @@ impl Caps {
     }
 
     /// The guards by name, in field order.
-    pub fn guards(&self) -> [(&'static str, u32); 8] {
+    pub fn guards(&self) -> [(&'static str, u32); 9] {
         [
             ("near_repeat_percent", self.near_repeat_percent),
             ("degenerate_min_words", self.degenerate_min_words),
@@ -124,6 +130,7 @@ impl Caps {
             ("report_echo_percent", self.report_echo_percent),
             ("min_report_words", self.min_report_words),
             ("raw_json_keys", self.raw_json_keys),
+            ("max_identical_calls", self.max_identical_calls),
         ]
     }
 }
@@ -146,6 +153,7 @@ impl From<Caps> for pb::Caps {
             report_echo_percent: Some(c.report_echo_percent),
             min_report_words: Some(c.min_report_words),
             raw_json_keys: Some(c.raw_json_keys),
+            max_identical_calls: Some(c.max_identical_calls),
         }
     }
 }

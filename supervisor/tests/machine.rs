@@ -42,6 +42,31 @@ async fn schema_violations_and_exact_repeats_are_rejected_without_a_model_call()
 }
 
 #[tokio::test]
+async fn a_call_proposed_more_often_than_the_distiller_keeps_ends_the_trajectory_as_a_loop() {
+    let script = vec![
+        text(StepKind::Plan, "plan v1"),
+        text(StepKind::Plan, "plan v2"),
+        call("c1", "{\"query\": \"headphones\"}"),
+        result("c1"),
+        call("c2", "{\"query\": \"headphones\"}"),
+        call("c3", "{ \"query\":\"headphones\" }"),
+        call("c4", "{\"query\": \"anc headphones\"}"),
+        result("c4"),
+        text(StepKind::Report, "report v1"),
+        text(StepKind::Report, "report v2"),
+    ];
+    let (t, _) = run(script.clone(), Caps::default(), Ok(())).await;
+    let end = t.termination().unwrap();
+    assert_eq!(end.reason, TerminationReason::Budget, "{end:?}");
+    assert!(end.detail.contains("proposed 3 times, more than caps.max_identical_calls (2)"), "{end:?}");
+    let third = verdict_of(&t, 5);
+    assert!(third.deterministic && third.feedback.contains("2 times already"), "{third:?}");
+    // Off, the repeat is only sent back and the research goes on.
+    let (t, _) = run(script, Caps { max_identical_calls: 0, ..Caps::default() }, Ok(())).await;
+    assert_eq!(t.termination().unwrap().reason, TerminationReason::Approved);
+}
+
+#[tokio::test]
 async fn the_round_cap_ends_an_unapproved_trajectory() {
     let script = vec![text(StepKind::Plan, "p1"), text(StepKind::Plan, "p2"), text(StepKind::Report, "r1"), text(StepKind::Report, "r2")];
     let (t, _) = run(script, Caps { max_report_rounds: 1, ..Caps::default() }, Ok(())).await;

@@ -37,6 +37,19 @@ pub struct ToolCall {
     pub arguments: String,
 }
 
+impl ToolCall {
+    /// What makes two calls the same call: the tool and its arguments in
+    /// canonical JSON (`{"a":1, "b":2}` and `{"b":2,"a":1}` are one call;
+    /// arguments that are not JSON count as their trimmed text). The
+    /// distiller's loop filter and the supervisor's guard count by it.
+    pub fn identity(&self) -> (String, String) {
+        let args = serde_json::from_str::<serde_json::Value>(&self.arguments)
+            .map(|v| v.to_string())
+            .unwrap_or_else(|_| self.arguments.trim().to_string());
+        (self.name.clone(), args)
+    }
+}
+
 /// What a tool returned.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

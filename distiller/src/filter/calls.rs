@@ -11,11 +11,7 @@ pub(super) fn most_repeated_call(trajectory: &Trajectory) -> (usize, String) {
     let mut counts: HashMap<(String, String), usize> = HashMap::new();
     for (_, step, _) in trajectory.steps() {
         if let Some(call) = step.tool_call.as_ref().filter(|_| step.kind == StepKind::ToolCall) {
-            // Canonical arguments: `{"a":1, "b":2}` and `{"b":2,"a":1}` are one call.
-            let args = serde_json::from_str::<serde_json::Value>(&call.arguments)
-                .map(|v| v.to_string())
-                .unwrap_or_else(|_| call.arguments.trim().to_string());
-            *counts.entry((call.name.clone(), args)).or_default() += 1;
+            *counts.entry(call.identity()).or_default() += 1;
         }
     }
     counts

@@ -114,6 +114,12 @@ impl Feedback {
         Self::new("echoed_feedback", json!({"run": run}))
     }
 
+    /// A call of `tool` proposed `times` times already with the same
+    /// arguments: the proposal that ends the trajectory as a loop.
+    pub fn repeated_proposal(tool: &str, times: u32) -> Self {
+        Self::new("loop", json!({"tool": tool, "times": times}))
+    }
+
     /// A plan or report (`what`) whose `phrase` names an earlier draft or a
     /// review, which the distiller's example will not show.
     pub fn looks_back(what: &str, phrase: &str) -> Self {
@@ -187,6 +193,7 @@ fn samples() -> Vec<Feedback> {
         Feedback::echoed_feedback("r"),
         Feedback::unfinished("w"),
         Feedback::looks_back("report", "p"),
+        Feedback::repeated_proposal("t", 2),
         Feedback::thin(3, 30),
         Feedback::ungrounded("w"),
         Feedback::raw_json(&["k"]),

@@ -2,13 +2,15 @@
 //! turn, attempts, approved calls and results, the evidence and feedback
 //! so far. They are rebuilt from the record on resume, verdict by verdict.
 
+use std::collections::HashMap;
+
 use productresearch_record::{
     BudgetKind, Decision, FailureClass, FailureKind, Intent, Step, StepKind, Termination, TerminationReason, ToolCall, Verdict,
 };
 
 use super::end::End;
 use crate::caps::Caps;
-use crate::check::CallChecker;
+use crate::check::{CallChecker, Feedback};
 
 /// Counters of one trajectory.
 #[derive(Default)]
@@ -29,6 +31,10 @@ pub(super) struct Counters {
     pub(super) evidence: Vec<String>,
     /// Feedback sent back so far: a report that repeats it is no report.
     pub(super) feedback: Vec<String>,
+    /// Proposals of each call ([`ToolCall::identity`]), rejected ones
+    /// included, in the whole trajectory: the distiller's loop filter counts
+    /// them the same way.
+    pub(super) proposals: HashMap<(String, String), u32>,
 }
 
 impl Counters {
@@ -71,6 +77,15 @@ impl Counters {
         }
     }
 
+    /// Feedback when `call` would be proposed more often than
+    /// `caps.max_identical_calls` allows: it is sent back, and recording that
+    /// verdict ends the trajectory ([`Counters::apply`]), which the distiller
+    /// would drop as a loop. So the proposal over the limit is never approved.
+    pub(super) fn loops(&self, call: &ToolCall, caps: &Caps) -> Option<Feedback> {
+        let proposed = self.proposals.get(&call.identity()).copied().unwrap_or(0);
+        (caps.max_identical_calls > 0 && proposed >= caps.max_identical_calls).then(|| Feedback::repeated_proposal(&call.name, proposed))
+    }
+
     /// Updates the counters with a recorded verdict; `Some` ends the trajectory.
     pub(super) fn apply(&mut self, step: &Step, verdict: &Verdict, caps: &Caps, checker: &mut CallChecker) -> Option<End> {
         if verdict.decision != Decision::Approve && !verdict.feedback.is_empty() {
@@ -86,6 +101,18 @@ impl Counters {
             }
             StepKind::ToolCall => {
                 let call = step.tool_call.as_ref().expect("validated");
+                let proposed = self.proposals.entry(call.identity()).or_default();
+                *proposed += 1;
+                if caps.max_identical_calls > 0 && *proposed > caps.max_identical_calls {
+                    return Some(End::budget(
+                        self.round,
+                        BudgetKind::Rejections,
+                        format!(
+                            "{} {} proposed {proposed} times, more than caps.max_identical_calls ({}): a loop",
+                            call.name, call.arguments, caps.max_identical_calls
+                        ),
+                    ));
+                }
                 if approved {
                     self.approved_calls += 1;
                     self.round_calls += 1;

@@ -169,8 +169,9 @@ impl<M: Mesh> Supervisor<M> {
                 };
             }
             StepKind::ToolCall => {
-                if let Some(feedback) = step.tool_call.as_ref().and_then(|c| checker.check(c)).or_else(|| degenerate(&step.reasoning, caps))
-                {
+                let call = step.tool_call.as_ref();
+                let feedback = call.and_then(|c| state.loops(c, caps).or_else(|| checker.check(c)));
+                if let Some(feedback) = feedback.or_else(|| degenerate(&step.reasoning, caps)) {
                     return self.sent_back(SupervisorState::CheckToolcall, &feedback);
                 }
                 if !self.model_call_checks {
