@@ -10,6 +10,7 @@ use productresearch_proto::research_agent::v1::research_agent_service_server::Re
 use productresearch_proto::research_agent::v1::{
     ResearchRequest, ResearchResponse, StartResearch, StepPosition, research_request, research_response,
 };
+use productresearch_proto::tool_gateway::v1::ToolDefinition;
 use productresearch_record::{Intent, Step, StepKind, SupervisorState, ToolSpec, TrajectoryEvent, Verdict};
 use productresearch_runtime::failure::{self, FailureKind};
 use productresearch_runtime::telemetry::genai;
@@ -25,6 +26,9 @@ use crate::tools::Tools;
 /// anyway, so a small bound suffices.
 const OUTBOX: usize = 4;
 
+/// A tool list as a start message carried it, and decoded.
+type DecodedTools = (Vec<ToolDefinition>, Arc<[ToolSpec]>);
+
 /// The ResearchAgentService implementation.
 pub struct Service<T> {
     llm: LlmClient,
@@ -33,12 +37,44 @@ pub struct Service<T> {
     prompts: productresearch_prompts::PromptSet,
     /// See [`Session::keeping_sent_back_reports`].
     keep_sent_back_reports: bool,
+    /// The last tool list a start message carried and its decoded form:
+    /// a batch's sessions all get the same list, decoded once and shared
+    /// (its JSON schemas were ~40 KB per session at 1,000 in flight).
+    last_tools: std::sync::Mutex<Option<DecodedTools>>,
 }
 
 impl<T: Tools> Service<T> {
     /// A service using `llm` and `tools`.
     pub fn new(llm: LlmClient, tools: Arc<T>, default_max_tool_calls: u32) -> Self {
-        Self { llm, tools, default_max_tool_calls, prompts: productresearch_prompts::PromptSet::builtin(), keep_sent_back_reports: true }
+        Self {
+            llm,
+            tools,
+            default_max_tool_calls,
+            prompts: productresearch_prompts::PromptSet::builtin(),
+            keep_sent_back_reports: true,
+            last_tools: Default::default(),
+        }
+    }
+
+    /// The tools of a start message, decoded, or the shared copy when the
+    /// list is the one decoded last; `None` when it lists none.
+    fn decode_tools(&self, listed: Vec<ToolDefinition>) -> Result<Option<Arc<[ToolSpec]>>, Status> {
+        if listed.is_empty() {
+            return Ok(None);
+        }
+        let mut last = self.last_tools.lock().expect("tool list cache lock");
+        if let Some((_, specs)) = last.as_ref().filter(|(raw, _)| *raw == listed) {
+            return Ok(Some(specs.clone()));
+        }
+        let specs: Arc<[ToolSpec]> = listed
+            .iter()
+            .cloned()
+            .map(ToolSpec::try_from)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| failure::status(FailureKind::InvalidInput, format!("invalid tool definition: {e}")))?
+            .into();
+        *last = Some((listed, specs.clone()));
+        Ok(Some(specs))
     }
 
     /// Whether sessions keep a sent-back report in the context (see
@@ -65,18 +101,21 @@ impl<T: Tools> ResearchAgentService for Service<T> {
         let mut inbound = request.into_inner();
         let first =
             inbound.message().await?.ok_or_else(|| failure::status(FailureKind::Protocol, "stream closed before the start message"))?;
-        let Some(research_request::Message::Start(start)) = first.message else {
+        let Some(research_request::Message::Start(mut start)) = first.message else {
             return Err(failure::status(FailureKind::Protocol, "the first message must be start"));
         };
         let min_tool_calls = start.min_tool_calls;
         let skip_result_verdicts = start.skip_result_verdicts;
-        let Start { trajectory_id, intent, transcript, max_tool_calls, tools } = decode_start(start)?;
+        let listed = self.decode_tools(std::mem::take(&mut start.tools))?;
+        let Start { trajectory_id, intent, transcript, max_tool_calls } = decode_start(start)?;
         let max_tool_calls = if max_tool_calls == 0 { self.default_max_tool_calls } else { max_tool_calls };
         // The supervisor lists the tools once for its batch; one that sends
         // none (older than the field) leaves it to the agent.
-        let specs = match tools {
-            listed if !listed.is_empty() => listed,
-            _ => self.tools.list().await.map_err(|e| failure::status_of(FailureKind::Tool, true, format!("cannot list tools: {e}")))?,
+        let specs = match listed {
+            Some(listed) => listed,
+            None => {
+                self.tools.list().await.map_err(|e| failure::status_of(FailureKind::Tool, true, format!("cannot list tools: {e}")))?.into()
+            }
         };
         let mut session = Session::with_prompts(
             self.llm.clone(),
@@ -219,8 +258,6 @@ struct Start {
     intent: Intent,
     transcript: Vec<TrajectoryEvent>,
     max_tool_calls: u32,
-    /// The supervisor's tool list; empty when it sent none.
-    tools: Vec<ToolSpec>,
 }
 
 fn decode_start(start: StartResearch) -> Result<Start, Status> {
@@ -232,13 +269,7 @@ fn decode_start(start: StartResearch) -> Result<Start, Status> {
         .map(TrajectoryEvent::try_from)
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| failure::status(FailureKind::InvalidInput, format!("invalid transcript: {e}")))?;
-    let tools = start
-        .tools
-        .into_iter()
-        .map(ToolSpec::try_from)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| failure::status(FailureKind::InvalidInput, format!("invalid tool definition: {e}")))?;
-    Ok(Start { trajectory_id: start.trajectory_id, intent, transcript, max_tool_calls: start.max_tool_calls, tools })
+    Ok(Start { trajectory_id: start.trajectory_id, intent, transcript, max_tool_calls: start.max_tool_calls })
 }
 
 fn to_proto(f: Failure) -> pb::Failure {
@@ -279,6 +310,25 @@ mod tests {
             let content = r#"{"results":[{"product_id":"hp-007","title":"Quiet Headphones","price":199.0}],"total":1}"#;
             Ok(ToolResult { call_id: call_id.into(), name: name.into(), content: content.into(), is_error: false })
         }
+    }
+
+    #[test]
+    fn sessions_handed_the_same_tool_list_share_one_decoded_copy() {
+        let llm = LlmClient::new(EndpointConfig::new("http://127.0.0.1:9/v1", "m")).unwrap();
+        let service = Service::new(llm, Arc::new(CountingTools::default()), 3);
+        let listed: Vec<ToolDefinition> = fixtures::tools().into_iter().map(Into::into).collect();
+        let first = service.decode_tools(listed.clone()).unwrap().unwrap();
+        let second = service.decode_tools(listed.clone()).unwrap().unwrap();
+        assert!(Arc::ptr_eq(&first, &second), "the same list is decoded once");
+        assert_eq!(&first[..], &fixtures::tools()[..]);
+        // Another list is decoded anew, and a bad one is refused.
+        let fewer = service.decode_tools(listed[..1].to_vec()).unwrap().unwrap();
+        assert_eq!(fewer.len(), 1);
+        assert!(!Arc::ptr_eq(&first, &fewer));
+        let mut bad = listed[..1].to_vec();
+        bad[0].parameters_json_schema = "{not json".into();
+        assert!(service.decode_tools(bad).unwrap_err().message().contains("invalid tool definition"));
+        assert!(service.decode_tools(Vec::new()).unwrap().is_none(), "none listed: the agent lists them");
     }
 
     fn verdict(kind: StepKind, next: u64, after_result: Option<u64>) -> ResearchRequest {

@@ -64,7 +64,8 @@ enum Phase {
 pub struct Session<T> {
     llm: LlmClient,
     tools: Arc<T>,
-    specs: Vec<ToolSpec>,
+    /// The tools, shared by the sessions that were handed the same list.
+    specs: Arc<[ToolSpec]>,
     trajectory_id: String,
     context: Vec<Message>,
     phase: Phase,
@@ -108,7 +109,14 @@ const RESAMPLE_MAX: f32 = 1.0;
 
 impl<T: Tools> Session<T> {
     /// A new session on `intent` with the gateway's tools and the built-in prompts.
-    pub fn new(llm: LlmClient, tools: Arc<T>, specs: Vec<ToolSpec>, trajectory_id: String, intent: &Intent, max_tool_calls: u32) -> Self {
+    pub fn new(
+        llm: LlmClient,
+        tools: Arc<T>,
+        specs: impl Into<Arc<[ToolSpec]>>,
+        trajectory_id: String,
+        intent: &Intent,
+        max_tool_calls: u32,
+    ) -> Self {
         Self::with_prompts(llm, tools, specs, trajectory_id, intent, max_tool_calls, PromptSet::builtin())
     }
 
@@ -116,7 +124,7 @@ impl<T: Tools> Session<T> {
     pub fn with_prompts(
         llm: LlmClient,
         tools: Arc<T>,
-        specs: Vec<ToolSpec>,
+        specs: impl Into<Arc<[ToolSpec]>>,
         trajectory_id: String,
         intent: &Intent,
         max_tool_calls: u32,
@@ -125,7 +133,7 @@ impl<T: Tools> Session<T> {
         let mut session = Self {
             llm,
             tools,
-            specs,
+            specs: specs.into(),
             trajectory_id,
             context: Vec::new(),
             phase: Phase::Plan,

@@ -114,7 +114,7 @@ impl LlmClient {
             ToolMode::Native => None,
             ToolMode::JsonSchema | ToolMode::Lenient => Some(ChatRequest {
                 messages: text_tools::to_text_form(&conversation.messages, &req.tools, mode, offer, report_chars),
-                tools: Vec::new(),
+                tools: Default::default(),
                 callable: None,
                 tool_choice: None,
                 json_schema: (mode == ToolMode::JsonSchema)

@@ -80,8 +80,9 @@ pub struct JsonSchema {
 pub struct ChatRequest {
     /// The conversation.
     pub messages: Vec<Message>,
-    /// Tools offered: what the model is told about.
-    pub tools: Vec<ToolSpec>,
+    /// Tools offered: what the model is told about. Shared: every request
+    /// of every session offers the same list, which is not copied per call.
+    pub tools: std::sync::Arc<[ToolSpec]>,
     /// The tools callable in this answer when fewer or narrower than `tools`
     /// (same names, argument schemas that admit a subset). `tools` stays what
     /// the model is told about, so a text-form prompt does not change from one

@@ -179,7 +179,7 @@ pub fn request<'a>(endpoint: &'a EndpointConfig, req: &'a ChatRequest) -> WireRe
     WireRequest {
         model: &endpoint.model,
         messages: req.messages.iter().map(OutMessage::from).collect(),
-        tools: req.callable.as_ref().unwrap_or(&req.tools).iter().map(OutTool::from).collect(),
+        tools: req.callable.as_deref().unwrap_or(&req.tools).iter().map(OutTool::from).collect(),
         tool_choice: req.tool_choice.as_ref().map(|c| match c {
             ToolChoice::Auto => "auto",
             ToolChoice::None => "none",
@@ -225,7 +225,7 @@ mod tests {
                 ),
                 Message::tool("call_0", "result"),
             ],
-            tools: vec![ToolSpec { name: "web_search".into(), description: "search".into(), parameters: json!({"type": "object"}) }],
+            tools: vec![ToolSpec { name: "web_search".into(), description: "search".into(), parameters: json!({"type": "object"}) }].into(),
             callable: None,
             tool_choice: Some(ToolChoice::Auto),
             json_schema: Some(JsonSchema { name: "plan".into(), schema: json!({"type": "object"}) }),

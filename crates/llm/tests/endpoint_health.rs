@@ -84,7 +84,8 @@ async fn a_garbled_report_is_asked_for_again_not_passed_on() {
             name: "product_search".into(),
             description: "search the catalog".into(),
             parameters: serde_json::json!({"type": "object", "properties": {"query": {"type": "string"}}, "required": ["query"]}),
-        }],
+        }]
+        .into(),
         tool_choice: Some(ToolChoice::None),
         ..ChatRequest::default()
     };

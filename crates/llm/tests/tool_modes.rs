@@ -13,7 +13,7 @@ fn tools() -> Vec<ToolSpec> {
 fn request() -> ChatRequest {
     ChatRequest {
         messages: vec![Message::system("You research products."), Message::user("Research query: quiet espresso machine with grinder")],
-        tools: tools(),
+        tools: tools().into(),
         tool_choice: Some(ToolChoice::Auto),
         ..ChatRequest::default()
     }
