@@ -18,6 +18,7 @@ pub struct CallChecker {
     validators: HashMap<String, Arc<jsonschema::Validator>>,
     /// The trajectory's guards.
     caps: Caps,
+    /// Approved calls by [`ToolCall::identity`], for exact repeats.
     seen: HashSet<(String, String)>,
     /// Approved calls by their loose form, for near repeats.
     loose: Vec<Loose>,
@@ -73,7 +74,7 @@ impl CallChecker {
         if let Some(feedback) = self.targets.check(&call.name, &args) {
             return Some(feedback);
         }
-        if self.seen.contains(&key(&call.name, &args)) {
+        if self.seen.contains(&call.identity()) {
             return Some(Feedback::exact_repeat(&call.name));
         }
         let loose = loose(&call.name, &args);
@@ -92,7 +93,7 @@ impl CallChecker {
     /// Remembers an approved call, so an exact or near repeat is caught.
     pub fn record(&mut self, call: &ToolCall) {
         if let Ok(args) = serde_json::from_str::<serde_json::Value>(&call.arguments) {
-            self.seen.insert(key(&call.name, &args));
+            self.seen.insert(call.identity());
             self.loose.push(loose(&call.name, &args));
         }
     }
@@ -156,12 +157,6 @@ fn strings(v: &serde_json::Value) -> Vec<&str> {
         serde_json::Value::Object(m) => m.values().flat_map(strings).collect(),
         _ => Vec::new(),
     }
-}
-
-/// Name plus canonical arguments (serde_json objects sort their keys), so
-/// `{"a":1,"b":2}` and `{ "b": 2, "a": 1 }` are the same call.
-fn key(name: &str, args: &serde_json::Value) -> (String, String) {
-    (name.to_string(), args.to_string())
 }
 
 #[cfg(test)]
