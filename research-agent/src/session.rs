@@ -304,12 +304,8 @@ impl<T: Tools> Session<T> {
             ..ChatRequest::default()
         };
         let (value, response) = self.llm.chat_json(&request).await?;
-        let plan = value
-            .get("plan")
-            .and_then(|p| p.as_str())
-            .map(str::trim)
-            .filter(|p| !p.is_empty())
-            .ok_or_else(|| Failure::Model { detail: "plan output has no non-empty \"plan\" string".into(), transient: false })?;
+        let plan = prompt::plan_text(&value)
+            .ok_or_else(|| Failure::Model { detail: "plan output has no non-empty \"steps\" list".into(), transient: false })?;
         let mut step = Step::text(StepKind::Plan, plan, response.usage, response.model);
         step.elided_call_ids = elided;
         step.prompts = self.prompt_refs();

@@ -103,7 +103,7 @@ async fn a_garbled_json_answer_is_asked_for_again_with_usage_summed_then_given_u
         messages: vec![Message::user("Research query: best kettle")],
         json_schema: Some(productresearch_llm::JsonSchema {
             name: "plan".into(),
-            schema: serde_json::json!({"type": "object", "required": ["plan"]}),
+            schema: serde_json::json!({"type": "object", "required": ["steps"]}),
         }),
         ..ChatRequest::default()
     };
@@ -111,7 +111,7 @@ async fn a_garbled_json_answer_is_asked_for_again_with_usage_summed_then_given_u
     let sim = spawn_local(garbled(1)).await.unwrap();
     let llm = client(EndpointConfig { reask_limit: 2, ..EndpointConfig::new(sim.base_url(), "sim-model") });
     let (plan, response) = llm.chat_json(&req).await.unwrap();
-    assert!(plan["plan"].is_string(), "{plan}");
+    assert!(plan["steps"].is_array(), "{plan}");
     assert_eq!(sim.requests(), 2);
     let one = llm.chat(&req).await.unwrap().usage;
     assert!(response.usage.prompt_tokens > one.prompt_tokens, "{:?} covers two requests, one costs {one:?}", response.usage);

@@ -1,5 +1,6 @@
-//! Research agent planning: a numbered plan for the research query, visibly longer once
-//! the plan has been criticised, so tests can tell a revision from a first draft.
+//! Research agent planning: the plan's steps for the research query (`{"steps": [...]}`,
+//! the research agent's plan schema), visibly more once the plan has been criticised, so
+//! tests can tell a revision from a first draft.
 
 use serde_json::{Value, json};
 
@@ -27,6 +28,5 @@ pub fn answer(request: &ChatRequest) -> Value {
     } else {
         steps.push("Compare the candidates and write the report with a recommendation.".to_owned());
     }
-    let plan = steps.iter().enumerate().map(|(i, step)| format!("{}. {step}", i + 1)).collect::<Vec<_>>().join("\n");
-    json!({ "plan": plan })
+    json!({ "steps": steps })
 }

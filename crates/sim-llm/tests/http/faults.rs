@@ -29,7 +29,7 @@ async fn rate_limit_first_request_then_succeed() {
 
     let (status, completion) = chat(&sim, &plan_request()).await;
     assert_eq!(status, StatusCode::OK);
-    assert!(content_json(&completion)["plan"].is_string());
+    assert!(content_json(&completion)["steps"].is_array());
     assert_eq!(sim.requests(), 2);
 }
 

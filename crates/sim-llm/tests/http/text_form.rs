@@ -150,7 +150,7 @@ async fn catalog_less_requests_behave_as_before() {
 
     // The named roles win over a catalog in the prompt.
     let (_, completion) = chat(&sim, &with_schema("plan", json!(in_text_form(opening(), &tools())))).await;
-    assert!(content_json(&completion)["plan"].as_str().unwrap().starts_with("1. Search the catalog"));
+    assert!(content_json(&completion)["steps"][0].as_str().unwrap().starts_with("Search the catalog"));
 
     // Native tools stay native.
     let (_, completion) = chat(&sim, &request(Form::Native, &opening(), &tools())).await;
