@@ -38,8 +38,8 @@ pub struct Caps {
     /// Words in the same order a plan or report shares with the agent's
     /// instructions, or a report with its feedback, to be an echo (0: off).
     pub echo_words: u32,
-    /// Share of a plan's steps, in percent, that must hold an instruction run
-    /// for the plan to be an echo (0: off).
+    /// Share of a plan's word runs, in percent, that must be instruction
+    /// runs for the plan to be an echo (0: off).
     pub plan_echo_percent: u32,
     /// Share of a report's word runs, in percent, that must be instruction
     /// runs for the report to be an echo (0: any one run). A stretch of

@@ -130,11 +130,21 @@ impl<M: Mesh> Supervisor<M> {
     /// batch's). When the gateway does not answer now, each trajectory lists
     /// the tools itself, with its retries, as without this.
     pub async fn listing_tools_once(&self) -> Self {
-        let mut this = self.clone();
         match self.mesh.list_tools().await {
-            Ok(list) => this.tools = Some(Arc::new(list)),
-            Err(e) => warn!(error = %e.detail, "cannot list the tools for the batch; each trajectory lists them"),
+            Ok(list) => self.with_tools(Arc::new(list)),
+            Err(e) => {
+                warn!(error = %e.detail, "cannot list the tools for the batch; each trajectory lists them");
+                self.clone()
+            }
         }
+    }
+
+    /// A copy that offers `tools` and checks reports against their
+    /// descriptions too.
+    fn with_tools(&self, tools: Arc<ToolList>) -> Self {
+        let mut this = self.clone();
+        this.texts = Arc::new(self.texts.with_tools(&tools.specs));
+        this.tools = Some(tools);
         this
     }
 
@@ -287,13 +297,24 @@ impl<M: Mesh> Supervisor<M> {
                 inferred.intent
             }
         };
-        let tools = match &self.tools {
-            Some(listed) => listed.clone(),
+        let listed;
+        let (this, tools) = match &self.tools {
+            Some(tools) => (self, tools.clone()),
             None => match self.retried("list tools", || self.mesh.list_tools()).await {
-                Ok(listed) => Arc::new(listed),
+                Ok(tools) => {
+                    let tools = Arc::new(tools);
+                    listed = self.with_tools(tools.clone());
+                    (&listed, tools)
+                }
                 Err((e, why)) => return End::gave_up(0, MeshError { reason: TerminationReason::ToolFailure, ..e }, why),
             },
         };
+        this.research(record, &intent, &tools, caps).await
+    }
+
+    /// Runs the research sessions of a trajectory whose intent is recorded,
+    /// with `tools`, until it ends.
+    async fn research(&self, record: &mut Recorder, intent: &Intent, tools: &ToolList, caps: Caps) -> Result<End, Error> {
         record.trajectory_mut().tool_snapshot = tools.snapshot.clone();
         let mut checker = CallChecker::new(&tools.specs, &self.schemas, &caps);
         for said in std::iter::once(&intent.query).chain(intent.follow_ups.iter().map(|f| &f.message)) {
@@ -309,7 +330,7 @@ impl<M: Mesh> Supervisor<M> {
                 EventBody::Verdict(verdict) => {
                     let Some(step) = pending.take() else { continue };
                     if let Some(end) = state.apply(step, verdict, &caps, &mut checker) {
-                        if state.turn_follows(&end, &intent) {
+                        if state.turn_follows(&end, intent) {
                             turn_due = true;
                         } else {
                             // The log ended between a deciding verdict and its termination.
@@ -324,7 +345,7 @@ impl<M: Mesh> Supervisor<M> {
                 EventBody::Intent(_) | EventBody::Termination(_) => {}
             }
         }
-        if turn_due && self.start_turn(record, &intent, &mut state).await?.is_err() {
+        if turn_due && self.start_turn(record, intent, &mut state).await?.is_err() {
             return Ok(cancelled(state.round));
         }
 
@@ -348,7 +369,7 @@ impl<M: Mesh> Supervisor<M> {
                 skip_result_verdicts: !self.check_results,
                 next: Position { seq: recorded as u64, round: state.round },
             };
-            let turn_intent = state.turn_intent(&intent);
+            let turn_intent = state.turn_intent(intent);
             let outcome = match self.mesh.open_research(start).await {
                 Ok(mut link) => self.session(record, &turn_intent, &mut link, &mut state, &caps, &mut checker).await?,
                 Err(e) => Flow::Broken(e),
@@ -356,7 +377,7 @@ impl<M: Mesh> Supervisor<M> {
             let e = match outcome {
                 Flow::End(end) => return Ok(end),
                 Flow::NextTurn => {
-                    if self.start_turn(record, &intent, &mut state).await?.is_err() {
+                    if self.start_turn(record, intent, &mut state).await?.is_err() {
                         return Ok(cancelled(state.round));
                     }
                     continue;

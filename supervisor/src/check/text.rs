@@ -5,7 +5,8 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
-use productresearch_record::{Trajectory, grounding, vocabulary};
+use productresearch_record::{ToolSpec, Trajectory, grounding, vocabulary};
+use serde_json::Value;
 
 use super::{Feedback, cut_off, degenerate, words};
 use crate::caps::Caps;
@@ -18,12 +19,14 @@ use crate::caps::Caps;
 /// The guards' thresholds come with each check (`Caps`: a request may set
 /// them). Why the defaults: six words in the same order (`echo_words`) do not
 /// appear in a report by chance ("start by writing a research plan as ...").
-/// A plan is an echo only when half its steps (`plan_echo_percent`) hold an
-/// instruction run: a real plan names what a tool does in the tool list's
+/// A plan is an echo only when half its word runs (`plan_echo_percent`) are
+/// instruction runs: a real plan names what a tool does in the tool list's
 /// own words ("visit the product's full record by product_id") and ends
-/// with a step that copies the report instructions, and the 1.5B model's
-/// plans were sent back for that, one run or a quarter of the runs at a
-/// time, while their other steps were the plan. A report is an echo when a
+/// with a step that copies the report instructions. The 1.5B model's plans
+/// were sent back for that, one run or a quarter of the runs at a time,
+/// while their other steps were the plan; and when plans became lists of
+/// steps, half of a 0.5B plan's four steps named tools that way, and the
+/// plan was sent back three times for it. A report is an echo when a
 /// tenth of its word runs are (`report_echo_percent`): a small model's echo
 /// is the instructions' sentences (half its runs, or a whole paragraph at
 /// the end), while a 1.5B model's real 400-word report that restated its
@@ -35,8 +38,11 @@ pub struct TextChecker {
     min_tool_calls: u32,
     /// The words of each literal text of the research agent's prompt templates.
     instructions: Vec<Vec<String>>,
-    /// Word n-grams of `instructions` by n, built on first use of each n.
-    runs: Mutex<HashMap<usize, Arc<HashSet<Vec<String>>>>>,
+    /// The words of each description in the tool list the agent reads
+    /// ([`TextChecker::with_tools`]): checked in reports only.
+    tool_texts: Vec<Vec<String>>,
+    /// Word n-grams by (n, tool texts included), built on first use.
+    runs: Mutex<HashMap<(usize, bool), Arc<HashSet<Vec<String>>>>>,
 }
 
 impl TextChecker {
@@ -52,14 +58,29 @@ impl TextChecker {
             // Only literal text: n-grams never span a `{{ placeholder }}` or a `{% tag %}`.
             instructions.extend(literal_segments(source).into_iter().map(words));
         }
-        Self { min_tool_calls, instructions, runs: Mutex::default() }
+        Self { min_tool_calls, instructions, tool_texts: Vec::new(), runs: Mutex::default() }
     }
 
-    /// The instructions' word runs of `n` words.
-    fn instruction_runs(&self, n: usize) -> Arc<HashSet<Vec<String>>> {
+    /// The same checks, with reports also checked against the descriptions
+    /// of `tools` (each tool's and each argument's): the agent reads them in
+    /// every request, and a 0.5B report that restated them nearly word for
+    /// word ("headings as "#" lines, list items as "- " lines") and never
+    /// answered its query passed every other guard and was exported. Plans
+    /// are not: a real plan names what a tool does in the tool's own words.
+    pub fn with_tools(&self, tools: &[ToolSpec]) -> Self {
+        let tool_texts = tools.iter().flat_map(descriptions).map(words).filter(|w| !w.is_empty()).collect();
+        Self { min_tool_calls: self.min_tool_calls, instructions: self.instructions.clone(), tool_texts, runs: Mutex::default() }
+    }
+
+    /// The instructions' word runs of `n` words, with the tool texts' when
+    /// `tools`.
+    fn instruction_runs(&self, n: usize, tools: bool) -> Arc<HashSet<Vec<String>>> {
         let mut runs = self.runs.lock().expect("instruction runs lock");
-        runs.entry(n)
-            .or_insert_with(|| Arc::new(self.instructions.iter().flat_map(|w| w.windows(n).map(<[String]>::to_vec)).collect()))
+        runs.entry((n, tools))
+            .or_insert_with(|| {
+                let texts = self.instructions.iter().chain(tools.then_some(&self.tool_texts).into_iter().flatten());
+                Arc::new(texts.flat_map(|w| w.windows(n).map(<[String]>::to_vec)).collect())
+            })
             .clone()
     }
 
@@ -93,13 +114,13 @@ impl TextChecker {
             })
     }
 
-    /// What `text` shares with the agent's own instructions in runs of `n`
-    /// words (0: off), `None` when nothing.
-    fn echo(&self, text: &str, n: u32) -> Option<Echo> {
+    /// What `text` shares with the agent's own instructions (and the tool
+    /// texts, when `tools`) in runs of `n` words (0: off), `None` when nothing.
+    fn echo(&self, text: &str, n: u32, tools: bool) -> Option<Echo> {
         if n == 0 {
             return None;
         }
-        let instructions = self.instruction_runs(n as usize);
+        let instructions = self.instruction_runs(n as usize, tools);
         let words = words(text);
         let mut echo = Echo { first: String::new(), echoed: 0, runs: 0, longest: 0 };
         let mut streak = 0;
@@ -141,18 +162,16 @@ impl TextChecker {
     /// the tools one at a time, at least two calls ...", which a 0.5B report
     /// reprinted as its plan and got approved at 6 % of its runs).
     fn report_echo(&self, report: &str, n: u32, min_percent: u32) -> Option<Feedback> {
-        let echo = self.echo(report, n)?;
+        let echo = self.echo(report, n, true)?;
         let share = echo.echoed * 100 >= min_percent as usize * echo.runs;
         (share || echo.longest >= 2 * n as usize).then(|| Feedback::echoed_instructions("report", &echo.first))
     }
 
-    /// Feedback when at least `min_percent` of a plan's steps repeat the
-    /// instructions in runs of `n` words.
+    /// Feedback when at least `min_percent` of a plan's word runs of `n`
+    /// words repeat the instructions (the templates only).
     fn plan_echo(&self, plan: &str, n: u32, min_percent: u32) -> Option<Feedback> {
-        let steps = plan_steps(plan);
-        let echoes: Vec<String> = steps.iter().filter_map(|step| self.echo(step, n)).map(|e| e.first).collect();
-        let first = echoes.first()?;
-        (echoes.len() * 100 >= min_percent as usize * steps.len()).then(|| Feedback::echoed_instructions("plan", first))
+        let echo = self.echo(plan, n, false)?;
+        (echo.echoed * 100 >= min_percent as usize * echo.runs).then(|| Feedback::echoed_instructions("plan", &echo.first))
     }
 }
 
@@ -167,26 +186,12 @@ struct Echo {
     longest: usize,
 }
 
-/// A plan's steps: its non-empty lines, each split again before inline step
-/// numbers ("1. Search ... 2. Open ..."), as small models write plans on one line.
-fn plan_steps(plan: &str) -> Vec<&str> {
-    let mut steps = Vec::new();
-    for line in plan.lines() {
-        let mut start = 0;
-        for (i, _) in line.match_indices(|c: char| c.is_ascii_digit()) {
-            let before = line[..i].chars().next_back();
-            let after = &line[i..];
-            let number = after.trim_start_matches(|c: char| c.is_ascii_digit());
-            let numbered = matches!(before, None | Some(' ')) && (number.starts_with(". ") || number.starts_with(") "));
-            if numbered && i > start {
-                steps.push(&line[start..i]);
-                start = i;
-            }
-        }
-        steps.push(&line[start..]);
-    }
-    steps.retain(|s| !s.trim().is_empty());
-    steps
+/// The descriptions in a tool's definition: its own and its arguments'.
+fn descriptions(tool: &ToolSpec) -> Vec<&str> {
+    let arguments = tool.parameters.get("properties").and_then(Value::as_object).into_iter().flat_map(|p| p.values());
+    std::iter::once(tool.description.as_str())
+        .chain(arguments.filter_map(|schema| schema.get("description").and_then(Value::as_str)))
+        .collect()
 }
 
 /// The parts of a template outside `{{ }}`, `{% %}` and `{# #}`.
@@ -373,7 +378,13 @@ mod tests {
                           4. Compare the products on price and water resistance.\n5. Select the best value for the budget.\n\
                           6. Write the final report in Markdown, recommend concrete products, citing each by the product_id.";
         assert!(t.plan(copied_end, &Caps::default()).is_none(), "2 of 6 steps echo");
-        let f = t.plan(copied_end, &Caps { plan_echo_percent: 30, ..Caps::default() }).unwrap().text();
+        // A 0.5B plan written as a list of steps, two of four in the tool list's words (run 35).
+        let listed = "1. Search the product catalog for hearing aids and hearing aids for women.\n\
+                      2. Visit the product's full record by product_id for hearing aids and hearing aids for women.\n\
+                      3. Search web pages such as reviews and buying guides for hearing aids and hearing aids for women.\n\
+                      4. Read one page by url for hearing aids and hearing aids for women.";
+        assert!(t.plan(listed, &Caps::default()).is_none(), "{:?}", t.plan(listed, &Caps::default()));
+        let f = t.plan(copied_end, &Caps { plan_echo_percent: 15, ..Caps::default() }).unwrap().text();
         assert!(f.contains("product s full record by product"), "{f}");
         assert!(t.report(named, 3, 5, &[], &Caps::default()).is_none(), "2 of its 60 runs: a report's own words");
         let any_run = Caps { report_echo_percent: 0, ..Caps::default() };
@@ -422,13 +433,34 @@ mod tests {
     }
 
     #[test]
-    fn plans_split_into_their_steps() {
-        assert_eq!(
-            plan_steps("1. Search kettles. 2. Open the 2 best. 10) Compare."),
-            ["1. Search kettles. ", "2. Open the 2 best. ", "10) Compare."]
+    fn reports_that_restate_the_tool_list_are_sent_back_plans_that_name_tools_are_not() {
+        let web_visit = ToolSpec {
+            name: "web_visit".into(),
+            description: "Read a web page (a url from web_search) as clean text: headings as \"#\" lines, list items as \"- \" lines, \
+                          paragraphs separated by blank lines."
+                .into(),
+            parameters: serde_json::json!({"type": "object", "properties": {
+                "url": {"type": "string", "description": "An http or https URL returned by web_search."},
+                "goal": {"type": "string", "description": "What you need to learn from this page for the research query."}
+            }}),
+        };
+        let t = texts(0);
+        let with_tools = t.with_tools(std::slice::from_ref(&web_visit));
+        // A run-34 report's opening: the tool's description, nearly word for word.
+        let restated = format!(
+            "## Plan\n\n1. web_visit: read a web page as clean text, headings as \"#\" lines, list items as \"- \" lines, paragraphs separated by blank lines.\n\n{REPORT}"
         );
-        assert_eq!(plan_steps("Search kettles\n\n- open the best"), ["Search kettles", "- open the best"]);
-        assert_eq!(plan_steps("Look at model X1. Then buy"), ["Look at model X1. Then buy"]);
+        assert!(t.report(&restated, 3, 5, &[], &Caps::default()).is_none(), "the templates alone do not hold it");
+        let f = with_tools.report(&restated, 3, 5, &[], &Caps::default()).unwrap().text();
+        assert!(f.contains("repeats your instructions") && f.contains("as clean text headings as lines"), "{f}");
+        let argument = format!("{REPORT}\n\nI read what you need to learn from this page for the research query.");
+        assert!(
+            with_tools.report(&argument, 3, 5, &[], &Caps { report_echo_percent: 0, ..Caps::default() }).is_some(),
+            "argument descriptions too"
+        );
+        assert!(with_tools.report(REPORT, 3, 5, &[], &Caps::default()).is_none());
+        let plan = "1. Search reviews.\n2. Read a web page as clean text, headings as lines, list items as lines, paragraphs separated by blank lines.";
+        assert!(with_tools.plan(plan, &Caps::default()).is_none(), "plans are checked against the templates only");
     }
 
     #[test]
