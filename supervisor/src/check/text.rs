@@ -42,8 +42,11 @@ pub struct TextChecker {
     /// ([`TextChecker::with_tools`]): checked in reports only.
     tool_texts: Vec<Vec<String>>,
     /// Word n-grams by (n, tool texts included), built on first use.
-    runs: Mutex<HashMap<(usize, bool), Arc<HashSet<Vec<String>>>>>,
+    runs: Mutex<HashMap<(usize, bool), Arc<WordRuns>>>,
 }
+
+/// A set of word n-grams (each a run of `n` lowercase words).
+type WordRuns = HashSet<Vec<String>>;
 
 impl TextChecker {
     /// Checks against the research agent's templates in `prompts`; a report
@@ -74,7 +77,7 @@ impl TextChecker {
 
     /// The instructions' word runs of `n` words, with the tool texts' when
     /// `tools`.
-    fn instruction_runs(&self, n: usize, tools: bool) -> Arc<HashSet<Vec<String>>> {
+    fn instruction_runs(&self, n: usize, tools: bool) -> Arc<WordRuns> {
         let mut runs = self.runs.lock().expect("instruction runs lock");
         runs.entry((n, tools))
             .or_insert_with(|| {
@@ -223,8 +226,7 @@ fn echoed_feedback(report: &str, feedback: &[String], n: u32) -> Option<Feedback
         return None;
     }
     let n = n as usize;
-    let given: HashSet<Vec<String>> =
-        feedback.iter().flat_map(|f| words(f).windows(n).map(<[String]>::to_vec).collect::<Vec<_>>()).collect();
+    let given: WordRuns = feedback.iter().flat_map(|f| words(f).windows(n).map(<[String]>::to_vec).collect::<Vec<_>>()).collect();
     words(report).windows(n).find(|w| given.contains(*w)).map(|w| Feedback::echoed_feedback(&w.join(" ")))
 }
 
