@@ -8,9 +8,13 @@
 //!
 //! The raw transcript is the record itself and stays untouched, so a dataset
 //! can be re-distilled with another model or template at any time.
+//!
+//! A reflection once asked for is kept (by trajectory and event) for later
+//! requests: `productresearch run` distills the finished trajectories again as
+//! more finish, and each pass would otherwise ask the model anew.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use futures::StreamExt;
 use productresearch_llm::{ChatRequest, JsonSchema, LlmClient, Message};
@@ -29,6 +33,17 @@ pub const RETRY_TEMPLATE: &str = "distiller/reflection_retry";
 pub const MAX_IN_FLIGHT: usize = 16;
 /// Name of the JSON schema of the answer (a simulated endpoint answers by it).
 pub const SCHEMA_NAME: &str = "reflection";
+/// Longest reflection asked for: the template asks for one to three
+/// sentences, and a grammar-constrained endpoint must then close the string.
+/// Without it the embedded 0.5B model ran a reflection to the token bound
+/// twice, a minute and a half at the end of a run, and fell back to the rules.
+pub const MAX_REFLECTION_CHARS: u32 = 400;
+/// Most reflections kept; past it the store starts over, so a long-lived
+/// distiller does not grow without end.
+const MAX_KEPT: usize = 8192;
+
+/// One reflection's outcome: the text and its templates, or why none is usable.
+type Outcome = Result<(String, Vec<PromptRef>), String>;
 
 /// The reflections of one trajectory.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -67,31 +82,44 @@ pub struct ModelReflector {
     client: Arc<LlmClient>,
     prompts: PromptSet,
     concurrency: usize,
+    /// Outcomes by (trajectory id, event seq).
+    kept: Arc<Mutex<HashMap<(String, u64), Outcome>>>,
 }
 
 impl ModelReflector {
     /// A reflector calling `client`, rendering from `prompts`.
     pub fn new(client: LlmClient, prompts: PromptSet) -> Self {
         let concurrency = client.config().max_concurrency.clamp(1, MAX_IN_FLIGHT);
-        Self { client: Arc::new(client), prompts, concurrency }
+        Self { client: Arc::new(client), prompts, concurrency, kept: Arc::default() }
     }
 
     /// Reflections for every rejected step of the trajectories the record
     /// filters keep (the others are never exported, so never worth a call).
     pub async fn reflect_all(&self, trajectories: &[Trajectory], filters: &FilterConfig) -> ReflectionTable {
-        let mut jobs = Vec::new();
-        for t in trajectories {
-            if filter::screen(t, filters).is_err() {
-                continue;
+        // (The lock is not held across the calls below.)
+        let (jobs, mut results) = {
+            let mut jobs = Vec::new();
+            let mut results = Vec::new();
+            let kept = self.kept.lock().unwrap_or_else(|p| p.into_inner());
+            for t in trajectories {
+                if filter::screen(t, filters).is_err() {
+                    continue;
+                }
+                let query = t.intent().map(|i| i.query.clone()).unwrap_or_default();
+                let final_seq = internalize::final_report_seq(t, filters.require_approval);
+                for (event, step, verdict) in t.steps() {
+                    let Some(v) = verdict.filter(|v| v.decision == Decision::Revise && Some(event.seq) != final_seq) else { continue };
+                    if let Some(outcome) = kept.get(&(t.trajectory_id.clone(), event.seq)) {
+                        // Asked for by an earlier request.
+                        results.push((t.trajectory_id.clone(), event.seq, outcome.clone()));
+                        continue;
+                    }
+                    jobs.push((t.trajectory_id.clone(), event.seq, query.clone(), step.clone(), v.feedback.clone()));
+                }
             }
-            let query = t.intent().map(|i| i.query.clone()).unwrap_or_default();
-            let final_seq = internalize::final_report_seq(t, filters.require_approval);
-            for (event, step, verdict) in t.steps() {
-                let Some(v) = verdict.filter(|v| v.decision == Decision::Revise && Some(event.seq) != final_seq) else { continue };
-                jobs.push((t.trajectory_id.clone(), event.seq, query.clone(), step.clone(), v.feedback.clone()));
-            }
-        }
-        let results: Vec<_> = futures::stream::iter(jobs)
+            (jobs, results)
+        };
+        let asked: Vec<_> = futures::stream::iter(jobs)
             .map(|(id, seq, query, step, feedback)| async move {
                 // The model call names its trajectory, as the agents' calls do.
                 let trajectory = Some(std::sync::Arc::from(id.as_str()));
@@ -101,6 +129,8 @@ impl ModelReflector {
             .buffer_unordered(self.concurrency)
             .collect()
             .await;
+        self.keep(&asked);
+        results.extend(asked);
         let mut table = ReflectionTable::new();
         for (id, seq, outcome) in results {
             let entry = table.entry(id).or_default();
@@ -121,13 +151,21 @@ impl ModelReflector {
         table
     }
 
+    fn keep(&self, asked: &[(String, u64, Outcome)]) {
+        let mut kept = self.kept.lock().unwrap_or_else(|p| p.into_inner());
+        if kept.len() + asked.len() > MAX_KEPT {
+            kept.clear();
+        }
+        kept.extend(asked.iter().map(|(id, seq, outcome)| ((id.clone(), *seq), outcome.clone())));
+    }
+
     /// One reflection with the templates that asked for it, or why none is
     /// usable.
-    pub async fn reflect(&self, query: &str, step: &Step, feedback: &str) -> Result<(String, Vec<PromptRef>), String> {
+    pub async fn reflect(&self, query: &str, step: &Step, feedback: &str) -> Outcome {
         let rendered = self.prompts.render(TEMPLATE, considered(query, step, feedback)).map_err(|e| format!("template: {e}"))?;
         let schema = json!({
             "type": "object",
-            "properties": {"reflection": {"type": "string", "minLength": 1}},
+            "properties": {"reflection": {"type": "string", "minLength": 1, "maxLength": MAX_REFLECTION_CHARS}},
             "required": ["reflection"],
         });
         let mut req = ChatRequest {
@@ -235,7 +273,7 @@ mod tests {
 
         // Exported: the model's words lead the turns, and the example validates.
         let opts = crate::DistillOptions::from_config(&crate::Config::default()).unwrap();
-        let out = crate::distill(&[t], &[], &opts, &table).unwrap();
+        let out = crate::distill(std::slice::from_ref(&t), &[], &opts, &table).unwrap();
         let v = &out.examples[0].value;
         assert_eq!(v["messages"][2]["reasoning_content"].as_str().unwrap().split("\n\n").next(), Some(mine.by_seq[&plan_seq].as_str()));
         assert_eq!(
@@ -243,6 +281,11 @@ mod tests {
             (Some(3), Some("qwen3-4b"))
         );
         assert!(v["meta"]["prompts"][TEMPLATE].as_str().is_some_and(|h| h.len() == 64));
+
+        // Distilled again (as `run` does while the batch goes on): the kept
+        // reflections, no new call.
+        let again = reflector.reflect_all(std::slice::from_ref(&t), &FilterConfig::default()).await;
+        assert_eq!((&again["traj-1"], sim.requests()), (mine, 3));
         sim.shutdown().await;
     }
 
@@ -337,6 +380,8 @@ mod tests {
         assert_eq!(prompts.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(), [TEMPLATE, RETRY_TEMPLATE]);
         let bodies = bodies.lock().unwrap();
         assert_eq!(bodies.len(), 2);
+        let asked = &bodies[0]["response_format"]["json_schema"]["schema"]["properties"]["reflection"];
+        assert_eq!(asked["maxLength"], MAX_REFLECTION_CHARS, "a bounded reflection: {asked}");
         let expected =
             PromptSet::builtin().render(RETRY_TEMPLATE, json!({"problem": "the reflection mentions \"supervisor\""})).unwrap().text;
         assert_eq!(bodies[1]["messages"].as_array().unwrap().last().unwrap()["content"].as_str(), Some(expected.as_str()));
