@@ -7,6 +7,7 @@
 //!   endpoint per role.
 //! - [`histories`]: reading behaviour histories (JSONL), bad lines reported.
 //! - [`pipeline`]: a batch through the supervisor, then the distiller, into files.
+//! - [`running_distill`]: the SFT file rewritten as approved trajectories come in.
 //! - [`distill`]: `productresearch distill`, trajectories on disk to SFT files in process.
 //! - [`eval`]: `productresearch eval`, the per-round RACE curve of a run and E.Prod.
 //! - [`model_endpoint`]: the model a command talks to, the embedded one included.
@@ -29,6 +30,7 @@ pub mod pipeline;
 pub mod prompts;
 pub mod run_config;
 pub mod run_summary;
+pub mod running_distill;
 pub mod shard;
 pub mod trace_backend;
 pub mod trace_report;

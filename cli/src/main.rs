@@ -10,6 +10,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use productresearch::local_mesh::{self, DistillerModels, LocalMesh, MeshSettings};
 use productresearch::model_endpoint::EmbeddedModel;
 use productresearch::run_config::{MODEL_ROLES, RunConfig};
+use productresearch::running_distill::RunningDistill;
 use productresearch::{histories, pipeline};
 use productresearch_llm::EndpointConfig;
 use serde::Serialize;
@@ -262,6 +263,16 @@ impl ModelBackend {
     }
 }
 
+/// A line above the progress bar (on stderr when the bar is hidden: stderr
+/// not a terminal, where the bar would swallow it).
+fn say(bar: &ProgressBar, line: String) {
+    if bar.is_hidden() {
+        eprintln!("{line}");
+    } else {
+        bar.println(line);
+    }
+}
+
 async fn synthesize_and_distill(
     mesh: &LocalMesh,
     config: &RunConfig,
@@ -275,6 +286,21 @@ async fn synthesize_and_distill(
     bar.enable_steady_tick(Duration::from_millis(200));
     // Trajectories take minutes on a small model: show the checked steps as they are recorded.
     let steps = productresearch::run_summary::watch_steps(bar.clone(), config.out.join("records"));
+    let to = pipeline::DistillTo {
+        distiller_url: mesh.endpoints.distiller.clone(),
+        gateway_url: mesh.endpoints.tool_gateway.clone(),
+        min_assistant_turns: config.distill.min_assistant_turns,
+        min_tool_calls: config.distill.min_tool_calls,
+        out: config.out.clone(),
+        tool_snapshot: config.tool_snapshot(),
+    };
+    let running = RunningDistill::start(to.clone(), {
+        let bar = bar.clone();
+        move |d: &pipeline::DistillOutcome| {
+            let examples = if d.examples == 1 { "1 SFT example".to_string() } else { format!("{} SFT examples", d.examples) };
+            say(&bar, format!("{examples} so far -> {}", d.sft_path.display()))
+        }
+    });
     let batch = pipeline::synthesize(
         &mesh.endpoints.supervisor,
         histories,
@@ -284,22 +310,18 @@ async fn synthesize_and_distill(
         |p| {
             bar.set_position(p.done as u64);
             let tokens = p.usage.map(|u| u.prompt_tokens + u.completion_tokens).unwrap_or(0);
-            bar.set_message(format!("running {} · failed {} · {tokens} tokens", p.running, p.failed));
+            bar.set_message(format!("running {} · failed {} · {} SFT examples · {tokens} tokens", p.running, p.failed, running.examples()));
         },
         |t| {
             let end = t.termination().map(|e| format!("{:?}: {}", e.reason, e.detail)).unwrap_or_default();
-            let line = format!("{} user {}: {end}", t.trajectory_id, t.user_id);
-            // A hidden bar (stderr not a terminal) would swallow the line.
-            if bar.is_hidden() {
-                eprintln!("{line}");
-            } else {
-                bar.println(line);
-            }
+            running.finished(t);
+            say(&bar, format!("{} user {}: {end}", t.trajectory_id, t.user_id));
         },
     )
     .await;
     steps.abort();
     bar.finish_and_clear();
+    running.wait().await;
     let batch = batch?;
     for (user, reason) in &batch.failures {
         eprintln!("not started: user {user}: {reason}");
@@ -310,16 +332,7 @@ async fn synthesize_and_distill(
         batch.trajectories.len(),
         config.out.join(pipeline::TRAJECTORIES_FILE).display()
     );
-    let distilled = pipeline::distill_from_snapshot(
-        &mesh.endpoints.distiller,
-        &mesh.endpoints.tool_gateway,
-        &batch.trajectories,
-        config.distill.min_assistant_turns,
-        config.distill.min_tool_calls,
-        &config.out,
-        &config.tool_snapshot(),
-    )
-    .await?;
+    let distilled = to.distill(&batch.trajectories).await?;
     for (id, filter, reason) in &distilled.drops {
         eprintln!("dropped {id} by filter {filter}: {reason}");
     }

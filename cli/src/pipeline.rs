@@ -191,9 +191,64 @@ pub struct DistillOutcome {
     pub drops: Vec<(String, String, String)>,
 }
 
+/// Where and how a batch is distilled.
+#[derive(Debug, Clone)]
+pub struct DistillTo {
+    /// The distiller's URL.
+    pub distiller_url: String,
+    /// The tool gateway's URL (the tool schemas each example lists).
+    pub gateway_url: String,
+    /// The distiller's `min_assistant_turns` filter.
+    pub min_assistant_turns: u32,
+    /// The distiller's `min_tool_calls` filter.
+    pub min_tool_calls: u32,
+    /// Folder of `sft.jsonl` and `drops.jsonl`.
+    pub out: PathBuf,
+    /// The tool snapshot the trajectories were made with (empty for live
+    /// tools), for each example's lineage.
+    pub tool_snapshot: String,
+}
+
+impl DistillTo {
+    /// Distills `trajectories` and writes `<out>/sft.jsonl` and
+    /// `<out>/drops.jsonl`, each atomically (temp file, then rename).
+    pub async fn distill(&self, trajectories: &[Trajectory]) -> anyhow::Result<DistillOutcome> {
+        let tools = ToolGatewayServiceClient::new(channel("tool-gateway", &ClientConfig::single(&self.gateway_url))?)
+            .list_tools(ListToolsRequest {})
+            .await
+            .map_err(|s| anyhow!("tool-gateway: {}", s.message()))?
+            .into_inner()
+            .tools;
+        let request = DistillRequest {
+            trajectories: trajectories.iter().cloned().map(Into::into).collect(),
+            min_assistant_turns: self.min_assistant_turns,
+            min_tool_calls: self.min_tool_calls,
+            tools,
+            tool_snapshot: self.tool_snapshot.clone(),
+        };
+        let response = DistillerServiceClient::new(channel("distiller", &ClientConfig::single(&self.distiller_url))?)
+            .max_decoding_message_size(usize::MAX)
+            .max_encoding_message_size(usize::MAX)
+            .distill(request)
+            .await
+            .map_err(|s| anyhow!("distiller: {}", s.message()))?
+            .into_inner();
+        let sft_path = self.out.join(SFT_FILE);
+        write_atomically(&sft_path, response.examples.iter().map(|e| e.json.clone()))?;
+        let drops: Vec<_> = response.drops.into_iter().map(|d| (d.trajectory_id, d.filter, d.reason)).collect();
+        write_atomically(
+            &self.out.join(DROPS_FILE),
+            drops
+                .iter()
+                .map(|(id, filter, reason)| serde_json::json!({"trajectory_id": id, "filter": filter, "reason": reason}).to_string()),
+        )?;
+        Ok(DistillOutcome { sft_path, examples: response.examples.len(), drops })
+    }
+}
+
 /// Distills `trajectories` with the distiller at `distiller_url` (tool schemas
-/// from the gateway at `gateway_url`) and writes `<out>/sft.jsonl` and
-/// `<out>/drops.jsonl`, each atomically (temp file, then rename).
+/// from the gateway at `gateway_url`) into `out`: [`DistillTo::distill`] with
+/// live tools.
 pub async fn distill(
     distiller_url: &str,
     gateway_url: &str,
@@ -202,48 +257,15 @@ pub async fn distill(
     min_tool_calls: u32,
     out: &Path,
 ) -> anyhow::Result<DistillOutcome> {
-    distill_from_snapshot(distiller_url, gateway_url, trajectories, min_assistant_turns, min_tool_calls, out, "").await
-}
-
-/// [`distill`] naming the tool snapshot (`tool_snapshot`, empty for live tools)
-/// the trajectories were made with, for each example's lineage.
-pub async fn distill_from_snapshot(
-    distiller_url: &str,
-    gateway_url: &str,
-    trajectories: &[Trajectory],
-    min_assistant_turns: u32,
-    min_tool_calls: u32,
-    out: &Path,
-    tool_snapshot: &str,
-) -> anyhow::Result<DistillOutcome> {
-    let tools = ToolGatewayServiceClient::new(channel("tool-gateway", &ClientConfig::single(gateway_url))?)
-        .list_tools(ListToolsRequest {})
-        .await
-        .map_err(|s| anyhow!("tool-gateway: {}", s.message()))?
-        .into_inner()
-        .tools;
-    let request = DistillRequest {
-        trajectories: trajectories.iter().cloned().map(Into::into).collect(),
+    let to = DistillTo {
+        distiller_url: distiller_url.into(),
+        gateway_url: gateway_url.into(),
         min_assistant_turns,
         min_tool_calls,
-        tools,
-        tool_snapshot: tool_snapshot.to_string(),
+        out: out.into(),
+        tool_snapshot: String::new(),
     };
-    let response = DistillerServiceClient::new(channel("distiller", &ClientConfig::single(distiller_url))?)
-        .max_decoding_message_size(usize::MAX)
-        .max_encoding_message_size(usize::MAX)
-        .distill(request)
-        .await
-        .map_err(|s| anyhow!("distiller: {}", s.message()))?
-        .into_inner();
-    let sft_path = out.join(SFT_FILE);
-    write_atomically(&sft_path, response.examples.iter().map(|e| e.json.clone()))?;
-    let drops: Vec<_> = response.drops.into_iter().map(|d| (d.trajectory_id, d.filter, d.reason)).collect();
-    write_atomically(
-        &out.join(DROPS_FILE),
-        drops.iter().map(|(id, filter, reason)| serde_json::json!({"trajectory_id": id, "filter": filter, "reason": reason}).to_string()),
-    )?;
-    Ok(DistillOutcome { sft_path, examples: response.examples.len(), drops })
+    to.distill(trajectories).await
 }
 
 fn write_atomically(path: &Path, lines: impl Iterator<Item = String>) -> anyhow::Result<()> {

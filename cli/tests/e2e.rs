@@ -5,6 +5,7 @@ use std::collections::HashSet;
 use std::path::PathBuf;
 
 use productresearch::local_mesh::{LocalMesh, MeshSettings};
+use productresearch::running_distill::RunningDistill;
 use productresearch::{histories, pipeline};
 use productresearch_llm::EndpointConfig;
 use productresearch_record::{Decision, EventBody, StepKind, SupervisorState, TerminationReason, Trajectory, TrajectoryEvent};
@@ -53,6 +54,34 @@ async fn demo_batch_runs_through_every_state_and_exports_valid_sft() {
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     assert_eq!(written, batch.trajectories);
+
+    // While a batch runs, what it approved is distilled as it comes: the
+    // first example is on disk before the batch is over.
+    let early = tempfile::tempdir().unwrap();
+    let told = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let tell = told.clone();
+    let running = RunningDistill::start(
+        pipeline::DistillTo {
+            distiller_url: mesh.endpoints.distiller.clone(),
+            gateway_url: mesh.endpoints.tool_gateway.clone(),
+            min_assistant_turns: 3,
+            min_tool_calls: 2,
+            out: early.path().into(),
+            tool_snapshot: String::new(),
+        },
+        move |d| tell.lock().unwrap().push(d.examples),
+    );
+    running.finished(&batch.trajectories[0]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while running.examples() == 0 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(running.examples(), 1, "no early pass");
+    let early_sft = std::fs::read_to_string(early.path().join(pipeline::SFT_FILE)).unwrap();
+    assert_eq!(early_sft.lines().count(), 1);
+    assert_eq!(*told.lock().unwrap(), [1], "the user is told of the first example");
+    batch.trajectories[1..].iter().for_each(|t| running.finished(t));
+    running.wait().await;
 
     let distilled =
         pipeline::distill(&mesh.endpoints.distiller, &mesh.endpoints.tool_gateway, &batch.trajectories, 3, 2, out.path()).await.unwrap();
