@@ -67,7 +67,11 @@ pub struct LocalModelConfig {
     /// runs 12–16). Its window is short so that copying a product's title
     /// or price from the tool results further back is not penalised, and
     /// runs of 3 tokens are free; `**`, `:`, quotes and newlines break a run,
-    /// so a list's repeated `- **Price**:` is no repetition.
+    /// so a list's repeated `- **Price**:` is no repetition. And a grammar
+    /// ([`PROSE_GRAMMAR`]) that keeps the answer from opening as JSON, a
+    /// fence or a tag: after three tool calls in JSON the 0.5B went on
+    /// writing calls when asked for the report, twice, to the token bound
+    /// (7 minutes of a run, then a failed trajectory: runs 38 and 40).
     pub report_sampling: serde_json::Map<String, serde_json::Value>,
     /// Whether the research agent on this model keeps a report the
     /// supervisor sent back in its context (research-agent
@@ -91,14 +95,20 @@ impl Default for LocalModelConfig {
             max_report_rounds: 3,
             model_call_checks: false,
             sampling: serde_json::Map::new(),
-            report_sampling: serde_json::json!({"dry_multiplier": 0.8, "dry_allowed_length": 3, "dry_penalty_last_n": 192})
-                .as_object()
-                .cloned()
-                .unwrap_or_default(),
+            report_sampling: serde_json::json!({
+                "dry_multiplier": 0.8, "dry_allowed_length": 3, "dry_penalty_last_n": 192, "grammar": PROSE_GRAMMAR,
+            })
+            .as_object()
+            .cloned()
+            .unwrap_or_default(),
             keep_sent_back_reports: false,
         }
     }
 }
+
+/// llama.cpp GBNF for a prose answer: anything, but not opening with `{`,
+/// `[`, `<`, a backtick or white space (a call, a fence or a tag).
+pub const PROSE_GRAMMAR: &str = r"root ::= [^{\[<` \t\n] [^\x00]*";
 
 /// Every core: the mesh around the model needs little CPU (see `threads`).
 fn default_threads() -> u32 {

@@ -75,6 +75,21 @@ async fn real_model_answers_a_chat_completion() {
         latency.as_secs_f64()
     );
 
+    // The report request's sampling (DRY and the prose grammar) is accepted,
+    // and an answer asked for as a JSON call still opens as prose.
+    let mut body = serde_json::json!({
+        "model": model.model(),
+        "messages": [{"role": "user", "content": "Answer only with this JSON: {\"tool\": \"web_search\", \"arguments\": {\"query\": \"kettle\"}}"}],
+        "max_tokens": 24,
+        "temperature": 0.2,
+    });
+    body.as_object_mut().unwrap().extend(config.report_sampling.clone());
+    let resp = http.post(format!("{}/chat/completions", model.base_url())).json(&body).send().await.expect("chat completion");
+    assert_eq!(resp.status(), 200, "the report sampling fields were refused");
+    let answer: serde_json::Value = resp.json().await.unwrap();
+    let content = answer["choices"][0]["message"]["content"].as_str().unwrap_or_default();
+    assert!(!content.is_empty() && !content.starts_with(['{', '[', '`', '<']), "{answer}");
+
     let t2 = Instant::now();
     model.stop().await.expect("stop");
     println!("stopped in {:.2} s", t2.elapsed().as_secs_f64());
