@@ -5,10 +5,13 @@
 //!
 //! Each pass distills every trajectory finished so far, so batch-wide filters
 //! (near-duplicates, diversity) see the same set they will see at the end; the
-//! final pass after the batch is the one whose files stand. Passes are spaced
-//! by ten times the last one's duration (at least [`MIN_GAP`]), so a large
-//! batch spends a bounded share of its time re-distilling. The distiller keeps
-//! the model reflections it made, so a pass does not ask for them again.
+//! final pass after the batch is the one whose files stand. A pass waits for
+//! the approved trajectories to grow by a quarter since the last one (at least
+//! one more, and at least [`MIN_GAP`] later), so a batch of N is distilled
+//! about 5 N trajectories' worth in all, not N² / 2. Not spaced by time: a
+//! pass that waits minutes for model reflections on a busy local model (run
+//! 41) would have stopped all later ones. The distiller keeps the model
+//! reflections it made, so a pass does not ask for them again.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -23,8 +26,8 @@ use crate::pipeline::{DistillOutcome, DistillTo};
 
 /// Shortest time between two passes.
 const MIN_GAP: Duration = Duration::from_secs(5);
-/// A pass may take at most this share of the time (one in ten).
-const GAP_PER_PASS: u32 = 10;
+/// A pass waits for the approved trajectories to grow by 1 / GROWTH.
+const GROWTH: usize = 4;
 
 /// The background distiller of one batch.
 pub struct RunningDistill {
@@ -64,8 +67,8 @@ impl RunningDistill {
     }
 }
 
-/// Distills all trajectories received so far whenever an approved one has
-/// come in since the last pass, spaced as the module says.
+/// Distills all trajectories received so far whenever enough approved ones
+/// have come in since the last pass, as the module says.
 async fn passes(
     to: DistillTo,
     mut received: mpsc::UnboundedReceiver<Trajectory>,
@@ -73,29 +76,30 @@ async fn passes(
     more: impl Fn(&DistillOutcome),
 ) {
     let mut all: Vec<Trajectory> = Vec::new();
+    let (mut approved, mut distilled) = (0, 0);
     let mut next = Instant::now();
     loop {
-        // Wait for an approved trajectory: only those can add an example.
-        loop {
+        // Wait for enough new approved trajectories: only those add examples.
+        while !due(approved, distilled) {
             let Some(t) = received.recv().await else { return };
-            let approved = t.approved();
+            approved += usize::from(t.approved());
             all.push(t);
-            if approved {
-                break;
-            }
         }
         // Then for the gap, taking in what else finishes meanwhile.
         loop {
             tokio::select! {
                 _ = tokio::time::sleep_until(next) => break,
                 t = received.recv() => match t {
-                    Some(t) => all.push(t),
+                    Some(t) => {
+                        approved += usize::from(t.approved());
+                        all.push(t);
+                    }
                     // The batch is over; its final distillation follows at once.
                     None => return,
                 },
             }
         }
-        let started = Instant::now();
+        distilled = approved;
         match to.distill(&all).await {
             Ok(outcome) => {
                 if examples.swap(outcome.examples, Ordering::Relaxed) < outcome.examples {
@@ -105,6 +109,35 @@ async fn passes(
             // The final pass reports what is wrong; an early one only waits longer.
             Err(e) => tracing::warn!(error = %e, "distilling the finished trajectories failed; trying again later"),
         }
-        next = Instant::now() + (started.elapsed() * GAP_PER_PASS).max(MIN_GAP);
+        next = Instant::now() + MIN_GAP;
+    }
+}
+
+/// Whether `approved` trajectories are enough for a pass after one of
+/// `distilled`.
+fn due(approved: usize, distilled: usize) -> bool {
+    approved >= distilled + (distilled / GROWTH).max(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passes_follow_the_approved_count_geometrically() {
+        assert!(due(1, 0) && !due(1, 1) && due(2, 1) && due(4, 3));
+        assert!(!due(111, 90) && due(112, 90));
+        // One approval at a time: every one of a small batch gets its pass,
+        // and a large batch re-distills a bounded multiple of itself.
+        let (mut distilled, mut passes, mut work) = (0, Vec::new(), 0);
+        for approved in 1..=1_000 {
+            if due(approved, distilled) {
+                distilled = approved;
+                passes.push(approved);
+                work += approved;
+            }
+        }
+        assert_eq!(passes[..4], [1, 2, 3, 4]);
+        assert!(work <= 5 * 1_000, "{work} trajectories distilled in {} passes", passes.len());
     }
 }
