@@ -125,8 +125,8 @@ fn in_checkout(settings: &LocalModelConfig) -> LocalModelConfig {
 
 /// How every role talks to the embedded model: small models cannot emit native
 /// tool calls, so actions are JSON-schema-constrained; answers are capped at
-/// 768 tokens because, on 2 cores shared by 4 slots, generation runs at a few
-/// tokens per second per request.
+/// 768 tokens (reports at `local_model.report_max_tokens`) because, on 2 cores
+/// shared by 4 slots, generation runs at a few tokens per second per request.
 fn local_endpoint(server: &LocalModel, settings: &LocalModelConfig) -> EndpointConfig {
     EndpointConfig {
         tool_mode: ToolMode::JsonSchema,
@@ -144,6 +144,7 @@ fn local_endpoint(server: &LocalModel, settings: &LocalModelConfig) -> EndpointC
         max_concurrency: settings.parallel.max(1) as usize,
         extra_body: settings.sampling.clone(),
         prose_extra_body: settings.report_sampling.clone(),
+        prose_max_tokens: Some(settings.report_max_tokens).filter(|n| *n > 0),
         ..EndpointConfig::new(server.base_url(), server.model())
     }
 }

@@ -88,7 +88,12 @@ impl LlmClient {
     /// value for the choice and the report, so the system message (and the
     /// endpoint's prompt cache) does not change between them.
     fn report_chars(&self, req: &ChatRequest) -> Option<u32> {
-        req.max_tokens.or(self.config().max_tokens).filter(|_| self.config().tool_mode != ToolMode::Native).map(text_tools::report_chars)
+        let config = self.config();
+        req.max_tokens
+            .or(config.prose_max_tokens)
+            .or(config.max_tokens)
+            .filter(|_| config.tool_mode != ToolMode::Native)
+            .map(text_tools::report_chars)
     }
 
     /// One answer in the endpoint's tool mode, asked again while unusable.

@@ -76,6 +76,9 @@ pub struct EndpointConfig {
     /// `frequency_penalty`) stops a small model's looping report but, on
     /// every request, breaks the JSON whose keys must repeat.
     pub prose_extra_body: serde_json::Map<String, serde_json::Value>,
+    /// Longest prose answer (the report), when it should be shorter than
+    /// `max_tokens`; the report's length the model is told of follows it.
+    pub prose_max_tokens: Option<u32>,
 }
 
 impl Default for EndpointConfig {
@@ -100,6 +103,7 @@ impl Default for EndpointConfig {
             context_length: None,
             extra_body: serde_json::Map::new(),
             prose_extra_body: serde_json::Map::new(),
+            prose_max_tokens: None,
         }
     }
 }

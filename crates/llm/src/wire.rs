@@ -187,7 +187,7 @@ pub fn request<'a>(endpoint: &'a EndpointConfig, req: &'a ChatRequest) -> WireRe
         }),
         response_format: req.json_schema.as_ref().filter(|_| endpoint.structured_output).map(ResponseFormat::from),
         temperature: req.temperature.or(endpoint.temperature),
-        max_tokens: req.max_tokens.or(endpoint.max_tokens),
+        max_tokens: req.max_tokens.or(endpoint.prose_max_tokens.filter(|_| req.prose)).or(endpoint.max_tokens),
         extra: sampling(endpoint, req),
     }
 }
@@ -264,18 +264,21 @@ mod tests {
     }
 
     #[test]
-    fn prose_sampling_goes_only_with_prose_answers() {
+    fn prose_sampling_and_bound_go_only_with_prose_answers() {
         let mut endpoint = EndpointConfig::new("http://x/v1", "m");
         endpoint.extra_body.insert("repeat_last_n".into(), json!(256));
         endpoint.extra_body.insert("dry_multiplier".into(), json!(0.0));
         endpoint.prose_extra_body.insert("dry_multiplier".into(), json!(0.8));
+        (endpoint.max_tokens, endpoint.prose_max_tokens) = (Some(768), Some(512));
         let json_answer = ChatRequest { messages: vec![Message::user("plan")], ..ChatRequest::default() };
         let body = serde_json::to_value(request(&endpoint, &json_answer)).unwrap();
         assert_eq!((body["repeat_last_n"].clone(), body["dry_multiplier"].clone()), (json!(256), json!(0.0)));
+        assert_eq!(body["max_tokens"], 768);
         let prose = ChatRequest { prose: true, ..json_answer };
         let text = serde_json::to_string(&request(&endpoint, &prose)).unwrap();
         assert_eq!(text.matches("dry_multiplier").count(), 1, "{text}");
         let body: serde_json::Value = serde_json::from_str(&text).unwrap();
         assert_eq!((body["repeat_last_n"].clone(), body["dry_multiplier"].clone()), (json!(256), json!(0.8)));
+        assert_eq!(body["max_tokens"], 512, "the report's own bound");
     }
 }

@@ -79,6 +79,9 @@ pub struct LocalModelConfig {
     /// sent-back report it read nearly token for token, three rounds in a
     /// row, even asked at a higher temperature (docs/benchmarks.md run 17).
     pub keep_sent_back_reports: bool,
+    /// Longest report in tokens (the research agent's prose answer; every
+    /// other answer may take 768). 0: the same 768.
+    pub report_max_tokens: u32,
 }
 
 impl Default for LocalModelConfig {
@@ -102,6 +105,7 @@ impl Default for LocalModelConfig {
             .cloned()
             .unwrap_or_default(),
             keep_sent_back_reports: false,
+            report_max_tokens: 512,
         }
     }
 }
