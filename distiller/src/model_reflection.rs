@@ -124,6 +124,9 @@ impl ModelReflector {
                 // The model call names its trajectory, as the agents' calls do.
                 let trajectory = Some(std::sync::Arc::from(id.as_str()));
                 let outcome = productresearch_runtime::context::with_trajectory(trajectory, self.reflect(&query, &step, &feedback)).await;
+                if let Err(reason) = &outcome {
+                    tracing::warn!(event = seq, %reason, "model reflection unusable; rule-based reflection used");
+                }
                 (id, seq, outcome)
             })
             .buffer_unordered(self.concurrency)
@@ -142,10 +145,7 @@ impl ModelReflector {
                     entry.prompts.sort();
                     entry.prompts.dedup();
                 }
-                Err(reason) => {
-                    tracing::warn!(event = seq, %reason, "model reflection unusable; rule-based reflection used");
-                    entry.fallbacks.push(format!("event {seq}: {reason}"));
-                }
+                Err(reason) => entry.fallbacks.push(format!("event {seq}: {reason}")),
             }
         }
         table
