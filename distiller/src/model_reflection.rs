@@ -9,9 +9,12 @@
 //! The raw transcript is the record itself and stays untouched, so a dataset
 //! can be re-distilled with another model or template at any time.
 //!
-//! A reflection once asked for is kept (by trajectory and event) for later
-//! requests: `productresearch run` distills the finished trajectories again as
-//! more finish, and each pass would otherwise ask the model anew.
+//! A usable reflection is kept for later requests, by trajectory, event and
+//! what the model was shown (a re-run whose records were deleted reuses ids
+//! with other steps): `productresearch run` distills the finished trajectories
+//! again as more finish, and each pass would otherwise ask the model anew. An
+//! unusable one is not kept, so an outage during an early pass does not decide
+//! the final export.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -42,8 +45,20 @@ pub const MAX_REFLECTION_CHARS: u32 = 400;
 /// distiller does not grow without end.
 const MAX_KEPT: usize = 8192;
 
-/// One reflection's outcome: the text and its templates, or why none is usable.
-type Outcome = Result<(String, Vec<PromptRef>), String>;
+/// A reflection's text and the templates that asked for it.
+type Reflection = (String, Vec<PromptRef>);
+/// One reflection's outcome, or why none is usable.
+type Outcome = Result<Reflection, String>;
+/// A kept reflection's key: trajectory id, event seq, and a hash of the query,
+/// step and feedback the model was shown.
+type Kept = (String, u64, u64);
+
+fn kept_key(id: &str, seq: u64, query: &str, step: &Step, feedback: &str) -> Kept {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    considered(query, step, feedback).to_string().hash(&mut h);
+    (id.to_string(), seq, h.finish())
+}
 
 /// The reflections of one trajectory.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -82,8 +97,8 @@ pub struct ModelReflector {
     client: Arc<LlmClient>,
     prompts: PromptSet,
     concurrency: usize,
-    /// Outcomes by (trajectory id, event seq).
-    kept: Arc<Mutex<HashMap<(String, u64), Outcome>>>,
+    /// Usable reflections by [`Kept`] key.
+    kept: Arc<Mutex<HashMap<Kept, Reflection>>>,
 }
 
 impl ModelReflector {
@@ -109,9 +124,9 @@ impl ModelReflector {
                 let final_seq = internalize::final_report_seq(t, filters.require_approval);
                 for (event, step, verdict) in t.steps() {
                     let Some(v) = verdict.filter(|v| v.decision == Decision::Revise && Some(event.seq) != final_seq) else { continue };
-                    if let Some(outcome) = kept.get(&(t.trajectory_id.clone(), event.seq)) {
+                    if let Some(reflection) = kept.get(&kept_key(&t.trajectory_id, event.seq, &query, step, &v.feedback)) {
                         // Asked for by an earlier request.
-                        results.push((t.trajectory_id.clone(), event.seq, outcome.clone()));
+                        results.push((t.trajectory_id.clone(), event.seq, Ok(reflection.clone())));
                         continue;
                     }
                     jobs.push((t.trajectory_id.clone(), event.seq, query.clone(), step.clone(), v.feedback.clone()));
@@ -127,13 +142,14 @@ impl ModelReflector {
                 if let Err(reason) = &outcome {
                     tracing::warn!(event = seq, %reason, "model reflection unusable; rule-based reflection used");
                 }
-                (id, seq, outcome)
+                let key = kept_key(&id, seq, &query, &step, &feedback);
+                (id, seq, outcome, key)
             })
             .buffer_unordered(self.concurrency)
             .collect()
             .await;
         self.keep(&asked);
-        results.extend(asked);
+        results.extend(asked.into_iter().map(|(id, seq, outcome, _)| (id, seq, outcome)));
         let mut table = ReflectionTable::new();
         for (id, seq, outcome) in results {
             let entry = table.entry(id).or_default();
@@ -151,12 +167,12 @@ impl ModelReflector {
         table
     }
 
-    fn keep(&self, asked: &[(String, u64, Outcome)]) {
+    fn keep(&self, asked: &[(String, u64, Outcome, Kept)]) {
         let mut kept = self.kept.lock().unwrap_or_else(|p| p.into_inner());
         if kept.len() + asked.len() > MAX_KEPT {
             kept.clear();
         }
-        kept.extend(asked.iter().map(|(id, seq, outcome)| ((id.clone(), *seq), outcome.clone())));
+        kept.extend(asked.iter().filter_map(|(_, _, outcome, key)| Some((key.clone(), outcome.clone().ok()?))));
     }
 
     /// One reflection with the templates that asked for it, or why none is
@@ -286,6 +302,18 @@ mod tests {
         // reflections, no new call.
         let again = reflector.reflect_all(std::slice::from_ref(&t), &FilterConfig::default()).await;
         assert_eq!((&again["traj-1"], sim.requests()), (mine, 3));
+        // The same id and events with other feedback (a re-run after its
+        // records were deleted) are asked for anew.
+        let mut other = t.clone();
+        for e in &mut other.events {
+            if let productresearch_record::EventBody::Verdict(v) = &mut e.body
+                && v.decision == Decision::Revise
+            {
+                v.feedback.push_str(" Compare the warranties too.");
+            }
+        }
+        reflector.reflect_all(std::slice::from_ref(&other), &FilterConfig::default()).await;
+        assert_eq!(sim.requests(), 6, "a kept reflection answered other steps");
         sim.shutdown().await;
     }
 
@@ -310,6 +338,10 @@ mod tests {
         assert!(mine.by_seq.is_empty());
         assert_eq!(mine.fallbacks.len(), 3);
         assert!(mine.fallbacks.iter().all(|f| f.contains("model:")), "{:?}", mine.fallbacks);
+        // Not kept: a later request (the final pass of a run) asks again.
+        let asked = sim.requests();
+        reflector.reflect_all(std::slice::from_ref(&t), &FilterConfig::default()).await;
+        assert_eq!(sim.requests(), asked + 3, "an unusable reflection was kept");
         let opts = crate::DistillOptions::from_config(&crate::Config::default()).unwrap();
         let out = crate::distill(&[t], &[], &opts, &table).unwrap();
         let meta = &out.examples[0].value["meta"]["reflections"];
