@@ -99,6 +99,9 @@ async fn mesh(model_url: &str, records: PathBuf, concurrency: usize) -> LocalMes
         min_report_tool_calls: 2,
         model_call_checks: true,
         keep_sent_back_reports: true,
+        // `BENCH_TRANSPORT=loopback`: the services call each other over
+        // loopback TCP, as before in-process calls (for comparing the two).
+        in_process: std::env::var("BENCH_TRANSPORT").as_deref() != Ok("loopback"),
     })
     .await
     .unwrap()
@@ -338,8 +341,17 @@ async fn zero(n: usize) {
     let requests0 = sim.stats().requests;
     let cpu0 = cpu_time();
     let t0 = Instant::now();
-    let done =
-        pipeline::synthesize(&e.supervisor, histories(n), Caps::default(), 16, &work.path().join("out"), |_| {}, |_| {}).await.unwrap();
+    let done = pipeline::synthesize(
+        &mesh.local_endpoints().supervisor,
+        histories(n),
+        Caps::default(),
+        16,
+        &work.path().join("out"),
+        |_| {},
+        |_| {},
+    )
+    .await
+    .unwrap();
     let wall = t0.elapsed();
     let cpu = cpu_time() - cpu0;
     let requests = sim.stats().requests - requests0;

@@ -53,6 +53,10 @@ pub struct MeshSettings {
     /// The research agent keeps a sent-back report in its context (off on
     /// the embedded model by default).
     pub keep_sent_back_reports: bool,
+    /// The services call each other in process (`in-process://`, no sockets
+    /// or HTTP/2; see `productresearch_runtime::in_process`), not over
+    /// loopback TCP. Callers outside the process use the TCP endpoints either way.
+    pub in_process: bool,
 }
 
 /// A file of the repository's `demo/` folder (tests and benches run on it).
@@ -76,6 +80,7 @@ impl MeshSettings {
             min_report_tool_calls: crate::run_config::DistillSettings::default().min_tool_calls,
             model_call_checks: true,
             keep_sent_back_reports: true,
+            in_process: true,
         }
     }
 }
@@ -108,10 +113,29 @@ pub struct Endpoints {
 
 type Task = (&'static str, &'static str, String, JoinHandle<Result<(), String>>);
 
+/// The in-process endpoint of the server listening at `url`.
+fn in_process(url: &str) -> String {
+    url.replacen("http://", productresearch_runtime::in_process::SCHEME, 1)
+}
+
+impl Endpoints {
+    fn map(&self, f: impl Fn(&str) -> String) -> Self {
+        Self {
+            user_agent: f(&self.user_agent),
+            supervisor: f(&self.supervisor),
+            research_agent: f(&self.research_agent),
+            tool_gateway: f(&self.tool_gateway),
+            distiller: f(&self.distiller),
+        }
+    }
+}
+
 /// A running mesh; [`LocalMesh::stop`] shuts every service down.
 pub struct LocalMesh {
-    /// Where each service listens.
+    /// Where each service listens (loopback TCP, for any caller).
     pub endpoints: Endpoints,
+    /// The services call each other in process.
+    in_process: bool,
     token: CancellationToken,
     tasks: Vec<(&'static str, JoinHandle<Result<(), String>>)>,
 }
@@ -185,6 +209,8 @@ impl LocalMesh {
         let (di_l, di) = bind().await?;
         let endpoints = Endpoints { user_agent: ua, supervisor: sup, research_agent: ra, tool_gateway: tg, distiller: di };
         let e = &endpoints;
+        // How one service of the mesh reaches another.
+        let internal = |url: &str| ClientConfig::single(if settings.in_process { in_process(url) } else { url.to_string() });
         let stop = |t: &CancellationToken| {
             let t = t.clone();
             async move { t.cancelled().await }
@@ -205,7 +231,7 @@ impl LocalMesh {
         };
         let research_agent = research_agent::Config {
             llm: settings.research_agent_llm.clone(),
-            tool_gateway: ClientConfig::single(&e.tool_gateway),
+            tool_gateway: internal(&e.tool_gateway),
             max_tool_calls: settings.caps.max_tool_calls,
             keep_sent_back_reports: settings.keep_sent_back_reports,
             prompts_dir: prompts.prompts_dir.clone(),
@@ -213,9 +239,9 @@ impl LocalMesh {
         };
         let supervisor = supervisor::Config {
             llm: settings.supervisor_llm.clone(),
-            user_agent: ClientConfig::single(&e.user_agent),
-            research_agent: ClientConfig::single(&e.research_agent),
-            tool_gateway: ClientConfig::single(&e.tool_gateway),
+            user_agent: internal(&e.user_agent),
+            research_agent: internal(&e.research_agent),
+            tool_gateway: internal(&e.tool_gateway),
             caps: settings.caps,
             min_report_tool_calls: settings.min_report_tool_calls,
             model_call_checks: settings.model_call_checks,
@@ -265,12 +291,18 @@ impl LocalMesh {
             }
             running.push((name, handle));
         }
-        let mesh = Self { endpoints, token, tasks: running };
+        let mesh = Self { endpoints, in_process: settings.in_process, token, tasks: running };
         if let Some(err) = failure {
             mesh.stop().await.ok();
             return Err(err);
         }
         Ok(mesh)
+    }
+
+    /// Where a caller in this process (the run itself) reaches each service:
+    /// in process when the services call each other so, else [`Self::endpoints`].
+    pub fn local_endpoints(&self) -> Endpoints {
+        if self.in_process { self.endpoints.map(in_process) } else { self.endpoints.clone() }
     }
 
     /// Stops every service (in-flight calls drain) and reports the first one

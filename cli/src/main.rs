@@ -154,6 +154,7 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
             min_report_tool_calls: config.distill.min_tool_calls,
             model_call_checks: model_call_checks(&config, models.local.is_some()),
             keep_sent_back_reports: keep_sent_back_reports(&config, models.local.is_some()),
+            in_process: true,
         };
         for (role, e) in MODEL_ROLES.iter().zip([&settings.user_agent_llm, &settings.research_agent_llm, &settings.supervisor_llm]) {
             eprintln!("{role:>14}: model {} at {} (tool mode {:?})", e.model, e.base_url, e.tool_mode);
@@ -286,9 +287,10 @@ async fn synthesize_and_distill(
     bar.enable_steady_tick(Duration::from_millis(200));
     // Trajectories take minutes on a small model: show the checked steps as they are recorded.
     let steps = productresearch::run_summary::watch_steps(bar.clone(), config.out.join("records"));
+    let local = mesh.local_endpoints();
     let to = pipeline::DistillTo {
-        distiller_url: mesh.endpoints.distiller.clone(),
-        gateway_url: mesh.endpoints.tool_gateway.clone(),
+        distiller_url: local.distiller.clone(),
+        gateway_url: local.tool_gateway.clone(),
         min_assistant_turns: config.distill.min_assistant_turns,
         min_tool_calls: config.distill.min_tool_calls,
         out: config.out.clone(),
@@ -302,7 +304,7 @@ async fn synthesize_and_distill(
         }
     });
     let batch = pipeline::synthesize(
-        &mesh.endpoints.supervisor,
+        &local.supervisor,
         histories,
         config.caps,
         config.concurrency,

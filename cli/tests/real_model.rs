@@ -66,6 +66,7 @@ async fn the_demo_batch_on_the_real_local_model_exports_sft_examples() {
         // As `productresearch run` on the embedded model.
         model_call_checks: config.model_call_checks,
         keep_sent_back_reports: config.keep_sent_back_reports,
+        in_process: true,
     })
     .await
     .unwrap();

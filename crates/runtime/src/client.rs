@@ -14,6 +14,7 @@ use tonic::metadata::{Ascii, MetadataValue};
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Channel, Endpoint};
 
+use crate::in_process::{self, InProcessChannel};
 use crate::tls::ClientTls;
 use crate::{context, telemetry};
 
@@ -22,6 +23,8 @@ use crate::{context, telemetry};
 #[serde(deny_unknown_fields, default)]
 pub struct ClientConfig {
     /// One or more endpoints (`http://host:port`); several are balanced per call.
+    /// `in-process://host:port` reaches the server listening there in this
+    /// same process without a socket (see [`crate::in_process`]).
     pub endpoints: Vec<String>,
     /// Time allowed to open a connection.
     pub connect_timeout_ms: u64,
@@ -108,7 +111,42 @@ pub enum ClientError {
 }
 
 /// The channel type all service clients use.
-pub type MeshChannel = InterceptedService<Channel, ContextInterceptor>;
+pub type MeshChannel = InterceptedService<Transport, ContextInterceptor>;
+
+/// How a client reaches its server: HTTP/2 over the network, or the stack of a
+/// server in this process (`in-process://`, see [`crate::in_process`]).
+#[derive(Clone, Debug)]
+pub enum Transport {
+    /// A tonic channel (one endpoint, a balanced list, or re-resolved by DNS).
+    Network(Channel),
+    /// A server of this process.
+    InProcess(InProcessChannel),
+}
+
+type GrpcRequest = http::Request<tonic::body::Body>;
+type Boxed<S> =
+    futures::future::MapErr<<S as tower::Service<GrpcRequest>>::Future, fn(<S as tower::Service<GrpcRequest>>::Error) -> tower::BoxError>;
+
+impl tower::Service<GrpcRequest> for Transport {
+    type Response = http::Response<tonic::body::Body>;
+    type Error = tower::BoxError;
+    type Future = futures::future::Either<Boxed<Channel>, Boxed<InProcessChannel>>;
+
+    fn poll_ready(&mut self, cx: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), Self::Error>> {
+        match self {
+            Self::Network(c) => c.poll_ready(cx).map_err(Into::into),
+            Self::InProcess(c) => c.poll_ready(cx).map_err(Into::into),
+        }
+    }
+
+    fn call(&mut self, req: GrpcRequest) -> Self::Future {
+        use futures::TryFutureExt;
+        match self {
+            Self::Network(c) => futures::future::Either::Left(c.call(req).map_err(Into::into as fn(_) -> _)),
+            Self::InProcess(c) => futures::future::Either::Right(c.call(req).map_err(Into::into as fn(_) -> _)),
+        }
+    }
+}
 
 /// Builds a lazily connecting channel to `service` (its name is only for errors):
 /// the first call connects, and a dropped connection is re-established on the
@@ -119,6 +157,24 @@ pub fn channel(service: &'static str, config: &ClientConfig) -> Result<MeshChann
     }
     let tls = config.tls.load().map_err(|source| ClientError::Tls { service, source })?;
     let authorization = bearer_token(service, config)?;
+    let default_timeout = (config.default_timeout_ms > 0).then(|| Duration::from_millis(config.default_timeout_ms));
+    let interceptor = ContextInterceptor { default_timeout, authorization };
+    if let Some(endpoint) = config.endpoints.iter().find(|e| e.starts_with(in_process::SCHEME)) {
+        let reason = if config.endpoints.len() > 1 {
+            Some("an in-process endpoint must be the only one")
+        } else if tls.is_some() {
+            Some("an in-process endpoint takes no tls (nothing leaves the process)")
+        } else if config.dns_refresh_secs > 0 {
+            Some("an in-process endpoint has no addresses to re-resolve: set dns_refresh_secs = 0")
+        } else {
+            None
+        };
+        if let Some(reason) = reason {
+            return Err(ClientError::Scheme { service, endpoint: endpoint.clone(), reason });
+        }
+        let channel = InProcessChannel::new(endpoint).expect("in-process scheme");
+        return Ok(InterceptedService::new(Transport::InProcess(channel), interceptor));
+    }
     let endpoints = config
         .endpoints
         .iter()
@@ -172,8 +228,7 @@ pub fn channel(service: &'static str, config: &ClientConfig) -> Result<MeshChann
     } else {
         Channel::balance_list(endpoints.into_iter())
     };
-    let default_timeout = (config.default_timeout_ms > 0).then(|| Duration::from_millis(config.default_timeout_ms));
-    Ok(InterceptedService::new(channel, ContextInterceptor { default_timeout, authorization }))
+    Ok(InterceptedService::new(Transport::Network(channel), interceptor))
 }
 
 /// The `authorization` value of every call, marked sensitive so that no

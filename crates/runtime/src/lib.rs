@@ -5,6 +5,7 @@
 //!   a W3C trace context that can cross process boundaries.
 //! - [`server`]: the one gRPC server stack (health, reflection, tower layers).
 //! - [`client`]: gRPC channels that carry trace context and the caller's deadline.
+//! - [`in_process`]: calls between services of one process without sockets.
 //! - [`context`]: the request context (deadline, span) and how it follows spawned work.
 //! - [`http`]: HTTP clients with the crypto provider in place.
 //! - [`checkout`]: where defaults that live in the clone (demo data, the embedded model) are found.
@@ -20,6 +21,7 @@ pub mod context;
 pub mod discovery;
 pub mod failure;
 pub mod http;
+pub mod in_process;
 pub mod limits;
 pub mod server;
 pub mod signal;

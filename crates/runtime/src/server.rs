@@ -19,7 +19,7 @@ use tonic_health::ServingStatus;
 use crate::auth::{AuthConfig, AuthError, AuthLayer};
 use crate::limits::MessageLimitLayer;
 use crate::tls::{ServerTls, TlsError};
-use crate::{context, telemetry};
+use crate::{context, in_process, telemetry};
 
 /// Pending connections a listener holds before the kernel drops new ones
 /// (capped by `net.core.somaxconn`). Tokio's `TcpListener::bind` asks for
@@ -141,10 +141,14 @@ pub async fn serve(
     let routes =
         with_named_fallback(routes.add_service(health_service).add_service(reflection_v1).add_service(reflection_v1alpha), services);
 
+    let address = listener.local_addr().ok().map(|a| a.to_string());
     let reporter = health.clone();
     let names: Vec<String> = services.iter().map(|s| s.to_string()).collect();
     let drain_delay = Duration::from_secs(config.drain_delay_secs);
+    // Filled below, once the stack exists; removed when the listener closes.
+    let (registered, registration) = tokio::sync::oneshot::channel::<in_process::Registration>();
     let shutdown = async move {
+        let registration = registration.await.ok();
         shutdown.await;
         // Report NOT_SERVING first and keep accepting calls for the drain
         // delay, so balancers stop sending new calls before the listener
@@ -155,6 +159,9 @@ pub async fn serve(
         if !drain_delay.is_zero() {
             tracing::info!(delay_secs = drain_delay.as_secs(), "NOT_SERVING; closing the listener after the drain delay");
             tokio::time::sleep(drain_delay).await;
+        }
+        if let Some(mut registration) = registration {
+            registration.remove();
         }
     };
     // The tower stack every server runs, outermost first:
@@ -168,7 +175,8 @@ pub async fn serve(
     // 5. timeout: the server's own cap on a call (DEADLINE_EXCEEDED past it);
     // 6. load shed: rejects at once when the limit below is saturated, so overload
     //    becomes a fast UNAVAILABLE a client can retry elsewhere, not a queue;
-    // 7. concurrency limit.
+    // 7. concurrency limit, one for the network and in-process calls together.
+    // The same stack serves calls from this process (see [`in_process`]).
     let stack = tower::ServiceBuilder::new()
         .layer(tower_http::trace::TraceLayer::new_for_grpc().make_span_with(server_span(services)))
         .layer(AuthLayer::new(tokens))
@@ -176,8 +184,14 @@ pub async fn serve(
         .layer(ContextLayer)
         .timeout(Duration::from_secs(config.request_timeout_secs))
         .load_shed()
-        .concurrency_limit(config.concurrency_limit)
+        .layer(tower::limit::GlobalConcurrencyLimitLayer::new(config.concurrency_limit))
         .into_inner();
+    match address {
+        Some(address) => {
+            let _ = registered.send(in_process::register(address, tower::Layer::layer(&stack, routes.clone())));
+        }
+        None => drop(registered),
+    }
     let mut builder = tonic::transport::Server::builder();
     if let Some(tls) = tls {
         builder = builder.tls_config(tls)?;

@@ -55,11 +55,23 @@ async fn start() -> (String, tokio::sync::oneshot::Sender<()>) {
     (url, tx)
 }
 
+/// The server's two endpoints: over loopback TCP, and in process (the same
+/// stack without a socket; see `productresearch_runtime::in_process`).
+fn transports(url: &str) -> [String; 2] {
+    [url.to_string(), url.replacen("http://", productresearch_runtime::in_process::SCHEME, 1)]
+}
+
 #[tokio::test]
 async fn trace_id_and_deadline_reach_the_callee() {
     tracing_on();
     let (url, _stop) = start().await;
-    let client = ToolGatewayServiceClient::new(channel("echo", &ClientConfig::single(&url)).unwrap());
+    for url in transports(&url) {
+        trace_id_and_deadline_reach_the_callee_at(&url).await;
+    }
+}
+
+async fn trace_id_and_deadline_reach_the_callee_at(url: &str) {
+    let client = ToolGatewayServiceClient::new(channel("echo", &ClientConfig::single(url)).unwrap());
     let span = tracing::info_span!("caller");
     let (caller_trace, seen) = async {
         let caller_trace = telemetry::current_trace_id().expect("caller span has a trace");
@@ -81,15 +93,21 @@ async fn trace_id_and_deadline_reach_the_callee() {
     .instrument(span)
     .await;
     let seen: serde_json::Value = serde_json::from_str(&seen).unwrap();
-    assert_eq!(seen["trace_id"].as_str(), Some(caller_trace.as_str()), "callee runs in the caller's trace");
+    assert_eq!(seen["trace_id"].as_str(), Some(caller_trace.as_str()), "{url}: callee runs in the caller's trace");
     let remaining = seen["remaining_ms"].as_u64().expect("callee knows the caller's deadline");
-    assert!(remaining > 20_000 && remaining <= 30_000, "remaining {remaining} ms");
+    assert!(remaining > 20_000 && remaining <= 30_000, "{url}: remaining {remaining} ms");
 }
 
 #[tokio::test]
 async fn the_callers_deadline_stops_a_slow_callee() {
     let (url, _stop) = start().await;
-    let mut client = ToolGatewayServiceClient::new(channel("echo", &ClientConfig::single(&url)).unwrap());
+    for url in transports(&url) {
+        the_callers_deadline_stops_a_slow_callee_at(&url).await;
+    }
+}
+
+async fn the_callers_deadline_stops_a_slow_callee_at(url: &str) {
+    let mut client = ToolGatewayServiceClient::new(channel("echo", &ClientConfig::single(url)).unwrap());
     // Wait for readiness with an unbounded call first.
     while client.list_tools(ListToolsRequest {}).await.is_err() {
         tokio::task::yield_now().await;
@@ -101,15 +119,22 @@ async fn the_callers_deadline_stops_a_slow_callee() {
     .await;
     // tonic's client enforces the same grpc-timeout it sends and reports its own
     // expiry as CANCELLED "Timeout expired"; the server would answer DEADLINE_EXCEEDED.
-    assert!(matches!(status.code(), tonic::Code::DeadlineExceeded | tonic::Code::Cancelled), "{status}");
-    assert!(status.message().to_lowercase().contains("timeout") || status.code() == tonic::Code::DeadlineExceeded, "{status}");
-    assert!(started.elapsed() < Duration::from_secs(2));
+    assert!(matches!(status.code(), tonic::Code::DeadlineExceeded | tonic::Code::Cancelled), "{url}: {status}");
+    assert!(status.message().to_lowercase().contains("timeout") || status.code() == tonic::Code::DeadlineExceeded, "{url}: {status}");
+    assert!(started.elapsed() < Duration::from_secs(2), "{url}");
 }
 
 #[tokio::test]
 async fn health_and_reflection_are_mounted() {
     let (url, _stop) = start().await;
-    let ch = tonic::transport::Endpoint::from_shared(url).unwrap().connect_lazy();
+    for url in transports(&url) {
+        health_and_reflection_are_mounted_at(&url).await;
+    }
+}
+
+/// Health (unary) and reflection (a bidirectional stream) at `url`.
+async fn health_and_reflection_are_mounted_at(url: &str) {
+    let ch = channel("echo", &ClientConfig::single(url)).unwrap();
     let mut health = tonic_health::pb::health_client::HealthClient::new(ch.clone());
     let status = loop {
         match health
@@ -157,6 +182,44 @@ async fn health_and_reflection_are_mounted() {
         resp.message_response,
         Some(tonic_reflection::pb::v1alpha::server_reflection_response::MessageResponse::FileDescriptorResponse(_))
     ));
+}
+
+/// In process, a stopped server answers UNAVAILABLE, as a closed port does,
+/// and one started again on the same address is found.
+#[tokio::test]
+async fn an_in_process_server_that_stopped_is_unavailable() {
+    let (url, stop) = start().await;
+    let [_, in_process] = transports(&url);
+    let mut client = ToolGatewayServiceClient::new(channel("echo", &ClientConfig::single(&in_process)).unwrap());
+    // The server registers when it starts serving, just after the spawn.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while client.list_tools(ListToolsRequest {}).await.is_err() {
+        assert!(Instant::now() < deadline, "the in-process server never answered");
+        tokio::task::yield_now().await;
+    }
+    stop.send(()).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        match client.list_tools(ListToolsRequest {}).await {
+            Ok(_) => {
+                assert!(Instant::now() < deadline, "the stopped server still answers in process");
+                tokio::task::yield_now().await;
+            }
+            Err(status) => break status,
+        }
+    };
+    assert_eq!(status.code(), tonic::Code::Unavailable, "{status}");
+    assert!(status.message().contains(&in_process), "{status}");
+}
+
+#[test]
+fn an_in_process_endpoint_takes_no_tls_and_stands_alone() {
+    let alone = ClientConfig { endpoints: vec!["in-process://127.0.0.1:1".into(), "http://127.0.0.1:2".into()], ..Default::default() };
+    let err = channel("echo", &alone).unwrap_err().to_string();
+    assert!(err.contains("must be the only one"), "{err}");
+    let resolving = ClientConfig { dns_refresh_secs: 5, ..ClientConfig::single("in-process://127.0.0.1:1") };
+    let err = channel("echo", &resolving).unwrap_err().to_string();
+    assert!(err.contains("dns_refresh_secs = 0"), "{err}");
 }
 
 /// A method of another service reached this server: UNIMPLEMENTED, with a
