@@ -133,12 +133,17 @@ fn is_free_text(schema: &Value) -> bool {
 }
 
 /// Every `(key, value)` in `value` whose key is a reference and value a
-/// non-empty string, at any depth.
+/// non-empty string, at any depth. The `url` of an object that has a
+/// `product_id` is that product's page: it is opened with `visit_product`,
+/// and `web_visit` would fetch a catalog's page (offline, a shop that does
+/// not exist), fail, and end the trajectory on a tool error.
 fn collect(value: &Value, out: &mut Vec<(&'static str, String)>) {
     match value {
         Value::Object(map) => {
+            let product = map.get("product_id").and_then(Value::as_str).is_some_and(|id| !id.trim().is_empty());
             for (k, v) in map {
                 match (REFERENCES.iter().find(|r| *r == k), v) {
+                    (Some(&"url"), Value::String(_)) if product => {}
                     (Some(key), Value::String(s)) if !s.trim().is_empty() => out.push((key, s.trim().to_string())),
                     _ => collect(v, out),
                 }
@@ -195,6 +200,17 @@ mod tests {
         let offered = g.offer(&specs());
         assert_eq!(names(&offered), ["product_search", "visit_product", "web_search"]);
         assert_eq!(offered[1].parameters["properties"]["product_id"]["enum"], json!(["hp-002", "hp-001"]));
+    }
+
+    #[test]
+    fn a_products_page_is_not_offered_to_web_visit() {
+        let mut g = Grounding::default();
+        g.saw_result(r#"{"product_id":"rs-009","title":"Trail shoe","url":"https://shop.example/p/rs-009","reviews":[]}"#);
+        assert_eq!(names(&g.offer(&specs())), ["product_search", "visit_product", "web_search"]);
+        g.saw_result(r#"{"results":[{"url":"https://reviews.example/shoes","title":"Best trail shoes"}]}"#);
+        let offered = g.offer(&specs());
+        let web_visit = offered.iter().find(|s| s.name == "web_visit").unwrap();
+        assert_eq!(web_visit.parameters["properties"]["url"]["enum"], json!(["https://reviews.example/shoes"]));
     }
 
     #[test]
