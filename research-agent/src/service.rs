@@ -15,6 +15,7 @@ use productresearch_record::{Intent, Step, StepKind, SupervisorState, ToolSpec, 
 use productresearch_runtime::failure::{self, FailureKind};
 use productresearch_runtime::telemetry::genai;
 use tokio::sync::mpsc;
+use tokio_stream::StreamExt;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
 use tracing::{Instrument, info_span, warn};
@@ -134,14 +135,16 @@ impl<T: Tools> ResearchAgentService for Service<T> {
         let span = info_span!("research_agent.session", { productresearch_runtime::telemetry::attributes::TRAJECTORY_ID } = %trajectory_id, gen_ai.agent.name = "research-agent", resumed_events = transcript.len());
         let channel = Channel { inbound, tx, skip_result_verdicts };
         productresearch_runtime::context::spawn(drive(session, channel, trajectory_id, first.next).instrument(span));
-        Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
+        Ok(Response::new(Box::pin(ReceiverStream::new(rx).map(|item| item.map(|boxed| *boxed)))))
     }
 }
 
 /// The session's two directions, and whether a tool result waits for a verdict.
 struct Channel {
     inbound: Streaming<ResearchRequest>,
-    tx: mpsc::Sender<Result<ResearchResponse, Status>>,
+    /// Boxed: tokio allocates a channel's slots 32 at a time, and a
+    /// `ResearchResponse` inline is 336 bytes, ~10 KB per session in flight.
+    tx: mpsc::Sender<Result<Box<ResearchResponse>, Status>>,
     skip_result_verdicts: bool,
 }
 
@@ -177,15 +180,20 @@ async fn drive<T: Tools>(mut session: Session<T>, channel: Channel, trajectory_i
             Err(failure) => {
                 genai::record_error(&step_span, failure.kind());
                 warn!(?failure, "session cannot continue");
-                let _ =
-                    tx.send(Ok(respond(research_response::Message::Failure(to_proto(failure)), &step_span, skip_result_verdicts))).await;
+                let _ = tx
+                    .send(Ok(Box::new(respond(research_response::Message::Failure(to_proto(failure)), &step_span, skip_result_verdicts))))
+                    .await;
                 return;
             }
         };
         // The supervisor's verdict span becomes a child of the step span; the
         // step span is in scope until the verdict arrives (a span ends at its
         // last exit), so the verdict lies inside the step in time too.
-        if tx.send(Ok(respond(research_response::Message::Step(step.clone().into()), &step_span, skip_result_verdicts))).await.is_err() {
+        if tx
+            .send(Ok(Box::new(respond(research_response::Message::Step(step.clone().into()), &step_span, skip_result_verdicts))))
+            .await
+            .is_err()
+        {
             return;
         }
         // Recorded as it comes: the supervisor sends no verdict on a result.
