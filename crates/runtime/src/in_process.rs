@@ -7,8 +7,8 @@
 //! client whose endpoint is `in-process://<that address>` hands each request
 //! straight to that stack: the same gRPC encoding, handlers, status codes,
 //! streams and trailers as over the network, minus the HTTP/2 framing, the
-//! connection tasks and the kernel's loopback TCP, which were 40 % of the
-//! mesh's CPU per model request (docs/benchmarks.md).
+//! connection tasks and the kernel's loopback TCP: about 12–15 % less CPU per
+//! model request for `productresearch run`'s mesh (docs/benchmarks.md).
 //!
 //! What differs from a socket: no TLS (nothing leaves the process), and the
 //! server's handler runs in the caller's task. The caller's `grpc-timeout`
