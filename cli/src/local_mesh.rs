@@ -113,20 +113,19 @@ pub struct Endpoints {
 
 type Task = (&'static str, &'static str, String, JoinHandle<Result<(), String>>);
 
-/// The in-process endpoint of the server listening at `url`.
-fn in_process(url: &str) -> String {
-    url.replacen("http://", productresearch_runtime::in_process::SCHEME, 1)
-}
-
-impl Endpoints {
-    fn map(&self, f: impl Fn(&str) -> String) -> Self {
-        Self {
-            user_agent: f(&self.user_agent),
-            supervisor: f(&self.supervisor),
-            research_agent: f(&self.research_agent),
-            tool_gateway: f(&self.tool_gateway),
-            distiller: f(&self.distiller),
-        }
+/// Where a caller in this process reaches each service listening at
+/// `endpoints`: in process (`in-process://`, same address) or over TCP.
+fn local_endpoints(endpoints: &Endpoints, in_process: bool) -> Endpoints {
+    if !in_process {
+        return endpoints.clone();
+    }
+    let to = |url: &String| url.replacen("http://", productresearch_runtime::in_process::SCHEME, 1);
+    Endpoints {
+        user_agent: to(&endpoints.user_agent),
+        supervisor: to(&endpoints.supervisor),
+        research_agent: to(&endpoints.research_agent),
+        tool_gateway: to(&endpoints.tool_gateway),
+        distiller: to(&endpoints.distiller),
     }
 }
 
@@ -210,7 +209,7 @@ impl LocalMesh {
         let endpoints = Endpoints { user_agent: ua, supervisor: sup, research_agent: ra, tool_gateway: tg, distiller: di };
         let e = &endpoints;
         // How one service of the mesh reaches another.
-        let internal = |url: &str| ClientConfig::single(if settings.in_process { in_process(url) } else { url.to_string() });
+        let local = local_endpoints(&endpoints, settings.in_process);
         let stop = |t: &CancellationToken| {
             let t = t.clone();
             async move { t.cancelled().await }
@@ -231,7 +230,7 @@ impl LocalMesh {
         };
         let research_agent = research_agent::Config {
             llm: settings.research_agent_llm.clone(),
-            tool_gateway: internal(&e.tool_gateway),
+            tool_gateway: ClientConfig::single(&local.tool_gateway),
             max_tool_calls: settings.caps.max_tool_calls,
             keep_sent_back_reports: settings.keep_sent_back_reports,
             prompts_dir: prompts.prompts_dir.clone(),
@@ -239,9 +238,9 @@ impl LocalMesh {
         };
         let supervisor = supervisor::Config {
             llm: settings.supervisor_llm.clone(),
-            user_agent: internal(&e.user_agent),
-            research_agent: internal(&e.research_agent),
-            tool_gateway: internal(&e.tool_gateway),
+            user_agent: ClientConfig::single(&local.user_agent),
+            research_agent: ClientConfig::single(&local.research_agent),
+            tool_gateway: ClientConfig::single(&local.tool_gateway),
             caps: settings.caps,
             min_report_tool_calls: settings.min_report_tool_calls,
             model_call_checks: settings.model_call_checks,
@@ -302,7 +301,7 @@ impl LocalMesh {
     /// Where a caller in this process (the run itself) reaches each service:
     /// in process when the services call each other so, else [`Self::endpoints`].
     pub fn local_endpoints(&self) -> Endpoints {
-        if self.in_process { self.endpoints.map(in_process) } else { self.endpoints.clone() }
+        local_endpoints(&self.endpoints, self.in_process)
     }
 
     /// Stops every service (in-flight calls drain) and reports the first one

@@ -180,20 +180,15 @@ async fn drive<T: Tools>(mut session: Session<T>, channel: Channel, trajectory_i
             Err(failure) => {
                 genai::record_error(&step_span, failure.kind());
                 warn!(?failure, "session cannot continue");
-                let _ = tx
-                    .send(Ok(Box::new(respond(research_response::Message::Failure(to_proto(failure)), &step_span, skip_result_verdicts))))
-                    .await;
+                let _ =
+                    tx.send(Ok(respond(research_response::Message::Failure(to_proto(failure)), &step_span, skip_result_verdicts))).await;
                 return;
             }
         };
         // The supervisor's verdict span becomes a child of the step span; the
         // step span is in scope until the verdict arrives (a span ends at its
         // last exit), so the verdict lies inside the step in time too.
-        if tx
-            .send(Ok(Box::new(respond(research_response::Message::Step(step.clone().into()), &step_span, skip_result_verdicts))))
-            .await
-            .is_err()
-        {
+        if tx.send(Ok(respond(research_response::Message::Step(step.clone().into()), &step_span, skip_result_verdicts))).await.is_err() {
             return;
         }
         // Recorded as it comes: the supervisor sends no verdict on a result.
@@ -229,12 +224,13 @@ async fn drive<T: Tools>(mut session: Session<T>, channel: Channel, trajectory_i
 /// it is about.
 /// A message to the supervisor; `skips_result_verdicts` accepts the
 /// supervisor's offer to send no verdict on a tool result.
-fn respond(message: research_response::Message, span: &tracing::Span, skips_result_verdicts: bool) -> ResearchResponse {
-    ResearchResponse {
+/// An outbox item (boxed: see [`Channel::tx`]).
+fn respond(message: research_response::Message, span: &tracing::Span, skips_result_verdicts: bool) -> Box<ResearchResponse> {
+    Box::new(ResearchResponse {
         message: Some(message),
         traceparent: productresearch_runtime::telemetry::traceparent(span).unwrap_or_default(),
         skips_result_verdicts,
-    }
+    })
 }
 
 /// Names the step span after the step and records its payload and usage.
