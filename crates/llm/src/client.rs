@@ -170,8 +170,7 @@ impl LlmClient {
     }
 
     async fn chat_with_retries(&self, req: &ChatRequest, span: &tracing::Span) -> Result<ChatResponse, LlmError> {
-        let body = wire::request(&self.config, req);
-        let body = serde_json::to_vec(&body).map_err(|e| LlmError::Config(format!("request not serialisable: {e}")))?;
+        let body = self.body(req)?;
         // The request as sent (messages, tools, schema): size and hash, content only when captured.
         productresearch_runtime::telemetry::genai::record_payload(
             span,
@@ -179,8 +178,10 @@ impl LlmClient {
             std::str::from_utf8(&body).unwrap_or_default(),
             Some("gen_ai.input.messages"),
         );
-        // Shared by every attempt without a copy.
-        let body = bytes::Bytes::from(body);
+        // The first attempt sends this body; a retry writes it again from
+        // `req` (the caller holds that anyway), so no copy is kept while a
+        // call waits for its answer.
+        let mut body = Some(body);
         let base = Duration::from_millis(self.config.backoff_base_ms);
         let max = Duration::from_millis(self.config.backoff_max_ms);
         let mut attempt = 0u32;
@@ -192,7 +193,10 @@ impl LlmClient {
             // A place under the endpoint's adaptive limit per attempt, not
             // across the backoff: a waiting retry holds no capacity.
             let permit = self.limiter.acquire().await;
-            let result = self.attempt(&body).await;
+            let result = match body.take().map_or_else(|| self.body(req), Ok) {
+                Ok(body) => self.attempt(body).await,
+                Err(e) => Err(e),
+            };
             permit.done(match &result {
                 Err(e @ LlmError::Status { status: 429 | 503, .. }) => Load::Refused(e.retry_after()),
                 Err(LlmError::Timeout(_)) => Load::TimedOut,
@@ -217,9 +221,20 @@ impl LlmClient {
         }
     }
 
-    async fn attempt(&self, body: &bytes::Bytes) -> Result<ChatResponse, LlmError> {
-        let mut request =
-            self.http.post(self.endpoint.clone()).header(reqwest::header::CONTENT_TYPE, "application/json").body(body.clone());
+    /// `req` as the endpoint's JSON.
+    fn body(&self, req: &ChatRequest) -> Result<bytes::Bytes, LlmError> {
+        let body = serde_json::to_vec(&wire::request(&self.config, req))
+            .map_err(|e| LlmError::Config(format!("request not serialisable: {e}")))?;
+        Ok(body.into())
+    }
+
+    async fn attempt(&self, body: bytes::Bytes) -> Result<ChatResponse, LlmError> {
+        // A one-shot body, not reqwest's reusable kind: reqwest keeps a
+        // reusable body until the answer (to follow a redirect), and at 1,000
+        // calls in flight those bodies were megabytes held for seconds. This
+        // one is freed once written.
+        let body = reqwest::Body::wrap(http_body_util::Full::new(body));
+        let mut request = self.http.post(self.endpoint.clone()).header(reqwest::header::CONTENT_TYPE, "application/json").body(body);
         if let Some(authorization) = &self.authorization {
             request = request.header(reqwest::header::AUTHORIZATION, authorization.clone());
         }
