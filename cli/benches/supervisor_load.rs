@@ -291,7 +291,7 @@ impl Mesh for TimingMesh {
     async fn open_research(&self, start: StartSession) -> Result<ResearchLink, MeshError> {
         let inner = self.grpc.open_research(start).await?;
         let sent: Arc<Mutex<Option<Instant>>> = Arc::default();
-        let (tx, mut rx) = mpsc::channel::<supervisor::VerdictMessage>(4);
+        let (tx, mut rx) = mpsc::channel::<Box<supervisor::VerdictMessage>>(4);
         let forward = inner.verdicts.clone();
         let stamp = sent.clone();
         tokio::spawn(async move {

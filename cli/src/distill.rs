@@ -230,7 +230,7 @@ fn gateway_tools() -> anyhow::Result<Vec<ToolSpec>> {
     Ok(gateway
         .definitions()
         .into_iter()
-        .map(|d| ToolSpec { name: d.name.to_string(), description: d.description, parameters: d.parameters })
+        .map(|d| ToolSpec { name: d.name.to_string(), description: d.description, parameters: d.parameters.into() })
         .collect())
 }
 

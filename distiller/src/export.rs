@@ -50,7 +50,7 @@ mod tests {
         let tools = [ToolSpec {
             name: "product_search".into(),
             description: "Search the catalog".into(),
-            parameters: json!({"type": "object", "properties": {"query": {"type": "string"}}, "required": ["query"]}),
+            parameters: json!({"type": "object", "properties": {"query": {"type": "string"}}, "required": ["query"]}).into(),
         }];
         let v = example(&t, &internalize(&t, "SYS"), &tools);
         assert_eq!(v["messages"].as_array().unwrap().len(), 10);

@@ -265,7 +265,7 @@ mod tests {
         let tools = [productresearch_record::ToolSpec {
             name: "product_search".into(),
             description: "Search the catalog".into(),
-            parameters: json!({"type": "object", "properties": {"query": {"type": "string"}}, "required": ["query"]}),
+            parameters: json!({"type": "object", "properties": {"query": {"type": "string"}}, "required": ["query"]}).into(),
         }];
         example(&t, &internalize(&t, "SYS"), &tools)
     }

@@ -85,7 +85,7 @@ impl ModelJudge {
             race::render_judge_prompt(&self.prompts, query, rubric, target, reference).map_err(|e| JudgeError::Prompt(e.to_string()))?;
         let req = ChatRequest {
             messages: vec![Message::user(rendered.text)],
-            json_schema: Some(JsonSchema { name: SCHEMA_NAME.into(), schema: json!({"type": "object"}) }),
+            json_schema: Some(JsonSchema { name: SCHEMA_NAME.into(), schema: json!({"type": "object"}).into() }),
             ..ChatRequest::default()
         };
         let mut usage = TokenUsage::default();

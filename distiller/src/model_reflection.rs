@@ -186,7 +186,7 @@ impl ModelReflector {
         });
         let mut req = ChatRequest {
             messages: vec![Message::user(rendered.text)],
-            json_schema: Some(JsonSchema { name: SCHEMA_NAME.into(), schema }),
+            json_schema: Some(JsonSchema { name: SCHEMA_NAME.into(), schema: schema.into() }),
             max_tokens: Some(400),
             ..ChatRequest::default()
         };

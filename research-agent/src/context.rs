@@ -46,10 +46,46 @@ fn estimate_with(messages: &[Message], tool_chars: usize) -> usize {
     (text + tool_chars) / CHARS_PER_TOKEN + messages.len() * PER_MESSAGE_OVERHEAD
 }
 
-/// The messages to send, and the call ids whose results were elided.
-pub fn fit(messages: &[Message], tools: &[ToolSpec], policy: &ContextPolicy) -> (Vec<Message>, Vec<String>) {
-    let mut out = messages.to_vec();
-    let Some(window) = policy.window else { return (out, Vec::new()) };
+/// A conversation fitted to the window for one request. The session's own
+/// messages are moved in, not copied (a copy per request in flight was a
+/// tenth of the research agent's memory at 1,000 trajectories), and
+/// [`Restore`] hands them back whole after the call.
+#[derive(Debug)]
+pub struct Fitted {
+    /// The messages to send.
+    pub messages: Vec<Message>,
+    /// The call ids whose results were elided or cut.
+    pub elided: Vec<String>,
+    /// What was replaced.
+    pub restore: Restore,
+}
+
+/// The contents a fit replaced, by message index.
+#[derive(Debug, Default)]
+pub struct Restore(Vec<(usize, Option<String>)>);
+
+impl Restore {
+    /// `sent` (the fitted messages, back from the request) as they were
+    /// before the fit.
+    pub fn apply(self, mut sent: Vec<Message>) -> Vec<Message> {
+        for (i, content) in self.0 {
+            sent[i].content = content;
+        }
+        sent
+    }
+}
+
+/// `messages` fitted to the policy's window.
+pub fn fit(messages: Vec<Message>, tools: &[ToolSpec], policy: &ContextPolicy) -> Fitted {
+    let (out, elided, replaced) = fit_in_place(messages, tools, policy);
+    Fitted { messages: out, elided, restore: Restore(replaced) }
+}
+
+type Replaced = Vec<(usize, Option<String>)>;
+
+fn fit_in_place(mut out: Vec<Message>, tools: &[ToolSpec], policy: &ContextPolicy) -> (Vec<Message>, Vec<String>, Replaced) {
+    let mut replaced = Vec::new();
+    let Some(window) = policy.window else { return (out, Vec::new(), replaced) };
     let budget = (window.saturating_sub(policy.reserve) as usize).max(1);
     let mut elided = Vec::new();
     let tool_chars = tool_chars(tools);
@@ -57,11 +93,12 @@ pub fn fit(messages: &[Message], tools: &[ToolSpec], policy: &ContextPolicy) -> 
     let keep_from = results.len().saturating_sub(policy.keep_last_results);
     for &i in &results[..keep_from] {
         if estimate_with(&out, tool_chars) <= budget {
-            return (out, elided);
+            return (out, elided, replaced);
         }
         let id = out[i].tool_call_id.clone().unwrap_or_default();
         let size = out[i].content.as_deref().map_or(0, str::len);
-        out[i].content = Some(format!("[elided to fit the context window: {size} characters of this tool result]"));
+        let note = Some(format!("[elided to fit the context window: {size} characters of this tool result]"));
+        replaced.push((i, std::mem::replace(&mut out[i].content, note)));
         elided.push(id);
     }
     // Still too large: cut the kept results to what is left, newest kept longest.
@@ -70,17 +107,17 @@ pub fn fit(messages: &[Message], tools: &[ToolSpec], policy: &ContextPolicy) -> 
         if over == 0 {
             break;
         }
-        let content = out[i].content.clone().unwrap_or_default();
+        let content = out[i].content.as_deref().unwrap_or_default();
         let keep_chars = content.len().saturating_sub(over * CHARS_PER_TOKEN + 64);
         let mut cut = keep_chars;
         while !content.is_char_boundary(cut) {
             cut -= 1;
         }
-        out[i].content =
-            Some(format!("{}\n[cut to fit the context window: {} of {} characters shown]", &content[..cut], cut, content.len()));
+        let shown = Some(format!("{}\n[cut to fit the context window: {} of {} characters shown]", &content[..cut], cut, content.len()));
+        replaced.push((i, std::mem::replace(&mut out[i].content, shown)));
         elided.push(out[i].tool_call_id.clone().unwrap_or_default());
     }
-    (out, elided)
+    (out, elided, replaced)
 }
 
 #[cfg(test)]
@@ -101,10 +138,11 @@ mod tests {
     #[test]
     fn nothing_changes_when_it_fits_or_the_window_is_unknown() {
         let m = convo(3, 300);
-        let (out, elided) = fit(&m, &[], &ContextPolicy { window: Some(10_000), reserve: 500, keep_last_results: 2 });
+        let Fitted { messages: out, elided, .. } =
+            fit(m.clone(), &[], &ContextPolicy { window: Some(10_000), reserve: 500, keep_last_results: 2 });
         assert_eq!(out, m);
         assert!(elided.is_empty());
-        let (out, _) = fit(&convo(50, 3000), &[], &ContextPolicy { window: None, reserve: 500, keep_last_results: 2 });
+        let out = fit(convo(50, 3000), &[], &ContextPolicy { window: None, reserve: 500, keep_last_results: 2 }).messages;
         assert_eq!(out.len(), 102);
     }
 
@@ -112,21 +150,23 @@ mod tests {
     fn oldest_results_go_first_and_the_last_ones_stay() {
         let m = convo(6, 3000);
         let policy = ContextPolicy { window: Some(4_000), reserve: 500, keep_last_results: 2 };
-        let (out, elided) = fit(&m, &[], &policy);
+        let Fitted { messages: out, elided, restore } = fit(m.clone(), &[], &policy);
         assert!(estimate_with(&out, 0) <= 3_500, "{}", estimate_with(&out, 0));
         assert_eq!(elided.first().map(String::as_str), Some("call_0"));
         assert!(!elided.contains(&"call_5".to_string()));
         assert_eq!(out.last().unwrap().content.as_deref().unwrap().len(), 3000, "the newest result is whole");
         assert_eq!(out.len(), m.len(), "no message is removed, so calls stay paired");
+        assert_eq!(restore.apply(out), m, "the conversation comes back whole");
     }
 
     #[test]
     fn kept_results_are_cut_when_eliding_is_not_enough() {
         let m = convo(2, 30_000);
         let policy = ContextPolicy { window: Some(8_000), reserve: 1_000, keep_last_results: 2 };
-        let (out, elided) = fit(&m, &[], &policy);
+        let Fitted { messages: out, elided, restore } = fit(m.clone(), &[], &policy);
         assert!(estimate_with(&out, 0) <= 7_000);
         assert_eq!(elided.len(), 2);
         assert!(out[3].content.as_deref().unwrap().contains("cut to fit"));
+        assert_eq!(restore.apply(out), m, "the conversation comes back whole");
     }
 }

@@ -14,6 +14,7 @@
 //! until the rejections end the trajectory.
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 
 use productresearch_record::{ToolCall, ToolSpec};
 use serde_json::{Value, json};
@@ -76,35 +77,20 @@ impl Grounding {
     }
 
     /// The tools to offer: visit tools narrowed to the targets still to open
-    /// (left out when there are none), free text bounded, a resting tool left out.
-    pub fn offer(&self, specs: &[ToolSpec]) -> Vec<ToolSpec> {
-        specs.iter().filter(|s| self.resting.as_deref() != Some(s.name.as_str())).filter_map(|spec| self.narrow(spec)).collect()
+    /// (left out when there are none), a resting tool left out. Only the
+    /// narrowed schemas are copied; the rest are the shared set's.
+    pub fn offer(&self, tools: &ToolSet) -> Vec<ToolSpec> {
+        tools.bounded.iter().filter(|s| self.resting.as_deref() != Some(s.name.as_str())).filter_map(|spec| self.narrow(spec)).collect()
     }
 
     fn narrow(&self, spec: &ToolSpec) -> Option<ToolSpec> {
         let mut spec = spec.clone();
-        let required: Vec<String> = spec
-            .parameters
-            .get("required")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(|v| v.as_str().map(str::to_string))
-            .collect();
-        let Some(properties) = spec.parameters.get_mut("properties").and_then(Value::as_object_mut) else { return Some(spec) };
-        for (name, schema) in properties.iter_mut() {
-            let reference = REFERENCES.iter().copied().find(|r| r == name && required.contains(name));
-            match reference {
-                Some(key) => {
-                    let targets = self.to_open(key);
-                    if targets.is_empty() {
-                        return None;
-                    }
-                    schema["enum"] = json!(targets);
-                }
-                None if is_free_text(schema) => schema["maxLength"] = json!(MAX_TEXT_CHARS),
-                None => {}
+        for key in references(&spec.parameters) {
+            let targets = self.to_open(key);
+            if targets.is_empty() {
+                return None;
             }
+            std::sync::Arc::make_mut(&mut spec.parameters)["properties"][key]["enum"] = json!(targets);
         }
         Some(spec)
     }
@@ -122,6 +108,59 @@ impl Grounding {
             .map(String::as_str)
             .collect()
     }
+}
+
+/// A tool list as the sessions use it, built once per list and shared by
+/// every session: as the model is told about it, and as callable before a
+/// session narrows its visits (free-text arguments bounded). Bounding per
+/// request copied every schema, a tenth of the agent's memory at 1,000
+/// trajectories in flight.
+#[derive(Debug, Clone)]
+pub struct ToolSet {
+    told: Arc<[ToolSpec]>,
+    bounded: Arc<[ToolSpec]>,
+}
+
+impl ToolSet {
+    /// The list as the model is told about it.
+    pub fn told(&self) -> &Arc<[ToolSpec]> {
+        &self.told
+    }
+}
+
+impl From<Arc<[ToolSpec]>> for ToolSet {
+    fn from(told: Arc<[ToolSpec]>) -> Self {
+        let bounded = told.iter().map(bound).collect();
+        Self { told, bounded }
+    }
+}
+
+impl From<Vec<ToolSpec>> for ToolSet {
+    fn from(told: Vec<ToolSpec>) -> Self {
+        Arc::<[ToolSpec]>::from(told).into()
+    }
+}
+
+/// `spec` with its free-text arguments bounded (the references, narrowed per
+/// request, aside).
+fn bound(spec: &ToolSpec) -> ToolSpec {
+    let mut spec = spec.clone();
+    let references = references(&spec.parameters);
+    if let Some(properties) = Arc::make_mut(&mut spec.parameters).get_mut("properties").and_then(Value::as_object_mut) {
+        for (name, schema) in properties.iter_mut() {
+            if !references.contains(&name.as_str()) && is_free_text(schema) {
+                schema["maxLength"] = json!(MAX_TEXT_CHARS);
+            }
+        }
+    }
+    spec
+}
+
+/// The reference keys `parameters` requires: what a visit opens.
+fn references(parameters: &Value) -> Vec<&'static str> {
+    let required = parameters.get("required").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+    let properties = parameters.get("properties").and_then(Value::as_object);
+    REFERENCES.into_iter().filter(|key| required.iter().any(|r| r == key) && properties.is_some_and(|p| p.contains_key(*key))).collect()
 }
 
 /// A string argument with no bound of its own.
@@ -168,17 +207,17 @@ mod tests {
         ToolSpec {
             name: name.into(),
             description: String::new(),
-            parameters: json!({"type": "object", "properties": properties, "required": required}),
+            parameters: json!({"type": "object", "properties": properties, "required": required}).into(),
         }
     }
 
-    fn specs() -> Vec<ToolSpec> {
-        vec![
+    fn specs() -> ToolSet {
+        ToolSet::from(vec![
             spec("product_search", None),
             spec("visit_product", Some("product_id")),
             spec("web_search", None),
             spec("web_visit", Some("url")),
-        ]
+        ])
     }
 
     fn names(offered: &[ToolSpec]) -> Vec<&str> {
@@ -247,6 +286,19 @@ mod tests {
         assert_eq!(props["query"]["maxLength"], MAX_TEXT_CHARS);
         assert_eq!(props["query"]["minLength"], 1);
         assert!(props["limit"].get("maxLength").is_none());
+    }
+
+    #[test]
+    fn an_offer_copies_only_the_schemas_it_narrows() {
+        let tools = specs();
+        let mut g = Grounding::default();
+        g.saw_result(r#"{"results":[{"product_id":"hp-001"}]}"#);
+        let (first, second) = (g.offer(&tools), g.offer(&tools));
+        let search = |o: &[ToolSpec]| o.iter().find(|s| s.name == "product_search").unwrap().parameters.clone();
+        assert!(Arc::ptr_eq(&search(&first), &search(&second)), "a bounded schema is shared, not copied per offer");
+        let visit = |o: &[ToolSpec]| o.iter().find(|s| s.name == "visit_product").unwrap().parameters.clone();
+        assert!(!Arc::ptr_eq(&visit(&first), &visit(&second)));
+        assert!(tools.told()[0].parameters["properties"]["query"].get("maxLength").is_none(), "what the model is told is unchanged");
     }
 
     #[test]

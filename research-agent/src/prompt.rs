@@ -63,8 +63,9 @@ pub fn check(prompts: &PromptSet) -> Result<(), PromptError> {
 /// 16 plans in a probe were one step ("1. Search the product catalog for
 /// ..."), some ending on a colon. Asked for a list of three to six items, 16
 /// of 16 had three or more steps (docs/benchmarks.md, "The plan's format").
-pub fn plan_schema() -> Value {
-    json!({
+/// Built once: every plan request sends it.
+pub static PLAN_SCHEMA: std::sync::LazyLock<std::sync::Arc<Value>> = std::sync::LazyLock::new(|| {
+    std::sync::Arc::new(json!({
         "type": "object",
         "properties": {"steps": {
             "type": "array",
@@ -74,8 +75,8 @@ pub fn plan_schema() -> Value {
         }},
         "required": ["steps"],
         "additionalProperties": false
-    })
-}
+    }))
+});
 
 /// Fewest steps asked of a plan: search, open what it finds, answer.
 const MIN_PLAN_STEPS: usize = 3;
@@ -146,7 +147,7 @@ mod tests {
         assert_eq!(plan_text(&json!({"steps": []})), None);
         assert_eq!(plan_text(&json!({"plan": ""})), None);
         assert_eq!(plan_text(&json!({"steps": "1. search"})), None);
-        let schema = plan_schema();
+        let schema = &*PLAN_SCHEMA;
         assert_eq!(schema["properties"]["steps"]["minItems"], 3);
     }
 }

@@ -20,6 +20,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
 use tracing::{Instrument, info_span, warn};
 
+use crate::offer::ToolSet;
 use crate::session::{Failure, Session};
 use crate::tools::Tools;
 
@@ -28,7 +29,7 @@ use crate::tools::Tools;
 const OUTBOX: usize = 4;
 
 /// A tool list as a start message carried it, and decoded.
-type DecodedTools = (Vec<ToolDefinition>, Arc<[ToolSpec]>);
+type DecodedTools = (Vec<ToolDefinition>, ToolSet);
 
 /// The ResearchAgentService implementation.
 pub struct Service<T> {
@@ -59,7 +60,7 @@ impl<T: Tools> Service<T> {
 
     /// The tools of a start message, decoded, or the shared copy when the
     /// list is the one decoded last; `None` when it lists none.
-    fn decode_tools(&self, listed: Vec<ToolDefinition>) -> Result<Option<Arc<[ToolSpec]>>, Status> {
+    fn decode_tools(&self, listed: Vec<ToolDefinition>) -> Result<Option<ToolSet>, Status> {
         if listed.is_empty() {
             return Ok(None);
         }
@@ -67,7 +68,7 @@ impl<T: Tools> Service<T> {
         if let Some((_, specs)) = last.as_ref().filter(|(raw, _)| *raw == listed) {
             return Ok(Some(specs.clone()));
         }
-        let specs: Arc<[ToolSpec]> = listed
+        let specs: ToolSet = listed
             .iter()
             .cloned()
             .map(ToolSpec::try_from)
@@ -114,9 +115,9 @@ impl<T: Tools> ResearchAgentService for Service<T> {
         // none (older than the field) leaves it to the agent.
         let specs = match listed {
             Some(listed) => listed,
-            None => {
-                self.tools.list().await.map_err(|e| failure::status_of(FailureKind::Tool, true, format!("cannot list tools: {e}")))?.into()
-            }
+            None => ToolSet::from(
+                self.tools.list().await.map_err(|e| failure::status_of(FailureKind::Tool, true, format!("cannot list tools: {e}")))?,
+            ),
         };
         let mut session = Session::with_prompts(
             self.llm.clone(),
@@ -323,12 +324,12 @@ mod tests {
         let listed: Vec<ToolDefinition> = fixtures::tools().into_iter().map(Into::into).collect();
         let first = service.decode_tools(listed.clone()).unwrap().unwrap();
         let second = service.decode_tools(listed.clone()).unwrap().unwrap();
-        assert!(Arc::ptr_eq(&first, &second), "the same list is decoded once");
-        assert_eq!(&first[..], &fixtures::tools()[..]);
+        assert!(Arc::ptr_eq(first.told(), second.told()), "the same list is decoded once");
+        assert_eq!(&first.told()[..], &fixtures::tools()[..]);
         // Another list is decoded anew, and a bad one is refused.
         let fewer = service.decode_tools(listed[..1].to_vec()).unwrap().unwrap();
-        assert_eq!(fewer.len(), 1);
-        assert!(!Arc::ptr_eq(&first, &fewer));
+        assert_eq!(fewer.told().len(), 1);
+        assert!(!Arc::ptr_eq(first.told(), fewer.told()));
         let mut bad = listed[..1].to_vec();
         bad[0].parameters_json_schema = "{not json".into();
         assert!(service.decode_tools(bad).unwrap_err().message().contains("invalid tool definition"));

@@ -12,11 +12,11 @@ use std::sync::Arc;
 
 use productresearch_llm::{Action, ChatRequest, JsonSchema, LlmClient, LlmError, Message, ToolChoice};
 use productresearch_prompts::PromptSet;
-use productresearch_record::{Decision, EventBody, Intent, PromptRef, Step, StepKind, ToolCall, ToolSpec, TrajectoryEvent, Verdict};
+use productresearch_record::{Decision, EventBody, Intent, PromptRef, Step, StepKind, ToolCall, TrajectoryEvent, Verdict};
 use serde_json::json;
 
-use crate::context::{self, ContextPolicy};
-use crate::offer::Grounding;
+use crate::context::{self, ContextPolicy, Fitted};
+use crate::offer::{Grounding, ToolSet};
 use crate::prompt;
 use crate::tools::Tools;
 
@@ -65,7 +65,7 @@ pub struct Session<T> {
     llm: LlmClient,
     tools: Arc<T>,
     /// The tools, shared by the sessions that were handed the same list.
-    specs: Arc<[ToolSpec]>,
+    specs: ToolSet,
     trajectory_id: String,
     context: Vec<Message>,
     phase: Phase,
@@ -112,7 +112,7 @@ impl<T: Tools> Session<T> {
     pub fn new(
         llm: LlmClient,
         tools: Arc<T>,
-        specs: impl Into<Arc<[ToolSpec]>>,
+        specs: impl Into<ToolSet>,
         trajectory_id: String,
         intent: &Intent,
         max_tool_calls: u32,
@@ -124,7 +124,7 @@ impl<T: Tools> Session<T> {
     pub fn with_prompts(
         llm: LlmClient,
         tools: Arc<T>,
-        specs: impl Into<Arc<[ToolSpec]>>,
+        specs: impl Into<ToolSet>,
         trajectory_id: String,
         intent: &Intent,
         max_tool_calls: u32,
@@ -296,14 +296,17 @@ impl<T: Tools> Session<T> {
     }
 
     async fn plan(&mut self) -> Result<Step, Failure> {
-        let (messages, elided) = context::fit(&self.context, &[], &self.policy().await);
+        let policy = self.policy().await;
+        let Fitted { messages, elided, restore } = context::fit(std::mem::take(&mut self.context), &[], &policy);
         let request = ChatRequest {
             messages,
-            json_schema: Some(JsonSchema { name: "plan".into(), schema: prompt::plan_schema() }),
+            json_schema: Some(JsonSchema { name: "plan".into(), schema: prompt::PLAN_SCHEMA.clone() }),
             temperature: self.next_temperature(),
             ..ChatRequest::default()
         };
-        let (value, response) = self.llm.chat_json(&request).await?;
+        let answer = self.llm.chat_json(&request).await;
+        self.context = restore.apply(request.messages);
+        let (value, response) = answer?;
         let plan = prompt::plan_text(&value)
             .ok_or_else(|| Failure::Model { detail: "plan output has no non-empty \"steps\" list".into(), transient: false })?;
         let mut step = Step::text(StepKind::Plan, plan, response.usage, response.model);
@@ -322,10 +325,11 @@ impl<T: Tools> Session<T> {
             self.context.push(Message::user(notice));
             self.budget_notice_sent = true;
         }
-        let (messages, elided) = context::fit(&self.context, &self.specs, &self.policy().await);
+        let policy = self.policy().await;
+        let Fitted { messages, elided, restore } = context::fit(std::mem::take(&mut self.context), self.specs.told(), &policy);
         let request = ChatRequest {
             messages,
-            tools: self.specs.clone(),
+            tools: self.specs.told().clone(),
             callable: Some(self.grounding.offer(&self.specs)),
             tool_choice: Some(match (budget_left, self.tool_calls_done < self.min_tool_calls) {
                 (false, _) => ToolChoice::None,
@@ -335,7 +339,9 @@ impl<T: Tools> Session<T> {
             temperature: self.next_temperature(),
             ..ChatRequest::default()
         };
-        let acted = self.llm.act(&request).await?;
+        let acted = self.llm.act(&request).await;
+        self.context = restore.apply(request.messages);
+        let acted = acted?;
         let mut step = match acted.action {
             Action::Calls(calls) => {
                 let calls: Vec<ToolCall> = calls.into_iter().map(|c| self.unique_id(c)).collect();

@@ -11,7 +11,7 @@ use std::collections::HashSet;
 
 use productresearch_record::ToolResult;
 
-pub use call::CallChecker;
+pub use call::{CallChecker, usable_results};
 pub use feedback::{Feedback, check_templates};
 pub use text::TextChecker;
 

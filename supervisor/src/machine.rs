@@ -318,7 +318,7 @@ impl<M: Mesh> Supervisor<M> {
         record.trajectory_mut().tool_snapshot = tools.snapshot.clone();
         let mut checker = CallChecker::new(&tools.specs, &self.schemas, &caps);
         for said in std::iter::once(&intent.query).chain(intent.follow_ups.iter().map(|f| &f.message)) {
-            checker.remember(said);
+            checker.remember_said(said);
         }
         let mut state = Counters { round: 1, ..Counters::default() };
         // Counters and the checker's memory as they were after the last verdict.

@@ -158,8 +158,10 @@ pub struct ToolList {
 
 /// An open research session.
 pub struct ResearchLink {
-    /// Verdicts to the agent; dropping it closes the session.
-    pub verdicts: mpsc::Sender<VerdictMessage>,
+    /// Verdicts to the agent; dropping it closes the session. Boxed: tokio
+    /// allocates a channel's slots 32 at a time whatever its bound, ~3.6 KB
+    /// per trajectory in flight for the message inline.
+    pub verdicts: mpsc::Sender<Box<VerdictMessage>>,
     /// Steps from the agent.
     pub steps: Pin<Box<dyn Stream<Item = Result<AgentMessage, MeshError>> + Send>>,
     /// Set once the agent's messages say it goes on after a tool result
@@ -245,7 +247,7 @@ impl Mesh for GrpcMesh {
     }
 
     async fn open_research(&self, start: StartSession) -> Result<ResearchLink, MeshError> {
-        let (tx, rx) = mpsc::channel::<VerdictMessage>(VERDICT_BUFFER);
+        let (tx, rx) = mpsc::channel::<Box<VerdictMessage>>(VERDICT_BUFFER);
         let next = Some(start.next.into());
         let start = ResearchRequest {
             message: Some(research_request::Message::Start(StartResearch {

@@ -25,7 +25,7 @@ pub async fn ask(
     let user = render(prompts, intent, step, attempt, evidence).map_err(bad_prompt)?;
     let request = ChatRequest {
         messages: vec![Message::system(system.text), Message::user(user.text)],
-        json_schema: Some(JsonSchema { name: "verdict".into(), schema: schema() }),
+        json_schema: Some(JsonSchema { name: "verdict".into(), schema: SCHEMA.clone() }),
         ..ChatRequest::default()
     };
     let (value, response) = llm.chat_json(&request).await?;
@@ -147,8 +147,9 @@ fn render(
     prompts.render(template, &ctx)
 }
 
-fn schema() -> serde_json::Value {
-    json!({
+/// Built once: every verdict request sends it.
+static SCHEMA: std::sync::LazyLock<std::sync::Arc<serde_json::Value>> = std::sync::LazyLock::new(|| {
+    std::sync::Arc::new(json!({
         "type": "object",
         "properties": {
             "decision": {"type": "string", "enum": ["approve", "revise"]},
@@ -158,8 +159,8 @@ fn schema() -> serde_json::Value {
         },
         "required": ["decision", "feedback"],
         "additionalProperties": false
-    })
-}
+    }))
+});
 
 #[cfg(test)]
 mod tests {

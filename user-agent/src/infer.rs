@@ -45,15 +45,16 @@ pub struct IntentInferrer {
     prompts: PromptSet,
     options: InferOptions,
     /// The intent's JSON Schema for these options, built once: a thousand
-    /// trajectories starting together each sent it.
-    schema: serde_json::Value,
+    /// trajectories starting together each sent it, and each held a copy
+    /// while it waited for the model.
+    schema: std::sync::Arc<serde_json::Value>,
 }
 
 impl IntentInferrer {
     /// An inferrer using `llm`, the built-in prompts and the default options.
     pub fn new(llm: LlmClient) -> Self {
         let options = InferOptions::default();
-        Self { llm, prompts: PromptSet::builtin(), schema: prompt::intent_schema(options.follow_ups), options }
+        Self { llm, prompts: PromptSet::builtin(), schema: prompt::intent_schema(options.follow_ups).into(), options }
     }
 
     /// Uses these prompt templates.
@@ -64,7 +65,7 @@ impl IntentInferrer {
 
     /// Uses these options.
     pub fn with_options(mut self, options: InferOptions) -> Self {
-        self.schema = prompt::intent_schema(options.follow_ups);
+        self.schema = prompt::intent_schema(options.follow_ups).into();
         self.options = options;
         self
     }

@@ -123,7 +123,7 @@ impl LlmClient {
                 callable: None,
                 tool_choice: None,
                 json_schema: (mode == ToolMode::JsonSchema)
-                    .then(|| JsonSchema { name: "action".into(), schema: text_tools::action_schema(callable, offer) }),
+                    .then(|| JsonSchema { name: "action".into(), schema: text_tools::action_schema(callable, offer).into() }),
                 max_tokens: req.max_tokens,
                 prose: false,
                 temperature: req.temperature,

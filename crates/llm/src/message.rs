@@ -71,8 +71,10 @@ pub enum ToolChoice {
 pub struct JsonSchema {
     /// Schema name (also tells a simulated endpoint which role asks).
     pub name: String,
-    /// The schema.
-    pub schema: serde_json::Value,
+    /// The schema. Shared: a role sends the same schema with every request,
+    /// and a thousand requests in flight each held a copy of the tree (~30 KB
+    /// for the intent's).
+    pub schema: std::sync::Arc<serde_json::Value>,
 }
 
 /// One chat-completions call.

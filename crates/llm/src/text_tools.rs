@@ -218,7 +218,7 @@ mod tests {
         ToolSpec {
             name: "product_search".into(),
             description: "search".into(),
-            parameters: json!({"type": "object", "properties": {"query": {"type": "string"}}, "required": ["query"]}),
+            parameters: json!({"type": "object", "properties": {"query": {"type": "string"}}, "required": ["query"]}).into(),
         }
     }
 

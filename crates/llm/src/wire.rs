@@ -225,10 +225,11 @@ mod tests {
                 ),
                 Message::tool("call_0", "result"),
             ],
-            tools: vec![ToolSpec { name: "web_search".into(), description: "search".into(), parameters: json!({"type": "object"}) }].into(),
+            tools: vec![ToolSpec { name: "web_search".into(), description: "search".into(), parameters: json!({"type": "object"}).into() }]
+                .into(),
             callable: None,
             tool_choice: Some(ToolChoice::Auto),
-            json_schema: Some(JsonSchema { name: "plan".into(), schema: json!({"type": "object"}) }),
+            json_schema: Some(JsonSchema { name: "plan".into(), schema: json!({"type": "object"}).into() }),
             max_tokens: None,
             prose: false,
             temperature: None,

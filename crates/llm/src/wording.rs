@@ -33,9 +33,13 @@ mod tests {
             ToolSpec {
                 name: "product_search".into(),
                 description: "Search the catalog.\nReturns ids.".into(),
-                parameters: json!({"type": "object", "properties": {"query": {"type": "string"}}, "required": ["query"]}),
+                parameters: json!({"type": "object", "properties": {"query": {"type": "string"}}, "required": ["query"]}).into(),
             },
-            ToolSpec { name: "visit_product".into(), description: "Open one product.".into(), parameters: json!({"type": "object"}) },
+            ToolSpec {
+                name: "visit_product".into(),
+                description: "Open one product.".into(),
+                parameters: json!({"type": "object"}).into(),
+            },
         ]
     }
 

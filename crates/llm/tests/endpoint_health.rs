@@ -83,7 +83,7 @@ async fn a_garbled_report_is_asked_for_again_not_passed_on() {
         tools: vec![productresearch_record::ToolSpec {
             name: "product_search".into(),
             description: "search the catalog".into(),
-            parameters: serde_json::json!({"type": "object", "properties": {"query": {"type": "string"}}, "required": ["query"]}),
+            parameters: serde_json::json!({"type": "object", "properties": {"query": {"type": "string"}}, "required": ["query"]}).into(),
         }]
         .into(),
         tool_choice: Some(ToolChoice::None),
@@ -103,7 +103,7 @@ async fn a_garbled_json_answer_is_asked_for_again_with_usage_summed_then_given_u
         messages: vec![Message::user("Research query: best kettle")],
         json_schema: Some(productresearch_llm::JsonSchema {
             name: "plan".into(),
-            schema: serde_json::json!({"type": "object", "required": ["steps"]}),
+            schema: serde_json::json!({"type": "object", "required": ["steps"]}).into(),
         }),
         ..ChatRequest::default()
     };

@@ -62,7 +62,7 @@ impl TryFrom<productresearch_proto::tool_gateway::v1::ToolDefinition> for ToolSp
     fn try_from(t: productresearch_proto::tool_gateway::v1::ToolDefinition) -> Result<Self, ConvertError> {
         let parameters = serde_json::from_str(&t.parameters_json_schema)
             .map_err(|_| ConvertError::Missing("tool_definition.parameters_json_schema (valid JSON)"))?;
-        Ok(Self { name: t.name, description: t.description, parameters })
+        Ok(Self { name: t.name, description: t.description, parameters: std::sync::Arc::new(parameters) })
     }
 }
 

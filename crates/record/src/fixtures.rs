@@ -36,7 +36,7 @@ pub fn tools() -> Vec<crate::ToolSpec> {
         ("web_visit", "read a page", "url"),
     ]
     .into_iter()
-    .map(|(name, description, key)| crate::ToolSpec { name: name.into(), description: description.into(), parameters: schema(key) })
+    .map(|(name, description, key)| crate::ToolSpec { name: name.into(), description: description.into(), parameters: schema(key).into() })
     .collect()
 }
 

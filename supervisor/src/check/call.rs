@@ -7,7 +7,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 use productresearch_llm::Validators;
-use productresearch_record::{ToolCall, ToolSpec};
+use productresearch_record::{EventBody, ToolCall, ToolSpec, Trajectory};
 
 use super::target::Targets;
 use super::{Feedback, degenerate, truncate};
@@ -57,7 +57,9 @@ impl CallChecker {
     }
 
     /// Feedback when the call must be revised, `None` when it passes.
-    pub fn check(&self, call: &ToolCall) -> Option<Feedback> {
+    /// `results`: the usable tool results so far (see [`usable_results`]),
+    /// where a visit's target must come from.
+    pub fn check(&self, call: &ToolCall, results: &[&str]) -> Option<Feedback> {
         let Some(validator) = self.validators.get(&call.name) else {
             let mut names: Vec<&str> = self.validators.keys().map(String::as_str).collect();
             names.sort();
@@ -71,7 +73,7 @@ impl CallChecker {
         if !errors.is_empty() {
             return Some(Feedback::arguments_schema(&call.name, &errors));
         }
-        if let Some(feedback) = self.targets.check(&call.name, &args) {
+        if let Some(feedback) = self.targets.check(&call.name, &args, results) {
             return Some(feedback);
         }
         if self.seen.contains(&call.identity()) {
@@ -84,10 +86,15 @@ impl CallChecker {
         strings(&args).into_iter().find_map(|text| degenerate(text, &self.caps)).map(|inner| Feedback::in_arguments(&call.name, inner))
     }
 
-    /// Remembers a text the agent was given (the query, a follow-up, a usable
-    /// tool result), where the targets of its visits come from.
-    pub fn remember(&mut self, text: &str) {
-        self.targets.remember(text);
+    /// Remembers what the shopper said (the query, a follow-up), where the
+    /// targets of visits may come from.
+    pub fn remember_said(&mut self, text: &str) {
+        self.targets.remember_said(text);
+    }
+
+    /// Remembers the targets a usable tool result lists.
+    pub fn remember_result(&mut self, text: &str) {
+        self.targets.remember_result(text);
     }
 
     /// Remembers an approved call, so an exact or near repeat is caught.
@@ -159,6 +166,19 @@ fn strings(v: &serde_json::Value) -> Vec<&str> {
     }
 }
 
+/// The texts of a trajectory's tool results, errors aside: what a visit's
+/// target must come from (a trajectory ends at its first error result).
+pub fn usable_results(trajectory: &Trajectory) -> Vec<&str> {
+    trajectory
+        .events
+        .iter()
+        .filter_map(|e| match &e.body {
+            EventBody::Step(step) => step.tool_result.as_ref().filter(|r| !r.is_error).map(|r| r.content.as_str()),
+            _ => None,
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -168,7 +188,7 @@ mod tests {
         vec![ToolSpec {
             name: "product_search".into(),
             description: "d".into(),
-            parameters: json!({"type": "object", "properties": {"query": {"type": "string", "minLength": 1}, "limit": {"type": "integer", "maximum": 20}}, "required": ["query"]}),
+            parameters: json!({"type": "object", "properties": {"query": {"type": "string", "minLength": 1}, "limit": {"type": "integer", "maximum": 20}}, "required": ["query"]}).into(),
         }]
     }
 
@@ -182,39 +202,39 @@ mod tests {
 
     #[test]
     fn unknown_tool_names_the_known_ones() {
-        let f = checker().check(&call("web_serch", "{}")).unwrap().text();
+        let f = checker().check(&call("web_serch", "{}"), &[]).unwrap().text();
         assert!(f.contains("web_serch") && f.contains("product_search"), "{f}");
     }
 
     #[test]
     fn schema_violations_are_explained() {
         let c = checker();
-        assert!(c.check(&call("product_search", "{\"limit\": 3}")).unwrap().text().contains("query"));
-        assert!(c.check(&call("product_search", "{\"query\": \"x\", \"limit\": 99}")).unwrap().text().contains("schema"));
-        assert!(c.check(&call("product_search", "[1]")).unwrap().text().contains("one JSON object"));
-        assert!(c.check(&call("product_search", "{\"query\": \"x\"}")).is_none());
+        assert!(c.check(&call("product_search", "{\"limit\": 3}"), &[]).unwrap().text().contains("query"));
+        assert!(c.check(&call("product_search", "{\"query\": \"x\", \"limit\": 99}"), &[]).unwrap().text().contains("schema"));
+        assert!(c.check(&call("product_search", "[1]"), &[]).unwrap().text().contains("one JSON object"));
+        assert!(c.check(&call("product_search", "{\"query\": \"x\"}"), &[]).is_none());
     }
 
     #[test]
     fn exact_repeats_are_caught_regardless_of_key_order() {
         let mut c = checker();
         c.record(&call("product_search", "{\"query\": \"x\", \"limit\": 3}"));
-        assert!(c.check(&call("product_search", "{ \"limit\": 3, \"query\": \"x\" }")).unwrap().text().contains("already called"));
-        assert!(c.check(&call("product_search", "{\"query\": \"y\", \"limit\": 3}")).is_none());
+        assert!(c.check(&call("product_search", "{ \"limit\": 3, \"query\": \"x\" }"), &[]).unwrap().text().contains("already called"));
+        assert!(c.check(&call("product_search", "{\"query\": \"y\", \"limit\": 3}"), &[]).is_none());
     }
 
     #[test]
     fn near_repeats_are_caught_modulo_order_case_and_stopwords() {
         let mut c = checker();
         c.record(&call("product_search", r#"{"query": "noise cancelling headphones under 300", "limit": 5}"#));
-        let again = c.check(&call("product_search", r#"{"query": "The best Headphones, noise-cancelling, under 300", "limit": 5}"#));
+        let again = c.check(&call("product_search", r#"{"query": "The best Headphones, noise-cancelling, under 300", "limit": 5}"#), &[]);
         assert!(again.unwrap().text().contains("nearly the same"));
         // Other limit, or a different product: a new call.
-        assert!(c.check(&call("product_search", r#"{"query": "noise cancelling headphones under 300", "limit": 10}"#)).is_none());
-        assert!(c.check(&call("product_search", r#"{"query": "noise cancelling earbuds under 300"}"#)).is_none());
+        assert!(c.check(&call("product_search", r#"{"query": "noise cancelling headphones under 300", "limit": 10}"#), &[]).is_none());
+        assert!(c.check(&call("product_search", r#"{"query": "noise cancelling earbuds under 300"}"#), &[]).is_none());
         // Ids are compared exactly, never by words.
         c.record(&call("product_search", r#"{"query": "B0ABC"}"#));
-        assert!(c.check(&call("product_search", r#"{"query": "B0ABD"}"#)).is_none());
+        assert!(c.check(&call("product_search", r#"{"query": "B0ABD"}"#), &[]).is_none());
     }
 
     #[test]
@@ -223,7 +243,7 @@ mod tests {
         assert!(degenerate(&looped, &Caps::default()).unwrap().text().contains("repeats itself"));
         let c = checker();
         let args = serde_json::json!({"query": looped}).to_string();
-        assert!(c.check(&call("product_search", &args)).unwrap().text().contains("repeats itself"));
+        assert!(c.check(&call("product_search", &args), &[]).unwrap().text().contains("repeats itself"));
         let report = "The Sony WH-1000XM5 leads on noise cancelling and comfort; the Bose QC45 is lighter and cheaper at $249, \
             while the Sennheiser Momentum 4 lasts longest on a charge (60 hours) but costs more. For a commuter under $300 the Bose \
             is the better value; for long flights the Sennheiser.";
@@ -240,12 +260,12 @@ mod tests {
         };
         // 3 of 7 content words shared: 43 %, under the default 80.
         let looser = call("product_search", r#"{"query": "noise cancelling headphones with long battery"}"#);
-        assert!(with(Caps::default()).check(&looser).is_none());
-        assert!(with(Caps { near_repeat_percent: 44, ..Caps::default() }).check(&looser).is_none());
-        assert!(with(Caps { near_repeat_percent: 40, ..Caps::default() }).check(&looser).unwrap().text().contains("nearly the same"));
+        assert!(with(Caps::default()).check(&looser, &[]).is_none());
+        assert!(with(Caps { near_repeat_percent: 44, ..Caps::default() }).check(&looser, &[]).is_none());
+        assert!(with(Caps { near_repeat_percent: 40, ..Caps::default() }).check(&looser, &[]).unwrap().text().contains("nearly the same"));
         let near = call("product_search", r#"{"query": "The best Headphones, noise-cancelling, under 300"}"#);
-        assert!(with(Caps::default()).check(&near).is_some());
-        assert!(with(Caps { near_repeat_percent: 0, ..Caps::default() }).check(&near).is_none(), "0 switches it off");
+        assert!(with(Caps::default()).check(&near, &[]).is_some());
+        assert!(with(Caps { near_repeat_percent: 0, ..Caps::default() }).check(&near, &[]).is_none(), "0 switches it off");
 
         let looped = "compare the battery life ".repeat(12);
         assert!(degenerate(&looped, &Caps { degenerate_repeat_percent: 0, ..Caps::default() }).is_none(), "0 switches it off");

@@ -444,7 +444,8 @@ mod tests {
             parameters: serde_json::json!({"type": "object", "properties": {
                 "url": {"type": "string", "description": "An http or https URL returned by web_search."},
                 "goal": {"type": "string", "description": "What you need to learn from this page for the research query."}
-            }}),
+            }})
+            .into(),
         };
         let t = texts(0);
         let with_tools = t.with_tools(std::slice::from_ref(&web_visit));

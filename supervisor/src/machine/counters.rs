@@ -149,7 +149,7 @@ impl Counters {
                         ),
                     ));
                 }
-                checker.remember(&result.content);
+                checker.remember_result(&result.content);
             }
             StepKind::Report => {
                 self.reports += 1;

@@ -14,7 +14,7 @@ use super::Supervisor;
 use super::counters::Counters;
 use super::end::{End, cancelled, classify, deadline_passed};
 use crate::caps::Caps;
-use crate::check::{CallChecker, Feedback, degenerate, unusable_result};
+use crate::check::{CallChecker, Feedback, degenerate, unusable_result, usable_results};
 use crate::error::Error;
 use crate::mesh::{AgentMessage, Mesh, MeshError, Position, ResearchLink, VerdictMessage};
 use crate::recorder::Recorder;
@@ -133,7 +133,7 @@ impl<M: Mesh> Supervisor<M> {
             // recorded approval's; the agent's next step comes after both.
             let after_result = (step.kind == StepKind::ToolCall && verdict.approved() && self.skips_result_verdicts(link))
                 .then_some(Position { seq: next.seq + 2, round: next.round });
-            let delivered = link.verdicts.send(VerdictMessage { verdict, next, after_result }).await.is_ok();
+            let delivered = link.verdicts.send(Box::new(VerdictMessage { verdict, next, after_result })).await.is_ok();
             if let Some(end) = end {
                 return Ok(if state.turn_follows(&end, intent) { Flow::NextTurn } else { Flow::End(end) });
             }
@@ -170,7 +170,7 @@ impl<M: Mesh> Supervisor<M> {
             }
             StepKind::ToolCall => {
                 let call = step.tool_call.as_ref();
-                let feedback = call.and_then(|c| state.loops(c, caps).or_else(|| checker.check(c)));
+                let feedback = call.and_then(|c| state.loops(c, caps).or_else(|| checker.check(c, &usable_results(trajectory))));
                 if let Some(feedback) = feedback.or_else(|| degenerate(&step.reasoning, caps)) {
                     return self.sent_back(SupervisorState::CheckToolcall, &feedback);
                 }

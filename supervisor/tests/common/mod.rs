@@ -72,7 +72,7 @@ impl Mesh for Scripted {
     }
 
     async fn open_research(&self, start: StartSession) -> Result<ResearchLink, MeshError> {
-        let (vtx, mut vrx) = mpsc::channel::<VerdictMessage>(4);
+        let (vtx, mut vrx) = mpsc::channel::<Box<VerdictMessage>>(4);
         let (stx, srx) = mpsc::channel(4);
         let script = self.script.clone();
         let skip_result_verdicts = start.skip_result_verdicts && !self.old_agent;
@@ -88,7 +88,7 @@ impl Mesh for Scripted {
                     continue;
                 }
                 match vrx.recv().await {
-                    Some(v) => seen.lock().unwrap().push(v),
+                    Some(v) => seen.lock().unwrap().push(*v),
                     None => return,
                 }
             }
@@ -105,7 +105,7 @@ impl Mesh for Scripted {
         let specs = vec![ToolSpec {
             name: "product_search".into(),
             description: "search".into(),
-            parameters: serde_json::json!({"type": "object", "properties": {"query": {"type": "string"}}, "required": ["query"]}),
+            parameters: serde_json::json!({"type": "object", "properties": {"query": {"type": "string"}}, "required": ["query"]}).into(),
         }];
         Ok(ToolList { specs, snapshot: SNAPSHOT.into() })
     }
