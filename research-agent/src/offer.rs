@@ -90,7 +90,7 @@ impl Grounding {
             if targets.is_empty() {
                 return None;
             }
-            std::sync::Arc::make_mut(&mut spec.parameters)["properties"][key]["enum"] = json!(targets);
+            Arc::make_mut(&mut spec.parameters)["properties"][key]["enum"] = json!(targets);
         }
         Some(spec)
     }
