@@ -29,7 +29,7 @@ use tokio::net::TcpListener;
 
 pub use batch::{BatchEvent, Progress, run as run_batch};
 pub use caps::Caps;
-pub use check::{CallChecker, Feedback, degenerate};
+pub use check::{CallChecker, Feedback, degenerate, usable_results};
 pub use config::{Config, ENV_PREFIX};
 pub use error::Error;
 pub use machine::Supervisor;
