@@ -76,16 +76,9 @@ impl Restore {
 }
 
 /// `messages` fitted to the policy's window.
-pub fn fit(messages: Vec<Message>, tools: &[ToolSpec], policy: &ContextPolicy) -> Fitted {
-    let (out, elided, replaced) = fit_in_place(messages, tools, policy);
-    Fitted { messages: out, elided, restore: Restore(replaced) }
-}
-
-type Replaced = Vec<(usize, Option<String>)>;
-
-fn fit_in_place(mut out: Vec<Message>, tools: &[ToolSpec], policy: &ContextPolicy) -> (Vec<Message>, Vec<String>, Replaced) {
+pub fn fit(mut out: Vec<Message>, tools: &[ToolSpec], policy: &ContextPolicy) -> Fitted {
     let mut replaced = Vec::new();
-    let Some(window) = policy.window else { return (out, Vec::new(), replaced) };
+    let Some(window) = policy.window else { return Fitted { messages: out, elided: Vec::new(), restore: Restore(replaced) } };
     let budget = (window.saturating_sub(policy.reserve) as usize).max(1);
     let mut elided = Vec::new();
     let tool_chars = tool_chars(tools);
@@ -93,7 +86,7 @@ fn fit_in_place(mut out: Vec<Message>, tools: &[ToolSpec], policy: &ContextPolic
     let keep_from = results.len().saturating_sub(policy.keep_last_results);
     for &i in &results[..keep_from] {
         if estimate_with(&out, tool_chars) <= budget {
-            return (out, elided, replaced);
+            return Fitted { messages: out, elided, restore: Restore(replaced) };
         }
         let id = out[i].tool_call_id.clone().unwrap_or_default();
         let size = out[i].content.as_deref().map_or(0, str::len);
@@ -117,7 +110,7 @@ fn fit_in_place(mut out: Vec<Message>, tools: &[ToolSpec], policy: &ContextPolic
         replaced.push((i, std::mem::replace(&mut out[i].content, shown)));
         elided.push(out[i].tool_call_id.clone().unwrap_or_default());
     }
-    (out, elided, replaced)
+    Fitted { messages: out, elided, restore: Restore(replaced) }
 }
 
 #[cfg(test)]
