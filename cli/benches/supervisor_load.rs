@@ -20,7 +20,8 @@
 //! research step, and p50/p99 per hop, with tracing on.
 //!
 //! `cargo bench -p productresearch --bench supervisor_load -- realistic|lockstep|processes|zero`
-//! (`BENCH_N` sets the number of trajectories).
+//! (`BENCH_N` sets the number of trajectories; `BENCH_HOPS=0` skips `zero`'s
+//! hop timings, e.g. under a profiler).
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -335,7 +336,6 @@ async fn zero(n: usize) {
     let _telemetry = productresearch_runtime::telemetry::init("bench", &telemetry);
     let mut sim = ModelServer::start(&SimConfig::default());
     let mesh = mesh(&sim.base_url, work.path().join("records"), 16).await;
-    let e = &mesh.endpoints;
 
     // CPU per research step and per model request, under load.
     let requests0 = sim.stats().requests;
@@ -357,7 +357,26 @@ async fn zero(n: usize) {
     let requests = sim.stats().requests - requests0;
     let steps = steps(&done.trajectories);
 
-    // Hops, unloaded: one trajectory at a time through a timing mesh.
+    println!("zero model latency; spans exported to a traces file, records appended, logs {}", telemetry.log_filter);
+    println!("  {n} trajectories (16 at once): {:.2} s wall, {steps} research steps, {requests} model requests", wall.as_secs_f64());
+    println!(
+        "  CPU (5 services): {:.0} µs per research step, {:.0} µs per model request",
+        cpu.as_micros() as f64 / steps as f64,
+        cpu.as_micros() as f64 / requests as f64
+    );
+    // `BENCH_HOPS=0` skips the hop timings, so a profile of the run holds
+    // only the loaded batch above.
+    if std::env::var("BENCH_HOPS").as_deref() != Ok("0") {
+        time_hops(&mesh, &sim, work.path()).await;
+    }
+    mesh.stop().await.unwrap();
+    sim.stop();
+}
+
+/// p50/p99 per hop, unloaded: one trajectory at a time through a timing
+/// mesh, then direct `CallTool` calls.
+async fn time_hops(mesh: &LocalMesh, sim: &ModelServer, work: &std::path::Path) {
+    let e = &mesh.endpoints;
     let turns = Arc::new(Mutex::new(HashMap::new()));
     let grpc = GrpcMesh::new(
         channel("user-agent", &ClientConfig::single(&e.user_agent)).unwrap(),
@@ -365,7 +384,7 @@ async fn zero(n: usize) {
         channel("tool-gateway", &ClientConfig::single(&e.tool_gateway)).unwrap(),
     );
     let llm = LlmClient::new(EndpointConfig::new(&sim.base_url, "sim-model")).unwrap();
-    let sup = Supervisor::new(Arc::new(TimingMesh { grpc, turns: turns.clone() }), llm, Caps::default(), work.path().join("timed"));
+    let sup = Supervisor::new(Arc::new(TimingMesh { grpc, turns: turns.clone() }), llm, Caps::default(), work.join("timed"));
     for h in histories(40) {
         sup.synthesize(h, Caps::default(), None).await.unwrap();
     }
@@ -382,13 +401,6 @@ async fn zero(n: usize) {
         calls.push(t.elapsed());
     }
 
-    println!("zero model latency; spans exported to a traces file, records appended, logs {}", telemetry.log_filter);
-    println!("  {n} trajectories (16 at once): {:.2} s wall, {steps} research steps, {requests} model requests", wall.as_secs_f64());
-    println!(
-        "  CPU (5 services): {:.0} µs per research step, {:.0} µs per model request",
-        cpu.as_micros() as f64 / steps as f64,
-        cpu.as_micros() as f64 / requests as f64
-    );
     let turns = turns.lock().unwrap().clone();
     for (kind, what) in [
         (StepKind::ToolResult, "supervisor -> research-agent -> tool-gateway -> back (verdict to TOOL_RESULT)"),
@@ -402,8 +414,6 @@ async fn zero(n: usize) {
     }
     let (p50, p99, count) = percentiles(calls);
     println!("  research-agent-side hop: CallTool unary to tool-gateway (product_search): p50 {p50:.0} µs, p99 {p99:.0} µs (n={count})");
-    mesh.stop().await.unwrap();
-    sim.stop();
 }
 
 fn main() {

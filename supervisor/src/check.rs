@@ -7,9 +7,8 @@ mod feedback;
 mod target;
 mod text;
 
-use std::collections::HashSet;
-
 use productresearch_record::ToolResult;
+use productresearch_record::words::{RunSet, Words};
 
 pub use call::{CallChecker, usable_results};
 pub use feedback::{Feedback, check_templates};
@@ -27,14 +26,14 @@ pub fn degenerate(text: &str, caps: &Caps) -> Option<Feedback> {
     if percent == 0 {
         return None;
     }
-    let words: Vec<String> = text.split_whitespace().map(|w| w.to_lowercase()).collect();
+    let words = Words::whitespace(text);
     if words.len() < caps.degenerate_min_words as usize || words.len() < 4 {
         return None;
     }
-    let grams: Vec<&[String]> = words.windows(4).collect();
-    let mut seen = HashSet::new();
-    let repeated = grams.iter().filter(|g| !seen.insert(**g)).count();
-    (repeated * 100 > percent * grams.len()).then(|| Feedback::degenerate(repeated as f64 / grams.len() as f64))
+    let grams = words.len() - 3;
+    let mut seen = RunSet::default();
+    let repeated = words.runs(4).filter(|g| !seen.insert(*g)).count();
+    (repeated * 100 > percent * grams).then(|| Feedback::degenerate(repeated as f64 / grams as f64))
 }
 
 /// Feedback when `text` stops mid-way (a length limit, a `maxLength` bound, a
@@ -62,11 +61,6 @@ pub fn unusable_result(result: &ToolResult) -> Option<Feedback> {
 /// The first line of a tool error, as far as it is quoted back.
 pub fn quoted_error(result: &ToolResult) -> &str {
     truncate(result.content.trim().lines().next().unwrap_or(""), QUOTED_ERROR_CHARS)
-}
-
-/// Lowercase alphanumeric words.
-fn words(text: &str) -> Vec<String> {
-    text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_lowercase).collect()
 }
 
 fn truncate(s: &str, n: usize) -> &str {

@@ -28,7 +28,11 @@
 mod uses;
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::LazyLock;
 
+use aho_corasick::AhoCorasick;
+
+use crate::words::Words;
 use crate::{StepKind, Trajectory};
 use serde_json::Value;
 
@@ -218,8 +222,18 @@ impl Evidence {
 /// the product by ("Apex Run Stability"); `None` for a title of one word,
 /// too common to tell products apart.
 fn title_lead(title: &str) -> Option<Vec<String>> {
-    let lead: Vec<String> = words(title).into_iter().take(3).collect();
+    let lead: Vec<String> = words(title).into_iter().take(LEAD_WORDS).collect();
     (lead.len() >= 2).then_some(lead)
+}
+
+/// Words in a title's lead.
+const LEAD_WORDS: usize = 3;
+
+/// [`title_lead`] as word hashes ([`Words`]).
+fn title_lead_hashes(title: &str) -> Option<Vec<u64>> {
+    let words = Words::alphanumeric(title);
+    let lead = &words.hashes()[..words.len().min(LEAD_WORDS)];
+    (lead.len() >= 2).then(|| lead.to_vec())
 }
 
 /// Lowercase runs of letters and digits.
@@ -364,40 +378,56 @@ fn leading_number(s: &str) -> Option<(f64, usize)> {
     (end > 0).then(|| s[..end].replace(',', "").parse().ok().map(|n| (n, end))).flatten()
 }
 
+/// Marks a price follows: a currency sign or code, or `price:`.
+const PRICE_MARKS: &[&str] = &["$", "₹", "€", "£", "rs.", "rs ", "inr ", "usd ", "price:", "price is", "priced at"];
+/// Marks a rating follows.
+const RATING_MARKS: &[&str] = &["rating:", "rating of", "rated "];
+/// Marks a rating comes before: `4.5/5`, `4.5 stars`, `4.5 out of 5`.
+const SCALE_MARKS: &[&str] = &["/5", " stars", " out of 5"];
+
+/// All the marks, found in one pass over a text (tool results run to pages;
+/// a pass per mark over a lowercased copy was the largest part of the
+/// grounding check's CPU).
+static FACT_MARKS: LazyLock<AhoCorasick> = LazyLock::new(|| {
+    AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .build(PRICE_MARKS.iter().chain(RATING_MARKS).chain(SCALE_MARKS))
+        .expect("the fact marks are valid patterns")
+});
+
 /// Prices (after a currency sign or code, or `price:`) and ratings (`rating:`,
-/// `rated`, or before `/5`, `stars`, `out of 5`) stated in `text`.
+/// `rated`, or before `/5`, `stars`, `out of 5`) stated in `text`, any case.
 fn stated_facts(text: &str) -> (Vec<f64>, Vec<f64>) {
-    let lower = text.to_lowercase();
+    let mut found: Vec<(usize, usize, usize)> =
+        FACT_MARKS.find_overlapping_iter(text).map(|m| (m.pattern().as_usize(), m.start(), m.end())).collect();
+    // By mark, then in text order: the same fact after two marks ("$" and
+    // "usd ") is stated once.
+    found.sort_unstable();
     let mut prices = Vec::new();
     let mut ratings = Vec::new();
-    const PRICE_MARKS: &[&str] = &["$", "₹", "€", "£", "rs.", "rs ", "inr ", "usd ", "price:", "price is", "priced at"];
-    const RATING_MARKS: &[&str] = &["rating:", "rating of", "rated "];
-    let after = |mark: &str| -> Vec<f64> {
-        lower
-            .match_indices(mark)
-            .filter_map(|(i, m)| leading_number(lower[i + m.len()..].trim_start_matches([' ', '$', '₹', '€', '£'])).map(|(n, _)| n))
-            .collect()
-    };
-    for mark in PRICE_MARKS {
-        prices.extend(after(mark));
-    }
-    for mark in RATING_MARKS {
-        ratings.extend(after(mark));
-    }
-    // `4.5/5`, `4.5 stars`, `4.5 out of 5`: the number before the mark.
-    for mark in ["/5", " stars", " out of 5"] {
-        for (i, _) in lower.match_indices(mark) {
-            let before = &lower[..i];
-            let start = before.rfind(|c: char| !(c.is_ascii_digit() || c == '.')).map_or(0, |p| p + 1);
-            // "4.4 out of 5 stars": the 5 is the scale, not a rating.
-            if before[..start].ends_with("out of ") {
-                continue;
+    let rated = PRICE_MARKS.len() + RATING_MARKS.len();
+    for (mark, start, end) in found {
+        if mark < rated {
+            let Some((n, _)) = leading_number(text[end..].trim_start_matches([' ', '$', '₹', '€', '£'])) else { continue };
+            if mark < PRICE_MARKS.len() {
+                prices.push(n)
+            } else {
+                ratings.push(n)
             }
-            if let Ok(n) = before[start..].parse::<f64>()
-                && n <= 5.0
-            {
-                ratings.push(n);
-            }
+            continue;
+        }
+        // The number right before the mark (digits and dots are ASCII, so a
+        // count of bytes ends on a character boundary).
+        let before = &text[..start];
+        let digits = before.bytes().rev().take_while(|b| b.is_ascii_digit() || *b == b'.').count();
+        let (head, number) = before.split_at(before.len() - digits);
+        // "4.4 out of 5 stars": the 5 is the scale, not a rating.
+        let scale = head.len() >= 7 && head.as_bytes()[head.len() - 7..].eq_ignore_ascii_case(b"out of ");
+        if let Ok(n) = number.parse::<f64>()
+            && !scale
+            && n <= 5.0
+        {
+            ratings.push(n);
         }
     }
     prices.dedup();
@@ -517,5 +547,8 @@ mod tests {
         assert_eq!(leading_number("89."), Some((89.0, 2)));
         assert_eq!(stated_facts("Rs. 2,499 and rated 4 out of 5"), (vec![2499.0], vec![4.0]));
         assert_eq!(stated_facts("**Rating**: 4.4 out of 5 stars"), (vec![], vec![4.4]));
+        assert_eq!(stated_facts("PRICE IS 12, Rated 4.2 OUT OF 5 Stars"), (vec![12.0], vec![4.2]));
+        // A rating right after a multi-byte character.
+        assert_eq!(stated_facts("₹4.5/5 …4 stars"), (vec![4.5], vec![4.5, 4.0]));
     }
 }

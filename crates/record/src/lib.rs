@@ -16,6 +16,7 @@ pub mod step;
 pub mod tool;
 pub mod trajectory;
 pub mod vocabulary;
+pub mod words;
 
 pub use convert::ConvertError;
 pub use failure::{FailureClass, FailureKind};

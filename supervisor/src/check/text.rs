@@ -2,13 +2,14 @@
 //! instructions or the feedback, cut-off, looping, unfinished or thin texts,
 //! reports on too few tool results.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use productresearch_record::words::{self, RunSet, Words};
 use productresearch_record::{ToolSpec, Trajectory, grounding, vocabulary};
 use serde_json::Value;
 
-use super::{Feedback, cut_off, degenerate, words};
+use super::{Feedback, cut_off, degenerate};
 use crate::caps::Caps;
 
 /// Deterministic checks of plans and reports, run before the model's verdict:
@@ -36,17 +37,20 @@ pub struct TextChecker {
     /// Approved tool calls with results a report needs (the distiller's
     /// `min_tool_calls`; 0: off).
     min_tool_calls: u32,
-    /// The words of each literal text of the research agent's prompt templates.
-    instructions: Vec<Vec<String>>,
+    /// The words of each literal text of the research agent's prompt
+    /// templates, hashed ([`Words`]).
+    instructions: Vec<Vec<u64>>,
     /// The words of each description in the tool list the agent reads
     /// ([`TextChecker::with_tools`]): checked in reports only.
-    tool_texts: Vec<Vec<String>>,
+    tool_texts: Vec<Vec<u64>>,
     /// Word n-grams by (n, tool texts included), built on first use.
-    runs: Mutex<HashMap<(usize, bool), Arc<WordRuns>>>,
+    runs: Mutex<HashMap<(usize, bool), Arc<RunSet>>>,
 }
 
-/// A set of word n-grams (each a run of `n` lowercase words).
-type WordRuns = HashSet<Vec<String>>;
+/// The word hashes of `text`.
+fn word_hashes(text: &str) -> Vec<u64> {
+    Words::alphanumeric(text).hashes().to_vec()
+}
 
 impl TextChecker {
     /// Checks against the research agent's templates in `prompts`; a report
@@ -59,7 +63,7 @@ impl TextChecker {
             }
             let Some(source) = prompts.source(&reference.name) else { continue };
             // Only literal text: n-grams never span a `{{ placeholder }}` or a `{% tag %}`.
-            instructions.extend(literal_segments(source).into_iter().map(words));
+            instructions.extend(literal_segments(source).into_iter().map(word_hashes));
         }
         Self { min_tool_calls, instructions, tool_texts: Vec::new(), runs: Mutex::default() }
     }
@@ -71,18 +75,18 @@ impl TextChecker {
     /// answered its query passed every other guard and was exported. Plans
     /// are not: a real plan names what a tool does in the tool's own words.
     pub fn with_tools(&self, tools: &[ToolSpec]) -> Self {
-        let tool_texts = tools.iter().flat_map(descriptions).map(words).filter(|w| !w.is_empty()).collect();
+        let tool_texts = tools.iter().flat_map(descriptions).map(word_hashes).filter(|w| !w.is_empty()).collect();
         Self { min_tool_calls: self.min_tool_calls, instructions: self.instructions.clone(), tool_texts, runs: Mutex::default() }
     }
 
     /// The instructions' word runs of `n` words, with the tool texts' when
     /// `tools`.
-    fn instruction_runs(&self, n: usize, tools: bool) -> Arc<WordRuns> {
+    fn instruction_runs(&self, n: usize, tools: bool) -> Arc<RunSet> {
         let mut runs = self.runs.lock().expect("instruction runs lock");
         runs.entry((n, tools))
             .or_insert_with(|| {
                 let texts = self.instructions.iter().chain(tools.then_some(&self.tool_texts).into_iter().flatten());
-                Arc::new(texts.flat_map(|w| w.windows(n).map(<[String]>::to_vec)).collect())
+                Arc::new(texts.flat_map(|w| words::runs(w, n)).collect())
             })
             .clone()
     }
@@ -124,14 +128,14 @@ impl TextChecker {
             return None;
         }
         let instructions = self.instruction_runs(n as usize, tools);
-        let words = words(text);
+        let words = Words::alphanumeric(text);
         let mut echo = Echo { first: String::new(), echoed: 0, runs: 0, longest: 0 };
         let mut streak = 0;
-        for w in words.windows(n as usize) {
+        for (i, run) in words.runs(n as usize).enumerate() {
             echo.runs += 1;
-            if instructions.contains(w) {
+            if instructions.contains(&run) {
                 if echo.echoed == 0 {
-                    echo.first = w.join(" ");
+                    echo.first = words.run_text(i, n as usize);
                 }
                 echo.echoed += 1;
                 streak += 1;
@@ -226,8 +230,10 @@ fn echoed_feedback(report: &str, feedback: &[String], n: u32) -> Option<Feedback
         return None;
     }
     let n = n as usize;
-    let given: WordRuns = feedback.iter().flat_map(|f| words(f).windows(n).map(<[String]>::to_vec).collect::<Vec<_>>()).collect();
-    words(report).windows(n).find(|w| given.contains(*w)).map(|w| Feedback::echoed_feedback(&w.join(" ")))
+    let given: RunSet = feedback.iter().flat_map(|f| Words::alphanumeric(f).runs(n).collect::<Vec<_>>()).collect();
+    let words = Words::alphanumeric(report);
+    let mut runs = words.runs(n);
+    runs.position(|run| given.contains(&run)).map(|i| Feedback::echoed_feedback(&words.run_text(i, n)))
 }
 
 /// Feedback when a report pastes a tool's raw JSON: `max_keys` (0: off) or

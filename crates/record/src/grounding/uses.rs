@@ -12,11 +12,12 @@
 //! product by), a price it gave, or a run of [`RUN_WORDS`] words of its text
 //! (a feature or review retold).
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::BTreeSet;
 
 use serde_json::Value;
 
-use super::{number, stated_facts, title_lead, words};
+use super::{number, stated_facts, title_lead_hashes};
+use crate::words::{self, RunSet, Words};
 
 /// Words in a run of a result's text that, found in the report, shows the
 /// report retold that result: long enough that common phrases ("for people
@@ -31,11 +32,11 @@ const MIN_KEY: usize = 3;
 pub(super) struct Marks {
     /// Product ids and URLs it returned, lowercase.
     keys: BTreeSet<String>,
-    /// The title leads of what it returned.
-    leads: Vec<Vec<String>>,
-    /// Its runs of [`RUN_WORDS`] words, joined by a space; runs never cross
-    /// from one JSON string into the next.
-    runs: HashSet<String>,
+    /// The title leads of what it returned, as word hashes.
+    leads: Vec<Vec<u64>>,
+    /// Its runs of [`RUN_WORDS`] words, hashed ([`Words::runs`]); runs never
+    /// cross from one JSON string into the next.
+    runs: RunSet,
     /// The prices it gave.
     prices: Vec<f64>,
 }
@@ -77,7 +78,7 @@ impl Marks {
             Value::String(s) => {
                 match key {
                     Some("product_id" | "url" | "id" | "asin") => self.add_key(s),
-                    Some("title" | "name") => self.leads.extend(title_lead(s)),
+                    Some("title" | "name") => self.leads.extend(title_lead_hashes(s)),
                     _ => {}
                 }
                 self.add_runs(s);
@@ -98,15 +99,16 @@ impl Marks {
     }
 
     fn add_runs(&mut self, text: &str) {
-        self.runs.extend(words(text).windows(RUN_WORDS).map(|w| w.join(" ")));
+        self.runs.extend(Words::alphanumeric(text).runs(RUN_WORDS));
     }
 }
 
 /// Reports, read once for every result they are compared with.
 pub(super) struct Reading {
     lower: String,
-    words: Vec<String>,
-    runs: HashSet<String>,
+    /// Word hashes of all the reports, a separator between two.
+    words: Vec<u64>,
+    runs: RunSet,
     prices: Vec<f64>,
 }
 
@@ -118,16 +120,16 @@ impl Reading {
 
     /// `reports` read as one; a run never spans two of them.
     pub(super) fn of_all<'a>(reports: impl IntoIterator<Item = &'a str>) -> Self {
-        let mut reading = Self { lower: String::new(), words: Vec::new(), runs: HashSet::new(), prices: Vec::new() };
+        let mut reading = Self { lower: String::new(), words: Vec::new(), runs: RunSet::default(), prices: Vec::new() };
         for report in reports {
-            let words = words(report);
-            reading.runs.extend(words.windows(RUN_WORDS).map(|w| w.join(" ")));
+            let words = Words::alphanumeric(report);
+            reading.runs.extend(words.runs(RUN_WORDS));
             reading.prices.extend(stated_facts(report).0);
             reading.lower.push_str(&report.to_lowercase());
             reading.lower.push('\n');
-            // An empty word keeps a title lead from spanning two reports.
-            reading.words.extend(words);
-            reading.words.push(String::new());
+            // The separator keeps a title lead from spanning two reports.
+            reading.words.extend_from_slice(words.hashes());
+            reading.words.push(words::separator());
         }
         reading
     }
