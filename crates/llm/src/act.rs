@@ -107,7 +107,7 @@ impl LlmClient {
             .map(|t| {
                 let v = self
                     .validators
-                    .get(&t.parameters)
+                    .get_shared(&t.parameters)
                     .map_err(|e| LlmError::Config(format!("tool {} has an invalid schema: {e}", t.name)))?;
                 Ok((t, v))
             })

@@ -14,9 +14,9 @@ impl LlmClient {
     /// after that it is [`LlmError::Unusable`]. Usage covers every attempt.
     pub async fn chat_json(&self, req: &ChatRequest) -> Result<(serde_json::Value, ChatResponse), LlmError> {
         let validator = match &req.json_schema {
-            Some(s) => {
-                Some(self.validators.get(&s.schema).map_err(|e| LlmError::Config(format!("schema {} does not compile: {e}", s.name)))?)
-            }
+            Some(s) => Some(
+                self.validators.get_shared(&s.schema).map_err(|e| LlmError::Config(format!("schema {} does not compile: {e}", s.name)))?,
+            ),
             None => None,
         };
         let read = |resp: &ChatResponse| {

@@ -4,7 +4,9 @@
 //! Agents send the same few schemas (the plan, the verdict, each tool's
 //! parameters) with every request; compiling them each time was a measurable
 //! share of a research step's CPU. Keyed by the schema itself: a lookup
-//! hashes and compares the tree, without writing it out as text.
+//! hashes and compares the tree, without writing it out as text. A schema
+//! shared as an `Arc` (the requests' schemas are) is found by its address
+//! first, without walking the tree at all.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -20,9 +22,28 @@ const MAX_SCHEMAS: usize = 256;
 #[derive(Default)]
 pub struct Validators {
     compiled: Mutex<HashMap<Value, Arc<Validator>>>,
+    /// By the address of a shared schema, which the entry keeps alive so the
+    /// address cannot be reused for another tree.
+    shared: Mutex<HashMap<usize, (Arc<Value>, Arc<Validator>)>>,
 }
 
 impl Validators {
+    /// [`Validators::get`] for a shared schema: the same `Arc` again is found
+    /// by address.
+    pub fn get_shared(&self, schema: &Arc<Value>) -> Result<Arc<Validator>, String> {
+        let address = Arc::as_ptr(schema) as usize;
+        if let Some((_, v)) = relock(&self.shared).get(&address) {
+            return Ok(v.clone());
+        }
+        let compiled = self.get(schema)?;
+        let mut shared = relock(&self.shared);
+        if shared.len() >= MAX_SCHEMAS {
+            shared.clear();
+        }
+        shared.insert(address, (schema.clone(), compiled.clone()));
+        Ok(compiled)
+    }
+
     /// The validator of `schema`, compiled on first use.
     pub fn get(&self, schema: &Value) -> Result<Arc<Validator>, String> {
         if let Some(v) = self.lock().get(schema) {
@@ -38,9 +59,13 @@ impl Validators {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Value, Arc<Validator>>> {
-        // A panic while holding the lock leaves a map that is still valid.
-        self.compiled.lock().unwrap_or_else(|p| p.into_inner())
+        relock(&self.compiled)
     }
+}
+
+fn relock<T>(map: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // A panic while holding the lock leaves a map that is still valid.
+    map.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 #[cfg(test)]
@@ -61,6 +86,19 @@ mod tests {
         let other = cache.get(&json!({"type": "string"})).unwrap();
         assert!(!Arc::ptr_eq(&a, &other));
         assert!(cache.get(&json!({"type": 12})).is_err());
+    }
+
+    #[test]
+    fn a_shared_schema_is_found_by_address_and_an_equal_one_by_value() {
+        let cache = Validators::default();
+        let schema = Arc::new(json!({"type": "object", "required": ["plan"]}));
+        let a = cache.get_shared(&schema).unwrap();
+        assert!(Arc::ptr_eq(&a, &cache.get_shared(&schema).unwrap()));
+        // Another Arc of an equal tree: compiled once all the same.
+        assert!(Arc::ptr_eq(&a, &cache.get_shared(&Arc::new((*schema).clone())).unwrap()));
+        assert!(Arc::ptr_eq(&a, &cache.get(&schema).unwrap()));
+        assert_eq!(relock(&cache.shared).len(), 2);
+        assert!(cache.get_shared(&Arc::new(json!({"type": 12}))).is_err());
     }
 
     #[test]
