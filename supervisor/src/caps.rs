@@ -35,6 +35,9 @@ pub struct Caps {
     /// Share of a text's word 4-grams, in percent, that occurred before in it
     /// above which the text is a loop, not content (0: off).
     pub degenerate_repeat_percent: u32,
+    /// Letters or digits of one kind in a row that make a text degenerate:
+    /// a decoder stuck on one token repeats no word (0: off).
+    pub degenerate_char_run: u32,
     /// Words in the same order a plan or report shares with the agent's
     /// instructions, or a report with its feedback, to be an echo (0: off).
     pub echo_words: u32,
@@ -71,6 +74,7 @@ impl Default for Caps {
             near_repeat_percent: 80,
             degenerate_min_words: 24,
             degenerate_repeat_percent: 50,
+            degenerate_char_run: 16,
             echo_words: 6,
             plan_echo_percent: 50,
             report_echo_percent: 10,
@@ -99,6 +103,7 @@ impl Caps {
             near_repeat_percent: request.near_repeat_percent.unwrap_or(self.near_repeat_percent),
             degenerate_min_words: request.degenerate_min_words.unwrap_or(self.degenerate_min_words),
             degenerate_repeat_percent: request.degenerate_repeat_percent.unwrap_or(self.degenerate_repeat_percent),
+            degenerate_char_run: request.degenerate_char_run.unwrap_or(self.degenerate_char_run),
             echo_words: request.echo_words.unwrap_or(self.echo_words),
             plan_echo_percent: request.plan_echo_percent.unwrap_or(self.plan_echo_percent),
             report_echo_percent: request.report_echo_percent.unwrap_or(self.report_echo_percent),
@@ -120,11 +125,12 @@ impl Caps {
     }
 
     /// The guards by name, in field order.
-    pub fn guards(&self) -> [(&'static str, u32); 9] {
+    pub fn guards(&self) -> [(&'static str, u32); 10] {
         [
             ("near_repeat_percent", self.near_repeat_percent),
             ("degenerate_min_words", self.degenerate_min_words),
             ("degenerate_repeat_percent", self.degenerate_repeat_percent),
+            ("degenerate_char_run", self.degenerate_char_run),
             ("echo_words", self.echo_words),
             ("plan_echo_percent", self.plan_echo_percent),
             ("report_echo_percent", self.report_echo_percent),
@@ -148,6 +154,7 @@ impl From<Caps> for pb::Caps {
             near_repeat_percent: Some(c.near_repeat_percent),
             degenerate_min_words: Some(c.degenerate_min_words),
             degenerate_repeat_percent: Some(c.degenerate_repeat_percent),
+            degenerate_char_run: Some(c.degenerate_char_run),
             echo_words: Some(c.echo_words),
             plan_echo_percent: Some(c.plan_echo_percent),
             report_echo_percent: Some(c.report_echo_percent),

@@ -17,11 +17,16 @@ pub use text::TextChecker;
 use crate::caps::Caps;
 
 /// Feedback when `text` is degenerate model output — the same phrase over and
-/// over (a decoder stuck in a loop) — `None` otherwise. Measured as the share
-/// of word 4-grams that occurred before in the text: above
-/// `caps.degenerate_repeat_percent` (0: off) in a text of at least
-/// `caps.degenerate_min_words` (short texts repeat by chance).
+/// over (a decoder stuck in a loop), or one letter or digit over and over —
+/// `None` otherwise.
 pub fn degenerate(text: &str, caps: &Caps) -> Option<Feedback> {
+    char_run(text, caps.degenerate_char_run).or_else(|| repeated_phrases(text, caps))
+}
+
+/// The phrase loop: the share of word 4-grams that occurred before in the
+/// text, above `caps.degenerate_repeat_percent` (0: off) in a text of at
+/// least `caps.degenerate_min_words` (short texts repeat by chance).
+fn repeated_phrases(text: &str, caps: &Caps) -> Option<Feedback> {
     let percent = caps.degenerate_repeat_percent as usize;
     if percent == 0 {
         return None;
@@ -34,6 +39,27 @@ pub fn degenerate(text: &str, caps: &Caps) -> Option<Feedback> {
     let mut seen = RunSet::default();
     let repeated = words.runs(4).filter(|g| !seen.insert(*g)).count();
     (repeated * 100 > percent * grams).then(|| Feedback::degenerate(repeated as f64 / grams as f64))
+}
+
+/// Feedback when `text` has `min_run` (0: off) or more of one letter or
+/// digit in a row. A decoder stuck on one token repeats no word, so the
+/// phrase count misses it: an exported plan read "Visit the product's full
+/// record by product_id 1000000000…" (73 characters).
+fn char_run(text: &str, min_run: u32) -> Option<Feedback> {
+    if min_run == 0 {
+        return None;
+    }
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        let mut run = 1;
+        while chars.next_if_eq(&c).is_some() {
+            run += 1;
+        }
+        if c.is_alphanumeric() && run >= min_run as usize {
+            return Some(Feedback::char_run(c, run));
+        }
+    }
+    None
 }
 
 /// Feedback when `text` stops mid-way (a length limit, a `maxLength` bound, a

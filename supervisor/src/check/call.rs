@@ -249,6 +249,15 @@ mod tests {
             is the better value; for long flights the Sennheiser.";
         assert!(degenerate(report, &Caps::default()).is_none());
         assert!(degenerate("yes yes yes yes", &Caps::default()).is_none(), "short texts are not judged");
+        // One digit over and over repeats no word (a plan of a 0.5B model).
+        let stuck = format!("Visit the product's full record by product_id 1{}", "0".repeat(72));
+        assert!(degenerate(&stuck, &Caps::default()).unwrap().text().contains("\"0\" 72 times in a row"));
+        assert!(degenerate(&stuck, &Caps { degenerate_char_run: 0, ..Caps::default() }).is_none(), "0 switches it off");
+        assert!(degenerate(&stuck, &Caps { degenerate_char_run: 73, ..Caps::default() }).is_none());
+        // Ids, round numbers and Markdown rules are not runs.
+        assert!(degenerate("ASIN B000000001: 100000000 sold.\n\n-----------------------", &Caps::default()).is_none());
+        let args = serde_json::json!({"query": format!("kettle 1{}", "0".repeat(20))}).to_string();
+        assert!(c.check(&call("product_search", &args), &[]).unwrap().text().contains("times in a row"));
     }
 
     #[test]

@@ -94,6 +94,11 @@ impl Feedback {
         Self::new("degenerate", json!({"percent": format!("{:.0}", share * 100.0)}))
     }
 
+    /// A text with `run` of `letter` in a row.
+    pub fn char_run(letter: char, run: usize) -> Self {
+        Self::new("char_run", json!({"char": letter.to_string(), "run": run}))
+    }
+
     /// A `what` (plan or report) that repeats the instructions' `run`.
     pub fn echoed_instructions(what: &str, run: &str) -> Self {
         Self::new("echoed_instructions", json!({"what": what, "run": run}))
@@ -187,6 +192,7 @@ fn samples() -> Vec<Feedback> {
         Feedback::exact_repeat("t"),
         Feedback::near_repeat("t", &["w"]),
         Feedback::in_arguments("t", Feedback::degenerate(0.6)),
+        Feedback::char_run('0', 20),
         Feedback::echoed_instructions("plan", "r"),
         Feedback::too_few_results(0, 2),
         Feedback::cut_off("w"),
