@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use productresearch_record::words::{self, RunSet, Words};
-use productresearch_record::{ToolSpec, Trajectory, grounding, vocabulary};
+use productresearch_record::{EventBody, ToolSpec, Trajectory, grounding, vocabulary};
 use serde_json::Value;
 
 use super::{Feedback, cut_off, degenerate};
@@ -100,15 +100,17 @@ impl TextChecker {
     }
 
     /// Feedback when a report must be revised: `results` approved tool calls
-    /// with results so far, `calls_left` tool calls the caps still allow.
-    pub fn report(&self, text: &str, results: u32, calls_left: u32, feedback: &[String], caps: &Caps) -> Option<Feedback> {
+    /// with results so far, `calls_left` tool calls the caps still allow,
+    /// `trajectory` the record before the report (its feedback must not be
+    /// repeated).
+    pub fn report(&self, text: &str, results: u32, calls_left: u32, trajectory: &Trajectory, caps: &Caps) -> Option<Feedback> {
         // A report cannot be asked for calls the caps no longer allow.
         let needed = self.min_tool_calls.min(results + calls_left);
         if results < needed {
             return Some(Feedback::too_few_results(results, needed));
         }
         self.report_echo(text, caps.echo_words, caps.report_echo_percent)
-            .or_else(|| echoed_feedback(text, feedback, caps.echo_words))
+            .or_else(|| echoed_feedback(text, trajectory, caps.echo_words))
             .or_else(|| raw_json(text, caps.raw_json_keys))
             .or_else(|| cut_off(text))
             .or_else(|| degenerate(text, caps))
@@ -225,15 +227,38 @@ fn literal_segments(source: &str) -> Vec<&str> {
 
 /// Feedback when a report repeats feedback it was given (small models echo
 /// the last message they read) in a run of `n` words (0: off).
-fn echoed_feedback(report: &str, feedback: &[String], n: u32) -> Option<Feedback> {
+fn echoed_feedback(report: &str, trajectory: &Trajectory, n: u32) -> Option<Feedback> {
     if n == 0 {
         return None;
     }
     let n = n as usize;
-    let given: RunSet = feedback.iter().flat_map(|f| Words::alphanumeric(f).runs(n).collect::<Vec<_>>()).collect();
+    let given = feedback_runs(trajectory, n);
     let words = Words::alphanumeric(report);
     let mut runs = words.runs(n);
     runs.position(|run| given.contains(&run)).map(|i| Feedback::echoed_feedback(&words.run_text(i, n)))
+}
+
+/// The runs of `n` words of the feedback recorded in `trajectory` that the
+/// agent had not written before that feedback: feedback quotes the step it
+/// sends back ("cites ... https://www.amazon.com/dp/B07Q7X5ZLQ"), and a report
+/// that keeps its own words repeats itself, not the feedback. Without this a
+/// run's report was told three rounds in a row that it "repeats the feedback
+/// ("https www amazon com dp b07q7x5zlq")" about its own citation. A run the
+/// agent took up only after the feedback stays the feedback's: the
+/// distiller's rule (`distiller/src/echo.rs`).
+fn feedback_runs(trajectory: &Trajectory, n: usize) -> RunSet {
+    let mut own = RunSet::default();
+    let mut given = RunSet::default();
+    for event in &trajectory.events {
+        match &event.body {
+            EventBody::Step(step) => own.extend(Words::alphanumeric(&step.text).runs(n).filter(|r| !given.contains(r)).collect::<Vec<_>>()),
+            EventBody::Verdict(v) if !v.approved() => {
+                given.extend(Words::alphanumeric(&v.feedback).runs(n).filter(|r| !own.contains(r)).collect::<Vec<_>>())
+            }
+            _ => {}
+        }
+    }
+    given
 }
 
 /// Feedback when a report pastes a tool's raw JSON: `max_keys` (0: off) or
@@ -294,6 +319,8 @@ fn thin(report: &str, min_words: u32) -> Option<Feedback> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use productresearch_record::TerminationReason;
+    use productresearch_record::fixtures::Script;
 
     #[test]
     fn text_guards_follow_their_settings() {
@@ -303,25 +330,55 @@ mod tests {
         assert!(t.plan(echo_plan, &Caps { plan_echo_percent: 0, ..Caps::default() }).is_none(), "0 switches it off");
         assert!(t.plan(echo_plan, &Caps { echo_words: 0, ..Caps::default() }).is_none(), "0 switches it off");
         let echo_report = format!("{REPORT}\n\nNow carry out your plan: call the tools one at a time.");
-        assert!(t.report(&echo_report, 2, 0, &[], &Caps::default()).unwrap().text().contains("repeats your instructions"));
-        assert!(t.report(&echo_report, 2, 0, &[], &Caps { echo_words: 0, ..Caps::default() }).is_none());
+        assert!(t.report(&echo_report, 2, 0, &before(), &Caps::default()).unwrap().text().contains("repeats your instructions"));
+        assert!(t.report(&echo_report, 2, 0, &before(), &Caps { echo_words: 0, ..Caps::default() }).is_none());
         // Longer runs: the echoed sentence has 12 words, a run of 13 takes in the report's own.
         let any_run = Caps { report_echo_percent: 0, ..Caps::default() };
-        assert!(t.report(&echo_report, 2, 0, &[], &Caps { echo_words: 12, ..any_run }).is_some());
-        assert!(t.report(&echo_report, 2, 0, &[], &Caps { echo_words: 13, ..any_run }).is_none());
+        assert!(t.report(&echo_report, 2, 0, &before(), &Caps { echo_words: 12, ..any_run }).is_some());
+        assert!(t.report(&echo_report, 2, 0, &before(), &Caps { echo_words: 13, ..any_run }).is_none());
         // The share: 7 of the report's 51 runs are the echoed sentence's; but
         // the 12-word sentence is copied whole (twice `echo_words`).
-        assert!(t.report(&echo_report, 2, 0, &[], &Caps { report_echo_percent: 14, ..Caps::default() }).is_some());
-        assert!(t.report(&echo_report, 2, 0, &[], &Caps { report_echo_percent: 14, echo_words: 7, ..Caps::default() }).is_none());
-        let given = vec!["The report has only 24 words; answer the query in at least 30 words.".to_string()];
+        assert!(t.report(&echo_report, 2, 0, &before(), &Caps { report_echo_percent: 14, ..Caps::default() }).is_some());
+        assert!(t.report(&echo_report, 2, 0, &before(), &Caps { report_echo_percent: 14, echo_words: 7, ..Caps::default() }).is_none());
         let echo = format!("The report has only 24 words; answer the query. {REPORT}");
-        assert!(t.report(&echo, 2, 0, &given, &Caps { echo_words: 0, ..Caps::default() }).is_none());
+        assert!(t.report(&echo, 2, 0, &given(), &Caps { echo_words: 0, ..Caps::default() }).is_none());
 
         let short = "The Aurion Quiet 700 [hp-001] is the best pick at $329.99.";
-        assert!(t.report(short, 2, 0, &[], &Caps::default()).unwrap().text().contains("at least 30"));
-        assert!(t.report(short, 2, 0, &[], &Caps { min_report_words: 10, ..Caps::default() }).is_none());
-        assert!(t.report(short, 2, 0, &[], &Caps { min_report_words: 0, ..Caps::default() }).is_none(), "0 switches it off");
-        assert!(t.report(short, 2, 0, &[], &Caps { min_report_words: 12, ..Caps::default() }).unwrap().text().contains("at least 12"));
+        assert!(t.report(short, 2, 0, &before(), &Caps::default()).unwrap().text().contains("at least 30"));
+        assert!(t.report(short, 2, 0, &before(), &Caps { min_report_words: 10, ..Caps::default() }).is_none());
+        assert!(t.report(short, 2, 0, &before(), &Caps { min_report_words: 0, ..Caps::default() }).is_none(), "0 switches it off");
+        assert!(
+            t.report(short, 2, 0, &before(), &Caps { min_report_words: 12, ..Caps::default() }).unwrap().text().contains("at least 12")
+        );
+    }
+
+    /// A record with nothing before the report.
+    fn before() -> Trajectory {
+        Trajectory::new("t", "u")
+    }
+
+    /// A record where a short report was sent back.
+    fn given() -> Trajectory {
+        Script::new("t", "q")
+            .report("Buy it.", Some("The report has only 24 words; answer the query in at least 30 words."))
+            .end(TerminationReason::Approved)
+    }
+
+    #[test]
+    fn feedback_quoting_the_agents_own_words_is_not_repeated_by_keeping_them() {
+        let t = texts(2);
+        let cited = "See https://www.amazon.com/dp/B07Q7X5ZLQ for the Aurion.";
+        let feedback = "The report cites 1 that no tool opened: https://www.amazon.com/dp/B07Q7X5ZLQ. Cite only what the tools opened.";
+        let record = Script::new("t", "q").report(cited, Some(feedback)).end(TerminationReason::Approved);
+        let kept = format!("{REPORT}\n\n{cited}");
+        assert!(t.report(&kept, 2, 0, &record, &Caps::default()).is_none());
+        // The feedback's own words still count.
+        let echoed = format!("{REPORT}\n\nCite only what the tools opened, as asked.");
+        assert!(t.report(&echoed, 2, 0, &record, &Caps::default()).unwrap().text().contains("repeats the feedback"));
+        // A run the agent took up only after the feedback is the feedback's.
+        let later =
+            Script::new("t", "q").report("Buy it.", Some(feedback)).report(cited, Some("Write more.")).end(TerminationReason::Approved);
+        assert!(t.report(&kept, 2, 0, &later, &Caps::default()).unwrap().text().contains("repeats the feedback"));
     }
 
     fn texts(min_tool_calls: u32) -> TextChecker {
@@ -335,13 +392,13 @@ mod tests {
     #[test]
     fn a_report_needs_the_distillers_tool_results_unless_the_caps_forbid_more() {
         let t = texts(2);
-        assert!(t.report(REPORT, 0, 8, &[], &Caps::default()).unwrap().text().contains("no tool results"));
-        let one = t.report(REPORT, 1, 8, &[], &Caps::default()).unwrap().text();
+        assert!(t.report(REPORT, 0, 8, &before(), &Caps::default()).unwrap().text().contains("no tool results"));
+        let one = t.report(REPORT, 1, 8, &before(), &Caps::default()).unwrap().text();
         assert!(one.contains("1 tool result") && one.contains("at least 2"), "{one}");
-        assert!(t.report(REPORT, 2, 6, &[], &Caps::default()).is_none());
+        assert!(t.report(REPORT, 2, 6, &before(), &Caps::default()).is_none());
         // One call left under the cap: asking for two would only loop.
-        assert!(t.report(REPORT, 1, 0, &[], &Caps::default()).is_none());
-        assert!(texts(0).report(REPORT, 0, 8, &[], &Caps::default()).is_none());
+        assert!(t.report(REPORT, 1, 0, &before(), &Caps::default()).is_none());
+        assert!(texts(0).report(REPORT, 0, 8, &before(), &Caps::default()).is_none());
     }
 
     #[test]
@@ -350,16 +407,16 @@ mod tests {
         let caps = Caps::default();
         // The round-2 report the distiller dropped as `invisible_draft`.
         let revised = format!("Here is the revised report.\n\n{REPORT}");
-        let f = t.report(&revised, 2, 6, &[], &caps).unwrap().text();
+        let f = t.report(&revised, 2, 6, &before(), &caps).unwrap().text();
         assert!(f.contains("says \"revised report\"") && f.contains("first answer"), "{f}");
         let per = format!("{REPORT}\n\nPer the feedback, each pick now has its price.");
-        assert!(t.report(&per, 2, 6, &[], &caps).unwrap().text().contains("\"per the feedback\""));
+        assert!(t.report(&per, 2, 6, &before(), &caps).unwrap().text().contains("\"per the feedback\""));
         // Customers' feedback is what a report is about.
-        assert!(t.report(&format!("{REPORT}\n\nCustomer feedback praises how flat it folds."), 2, 6, &[], &caps).is_none());
+        assert!(t.report(&format!("{REPORT}\n\nCustomer feedback praises how flat it folds."), 2, 6, &before(), &caps).is_none());
         let plan = "Revised plan: 1. Search the catalog for quiet kettles under $60. 2. Open the top three.";
         assert!(t.plan(plan, &caps).unwrap().text().contains("The plan says \"revised plan\""));
         // Without a distiller to serve, the words are the agent's own business.
-        assert!(texts(0).report(&revised, 2, 6, &[], &caps).is_none());
+        assert!(texts(0).report(&revised, 2, 6, &before(), &caps).is_none());
         assert!(texts(0).plan(plan, &caps).is_none());
     }
 
@@ -367,7 +424,7 @@ mod tests {
     fn echoed_instructions_are_sent_back() {
         let t = texts(0);
         let echo = "Here is the final report in Markdown:\n\n### Start by writing a research plan as JSON {\"plan\": \"...\"}: the numbered steps.";
-        let f = t.report(echo, 3, 5, &[], &Caps::default()).unwrap().text();
+        let f = t.report(echo, 3, 5, &before(), &Caps::default()).unwrap().text();
         assert!(f.contains("repeats your instructions") && f.contains("start by writing a research plan"), "{f}");
         let plan = "Now carry out your plan: call the tools one at a time.";
         assert!(t.plan(plan, &Caps::default()).unwrap().text().contains("repeats your instructions"));
@@ -394,10 +451,10 @@ mod tests {
         assert!(t.plan(listed, &Caps::default()).is_none(), "{:?}", t.plan(listed, &Caps::default()));
         let f = t.plan(copied_end, &Caps { plan_echo_percent: 15, ..Caps::default() }).unwrap().text();
         assert!(f.contains("product s full record by product"), "{f}");
-        assert!(t.report(named, 3, 5, &[], &Caps::default()).is_none(), "2 of its 60 runs: a report's own words");
+        assert!(t.report(named, 3, 5, &before(), &Caps::default()).is_none(), "2 of its 60 runs: a report's own words");
         let any_run = Caps { report_echo_percent: 0, ..Caps::default() };
-        assert!(t.report(named, 3, 5, &[], &any_run).unwrap().text().contains("repeats your instructions"));
-        assert!(t.report(REPORT, 3, 5, &[], &Caps::default()).is_none(), "{:?}", t.report(REPORT, 3, 5, &[], &Caps::default()));
+        assert!(t.report(named, 3, 5, &before(), &any_run).unwrap().text().contains("repeats your instructions"));
+        assert!(t.report(REPORT, 3, 5, &before(), &Caps::default()).is_none(), "{:?}", t.report(REPORT, 3, 5, &before(), &Caps::default()));
     }
 
     #[test]
@@ -410,14 +467,14 @@ mod tests {
             "{REPORT}\n\n## Research Plan\n\n1. Call the tools one at a time, at least two calls (search, then open what it \
              found). Only then write the final report, from what the tools returned.\n\n{own}"
         );
-        let f = t.report(&report, 3, 5, &[], &Caps::default()).unwrap().text();
+        let f = t.report(&report, 3, 5, &before(), &Caps::default()).unwrap().text();
         assert!(f.contains("repeats your instructions") && f.contains("call the tools one at a"), "{f}");
         // Ten words in a row are not yet a sentence copied whole.
         let short = format!("{REPORT}\n\nI will call the tools one at a time, at least two calls. {own}");
         assert!(
-            t.report(&short, 3, 5, &[], &Caps::default()).is_none(),
+            t.report(&short, 3, 5, &before(), &Caps::default()).is_none(),
             "{:?}",
-            t.report(&short, 3, 5, &[], &Caps::default()).map(|f| f.text())
+            t.report(&short, 3, 5, &before(), &Caps::default()).map(|f| f.text())
         );
     }
 
@@ -429,14 +486,14 @@ mod tests {
             "{REPORT}\n\n## Tools\n\nReturns JSON {{\"results\":[{{\"product_id\":\"hp-001\",\"title\":\"Aurion Quiet 700\",\
              \"price\":329.99}}],\"total\":10}}"
         );
-        let f = t.report(&pasted, 3, 5, &[], &Caps::default()).unwrap().text();
+        let f = t.report(&pasted, 3, 5, &before(), &Caps::default()).unwrap().text();
         assert!(f.contains("raw JSON") && f.contains(r#""results": "product_id": "title":"#), "{f}");
-        assert!(t.report(&pasted, 3, 5, &[], &Caps { raw_json_keys: 0, ..Caps::default() }).is_none(), "0 switches it off");
-        assert!(t.report(&pasted, 3, 5, &[], &Caps { raw_json_keys: 6, ..Caps::default() }).is_none(), "5 keys");
+        assert!(t.report(&pasted, 3, 5, &before(), &Caps { raw_json_keys: 0, ..Caps::default() }).is_none(), "0 switches it off");
+        assert!(t.report(&pasted, 3, 5, &before(), &Caps { raw_json_keys: 6, ..Caps::default() }).is_none(), "5 keys");
         // Markdown facts and quoted reviews are no keys.
         let markdown = format!("{REPORT}\n\n- **Price**: $99.0\n- **Title**: \"Zero mess\"\n- \"Quiet\": says one review: \"quiet\": yes");
         assert_eq!(json_keys(&markdown), ["Quiet", "quiet"]);
-        assert!(t.report(&markdown, 3, 5, &[], &Caps::default()).is_none());
+        assert!(t.report(&markdown, 3, 5, &before(), &Caps::default()).is_none());
         assert_eq!(json_keys(r#"{"a":1,"b" : "x","c d":2,"e":"f","g":{}}"#), ["a", "b", "e", "g"]);
     }
 
@@ -459,15 +516,15 @@ mod tests {
         let restated = format!(
             "## Plan\n\n1. web_visit: read a web page as clean text, headings as \"#\" lines, list items as \"- \" lines, paragraphs separated by blank lines.\n\n{REPORT}"
         );
-        assert!(t.report(&restated, 3, 5, &[], &Caps::default()).is_none(), "the templates alone do not hold it");
-        let f = with_tools.report(&restated, 3, 5, &[], &Caps::default()).unwrap().text();
+        assert!(t.report(&restated, 3, 5, &before(), &Caps::default()).is_none(), "the templates alone do not hold it");
+        let f = with_tools.report(&restated, 3, 5, &before(), &Caps::default()).unwrap().text();
         assert!(f.contains("repeats your instructions") && f.contains("as clean text headings as lines"), "{f}");
         let argument = format!("{REPORT}\n\nI read what you need to learn from this page for the research query.");
         assert!(
-            with_tools.report(&argument, 3, 5, &[], &Caps { report_echo_percent: 0, ..Caps::default() }).is_some(),
+            with_tools.report(&argument, 3, 5, &before(), &Caps { report_echo_percent: 0, ..Caps::default() }).is_some(),
             "argument descriptions too"
         );
-        assert!(with_tools.report(REPORT, 3, 5, &[], &Caps::default()).is_none());
+        assert!(with_tools.report(REPORT, 3, 5, &before(), &Caps::default()).is_none());
         let plan = "1. Search reviews.\n2. Read a web page as clean text, headings as lines, list items as lines, paragraphs separated by blank lines.";
         assert!(with_tools.plan(plan, &Caps::default()).is_none(), "plans are checked against the templates only");
     }
@@ -488,7 +545,7 @@ mod tests {
         assert!(cut_off("report v1").is_none(), "short texts are not judged by their end");
         assert!(
             texts(0)
-                .report("Buy the Aurion [hp-001] since it is quiet, light and folds flat for the", 2, 0, &[], &Caps::default())
+                .report("Buy the Aurion [hp-001] since it is quiet, light and folds flat for the", 2, 0, &before(), &Caps::default())
                 .is_some()
         );
     }
@@ -516,18 +573,17 @@ mod tests {
     #[test]
     fn thin_unfinished_and_feedback_echoing_reports_are_sent_back() {
         let t = texts(2);
-        assert!(t.report("Visit_product", 2, 0, &[], &Caps::default()).unwrap().text().contains("unfinished"));
+        assert!(t.report("Visit_product", 2, 0, &before(), &Caps::default()).unwrap().text().contains("unfinished"));
         let heading = format!("{REPORT}\n\n## Noise Cancelling Headphones: Common Issues");
-        assert!(t.report(&heading, 2, 0, &[], &Caps::default()).unwrap().text().contains("ends with a heading"));
+        assert!(t.report(&heading, 2, 0, &before(), &Caps::default()).unwrap().text().contains("ends with a heading"));
         let short = "The Aurion Quiet 700 [hp-001] is the best pick at $329.99.";
-        assert!(t.report(short, 2, 0, &[], &Caps::default()).unwrap().text().contains("only 11 words"));
+        assert!(t.report(short, 2, 0, &before(), &Caps::default()).unwrap().text().contains("only 11 words"));
         assert!(
-            texts(0).report(short, 2, 0, &[], &Caps::default()).is_none(),
+            texts(0).report(short, 2, 0, &before(), &Caps::default()).is_none(),
             "without a distiller to serve, a short report goes to the model"
         );
-        let given = vec!["The report has only 24 words; answer the query in at least 30 words.".to_string()];
         let echo = format!("The report has only 24 words; answer the query. {REPORT}");
-        assert!(t.report(&echo, 2, 0, &given, &Caps::default()).unwrap().text().contains("repeats the feedback"));
-        assert!(t.report(REPORT, 2, 0, &given, &Caps::default()).is_none());
+        assert!(t.report(&echo, 2, 0, &given(), &Caps::default()).unwrap().text().contains("repeats the feedback"));
+        assert!(t.report(REPORT, 2, 0, &given(), &Caps::default()).is_none());
     }
 }

@@ -1,11 +1,10 @@
 //! The counters of one trajectory as the state machine runs it: round, user
-//! turn, attempts, approved calls and results, the evidence and feedback
-//! so far. They are rebuilt from the record on resume, verdict by verdict.
+//! turn, attempts, approved calls and results, the evidence so far. They are rebuilt from the record on resume, verdict by verdict.
 
 use std::collections::HashMap;
 
 use productresearch_record::{
-    BudgetKind, Decision, FailureClass, FailureKind, Intent, Step, StepKind, Termination, TerminationReason, ToolCall, Verdict,
+    BudgetKind, FailureClass, FailureKind, Intent, Step, StepKind, Termination, TerminationReason, ToolCall, Verdict,
 };
 
 use super::end::End;
@@ -29,8 +28,6 @@ pub(super) struct Counters {
     pub(super) last_approved_call: Option<ToolCall>,
     /// One line per executed call, for the model's checks.
     pub(super) evidence: Vec<String>,
-    /// Feedback sent back so far: a report that repeats it is no report.
-    pub(super) feedback: Vec<String>,
     /// Proposals of each call ([`ToolCall::identity`]), rejected ones
     /// included, in the whole trajectory: the distiller's loop filter counts
     /// them the same way.
@@ -88,9 +85,6 @@ impl Counters {
 
     /// Updates the counters with a recorded verdict; `Some` ends the trajectory.
     pub(super) fn apply(&mut self, step: &Step, verdict: &Verdict, caps: &Caps, checker: &mut CallChecker) -> Option<End> {
-        if verdict.decision != Decision::Approve && !verdict.feedback.is_empty() {
-            self.feedback.push(verdict.feedback.clone());
-        }
         let approved = verdict.approved();
         match step.kind {
             StepKind::Plan => {

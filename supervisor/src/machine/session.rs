@@ -185,7 +185,7 @@ impl<M: Mesh> Supervisor<M> {
             }
             StepKind::Report => {
                 let calls_left = caps.max_tool_calls.saturating_sub(state.approved_calls);
-                let feedback = self.texts.report(&step.text, state.results, calls_left, &state.feedback, caps);
+                let feedback = self.texts.report(&step.text, state.results, calls_left, trajectory, caps);
                 if let Some(feedback) = feedback.or_else(|| self.texts.grounding(trajectory, &step.text)) {
                     return self.sent_back(SupervisorState::CheckReport, &feedback);
                 }
