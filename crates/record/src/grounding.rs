@@ -129,7 +129,7 @@ impl Evidence {
             }
             let args: Value = serde_json::from_str(&c.arguments).unwrap_or(Value::Null);
             let parsed: Option<Value> = serde_json::from_str(&r.content).ok();
-            e.results.push(uses::Marks::of_call(&args, &r.content));
+            e.results.push(uses::Marks::of_call(&args, parsed.as_ref(), &r.content));
             e.any.add_text(&r.content);
 
             match c.name.as_str() {

@@ -34,21 +34,30 @@ pub(super) struct Marks {
     keys: BTreeSet<String>,
     /// The title leads of what it returned, as word hashes.
     leads: Vec<Vec<u64>>,
-    /// Its runs of [`RUN_WORDS`] words, hashed ([`Words::runs`]); runs never
-    /// cross from one JSON string into the next.
-    runs: RunSet,
+    /// Its texts (each JSON string apart, so a run never crosses from one
+    /// into the next), read for runs of [`RUN_WORDS`] words only when no
+    /// cheaper mark is found: hashing every word of every result was most of
+    /// the grounding check's CPU, and a result is mostly used by its id or
+    /// title.
+    texts: Vec<String>,
     /// The prices it gave.
     prices: Vec<f64>,
 }
 
 impl Marks {
     /// The marks of a tool result's `content`, JSON or plain text.
-    pub(super) fn of(content: &str) -> Self {
+    #[cfg(test)]
+    fn of(content: &str) -> Self {
+        Self::of_parsed(serde_json::from_str(content).ok().as_ref(), content)
+    }
+
+    /// The marks of `content`, given as parsed when it is JSON.
+    fn of_parsed(parsed: Option<&Value>, content: &str) -> Self {
         let mut marks = Self::default();
-        match serde_json::from_str::<Value>(content) {
-            Ok(value) => marks.add(&value, None),
-            Err(_) => {
-                marks.add_runs(content);
+        match parsed {
+            Some(value) => marks.add(value, None),
+            None => {
+                marks.add_text(content);
                 marks.prices = stated_facts(content).0;
                 for key in super::urls(content).into_iter().chain(super::product_ids(content)) {
                     marks.add_key(&key);
@@ -61,8 +70,8 @@ impl Marks {
     /// [`Marks::of`] the result of a call with `arguments`: the page or
     /// product it asked for marks its result too (a visited page's text
     /// rarely repeats its own URL).
-    pub(super) fn of_call(arguments: &Value, content: &str) -> Self {
-        let mut marks = Self::of(content);
+    pub(super) fn of_call(arguments: &Value, parsed: Option<&Value>, content: &str) -> Self {
+        let mut marks = Self::of_parsed(parsed, content);
         for key in ["url", "product_id"] {
             if let Some(value) = arguments.get(key).and_then(super::scalar) {
                 marks.add_key(&value);
@@ -81,7 +90,7 @@ impl Marks {
                     Some("title" | "name") => self.leads.extend(title_lead_hashes(s)),
                     _ => {}
                 }
-                self.add_runs(s);
+                self.add_text(s);
             }
             Value::Number(n) if key == Some("product_id") => self.add_key(&n.to_string()),
             _ => {}
@@ -98,8 +107,8 @@ impl Marks {
         }
     }
 
-    fn add_runs(&mut self, text: &str) {
-        self.runs.extend(Words::alphanumeric(text).runs(RUN_WORDS));
+    fn add_text(&mut self, text: &str) {
+        self.texts.push(text.to_string());
     }
 }
 
@@ -138,8 +147,8 @@ impl Reading {
     pub(super) fn uses(&self, marks: &Marks) -> bool {
         marks.keys.iter().any(|k| self.lower.contains(k.as_str()))
             || marks.leads.iter().any(|lead| self.words.windows(lead.len()).any(|w| w == lead.as_slice()))
-            || marks.runs.iter().any(|run| self.runs.contains(run))
             || marks.prices.iter().any(|p| self.prices.iter().any(|q| (p - q).abs() < 0.005))
+            || marks.texts.iter().any(|text| Words::alphanumeric(text).runs(RUN_WORDS).any(|run| self.runs.contains(&run)))
     }
 }
 
@@ -184,7 +193,7 @@ mod tests {
         assert!(!Reading::of("Pick a comfortable shoe.").uses(&marks));
         assert!(Reading::of("Buy [hp-001].").uses(&Marks::of("[hp-001] Aurion Quiet 700")));
         // The page a call asked for.
-        let visit = Marks::of_call(&serde_json::json!({"url": "https://a.example/review"}), "great");
+        let visit = Marks::of_call(&serde_json::json!({"url": "https://a.example/review"}), None, "great");
         assert!(Reading::of("(https://a.example/review)").uses(&visit));
         // A price the result gave, restated.
         assert!(Reading::of("The Oster Pro costs $79.").uses(&Marks::of("1. Oster Pro $79")));
