@@ -22,10 +22,12 @@ const MAX_SCHEMAS: usize = 256;
 #[derive(Default)]
 pub struct Validators {
     compiled: Mutex<HashMap<Value, Arc<Validator>>>,
-    /// By the address of a shared schema, which the entry keeps alive so the
-    /// address cannot be reused for another tree.
-    shared: Mutex<HashMap<usize, (Arc<Value>, Arc<Validator>)>>,
+    shared: Mutex<ByAddress>,
 }
+
+/// Validators by the address of a shared schema; each entry keeps its schema
+/// alive, so the address cannot be reused for another tree.
+type ByAddress = HashMap<usize, (Arc<Value>, Arc<Validator>)>;
 
 impl Validators {
     /// [`Validators::get`] for a shared schema: the same `Arc` again is found
