@@ -242,7 +242,7 @@ fn echoed_feedback(report: &str, trajectory: &Trajectory, n: u32) -> Option<Feed
 /// agent had not written before that feedback: feedback quotes the step it
 /// sends back ("cites ... https://www.amazon.com/dp/B07Q7X5ZLQ"), and a report
 /// that keeps its own words repeats itself, not the feedback. Without this a
-/// run's report was told three rounds in a row that it "repeats the feedback
+/// run's report was told two rounds in a row that it "repeats the feedback
 /// ("https www amazon com dp b07q7x5zlq")" about its own citation. A run the
 /// agent took up only after the feedback stays the feedback's: the
 /// distiller's rule (`distiller/src/echo.rs`).

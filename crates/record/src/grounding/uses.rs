@@ -67,9 +67,9 @@ impl Marks {
         marks
     }
 
-    /// [`Marks::of`] the result of a call with `arguments`: the page or
-    /// product it asked for marks its result too (a visited page's text
-    /// rarely repeats its own URL).
+    /// The marks of the result of a call with `arguments` (`parsed`: its
+    /// content as JSON, when it is): the page or product it asked for marks
+    /// its result too (a visited page's text rarely repeats its own URL).
     pub(super) fn of_call(arguments: &Value, parsed: Option<&Value>, content: &str) -> Self {
         let mut marks = Self::of_parsed(parsed, content);
         for key in ["url", "product_id"] {
