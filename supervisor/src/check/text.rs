@@ -239,13 +239,15 @@ fn echoed_feedback(report: &str, trajectory: &Trajectory, n: u32) -> Option<Feed
 }
 
 /// The runs of `n` words of the feedback recorded in `trajectory` that the
-/// agent had not written before that feedback: feedback quotes the step it
-/// sends back ("cites ... https://www.amazon.com/dp/B07Q7X5ZLQ"), and a report
-/// that keeps its own words repeats itself, not the feedback. Without this a
-/// run's report was told two rounds in a row that it "repeats the feedback
-/// ("https www amazon com dp b07q7x5zlq")" about its own citation. A run the
-/// agent took up only after the feedback stays the feedback's: the
-/// distiller's rule (`distiller/src/echo.rs`).
+/// agent had not written before that feedback, and that neither the query nor
+/// a tool result holds: feedback quotes the step it sends back ("cites ...
+/// https://www.amazon.com/dp/B07Q7X5ZLQ") and the products it names, and a
+/// report that keeps those words repeats itself or the tools, not the
+/// feedback. Without this a run's report was told two rounds in a row that it
+/// "repeats the feedback ("https www amazon com dp b07q7x5zlq")" about its own
+/// citation. A run the agent took up only after the feedback stays the
+/// feedback's. The distiller's rule, which drops what this would send back
+/// (`distiller/src/echo.rs`, `Echo::of`).
 fn feedback_runs(trajectory: &Trajectory, n: usize) -> RunSet {
     let mut own = RunSet::default();
     let mut given = RunSet::default();
@@ -256,6 +258,17 @@ fn feedback_runs(trajectory: &Trajectory, n: usize) -> RunSet {
                 given.extend(Words::alphanumeric(&v.feedback).runs(n).filter(|r| !own.contains(r)).collect::<Vec<_>>())
             }
             _ => {}
+        }
+    }
+    // The sources are read only when there is feedback to clear: tool
+    // results are most of a record's text.
+    if !given.is_empty() {
+        let query = trajectory.intent().map(|i| i.query.as_str());
+        let results = trajectory.steps().into_iter().filter_map(|(_, step, _)| step.tool_result.as_ref().map(|r| r.content.as_str()));
+        for source in query.into_iter().chain(results) {
+            Words::alphanumeric(source).runs(n).for_each(|r| {
+                given.remove(&r);
+            });
         }
     }
     given
@@ -379,6 +392,13 @@ mod tests {
         let later =
             Script::new("t", "q").report("Buy it.", Some(feedback)).report(cited, Some("Write more.")).end(TerminationReason::Approved);
         assert!(t.report(&kept, 2, 0, &later, &Caps::default()).unwrap().text().contains("repeats the feedback"));
+        // A title the feedback quoted from a tool result is the tools' words.
+        let title = "Aurion Quiet 700 Wireless Noise Cancelling Headphones";
+        let named = Script::new("t", "q")
+            .tool("c1", "product_search", r#"{"query":"x"}"#, &format!(r#"{{"results":[{{"product_id":"hp-001","title":"{title}"}}]}}"#))
+            .report("Buy it.", Some(&format!("Name the product you recommend: {title}.")))
+            .end(TerminationReason::Approved);
+        assert!(t.report(&format!("{REPORT}\n\nThe {title} [hp-001]."), 2, 0, &named, &Caps::default()).is_none());
     }
 
     fn texts(min_tool_calls: u32) -> TextChecker {
