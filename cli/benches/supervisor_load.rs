@@ -21,7 +21,8 @@
 //!
 //! `cargo bench -p productresearch --bench supervisor_load -- realistic|lockstep|processes|zero`
 //! (`BENCH_N` sets the number of trajectories; `BENCH_HOPS=0` skips `zero`'s
-//! hop timings, e.g. under a profiler).
+//! hop timings, e.g. under a profiler; `BENCH_TELEMETRY=off` runs `zero`
+//! without a span exporter).
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -328,8 +329,11 @@ async fn zero(n: usize) {
     let work = tempfile::tempdir().unwrap();
     // `productresearch run`'s telemetry defaults: spans exported to a traces
     // file, logs at `warn` (`BENCH_LOG` sets another filter, e.g. `info`).
+    // `BENCH_TELEMETRY=off`: no exporter (spans are still made, for the
+    // trace context the hops carry), to tell the export's share apart.
+    let export = std::env::var("BENCH_TELEMETRY").as_deref() != Ok("off");
     let telemetry = productresearch_runtime::telemetry::TelemetryConfig {
-        traces_file: Some(work.path().join("traces.jsonl")),
+        traces_file: export.then(|| work.path().join("traces.jsonl")),
         log_filter: std::env::var("BENCH_LOG").unwrap_or_else(|_| "warn".into()),
         ..Default::default()
     };
@@ -357,13 +361,18 @@ async fn zero(n: usize) {
     let requests = sim.stats().requests - requests0;
     let steps = steps(&done.trajectories);
 
-    println!("zero model latency; spans exported to a traces file, records appended, logs {}", telemetry.log_filter);
+    let spans = if export { "spans exported to a traces file" } else { "spans not exported (BENCH_TELEMETRY=off)" };
+    println!("zero model latency; {spans}, records appended, logs {}", telemetry.log_filter);
     println!("  {n} trajectories (16 at once): {:.2} s wall, {steps} research steps, {requests} model requests", wall.as_secs_f64());
     println!(
         "  CPU (5 services): {:.0} µs per research step, {:.0} µs per model request",
         cpu.as_micros() as f64 / steps as f64,
         cpu.as_micros() as f64 / requests as f64
     );
+    if export {
+        _telemetry.flush();
+        span_census(&work.path().join("traces.jsonl"), requests);
+    }
     // `BENCH_HOPS=0` skips the hop timings, so a profile of the run holds
     // only the loaded batch above.
     if std::env::var("BENCH_HOPS").as_deref() != Ok("0") {
@@ -371,6 +380,30 @@ async fn zero(n: usize) {
     }
     mesh.stop().await.unwrap();
     sim.stop();
+}
+
+/// Prints how many spans the batch exported per model request, and the
+/// most frequent names: every span is work on the hot path (created,
+/// ended, queued, written out), so its count is part of the CPU figure.
+fn span_census(traces: &std::path::Path, requests: u64) {
+    let mut names: HashMap<String, u64> = HashMap::new();
+    let text = std::fs::read_to_string(traces).unwrap_or_default();
+    for line in text.lines() {
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else { continue };
+        let resources = v["resourceSpans"].as_array().into_iter().flatten();
+        for span in resources
+            .flat_map(|r| r["scopeSpans"].as_array().into_iter().flatten())
+            .flat_map(|s| s["spans"].as_array().into_iter().flatten())
+        {
+            *names.entry(span["name"].as_str().unwrap_or("?").to_string()).or_default() += 1;
+        }
+    }
+    let total: u64 = names.values().sum();
+    let mut top: Vec<_> = names.into_iter().collect();
+    top.sort_by_key(|t| std::cmp::Reverse(t.1));
+    let per = |c: u64| c as f64 / requests.max(1) as f64;
+    let listed: Vec<String> = top.iter().take(8).map(|(n, c)| format!("{n} {:.2}", per(*c))).collect();
+    println!("  spans exported: {total}, {:.1} per model request ({})", per(total), listed.join(", "));
 }
 
 /// p50/p99 per hop, unloaded: one trajectory at a time through a timing
