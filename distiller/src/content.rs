@@ -13,7 +13,7 @@
 
 use productresearch_record::Trajectory;
 
-use crate::echo::{self, Echo};
+use crate::echo;
 use crate::internalize::Message;
 use crate::vocabulary;
 
@@ -39,7 +39,7 @@ pub fn feedback_echo(trajectory: &Trajectory, messages: &[Message], min_words: u
     if min_words == 0 || feedback.is_empty() {
         return Ok(format!("no review vocabulary; {} feedback texts", feedback.len()));
     }
-    let echo = Echo::of(trajectory, messages.iter().filter_map(Message::source_text), min_words);
+    let echo = echo::banned(trajectory, messages.iter().filter_map(Message::source_text), min_words);
     for (i, part, text) in assistant_texts(messages) {
         if let Some(run) = echo.find(text) {
             return Err(format!("message {i} ({part}) repeats {min_words} words of recorded feedback: {run:?}"));

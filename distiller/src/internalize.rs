@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use productresearch_record::{Decision, Step, StepKind, Trajectory};
 use serde::Serialize;
 
-use crate::echo::{self, Echo};
+use crate::echo;
 use crate::reflection;
 
 /// One message of the exported conversation (OpenAI chat format).
@@ -209,7 +209,7 @@ pub fn internalize_with(
     // The lessons restate the feedback in the first person and keep its middle;
     // the agent's own reasoning may quote it. Both are condensed here, on the
     // whole reasoning of a turn, so no run survives across a lesson's edge.
-    let echo = Echo::of(trajectory, messages.iter().filter_map(Message::source_text), echo_words);
+    let echo = echo::banned(trajectory, messages.iter().filter_map(Message::source_text), echo_words);
     if !echo.is_empty() {
         for message in &mut messages {
             if let Message::Assistant { reasoning_content: Some(reasoning), .. } = message {

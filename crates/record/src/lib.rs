@@ -5,6 +5,7 @@
 //! [`convert`] maps between the two in one place.
 
 pub mod convert;
+pub mod echo;
 pub mod failure;
 #[cfg(any(test, feature = "fixtures"))]
 pub mod fixtures;

@@ -95,6 +95,17 @@ pub fn runs(hashes: &[u64], n: usize) -> impl Iterator<Item = u64> + '_ {
     windows.map(run_hash)
 }
 
+/// One word's hash, lowercase, as [`Words`] hashes its words.
+pub fn hash_word(word: &str) -> u64 {
+    word_hash(word, &mut String::new())
+}
+
+/// The hash of the run of words whose hashes are `words` (as
+/// [`Words::runs`] yields it).
+pub fn run_of(words: &[u64]) -> u64 {
+    run_hash(words)
+}
+
 /// The hash of the empty word: no text has it, so it separates texts read
 /// as one (a run or a title never spans two).
 pub fn separator() -> u64 {

@@ -83,7 +83,7 @@ struct Token {
 struct Tokens(Vec<Token>);
 
 impl Tokens {
-    /// Words (letters and digits, as [`crate::echo::words`] counts them) and
+    /// Words (letters and digits, as [`productresearch_record::words::Words::alphanumeric`] counts them) and
     /// the separators between them.
     fn of(text: &str) -> Self {
         let mut tokens: Vec<Token> = Vec::new();
@@ -235,7 +235,7 @@ mod tests {
     use crate::echo::ECHO_WORDS;
 
     fn echo(feedback: &[&str]) -> Echo {
-        Echo::new(feedback, [], ECHO_WORDS)
+        Echo::of_texts(feedback, [], ECHO_WORDS)
     }
 
     #[test]
@@ -333,7 +333,7 @@ mod tests {
                 .map(|w| SYNONYMS.iter().chain(NEAR_SYNONYMS).find(|(a, _)| *a == w).map_or(w.to_string(), |(_, b)| b.to_string()))
                 .collect();
             let second = swapped.join(" ");
-            let echo = Echo::new(&[&first, &second], [], 2 + case % 7);
+            let echo = Echo::of_texts(&[&first, &second], [], 2 + case % 7);
             let text = format!("Before I write the report, I keep in mind that {first}.");
             let out = condense(&text, &echo);
             assert_eq!(echo.find(&out), None, "case {case}: {text:?} -> {out:?}");

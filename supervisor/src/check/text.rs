@@ -5,8 +5,9 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use productresearch_record::echo::FeedbackRuns;
 use productresearch_record::words::{self, RunSet, Words};
-use productresearch_record::{EventBody, ToolSpec, Trajectory, grounding, vocabulary};
+use productresearch_record::{ToolSpec, Trajectory, grounding, vocabulary};
 use serde_json::Value;
 
 use super::{Feedback, cut_off, degenerate};
@@ -226,52 +227,19 @@ fn literal_segments(source: &str) -> Vec<&str> {
 }
 
 /// Feedback when a report repeats feedback it was given (small models echo
-/// the last message they read) in a run of `n` words (0: off).
+/// the last message they read) in a run of `n` words (0: off). The rule is
+/// the distiller's (`productresearch_record::echo`): feedback quotes the step
+/// it sends back ("cites ... https://www.amazon.com/dp/B07Q7X5ZLQ") and the
+/// products it names, and a report that keeps those words repeats itself or
+/// the tools, not the feedback. Without it a run's report was told two rounds
+/// in a row that it "repeats the feedback ("https www amazon com dp
+/// b07q7x5zlq")" about its own citation. Only rejections count: they are
+/// what the agent is sent back with.
 fn echoed_feedback(report: &str, trajectory: &Trajectory, n: u32) -> Option<Feedback> {
-    if n == 0 {
-        return None;
-    }
-    let n = n as usize;
-    let given = feedback_runs(trajectory, n);
-    let words = Words::alphanumeric(report);
-    let mut runs = words.runs(n);
-    runs.position(|run| given.contains(&run)).map(|i| Feedback::echoed_feedback(&words.run_text(i, n)))
-}
-
-/// The runs of `n` words of the feedback recorded in `trajectory` that the
-/// agent had not written before that feedback, and that neither the query nor
-/// a tool result holds: feedback quotes the step it sends back ("cites ...
-/// https://www.amazon.com/dp/B07Q7X5ZLQ") and the products it names, and a
-/// report that keeps those words repeats itself or the tools, not the
-/// feedback. Without this a run's report was told two rounds in a row that it
-/// "repeats the feedback ("https www amazon com dp b07q7x5zlq")" about its own
-/// citation. A run the agent took up only after the feedback stays the
-/// feedback's. The distiller's rule, which drops what this would send back
-/// (`distiller/src/echo.rs`, `Echo::of`).
-fn feedback_runs(trajectory: &Trajectory, n: usize) -> RunSet {
-    let mut own = RunSet::default();
-    let mut given = RunSet::default();
-    for event in &trajectory.events {
-        match &event.body {
-            EventBody::Step(step) => own.extend(Words::alphanumeric(&step.text).runs(n).filter(|r| !given.contains(r)).collect::<Vec<_>>()),
-            EventBody::Verdict(v) if !v.approved() => {
-                given.extend(Words::alphanumeric(&v.feedback).runs(n).filter(|r| !own.contains(r)).collect::<Vec<_>>())
-            }
-            _ => {}
-        }
-    }
-    // The sources are read only when there is feedback to clear: tool
-    // results are most of a record's text.
-    if !given.is_empty() {
-        let query = trajectory.intent().map(|i| i.query.as_str());
-        let results = trajectory.steps().into_iter().filter_map(|(_, step, _)| step.tool_result.as_ref().map(|r| r.content.as_str()));
-        for source in query.into_iter().chain(results) {
-            Words::alphanumeric(source).runs(n).for_each(|r| {
-                given.remove(&r);
-            });
-        }
-    }
-    given
+    let query = trajectory.intent().map(|i| i.query.as_str());
+    let results = trajectory.steps().into_iter().filter_map(|(_, step, _)| step.tool_result.as_ref().map(|r| r.content.as_str()));
+    let given = FeedbackRuns::of(trajectory, n as usize, |v| !v.approved(), query.into_iter().chain(results));
+    given.find(report).map(|run| Feedback::echoed_feedback(&run))
 }
 
 /// Feedback when a report pastes a tool's raw JSON: `max_keys` (0: off) or
