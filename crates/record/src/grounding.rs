@@ -323,13 +323,30 @@ pub fn check_facts(evidence: &Evidence, report: &str) -> Result<usize, String> {
                         (Some(_), Some(id)) => format!(" for {id}"),
                         _ => String::new(),
                     };
-                    return Err(format!("the report states {kind} {value}{whose}, which no tool result gives (line {:?})", clip(line)));
+                    // The closest value the results give: a small model told
+                    // only "599.05 is wrong" wrote 599.05 again in three
+                    // rounds when the result said 599.0.
+                    let closest = match known.iter().min_by(|a, b| (*a - value).abs().total_cmp(&(*b - value).abs())) {
+                        Some(k) => format!("; the closest {kind} the results give{whose} is {}", fact(*k)),
+                        None => String::new(),
+                    };
+                    return Err(format!(
+                        "the report states {kind} {}{whose}, which no tool result gives{closest} (line {:?})",
+                        fact(*value),
+                        clip(line)
+                    ));
                 }
                 checked += 1;
             }
         }
     }
     Ok(checked)
+}
+
+/// A price or rating as a report would write it: 599, 599.05, 4.1.
+fn fact(value: f64) -> String {
+    let two = format!("{value:.2}");
+    two.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
 fn clip(line: &str) -> String {
@@ -504,6 +521,11 @@ mod tests {
         assert!(err.contains("price 1299 for B01"), "{err}");
         let err = check_facts(&e, "Overall the best is rated 4.9 stars.").unwrap_err();
         assert!(err.contains("rating 4.9"), "{err}");
+        // The feedback names the closest value the results give.
+        let err = check_facts(&e, "- **Price:** $19.55").unwrap_err();
+        assert!(err.contains("price 19.55, which no tool result gives; the closest price the results give is 19.5"), "{err}");
+        let err = check_facts(&e, "1. [B01] One — price: 1299").unwrap_err();
+        assert!(err.contains("the closest price the results give for B01 is 19.5"), "{err}");
         // A line naming no product may quote any returned fact.
         assert_eq!(check_facts(&e, "Prices run from $19.50 to ₹1,299."), Ok(2));
     }
