@@ -79,7 +79,17 @@ impl LlmClient {
         messages.push(Message::user(write_report.clone()));
         let request =
             ChatRequest { messages, max_tokens: req.max_tokens, prose: true, temperature: req.temperature, ..ChatRequest::default() };
-        let usable = self.ask_until_usable(&request, |_| None, prose_report, &write_report).await?;
+        // The last answer allowed keeps any whole part: a trajectory whose
+        // report is cut twice used to end in `model_failure` (a 0.5B model
+        // pasting a tool result in a code block that the cut left open, 4 of
+        // 12 trajectories in one stop's runs), where a short whole report
+        // goes to the supervisor, whose checks send it back with feedback.
+        let (mut answers, last) = (0, self.config().reask_limit + 1);
+        let read = |response: &ChatResponse| {
+            answers += 1;
+            prose_report(response, answers >= last)
+        };
+        let usable = self.ask_until_usable(&request, |_| None, read, &write_report).await?;
         let Usable { value: report, response, reasks } = usable;
         Ok(Acted { action: Action::Report(report), reasoning: String::new(), usage: response.usage, model: response.model, reasks })
     }
@@ -138,7 +148,9 @@ impl LlmClient {
 
 /// A free-text answer as a report: the whole part of one cut at the token
 /// limit, the text of a `{"report": ...}` object a model wrote out of habit.
-fn prose_report(response: &ChatResponse) -> Result<String, String> {
+/// The whole part of a cut answer must be at least half of it unless it is
+/// the `last` answer allowed.
+fn prose_report(response: &ChatResponse, last: bool) -> Result<String, String> {
     let content = response.content.clone().unwrap_or_default();
     let text = match text_tools::parse(&content, ToolMode::Lenient) {
         Ok(Parsed::Report(text)) => text,
@@ -147,7 +159,8 @@ fn prose_report(response: &ChatResponse) -> Result<String, String> {
     };
     let text = crate::report_end::unfence(&text).into_owned();
     let text = if response.finish_reason.as_deref() == Some("length") {
-        crate::report_end::trim(&text).ok_or_else(|| CUT_OFF.to_string())?
+        let whole = if last { crate::report_end::whole_part(&text, 0) } else { crate::report_end::trim(&text) };
+        whole.ok_or_else(|| CUT_OFF.to_string())?
     } else if crate::report_end::check(&text).is_err() || crate::completeness::is_cut_off(&text).is_some() {
         // The model stopped on its own but left its last block unfinished (a
         // quote whose `**` never closes, a heading with nothing under it):
@@ -231,12 +244,28 @@ mod tests {
     fn a_report_that_stopped_on_a_broken_last_block_keeps_its_whole_part() {
         let whole = "## Backpacks\n\n### Tranzit Commuter 22L\n\n- **Price:** $119.00\n- **Rating:** 4.6\n- Fits a 16-inch laptop; stays dry in rain.";
         let broken = format!("{whole}\n\n**Reviews:**\n- **Insert takes half the space; remove it for normal trips.\"");
-        assert_eq!(prose_report(&stopped(&broken)).unwrap(), whole);
-        assert_eq!(prose_report(&stopped(whole)).unwrap(), whole);
+        assert_eq!(prose_report(&stopped(&broken), false).unwrap(), whole);
+        assert_eq!(prose_report(&stopped(whole), false).unwrap(), whole);
         // Mostly broken: passed on as written, for the supervisor to send back.
         let short = "Buy it.\n\n- **Insert takes half the space; remove it for normal trips and long runs alike.";
-        assert_eq!(prose_report(&stopped(short)).unwrap(), short);
+        assert_eq!(prose_report(&stopped(short), false).unwrap(), short);
         // Wrapped in a fence it never closes (CI's real-model run ended a trajectory on this).
-        assert_eq!(prose_report(&stopped(&format!("```markdown\n{whole}"))).unwrap(), whole);
+        assert_eq!(prose_report(&stopped(&format!("```markdown\n{whole}")), false).unwrap(), whole);
+    }
+
+    #[test]
+    fn a_report_cut_inside_a_pasted_result_keeps_its_whole_part_on_the_last_answer() {
+        // The shape of a real 0.5B report cut at 512 tokens: a tool result
+        // pasted in a code block that the cut left open, in its first half.
+        let whole = "# Research Report: USB Cables\n\n## Introduction\nThe report looks at common uses of USB cables.";
+        let cut = format!(
+            "{whole}\n\n## Step 1\n\n- **Tool Result**:\n  ```json\n  {{\"results\":[{{\"product_id\":\"B0994GFWBH\",\"title\":\"Lapster 1.5 mtr USB 2.0 Type A Male to USB A Male Cable for computer and laptop\",\"price\":139.0,\"rating\":4.0}},{{\"product_id\":\"B09NJN8L25\",\"title\":\"FLiX Beetel USB to Micro USB PVC Data Sync\""
+        );
+        let response = ChatResponse { finish_reason: Some("length".into()), ..stopped(&cut) };
+        assert_eq!(prose_report(&response, false).unwrap_err(), CUT_OFF);
+        assert_eq!(prose_report(&response, true).unwrap(), whole);
+        // With nothing whole, even the last answer is unusable.
+        let response = ChatResponse { finish_reason: Some("length".into()), ..stopped("```json\n{\"results\": [") };
+        assert_eq!(prose_report(&response, true).unwrap_err(), CUT_OFF);
     }
 }

@@ -73,11 +73,17 @@ pub fn check(report: &str) -> Result<&'static str, String> {
 /// `maxLength`), where the model wrote more than fits rather than failing to
 /// finish: the complete part is the model's own words.
 pub fn trim(text: &str) -> Option<String> {
+    whole_part(text, text.trim_end().len().div_ceil(2))
+}
+
+/// [`trim`] with `min_bytes` (instead of half the text) as the least that
+/// must be left: `None` when less would be, or when nothing is whole.
+pub fn whole_part(text: &str, min_bytes: usize) -> Option<String> {
     let text = text.trim_end();
     let mut end = text.rfind("\n\n").or_else(|| text.rfind('\n')).or_else(|| last_sentence_end(text))?;
     loop {
         let kept = text[..end].trim_end();
-        if kept.len() * 2 < text.len() {
+        if kept.len() < min_bytes.max(1) {
             return None;
         }
         if check(kept).is_ok() && crate::completeness::is_cut_off(kept).is_none() {
