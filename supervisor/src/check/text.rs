@@ -236,6 +236,9 @@ fn literal_segments(source: &str) -> Vec<&str> {
 /// b07q7x5zlq")" about its own citation. Only rejections count: they are
 /// what the agent is sent back with.
 fn echoed_feedback(report: &str, trajectory: &Trajectory, n: u32) -> Option<Feedback> {
+    if n == 0 {
+        return None;
+    }
     let query = trajectory.intent().map(|i| i.query.as_str());
     let results = trajectory.steps().into_iter().filter_map(|(_, step, _)| step.tool_result.as_ref().map(|r| r.content.as_str()));
     let given = FeedbackRuns::of(trajectory, n as usize, |v| !v.approved(), query.into_iter().chain(results));
