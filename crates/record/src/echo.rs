@@ -85,9 +85,12 @@ impl FeedbackRuns {
 
     /// True when the `n` `words` (any case) are a banned run.
     pub fn bans<S: AsRef<str>>(&self, words: &[S]) -> bool {
-        words.len() == self.n
-            && !self.banned.is_empty()
-            && self.banned.contains(&words::run_of(&words.iter().map(|w| words::hash_word(w.as_ref())).collect::<Vec<_>>()))
+        words.len() == self.n && self.bans_run(words::run_of(&words.iter().map(|w| words::hash_word(w.as_ref())).collect::<Vec<_>>()))
+    }
+
+    /// True when `run`, a hash of `n` words ([`words::runs`]), is banned.
+    pub fn bans_run(&self, run: u64) -> bool {
+        !self.banned.is_empty() && self.banned.contains(&run)
     }
 
     /// The first banned run in `text`, lowercase and joined by spaces.

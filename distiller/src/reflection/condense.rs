@@ -20,6 +20,8 @@
 //! the loop ends, and it ends only when no run is left. A change that would
 //! bring in review or draft vocabulary is passed over while another exists.
 
+use productresearch_record::words::{hash_word, runs};
+
 use super::lexicon::{FILLERS, FUNCTION_WORDS, NEAR_SYNONYMS, SYNONYMS};
 use super::text::{capitalize, match_case};
 use crate::echo::Echo;
@@ -140,8 +142,8 @@ impl Tokens {
     fn first_run(&self, echo: &Echo) -> Option<Vec<usize>> {
         let n = echo.run_words();
         let words: Vec<usize> = (0..self.0.len()).filter(|&i| self.0[i].word).collect();
-        let lower: Vec<String> = words.iter().map(|&i| self.0[i].text.to_lowercase()).collect();
-        (0..(lower.len() + 1).saturating_sub(n)).find(|&s| echo.bans(&lower[s..s + n])).map(|s| words[s..s + n].to_vec())
+        let hashes: Vec<u64> = words.iter().map(|&i| hash_word(&self.0[i].text)).collect();
+        runs(&hashes, n).position(|run| echo.bans_run(run)).map(|s| words[s..s + n].to_vec())
     }
 
     /// The changes that break the run of words at `window`, best first.
