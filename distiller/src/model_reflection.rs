@@ -221,6 +221,11 @@ fn problem_of(text: &str, feedback: &str) -> Option<String> {
     if let Some(run) = echo::shared_run(text, feedback, echo::ECHO_WORDS) {
         return Some(format!("the reflection copies {run:?}"));
     }
+    // A run's export held "…the following features must be considered and
+    // implemented in the research report:" as the whole reasoning of a step.
+    if let Some(cut) = productresearch_llm::completeness::is_cut_off(text) {
+        return Some(format!("the reflection is unfinished: {cut}"));
+    }
     vocabulary::draft_phrase_in(text).map(|p| format!("the reflection refers to a draft ({p:?})"))
 }
 
@@ -325,6 +330,8 @@ mod tests {
         assert!(problem_of("Looking back at my draft, I missed warranties.", feedback).unwrap().contains("draft"));
         assert!(problem_of("The feedback wants warranties.", feedback).unwrap().contains("feedback"));
         assert_eq!(problem_of("I will compare the candidates on price, rating and warranty first.", feedback), None);
+        let dangling = "To make the Samsung Galaxy M13 a good phone, the following features must be considered and implemented in the research report:";
+        assert!(problem_of(dangling, feedback).unwrap().contains("unfinished"));
     }
 
     #[tokio::test]
