@@ -12,6 +12,7 @@
 //! - [`eval`]: `productresearch eval`, the per-round RACE curve of a run and E.Prod.
 //! - [`model_endpoint`]: the model a command talks to, the embedded one included.
 //! - [`run_summary`]: what a run tells the user at its end (yield, drops, advice).
+//! - [`step_watch`]: the live count of checked steps while a run goes on.
 
 /// The command's name: its binary and the resource `service.name` of its own
 /// spans (the services' spans carry theirs, see [`local_mesh::SERVICES`]).
@@ -32,6 +33,7 @@ pub mod run_config;
 pub mod run_summary;
 pub mod running_distill;
 pub mod shard;
+pub mod step_watch;
 pub mod trace_backend;
 pub mod trace_report;
 pub mod trace_span;

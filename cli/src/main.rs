@@ -286,7 +286,7 @@ async fn synthesize_and_distill(
     );
     bar.enable_steady_tick(Duration::from_millis(200));
     // Trajectories take minutes on a small model: show the checked steps as they are recorded.
-    let steps = productresearch::run_summary::watch_steps(bar.clone(), config.out.join("records"));
+    let steps = productresearch::step_watch::watch_steps(bar.clone(), config.out.join("records"));
     let local = mesh.local_endpoints();
     let to = pipeline::DistillTo {
         distiller_url: local.distiller.clone(),

@@ -152,43 +152,6 @@ fn counts(map: &BTreeMap<String, usize>) -> String {
     v.iter().map(|(k, c)| format!("{k} {c}")).collect::<Vec<_>>().join(", ")
 }
 
-/// Verdicts recorded in the trajectory logs under `records_dir`: the steps the
-/// supervisor has checked so far (a missing folder has none).
-pub fn checked_steps(records_dir: &Path) -> usize {
-    let Ok(entries) = std::fs::read_dir(records_dir) else { return 0 };
-    entries
-        .filter_map(Result::ok)
-        .filter(|e| e.path().extension().is_some_and(|x| x == "jsonl"))
-        .filter_map(|e| std::fs::read_to_string(e.path()).ok())
-        .map(|log| log.matches(VERDICT_TAG).count())
-        .sum()
-}
-
-/// How a verdict event is tagged in a record line.
-const VERDICT_TAG: &str = "\"type\":\"verdict\"";
-
-/// Shows [`checked_steps`] as the bar's prefix every 2 s until aborted. A
-/// hidden bar (stderr is a log, not a terminal) gets a progress line instead
-/// every 30 s that something moved, so a log shows the run is alive.
-pub fn watch_steps(bar: indicatif::ProgressBar, records_dir: std::path::PathBuf) -> tokio::task::JoinHandle<()> {
-    const LOG_EVERY: Duration = Duration::from_secs(30);
-    tokio::spawn(async move {
-        let mut logged = (0, std::time::Instant::now());
-        loop {
-            let dir = records_dir.clone();
-            let n = tokio::task::spawn_blocking(move || checked_steps(&dir)).await.unwrap_or(0);
-            bar.set_prefix(format!("{n} steps checked"));
-            if bar.is_hidden() && n != logged.0 && logged.1.elapsed() >= LOG_EVERY {
-                let elapsed = bar.elapsed().as_secs();
-                let done = format!("{}/{} trajectories", bar.position(), bar.length().unwrap_or(0));
-                eprintln!("[{:02}:{:02}] {n} steps checked, {done} done", elapsed / 60, elapsed % 60);
-                logged = (n, std::time::Instant::now());
-            }
-            tokio::time::sleep(Duration::from_secs(2)).await;
-        }
-    })
-}
-
 /// The snake_case name of a termination reason, as in the JSONL record.
 fn reason_name(reason: TerminationReason) -> String {
     serde_json::to_value(reason).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_else(|| format!("{reason:?}"))
@@ -241,18 +204,6 @@ mod tests {
         assert!(text.contains("dropped by the distiller: approved 3, min_tool_calls 1"), "{text}");
         assert!(text.contains("75s on average (longest 120s), 1.0 checked steps"), "{text}");
         assert!(text.contains("3 of 4 trajectories had answers cut off at the length limit") && text.contains("1.5b"), "{text}");
-    }
-
-    #[test]
-    fn checked_steps_counts_the_recorded_verdicts() {
-        let dir = tempfile::tempdir().unwrap();
-        assert_eq!(checked_steps(&dir.path().join("missing")), 0);
-        let t = ended(TerminationReason::Approved, "", 1);
-        let log: String = t.events.iter().map(|e| serde_json::to_string(e).unwrap() + "\n").collect();
-        std::fs::write(dir.path().join("t-1.jsonl"), &log).unwrap();
-        std::fs::write(dir.path().join("t-2.jsonl"), &log).unwrap();
-        std::fs::write(dir.path().join("notes.txt"), &log).unwrap();
-        assert_eq!(checked_steps(dir.path()), 2);
     }
 
     #[test]
