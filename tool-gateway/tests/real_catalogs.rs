@@ -119,3 +119,41 @@ fn an_output_folder_with_other_files_is_refused() {
             .unwrap_err();
     assert!(err.to_string().contains("is not a catalog index"), "{err}");
 }
+
+#[test]
+fn a_search_that_matches_nothing_drops_its_guessed_bounds_before_the_kind_of_product() {
+    // The call a 0.5B research agent made on the amazon.in catalog (run 55):
+    // its max_price is in the wrong currency's range, so nothing matches.
+    // Dropping every filter answered "smartphone" with phone holders and a
+    // kettle, and the report described a wall mount.
+    let config = Config { catalogs: vec![data("amazon_in_products_reviews/products.jsonl")], web_corpus: None, ..Config::default() };
+    let gateway = Gateway::load(&config).unwrap();
+    let args = json!({"category": "Smartphone", "limit": 5, "max_price": 1000, "min_rating": 3,
+        "query": "What are some of the features that make this smartphone a good phone?"});
+    let outcome = futures::executor::block_on(gateway.call("product_search", &args.to_string()));
+    assert!(!outcome.is_error(), "{outcome:?}");
+    let r: Value = serde_json::from_str(&outcome.content).unwrap();
+    let results = r["results"].as_array().unwrap();
+    assert!(!results.is_empty(), "{r}");
+    for p in results {
+        assert!(p["category"].as_str().unwrap().to_lowercase().contains("smartphone"), "{p}");
+        assert!(p["price"].as_f64().unwrap() > 1000.0, "{p}");
+    }
+    let notes: Vec<&str> = r["notes"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
+    assert!(
+        notes.contains(
+            &"no product matches the keywords with max_price 1000, min_rating 3; these results ignore those filters and keep category \"Smartphone\""
+        ),
+        "{notes:?}"
+    );
+
+    // With a kind of product the catalog lacks, every filter goes, as before.
+    let args = json!({"category": "Violins", "max_price": 1000, "query": "usb cable"});
+    let r: Value = serde_json::from_str(&futures::executor::block_on(gateway.call("product_search", &args.to_string())).content).unwrap();
+    assert!(!r["results"].as_array().unwrap().is_empty(), "{r}");
+    let notes: Vec<&str> = r["notes"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
+    assert!(
+        notes.contains(&"no product matches the keywords with max_price 1000, category \"Violins\"; these results ignore those filters"),
+        "{notes:?}"
+    );
+}

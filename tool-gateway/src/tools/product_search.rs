@@ -44,7 +44,7 @@ fn definition(max_results: usize) -> ToolDefinition {
             "Search the product catalog with keywords (ranked by BM25 over title, brand, category, description and \
              specs), optionally filtered by price, category, brand and rating. Returns JSON \
              {{\"results\":[{{\"product_id\",\"title\",\"brand\",\"category\",\"price\",\"currency\",\"rating\",\
-             \"rating_count\",\"score\"}}],\"total\":<matching products>}}; fields a product lacks are left out. \
+             \"rating_count\"}}],\"total\":<matching products>}}, best match first; fields a product lacks are left out. \
              Pass a product_id to visit_product for its description, specs and reviews. At most {max_results} results."
         ),
         parameters: json!({
@@ -107,7 +107,9 @@ struct ProductResult<'a> {
     rating: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     rating_count: Option<u64>,
-    score: f64,
+    // No BM25 score: the order is the ranking, and small models copied the
+    // number into reports as a product fact ("Score: 22.443", 2 of 4 reports
+    // in run 55).
 }
 
 fn search(backends: &Backends, args: Arguments, max_results: usize) -> Result<String, ToolError> {
@@ -131,22 +133,23 @@ fn search(backends: &Backends, args: Arguments, max_results: usize) -> Result<St
     };
     let mut notes = filter_notes(&query, backends.products.coverage());
     let mut hits = backends.products.search(&query).map_err(|e| ToolError::backend(NAME, &e))?;
-    if hits.total == 0
-        && let Some(filters) = active_filters(&query)
-    {
+    if hits.total == 0 {
         // An empty page teaches nothing and ends many a small model's search
         // (a filter copied from the description, a max_price of 0): show what
-        // the keywords match, and say the filters were dropped.
-        let unfiltered = ProductQuery { text: query.text.clone(), limit: query.limit, ..ProductQuery::default() };
-        hits = backends.products.search(&unfiltered).map_err(|e| ToolError::backend(NAME, &e))?;
-        if hits.total > 0 {
-            notes.push(format!("no product matches the keywords with {filters}; these results ignore those filters"));
+        // the keywords match with fewer filters, and say which were dropped.
+        for relaxed in relaxations(&query) {
+            let found = backends.products.search(&relaxed).map_err(|e| ToolError::backend(NAME, &e))?;
+            if found.total > 0 {
+                notes.push(relaxed_note(&query, &relaxed));
+                hits = found;
+                break;
+            }
         }
     }
     let results = hits
         .hits
         .iter()
-        .filter_map(|(id, score)| {
+        .filter_map(|(id, _)| {
             let p = backends.catalog.get(id)?;
             Some(ProductResult {
                 product_id: &p.product_id,
@@ -157,17 +160,15 @@ fn search(backends: &Backends, args: Arguments, max_results: usize) -> Result<St
                 currency: p.currency.as_deref(),
                 rating: p.rating,
                 rating_count: p.rating_count,
-                // Three decimals carry the ranking; more digits only cost tokens.
-                score: (f64::from(*score) * 1000.0).round() / 1000.0,
             })
         })
         .collect();
     Ok(serde_json::to_string(&Results { results, total: hits.total, notes }).expect("serializable"))
 }
 
-/// The filters a query sets, as the note names them (`None`: no filter).
-fn active_filters(query: &ProductQuery) -> Option<String> {
-    let set: Vec<String> = [
+/// The filters a query sets, as the notes name them.
+fn filters(query: &ProductQuery) -> Vec<String> {
+    [
         query.min_price.map(|v| format!("min_price {v}")),
         query.max_price.map(|v| format!("max_price {v}")),
         query.category.as_ref().map(|v| format!("category {v:?}")),
@@ -176,8 +177,37 @@ fn active_filters(query: &ProductQuery) -> Option<String> {
     ]
     .into_iter()
     .flatten()
-    .collect();
-    (!set.is_empty()).then(|| set.join(", "))
+    .collect()
+}
+
+/// The queries to try, in order, when `query` matches nothing. First without
+/// its bounds (price, rating), keeping the kind of product asked for
+/// (category, brand): a small model guesses bounds, such as a max_price of
+/// 1000 in a rupee catalog where phones cost ten times that, and dropping
+/// every filter then answered "smartphone" with phone holders and a kettle.
+/// Then without any filter.
+fn relaxations(query: &ProductQuery) -> Vec<ProductQuery> {
+    let bounded = query.min_price.is_some() || query.max_price.is_some() || query.min_rating.is_some();
+    let kind = query.category.is_some() || query.brand.is_some();
+    let mut tries = Vec::new();
+    if bounded && kind {
+        tries.push(ProductQuery { min_price: None, max_price: None, min_rating: None, ..query.clone() });
+    }
+    if bounded || kind {
+        tries.push(ProductQuery { text: query.text.clone(), limit: query.limit, ..ProductQuery::default() });
+    }
+    tries
+}
+
+/// The note on results found by `relaxed` instead of `query`.
+fn relaxed_note(query: &ProductQuery, relaxed: &ProductQuery) -> String {
+    let kept = filters(relaxed);
+    let dropped: Vec<String> = filters(query).into_iter().filter(|f| !kept.contains(f)).collect();
+    let mut note = format!("no product matches the keywords with {}; these results ignore those filters", dropped.join(", "));
+    if !kept.is_empty() {
+        note.push_str(&format!(" and keep {}", kept.join(", ")));
+    }
+    note
 }
 
 /// One note per filter on a field not every product has: with none, the
