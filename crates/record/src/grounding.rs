@@ -36,10 +36,12 @@ use crate::words::Words;
 use crate::{StepKind, Trajectory};
 use serde_json::Value;
 
-/// The product ids and URLs `report` cites, deduplicated, in sorted order.
+/// The product ids and URLs `report` cites, deduplicated, in sorted order:
+/// URLs, bracketed ids, and ids written after "product id".
 pub fn citations(report: &str) -> BTreeSet<String> {
     let mut out: BTreeSet<String> = urls(report).into_iter().collect();
     out.extend(product_ids(report));
+    out.extend(named_ids(report));
     out
 }
 
@@ -77,6 +79,34 @@ fn product_ids(text: &str) -> Vec<String> {
             && token.chars().any(|c| c.is_ascii_alphabetic());
         if id_like {
             out.push(token.to_string());
+        }
+    }
+    out
+}
+
+/// The ids `text` writes after "product id" ("product_id 10001", "**Product
+/// ID**: B089WB69Y1", any case): a 0.5B report restated its plan with
+/// "visit the product's full record by product_id 10001", ids no tool gave,
+/// and was approved since only bracketed ids were checked. An id must hold a
+/// digit (catalog ids do; "product id of the cheapest" names none).
+fn named_ids(text: &str) -> Vec<String> {
+    const MARKS: [&str; 3] = ["product_id", "product id", "product-id"];
+    let lower = text.to_ascii_lowercase();
+    let mut out = Vec::new();
+    for mark in MARKS {
+        for (at, _) in lower.match_indices(mark) {
+            let after = &text[at + mark.len()..];
+            let token_at = after.find(|c: char| !(c.is_whitespace() || "*:`=#".contains(c))).unwrap_or(after.len());
+            // "product ids": a plural names no one id.
+            if token_at == 0 {
+                continue;
+            }
+            let token = &after[token_at..];
+            let end = token.find(|c: char| !(c.is_ascii_alphanumeric() || "-_".contains(c))).unwrap_or(token.len());
+            let id = &token[..end];
+            if !id.is_empty() && id.len() <= 64 && id.chars().any(|c| c.is_ascii_digit()) {
+                out.push(id.to_string());
+            }
         }
     }
     out
@@ -464,6 +494,20 @@ mod tests {
                       more at <https://shop.example/p?id=2>.";
         let got: Vec<String> = citations(report).into_iter().collect();
         assert_eq!(got, ["B07XJ8C8F5", "hp-001", "https://example.com/review-1", "https://shop.example/p?id=2"]);
+    }
+
+    #[test]
+    fn an_id_written_after_product_id_is_a_citation() {
+        // Run 55's approved report, restating its plan with invented ids.
+        let report = "1. **Search the Product Catalog**\n   - **Steps**: Visit the product's full record by product_id 10001.\n\
+                      ### 1. **B089WB69Y1**\n- **Product ID**: B089WB69Y1\n- Product-ID: `hp-002`; product id=3706669986.\n\
+                      The product ids above; the product id of the cheapest; product_identity 77.";
+        let got: Vec<String> = citations(report).into_iter().collect();
+        assert_eq!(got, ["10001", "3706669986", "B089WB69Y1", "hp-002"]);
+        let t = researched();
+        let err = check(&t, report).unwrap_err();
+        assert!(err.contains("10001") && !err.contains("B01"), "{err}");
+        assert_eq!(check(&t, "The best is product_id B01, then Product ID: B02."), Ok(2));
     }
 
     fn researched() -> Trajectory {
