@@ -19,14 +19,35 @@ async fn echo_on_new_connection(addr: std::net::SocketAddr) -> Result<String, St
     ToolGatewayServiceClient::new(channel).call_tool(req).await.map(|r| r.into_inner().content).map_err(|e| e.to_string())
 }
 
+/// A server whose health listener takes a port found free just before. In a
+/// full workspace run another test's socket can take that port in between
+/// (the server then stops at once, its health bind refused, and the first
+/// call failed with "transport error"), so such a start is tried again.
+async fn start_with_health_port(delay: u64) -> (common::Running, std::net::SocketAddr) {
+    for _ in 0..5 {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let probe_addr = probe.local_addr().unwrap();
+        drop(probe);
+        let server =
+            start(ServerConfig { health_listen: Some(probe_addr.to_string()), drain_delay_secs: delay, ..Default::default() }).await;
+        match echo_on_new_connection(server.addr).await {
+            Ok(echo) => {
+                assert_eq!(echo, "still here");
+                return (server, probe_addr);
+            }
+            Err(e) => match server.task.await.unwrap() {
+                Err(productresearch_runtime::server::ServeError::HealthListen { .. }) => continue,
+                ended => panic!("the server refused a call ({e}) and ended with {ended:?}"),
+            },
+        }
+    }
+    panic!("no free port for the health listener in 5 tries");
+}
+
 #[tokio::test]
 async fn not_serving_then_drain_delay_then_close() {
-    let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let probe_addr = probe.local_addr().unwrap();
-    drop(probe);
     let delay = 3;
-    let server = start(ServerConfig { health_listen: Some(probe_addr.to_string()), drain_delay_secs: delay, ..Default::default() }).await;
-    assert_eq!(echo_on_new_connection(server.addr).await.unwrap(), "still here");
+    let (server, probe_addr) = start_with_health_port(delay).await;
     let health = tonic::transport::Endpoint::from_shared(format!("http://{probe_addr}")).unwrap().connect().await.unwrap();
     let mut health = HealthClient::new(health);
 
