@@ -74,7 +74,7 @@ pub fn watch_steps(bar: indicatif::ProgressBar, records_dir: PathBuf) -> tokio::
                 let elapsed = bar.elapsed().as_secs();
                 let done = format!("{}/{} trajectories", bar.position(), bar.length().unwrap_or(0));
                 let still = if n == logged.0 {
-                    format!(" (no new step in {}s: the model is still answering)", since.as_secs())
+                    format!(" (no new step in {}s; trajectories still running)", since.as_secs())
                 } else {
                     String::new()
                 };
