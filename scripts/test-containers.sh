@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The chart's pods as real containers, run by scripts/test.sh (offline: no
 # registry image is used, the network is the host's loopback only):
-#   1. installs podman, buildah, runc and catatonit from Debian when missing;
+#   1. installs podman, buildah, runc and catatonit from Debian when missing
+#      (scripts/ci-tools.sh);
 #   2. builds a base image from nothing but the host's shared libraries the
 #      binaries link (ldd), and the six images from docker/Dockerfile with the
 #      debug binaries of the test build (BINARIES=prebuilt, BASE_IMAGE);
@@ -20,20 +21,10 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 start=$SECONDS
 
-missing=()
-for tool in podman buildah runc catatonit; do command -v "$tool" >/dev/null || missing+=("$tool"); done
-if ((${#missing[@]})); then
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends podman buildah runc catatonit >/dev/null
-fi
-source scripts/k8s-tools.sh
-PYVENV=.venvs/pyclient
-if [[ ! -x $PYVENV/bin/python ]] || ! "$PYVENV/bin/python" -c 'import grpc_health, yaml, productresearch_client' 2>/dev/null; then
-  python3 -m venv "$PYVENV"
-  "$PYVENV/bin/pip" install --quiet --disable-pip-version-check "grpcio-tools==1.85.1" "grpcio-health-checking==1.85.1" "pyyaml>=6" "setuptools>=69"
-  "$PYVENV/bin/python" clients/python/generate.py
-  "$PYVENV/bin/pip" install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e clients/python
-fi
+source scripts/ci-tools.sh
+install_containers
+install_k8s_tools
+install_pyclient_package
 
 bins=(user-agent supervisor research-agent tool-gateway distiller productresearch)
 packages=(-p productresearch-sim-llm)
@@ -105,6 +96,6 @@ model_url=$(sed -n 's/^sim-llm listening on //p' "$work/sim-llm.out")
 [[ -n $model_url ]] || { echo "test-containers: sim-llm did not start" >&2; cat "$work/sim-llm.log" >&2; exit 1; }
 "$HELM" template pr k8s/productresearch --namespace productresearch --kube-version "$KUBE_VERSION" \
   -f k8s/productresearch/ci/containers-values.yaml --set model.baseUrl="$model_url" >"$work/render.yaml"
-"$PYVENV/bin/python" scripts/kube_pods.py --render "$work/render.yaml" --work "$work" \
+"$PYCLIENT_VENV/bin/python" scripts/kube_pods.py --render "$work/render.yaml" --work "$work" \
   --histories demo/histories.jsonl -- podman "${store[@]}"
 echo "test-containers: ok in $((SECONDS - start)) s"

@@ -14,11 +14,8 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-VENV=.venvs/distiller
-if [[ ! -x $VENV/bin/python ]] || ! "$VENV/bin/python" -c "import datasets, jinja2, gguf" 2>/dev/null; then
-  python3 -m venv "$VENV"
-  "$VENV/bin/pip" install --quiet --disable-pip-version-check "datasets==5.2.0" "jinja2==3.1.6" "gguf==0.19.0"
-fi
+source scripts/ci-tools.sh
+install_distiller_python
 
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
@@ -30,4 +27,4 @@ BIN=$(realpath "${CARGO_TARGET_DIR:-target}")/debug/productresearch
   --reflect-with-model --simulated-llm
 
 GGUF=$(ls "${PR_MODELS_DIR:-.models}"/*.gguf 2>/dev/null | head -1 || true)
-"$VENV/bin/python" scripts/check_sft_formats.py "$WORK/distilled" "$GGUF"
+"$DISTILLER_VENV/bin/python" scripts/check_sft_formats.py "$WORK/distilled" "$GGUF"

@@ -7,12 +7,8 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-PHOENIX_VERSION="${PHOENIX_VERSION:-20.26.1}"
-VENV=.venvs/phoenix
-if ! "$VENV/bin/python" -c "import phoenix, importlib.metadata as m; assert m.version('arize-phoenix') == '$PHOENIX_VERSION'" 2>/dev/null; then
-    python3 -m venv "$VENV"
-    "$VENV/bin/pip" install --quiet --disable-pip-version-check "arize-phoenix==$PHOENIX_VERSION"
-fi
+source scripts/ci-tools.sh
+install_phoenix
 
 WORK="$(mktemp -d)"
 PHOENIX_PID=""
@@ -22,13 +18,13 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() { "$VENV/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+free_port() { "$PHOENIX_VENV/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 export PHOENIX_HOST=127.0.0.1 PHOENIX_PORT="$(free_port)" PHOENIX_GRPC_PORT="$(free_port)" PHOENIX_WORKING_DIR="$WORK/phoenix"
 export PHOENIX_TELEMETRY_ENABLED=false   # no usage reporting: no network beyond loopback
-"$VENV/bin/phoenix" serve >"$WORK/phoenix.log" 2>&1 &
+"$PHOENIX_VENV/bin/phoenix" serve >"$WORK/phoenix.log" 2>&1 &
 PHOENIX_PID=$!
 for _ in $(seq 1 120); do
-    if "$VENV/bin/python" -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$PHOENIX_PORT/healthz', timeout=1)" 2>/dev/null; then break; fi
+    if "$PHOENIX_VENV/bin/python" -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$PHOENIX_PORT/healthz', timeout=1)" 2>/dev/null; then break; fi
     if ! kill -0 "$PHOENIX_PID" 2>/dev/null; then cat "$WORK/phoenix.log"; echo "phoenix did not start" >&2; exit 1; fi
     sleep 0.5
 done
@@ -38,7 +34,7 @@ BIN=$(realpath "${CARGO_TARGET_DIR:-target}")/debug/productresearch
 head -n 2 demo/histories.jsonl >"$WORK/histories.jsonl"
 OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$PHOENIX_GRPC_PORT" "$BIN" run --simulated-llm \
     --histories "$WORK/histories.jsonl" --out "$WORK/out" --concurrency 2
-"$VENV/bin/python" scripts/check_phoenix_traces.py "http://127.0.0.1:$PHOENIX_PORT" "$WORK/out/trajectories.jsonl"
+"$PHOENIX_VENV/bin/python" scripts/check_phoenix_traces.py "http://127.0.0.1:$PHOENIX_PORT" "$WORK/out/trajectories.jsonl"
 # `trace report` reads the same run back from the backend: the per-round table
 # must equal the one from the run's own traces file.
 "$BIN" trace report "http://127.0.0.1:$PHOENIX_PORT" --svg "$WORK/backend.svg" >"$WORK/backend.txt"

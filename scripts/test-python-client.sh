@@ -9,14 +9,9 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-VENV=.venvs/pyclient
-if [[ ! -x $VENV/bin/pytest ]]; then
-  python3 -m venv "$VENV"
-  "$VENV/bin/pip" install --quiet --disable-pip-version-check "grpcio-tools==1.85.1" "grpcio-health-checking==1.85.1" "pytest==9.2.0" "setuptools>=69"
-fi
-"$VENV/bin/python" clients/python/generate.py
-"$VENV/bin/pip" install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e clients/python
+source scripts/ci-tools.sh
+install_pyclient_package
+install_buf   # for the README's buf curl examples
 
 cargo build --quiet --locked -p user-agent -p supervisor -p research-agent -p tool-gateway -p distiller -p productresearch-sim-llm
-# buf (for the README's buf curl examples) is installed by scripts/check-proto.sh.
-PR_BUF=$PWD/.tools/node_modules/.bin/buf PR_BIN_DIR=$(realpath "${CARGO_TARGET_DIR:-target}")/debug "$VENV/bin/pytest" -q clients/python/tests "$@"
+PR_BUF=$PWD/$BUF PR_BIN_DIR=$(realpath "${CARGO_TARGET_DIR:-target}")/debug "$PYCLIENT_VENV/bin/pytest" -q clients/python/tests "$@"
