@@ -55,6 +55,10 @@ pub struct Caps {
     /// JSON object keys (`"product_id":`) in a report from which it pastes a
     /// tool's raw result instead of reporting it (0: off).
     pub raw_json_keys: u32,
+    /// Distinct tool names (`product_search`, `web_visit` ...) in a report
+    /// from which it narrates the research ("Step 1: product_search
+    /// returned ...") instead of reporting what was found (0: off).
+    pub report_tool_names: u32,
     /// Proposals of one call (tool + arguments, rejected ones included)
     /// above which the trajectory ends as a loop: the distiller's
     /// `max_identical_calls`, which would drop it (0: off).
@@ -80,6 +84,7 @@ impl Default for Caps {
             report_echo_percent: 10,
             min_report_words: 30,
             raw_json_keys: 3,
+            report_tool_names: 2,
             max_identical_calls: 2,
         }
     }
@@ -109,6 +114,7 @@ impl Caps {
             report_echo_percent: request.report_echo_percent.unwrap_or(self.report_echo_percent),
             min_report_words: request.min_report_words.unwrap_or(self.min_report_words),
             raw_json_keys: request.raw_json_keys.unwrap_or(self.raw_json_keys),
+            report_tool_names: request.report_tool_names.unwrap_or(self.report_tool_names),
             max_identical_calls: request.max_identical_calls.unwrap_or(self.max_identical_calls),
         }
     }
@@ -125,7 +131,7 @@ impl Caps {
     }
 
     /// The guards by name, in field order.
-    pub fn guards(&self) -> [(&'static str, u32); 10] {
+    pub fn guards(&self) -> [(&'static str, u32); 11] {
         [
             ("near_repeat_percent", self.near_repeat_percent),
             ("degenerate_min_words", self.degenerate_min_words),
@@ -136,6 +142,7 @@ impl Caps {
             ("report_echo_percent", self.report_echo_percent),
             ("min_report_words", self.min_report_words),
             ("raw_json_keys", self.raw_json_keys),
+            ("report_tool_names", self.report_tool_names),
             ("max_identical_calls", self.max_identical_calls),
         ]
     }
@@ -160,6 +167,7 @@ impl From<Caps> for pb::Caps {
             report_echo_percent: Some(c.report_echo_percent),
             min_report_words: Some(c.min_report_words),
             raw_json_keys: Some(c.raw_json_keys),
+            report_tool_names: Some(c.report_tool_names),
             max_identical_calls: Some(c.max_identical_calls),
         }
     }

@@ -110,7 +110,8 @@ mod tests {
         assert_eq!(
             say("write_report", json!({})),
             "Write the final report now, in Markdown (not JSON), from the tool results above. Name each product with its price and \
-             rating in your own words; do not copy the tools' JSON, your plan or these instructions."
+             rating in your own words; say what you found, not the steps you took or the tools you called; do not copy the \
+             tools' JSON, your plan or these instructions."
         );
     }
 }

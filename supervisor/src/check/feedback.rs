@@ -157,6 +157,11 @@ impl Feedback {
         Self::new("raw_json", json!({"keys": keys.join(" ")}))
     }
 
+    /// A report that narrates its research, naming `tools`.
+    pub fn narrated_tools(tools: &[&str]) -> Self {
+        Self::new("narrated_tools", json!({"tools": tools.join(", ")}))
+    }
+
     /// A tool result that is the tool's `error`.
     pub fn tool_failed(tool: &str, error: &str) -> Self {
         Self::new("tool_failed", json!({"tool": tool, "error": error}))
@@ -198,6 +203,7 @@ fn samples() -> Vec<Feedback> {
         Feedback::cut_off("w"),
         Feedback::echoed_feedback("r"),
         Feedback::unfinished("w"),
+        Feedback::narrated_tools(&["a", "b"]),
         Feedback::looks_back("report", "p"),
         Feedback::repeated_proposal("t", 2),
         Feedback::thin(3, 30),

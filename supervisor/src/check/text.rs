@@ -44,6 +44,8 @@ pub struct TextChecker {
     /// The words of each description in the tool list the agent reads
     /// ([`TextChecker::with_tools`]): checked in reports only.
     tool_texts: Vec<Vec<u64>>,
+    /// The tools' names, lowercase ([`TextChecker::with_tools`]).
+    tool_names: Vec<String>,
     /// Word n-grams by (n, tool texts included), built on first use.
     runs: Mutex<HashMap<(usize, bool), Arc<RunSet>>>,
 }
@@ -66,7 +68,7 @@ impl TextChecker {
             // Only literal text: n-grams never span a `{{ placeholder }}` or a `{% tag %}`.
             instructions.extend(literal_segments(source).into_iter().map(word_hashes));
         }
-        Self { min_tool_calls, instructions, tool_texts: Vec::new(), runs: Mutex::default() }
+        Self { min_tool_calls, instructions, tool_texts: Vec::new(), tool_names: Vec::new(), runs: Mutex::default() }
     }
 
     /// The same checks, with reports also checked against the descriptions
@@ -77,7 +79,14 @@ impl TextChecker {
     /// are not: a real plan names what a tool does in the tool's own words.
     pub fn with_tools(&self, tools: &[ToolSpec]) -> Self {
         let tool_texts = tools.iter().flat_map(descriptions).map(word_hashes).filter(|w| !w.is_empty()).collect();
-        Self { min_tool_calls: self.min_tool_calls, instructions: self.instructions.clone(), tool_texts, runs: Mutex::default() }
+        let tool_names = tools.iter().map(|t| t.name.to_lowercase()).collect();
+        Self {
+            min_tool_calls: self.min_tool_calls,
+            instructions: self.instructions.clone(),
+            tool_texts,
+            tool_names,
+            runs: Mutex::default(),
+        }
     }
 
     /// The instructions' word runs of `n` words, with the tool texts' when
@@ -113,6 +122,7 @@ impl TextChecker {
         self.report_echo(text, caps.echo_words, caps.report_echo_percent)
             .or_else(|| echoed_feedback(text, trajectory, caps.echo_words))
             .or_else(|| raw_json(text, caps.raw_json_keys))
+            .or_else(|| self.narrated_tools(text, caps.report_tool_names))
             .or_else(|| cut_off(text))
             .or_else(|| degenerate(text, caps))
             // The distiller's own rules for a report, where the supervisor
@@ -177,6 +187,23 @@ impl TextChecker {
         (share || echo.longest >= 2 * n as usize).then(|| Feedback::echoed_instructions("report", &echo.first))
     }
 
+    /// Feedback when a report names `min_names` (0: off) or more of the tools
+    /// (`product_search`, any case): it narrates the research instead of
+    /// reporting it. Two of run 56's three exported 0.5B reports were their
+    /// steps retold ("#### Step 1: Search the Product Catalog - **Tool:**
+    /// Product search ... **Tool:** Visit_product"), which teaches a student to
+    /// write a log, not a report. One name is a report's own ("the
+    /// product_search results list no other model"); plain words ("a web
+    /// search") are English, not narration.
+    fn narrated_tools(&self, report: &str, min_names: u32) -> Option<Feedback> {
+        if min_names == 0 {
+            return None;
+        }
+        let lower = report.to_lowercase();
+        let named: Vec<&str> = self.tool_names.iter().filter(|name| names_identifier(&lower, name)).map(String::as_str).collect();
+        (named.len() >= min_names as usize).then(|| Feedback::narrated_tools(&named))
+    }
+
     /// Feedback when at least `min_percent` of a plan's word runs of `n`
     /// words repeat the instructions (the templates only).
     fn plan_echo(&self, plan: &str, n: u32, min_percent: u32) -> Option<Feedback> {
@@ -194,6 +221,13 @@ struct Echo {
     runs: usize,
     /// Words in the longest stretch of consecutive echoed runs.
     longest: usize,
+}
+
+/// Whether `text` has `name` as a whole identifier (not inside a longer one
+/// such as `my_product_search_v2`).
+fn names_identifier(text: &str, name: &str) -> bool {
+    let part = |c: char| c.is_alphanumeric() || c == '_';
+    text.match_indices(name).any(|(at, _)| !text[..at].ends_with(part) && !text[at + name.len()..].starts_with(part))
 }
 
 /// The descriptions in a tool's definition: its own and its arguments'.
@@ -518,6 +552,27 @@ mod tests {
         assert!(with_tools.report(REPORT, 3, 5, &before(), &Caps::default()).is_none());
         let plan = "1. Search reviews.\n2. Read a web page as clean text, headings as lines, list items as lines, paragraphs separated by blank lines.";
         assert!(with_tools.plan(plan, &Caps::default()).is_none(), "plans are checked against the templates only");
+    }
+
+    #[test]
+    fn reports_that_retell_their_steps_by_tool_name_are_sent_back() {
+        let tool = |name: &str| ToolSpec { name: name.into(), description: String::new(), parameters: serde_json::json!({}).into() };
+        let tools: Vec<ToolSpec> = ["product_search", "visit_product", "web_search", "web_visit"].into_iter().map(tool).collect();
+        let t = texts(0).with_tools(&tools);
+        // Run 56's exported 0.5B report, its steps retold (names in any case).
+        let retold = format!(
+            "{REPORT}\n\n#### Step 1: Search the Product Catalog\n- **Tool:** Product search\n\n#### Step 2: Visit the Product's Full Record\n\
+             - **Tool:** Visit_product\n- **Product_id:** B09QS8V5N8\n\n#### Step 3: Web Search\n- **Tool:** Web_search"
+        );
+        let f = t.report(&retold, 3, 5, &before(), &Caps::default()).unwrap().text();
+        assert!(f.contains("names the tools (visit_product, web_search)") && f.contains("without naming the tools"), "{f}");
+        assert!(t.report(&retold, 3, 5, &before(), &Caps { report_tool_names: 0, ..Caps::default() }).is_none(), "0 switches it off");
+        assert!(t.report(&retold, 3, 5, &before(), &Caps { report_tool_names: 3, ..Caps::default() }).is_none(), "two names");
+        // One name, plain words, and a name inside a longer identifier are a report's own.
+        let own =
+            format!("{REPORT}\n\nThe product_search results list no quieter model; a web search found one review. See my_web_visit_v2.");
+        assert!(t.report(&own, 3, 5, &before(), &Caps::default()).is_none());
+        assert!(texts(0).report(&retold, 3, 5, &before(), &Caps::default()).is_none(), "no tool list, no names to find");
     }
 
     #[test]
