@@ -42,10 +42,7 @@ echo "== checkov"
 
 echo "== rendered service configs load in the binaries"
 bins=(user-agent supervisor research-agent tool-gateway distiller)
-packages=()
-for bin in "${bins[@]}"; do packages+=(-p "$bin"); done
-packages+=(-p productresearch)
-cargo build --quiet --locked "${packages[@]}"
+build_binaries
 "$K8S_VENV/bin/python" - "$render/all-on-values.yaml" "$render" <<'PY'
 import sys, yaml
 docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]

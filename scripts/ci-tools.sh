@@ -8,6 +8,8 @@
 # mostly waits on the registries (about 5 minutes on a clean clone) that would
 # otherwise come one by one after the tests.
 #
+# Also the binaries the steps run (build_binaries).
+#
 # Names it sets: HELM, KUBE_VERSION, BUF and the venvs' folders.
 
 KUBE_VERSION=1.35.0
@@ -19,6 +21,14 @@ PHOENIX_VENV=.venvs/phoenix
 PYCLIENT_VENV=.venvs/pyclient
 DISTILLER_VENV=.venvs/distiller
 S3_VENV=.venvs/s3
+
+# The debug binaries every step runs, as `cargo test --workspace` builds them:
+# after scripts/test.sh's tests there is nothing left to do. A `cargo build` of
+# a package set resolves other features than the tests' build, where
+# dev-dependencies unify theirs in (the record crate's `fixtures`, prost-build's
+# tempfile in the proto crate's build script), so it compiled every workspace
+# crate again: ~5 minutes of CI over the chaos test and the steps.
+build_binaries() { cargo test --workspace --locked --no-run --quiet; }
 
 pip_install() { "$1/bin/pip" install --quiet --disable-pip-version-check "${@:2}"; }
 

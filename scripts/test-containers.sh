@@ -27,9 +27,7 @@ install_k8s_tools
 install_pyclient_package
 
 bins=(user-agent supervisor research-agent tool-gateway distiller productresearch)
-packages=(-p productresearch-sim-llm)
-for bin in "${bins[@]}"; do packages+=(-p "$bin"); done
-cargo build --quiet --locked "${packages[@]}"
+build_binaries
 target=${CARGO_TARGET_DIR:-target}/debug
 
 work=$(mktemp -d /tmp/pr-containers.XXXXXX)

@@ -19,7 +19,7 @@ install_distiller_python
 
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
-cargo build --quiet --locked -p productresearch
+build_binaries
 BIN=$(realpath "${CARGO_TARGET_DIR:-target}")/debug/productresearch
 "$BIN" run --simulated-llm --out "$WORK/run" >/dev/null 2>"$WORK/run.log" || { cat "$WORK/run.log"; exit 1; }
 # Reflections by the (simulated) model, as `productresearch run` has them.

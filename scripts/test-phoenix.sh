@@ -29,7 +29,7 @@ for _ in $(seq 1 120); do
     sleep 0.5
 done
 
-cargo build --quiet --locked -p productresearch
+build_binaries
 BIN=$(realpath "${CARGO_TARGET_DIR:-target}")/debug/productresearch
 head -n 2 demo/histories.jsonl >"$WORK/histories.jsonl"
 OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$PHOENIX_GRPC_PORT" "$BIN" run --simulated-llm \

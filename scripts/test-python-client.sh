@@ -13,5 +13,5 @@ source scripts/ci-tools.sh
 install_pyclient_package
 install_buf   # for the README's buf curl examples
 
-cargo build --quiet --locked -p user-agent -p supervisor -p research-agent -p tool-gateway -p distiller -p productresearch-sim-llm
+build_binaries
 PR_BUF=$PWD/$BUF PR_BIN_DIR=$(realpath "${CARGO_TARGET_DIR:-target}")/debug "$PYCLIENT_VENV/bin/pytest" -q clients/python/tests "$@"

@@ -11,9 +11,7 @@ start=$SECONDS
 source scripts/ci-tools.sh
 install_s3
 install_pyclient_package   # the gRPC client
-# The same package set as test-python-client.sh: another set resolves other
-# features and rebuilds shared crates (tantivy, jsonschema) for minutes.
-cargo build --quiet --locked -p user-agent -p supervisor -p research-agent -p tool-gateway -p distiller -p productresearch-sim-llm
+build_binaries
 "$PYCLIENT_VENV/bin/python" scripts/s3_records.py --bin-dir "${CARGO_TARGET_DIR:-target}/debug" --moto "$S3_VENV/bin/moto_server" --s3-python "$S3_VENV/bin/python" \
   --histories demo/histories.jsonl
 echo "test-s3: ok in $((SECONDS - start)) s"
