@@ -27,7 +27,7 @@ S3_VENV=.venvs/s3
 # a package set resolves other features than the tests' build, where
 # dev-dependencies unify theirs in (the record crate's `fixtures`, prost-build's
 # tempfile in the proto crate's build script), so it compiled every workspace
-# crate again: ~5 minutes of CI over the chaos test and the steps.
+# crate again (~110 s in the Phoenix step alone).
 build_binaries() { cargo test --workspace --locked --no-run --quiet; }
 
 pip_install() { "$1/bin/pip" install --quiet --disable-pip-version-check "${@:2}"; }
