@@ -9,11 +9,12 @@
 use tantivy::query::{BooleanQuery, BoostQuery, ConstScoreQuery, Occur, Query, TermQuery};
 use tantivy::schema::{Field, IndexRecordOption, TextFieldIndexing, TextOptions};
 use tantivy::tokenizer::{
-    AsciiFoldingFilter, Language, LowerCaser, RawTokenizer, RemoveLongFilter, SimpleTokenizer, Stemmer, StopWordFilter, TextAnalyzer,
+    AsciiFoldingFilter, Language, LowerCaser, RawTokenizer, RemoveLongFilter, SimpleTokenizer, StopWordFilter, TextAnalyzer,
 };
 use tantivy::{Index, IndexReader, ReloadPolicy, Term};
 
 use crate::error::Error;
+use crate::stemming::MemoStemmer;
 
 /// Name of the analyzer every text field uses (see [`register_tokenizer`]).
 const TOKENIZER: &str = "en_text";
@@ -21,8 +22,8 @@ const TOKENIZER: &str = "en_text";
 /// English text analysis: lowercase, fold accents to ASCII (so "cafe" finds
 /// "Café" and "Nestle" "Nestlé"), drop stop words (so "for" or "the" neither
 /// match nor inflate the hit count) and stem (so "headphone" finds
-/// "headphones"). An index folder built before folding must be rebuilt for
-/// accented words to match.
+/// "headphones"; memoised per thread, see [`crate::stemming`]). An index
+/// folder built before folding must be rebuilt for accented words to match.
 pub(crate) fn register_tokenizer(index: &Index) {
     let stop_words = StopWordFilter::new(Language::English).unwrap_or_else(|| StopWordFilter::remove(Vec::new()));
     let analyzer = TextAnalyzer::builder(SimpleTokenizer::default())
@@ -30,7 +31,7 @@ pub(crate) fn register_tokenizer(index: &Index) {
         .filter(LowerCaser)
         .filter(AsciiFoldingFilter)
         .filter(stop_words)
-        .filter(Stemmer::new(Language::English))
+        .filter(MemoStemmer)
         .build();
     index.tokenizers().register(TOKENIZER, analyzer);
 }

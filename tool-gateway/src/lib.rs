@@ -22,6 +22,7 @@ mod full_text;
 mod gateway;
 mod outcome;
 mod service;
+mod stemming;
 pub mod tools;
 pub mod web;
 
