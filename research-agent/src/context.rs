@@ -32,8 +32,9 @@ pub struct ContextPolicy {
 }
 
 /// The characters the tool specs add to every request (their schemas are
-/// serialised to count them, so [`fit`] does it once, not per message elided).
-fn tool_chars(tools: &[ToolSpec]) -> usize {
+/// serialised to count them, so a tool list counts once, not per request:
+/// see `ToolSet`).
+pub(crate) fn tool_chars(tools: &[ToolSpec]) -> usize {
     tools.iter().map(|t| t.name.len() + t.description.len() + t.parameters.to_string().len()).sum()
 }
 
@@ -75,13 +76,13 @@ impl Restore {
     }
 }
 
-/// `messages` fitted to the policy's window.
-pub fn fit(mut out: Vec<Message>, tools: &[ToolSpec], policy: &ContextPolicy) -> Fitted {
+/// `messages` fitted to the policy's window, beside tool specs that take
+/// `tool_chars` characters ([`tool_chars`]).
+pub fn fit(mut out: Vec<Message>, tool_chars: usize, policy: &ContextPolicy) -> Fitted {
     let mut replaced = Vec::new();
     let Some(window) = policy.window else { return Fitted { messages: out, elided: Vec::new(), restore: Restore(replaced) } };
     let budget = (window.saturating_sub(policy.reserve) as usize).max(1);
     let mut elided = Vec::new();
-    let tool_chars = tool_chars(tools);
     let results: Vec<usize> = out.iter().enumerate().filter(|(_, m)| m.role == Role::Tool).map(|(i, _)| i).collect();
     let keep_from = results.len().saturating_sub(policy.keep_last_results);
     for &i in &results[..keep_from] {
@@ -132,10 +133,10 @@ mod tests {
     fn nothing_changes_when_it_fits_or_the_window_is_unknown() {
         let m = convo(3, 300);
         let Fitted { messages: out, elided, .. } =
-            fit(m.clone(), &[], &ContextPolicy { window: Some(10_000), reserve: 500, keep_last_results: 2 });
+            fit(m.clone(), 0, &ContextPolicy { window: Some(10_000), reserve: 500, keep_last_results: 2 });
         assert_eq!(out, m);
         assert!(elided.is_empty());
-        let out = fit(convo(50, 3000), &[], &ContextPolicy { window: None, reserve: 500, keep_last_results: 2 }).messages;
+        let out = fit(convo(50, 3000), 0, &ContextPolicy { window: None, reserve: 500, keep_last_results: 2 }).messages;
         assert_eq!(out.len(), 102);
     }
 
@@ -143,7 +144,7 @@ mod tests {
     fn oldest_results_go_first_and_the_last_ones_stay() {
         let m = convo(6, 3000);
         let policy = ContextPolicy { window: Some(4_000), reserve: 500, keep_last_results: 2 };
-        let Fitted { messages: out, elided, restore } = fit(m.clone(), &[], &policy);
+        let Fitted { messages: out, elided, restore } = fit(m.clone(), 0, &policy);
         assert!(estimate_with(&out, 0) <= 3_500, "{}", estimate_with(&out, 0));
         assert_eq!(elided.first().map(String::as_str), Some("call_0"));
         assert!(!elided.contains(&"call_5".to_string()));
@@ -156,7 +157,7 @@ mod tests {
     fn kept_results_are_cut_when_eliding_is_not_enough() {
         let m = convo(2, 30_000);
         let policy = ContextPolicy { window: Some(8_000), reserve: 1_000, keep_last_results: 2 };
-        let Fitted { messages: out, elided, restore } = fit(m.clone(), &[], &policy);
+        let Fitted { messages: out, elided, restore } = fit(m.clone(), 0, &policy);
         assert!(estimate_with(&out, 0) <= 7_000);
         assert_eq!(elided.len(), 2);
         assert!(out[3].content.as_deref().unwrap().contains("cut to fit"));

@@ -118,6 +118,9 @@ impl Grounding {
 #[derive(Debug, Clone)]
 pub struct ToolSet {
     told: Arc<[ToolSpec]>,
+    /// What `told` adds to every request, in characters (for the context
+    /// fit; counting means writing out every schema, so it is done here once).
+    told_chars: usize,
     bounded: Arc<[ToolSpec]>,
 }
 
@@ -126,12 +129,17 @@ impl ToolSet {
     pub fn told(&self) -> &Arc<[ToolSpec]> {
         &self.told
     }
+
+    /// The characters [`ToolSet::told`] adds to every request.
+    pub fn told_chars(&self) -> usize {
+        self.told_chars
+    }
 }
 
 impl From<Arc<[ToolSpec]>> for ToolSet {
     fn from(told: Arc<[ToolSpec]>) -> Self {
         let bounded = told.iter().map(bound).collect();
-        Self { told, bounded }
+        Self { told_chars: crate::context::tool_chars(&told), told, bounded }
     }
 }
 

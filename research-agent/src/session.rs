@@ -297,7 +297,7 @@ impl<T: Tools> Session<T> {
 
     async fn plan(&mut self) -> Result<Step, Failure> {
         let policy = self.policy().await;
-        let Fitted { messages, elided, restore } = context::fit(std::mem::take(&mut self.context), &[], &policy);
+        let Fitted { messages, elided, restore } = context::fit(std::mem::take(&mut self.context), 0, &policy);
         let request = ChatRequest {
             messages,
             json_schema: Some(JsonSchema { name: "plan".into(), schema: prompt::PLAN_SCHEMA.clone() }),
@@ -326,7 +326,7 @@ impl<T: Tools> Session<T> {
             self.budget_notice_sent = true;
         }
         let policy = self.policy().await;
-        let Fitted { messages, elided, restore } = context::fit(std::mem::take(&mut self.context), self.specs.told(), &policy);
+        let Fitted { messages, elided, restore } = context::fit(std::mem::take(&mut self.context), self.specs.told_chars(), &policy);
         let request = ChatRequest {
             messages,
             tools: self.specs.told().clone(),
