@@ -11,7 +11,7 @@ use tantivy::schema::{Field, IndexRecordOption, TextFieldIndexing, TextOptions};
 use tantivy::tokenizer::{
     AsciiFoldingFilter, Language, LowerCaser, RawTokenizer, RemoveLongFilter, SimpleTokenizer, StopWordFilter, TextAnalyzer,
 };
-use tantivy::{Index, IndexReader, ReloadPolicy, Term};
+use tantivy::{Index, IndexReader, ReloadPolicy, Searcher, Term};
 
 use crate::error::Error;
 use crate::stemming::MemoStemmer;
@@ -59,10 +59,42 @@ pub(crate) fn text_options() -> TextOptions {
     )
 }
 
-/// A query text as BM25 term queries over `fields` (each with its boost); any
-/// term may match. `None` when the text has no indexable term.
-pub(crate) fn text_query(index: &Index, fields: &[(Field, f32)], text: &str) -> Result<Option<Box<dyn Query>>, Error> {
-    let mut analyzer = index.tokenizer_for_field(fields[0].0)?;
+/// How many of a query's terms a hit must contain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TermMatch {
+    /// Any one: the catalog's searches, where filters narrow the hits and a
+    /// long query of wishes should still find the products that meet some.
+    Any,
+    /// Most of the terms that tell documents apart: half, rounded up, and
+    /// both of two. A term in half the documents or more ("best", "good" in a
+    /// corpus of buying guides) tells none apart, so it adds to the score
+    /// but is not counted; a term in no document is counted, since a page
+    /// without it does not cover the query. With any one term, "best
+    /// smartphone under 15000" found the demo corpus's espresso guide and
+    /// the agent read it as evidence.
+    Most,
+}
+
+impl TermMatch {
+    /// Terms required of `terms` counted ones.
+    pub(crate) fn required(self, terms: usize) -> usize {
+        match self {
+            TermMatch::Any => 1,
+            TermMatch::Most => terms.div_ceil(2).max(terms.min(2)),
+        }
+    }
+}
+
+/// A query text as BM25 term queries over `fields` (each with its boost),
+/// with `matching` saying how many terms must match. `None` when the text has
+/// no indexable term.
+pub(crate) fn text_query(
+    searcher: &Searcher,
+    fields: &[(Field, f32)],
+    text: &str,
+    matching: TermMatch,
+) -> Result<Option<Box<dyn Query>>, Error> {
+    let mut analyzer = searcher.index().tokenizer_for_field(fields[0].0)?;
     let mut tokens: Vec<String> = Vec::new();
     let mut stream = analyzer.token_stream(text);
     while let Some(token) = stream.next() {
@@ -76,15 +108,39 @@ pub(crate) fn text_query(index: &Index, fields: &[(Field, f32)], text: &str) -> 
     // Built by hand rather than with the QueryParser: agent queries are free text
     // ("Sony WH-1000XM5 vs Bose: which is better?") and must never be read as
     // query syntax (field prefixes, `-` exclusions, quotes).
-    let clauses: Vec<(Occur, Box<dyn Query>)> = tokens
-        .iter()
-        .flat_map(|token| {
-            fields.iter().map(move |&(field, boost)| {
+    let in_any_field = |token: &str| -> Vec<(Occur, Box<dyn Query>)> {
+        fields
+            .iter()
+            .map(|&(field, boost)| {
                 let term = TermQuery::new(Term::from_field_text(field, token), IndexRecordOption::WithFreqs);
                 (Occur::Should, Box::new(BoostQuery::new(Box::new(term), boost)) as Box<dyn Query>)
             })
-        })
-        .collect();
+            .collect()
+    };
+    let any = |tokens: &[String]| -> Vec<(Occur, Box<dyn Query>)> { tokens.iter().flat_map(|t| in_any_field(t)).collect() };
+    if matching == TermMatch::Any {
+        return Ok(Some(Box::new(BooleanQuery::new(any(&tokens)))));
+    }
+    let documents = searcher.num_docs();
+    let mut counted = Vec::new();
+    let mut common = Vec::new();
+    for token in tokens {
+        let mut in_half = false;
+        for &(field, _) in fields {
+            in_half |= searcher.doc_freq(&Term::from_field_text(field, &token))? * 2 >= documents;
+        }
+        if in_half { common.push(token) } else { counted.push(token) }
+    }
+    if counted.is_empty() {
+        return Ok(Some(Box::new(BooleanQuery::new(any(&common)))));
+    }
+    // One clause per counted term (in any field), so the minimum counts
+    // terms, not term-field pairs; the common terms only score. The score is
+    // the same sum of BM25 parts as with `Any`.
+    let required = matching.required(counted.len());
+    let per_term = counted.iter().map(|t| (Occur::Should, Box::new(BooleanQuery::new(in_any_field(t))) as Box<dyn Query>)).collect();
+    let mut clauses = vec![(Occur::Must, Box::new(BooleanQuery::with_minimum_required_clauses(per_term, required)) as Box<dyn Query>)];
+    clauses.extend(any(&common));
     Ok(Some(Box::new(BooleanQuery::new(clauses))))
 }
 

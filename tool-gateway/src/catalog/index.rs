@@ -13,7 +13,9 @@ use tantivy::{Index, IndexReader, IndexWriter, TantivyDocument, Term};
 use crate::catalog::Catalog;
 use crate::catalog::category_filter::CategoryFilter;
 use crate::error::Error;
-use crate::full_text::{WRITER_MEMORY_BYTES, WRITER_THREADS, exact_key, filter, reader, register_tokenizer, text_options, text_query};
+use crate::full_text::{
+    TermMatch, WRITER_MEMORY_BYTES, WRITER_THREADS, exact_key, filter, reader, register_tokenizer, text_options, text_query,
+};
 
 /// What `product_search` asks the index.
 #[derive(Debug, Clone, Default)]
@@ -54,7 +56,6 @@ struct ProductFields {
 /// BM25 over the catalog's title, brand, category, description and specs, with
 /// price, rating, brand and category filters.
 pub struct ProductIndex {
-    index: Index,
     reader: IndexReader,
     fields: ProductFields,
     /// A category filter is a substring match over the distinct category
@@ -169,7 +170,7 @@ impl ProductIndex {
         writer.wait_merging_threads()?;
         let reader = reader(&index)?;
         let categories = Self::categories(catalog, fields);
-        Ok(ProductIndex { index, reader, fields, categories, coverage: Coverage::of(catalog) })
+        Ok(ProductIndex { reader, fields, categories, coverage: Coverage::of(catalog) })
     }
 
     /// Opens an index [`Self::build_in`] wrote for `catalog`.
@@ -188,7 +189,7 @@ impl ProductIndex {
             )));
         }
         let categories = Self::categories(catalog, fields);
-        Ok(ProductIndex { index, reader, fields, categories, coverage: Coverage::of(catalog) })
+        Ok(ProductIndex { reader, fields, categories, coverage: Coverage::of(catalog) })
     }
 
     fn categories(catalog: &Catalog, fields: ProductFields) -> CategoryFilter {
@@ -212,7 +213,8 @@ impl ProductIndex {
         let f = self.fields;
         // The title says most about what a product is; brand and category next.
         let weighted = [(f.title, 3.0), (f.brand, 2.0), (f.category, 1.5), (f.description, 1.0), (f.specs, 1.0)];
-        let Some(text) = text_query(&self.index, &weighted, &q.text)? else {
+        let searcher = self.reader.searcher();
+        let Some(text) = text_query(&searcher, &weighted, &q.text, TermMatch::Any)? else {
             return Ok(ProductHits::default());
         };
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, text)];
@@ -228,7 +230,6 @@ impl ProductIndex {
             let term = Term::from_field_text(f.brand_exact, &exact_key(brand));
             clauses.push(filter(TermQuery::new(term, IndexRecordOption::Basic)));
         }
-        let searcher = self.reader.searcher();
         if let Some(category) = &q.category {
             let Some(docs) = self.categories.docs(&searcher, category)? else {
                 return Ok(ProductHits::default());

@@ -8,7 +8,7 @@ use tantivy::{Index, IndexReader, IndexWriter, Searcher, TantivyDocument};
 
 use super::corpus::WebCorpus;
 use crate::error::Error;
-use crate::full_text::{WRITER_MEMORY_BYTES, WRITER_THREADS, reader, register_tokenizer, text_options, text_query};
+use crate::full_text::{TermMatch, WRITER_MEMORY_BYTES, WRITER_THREADS, reader, register_tokenizer, text_options, text_query};
 
 /// One `web_search` hit: the page's position in the corpus and a snippet.
 #[derive(Debug, Clone, PartialEq)]
@@ -20,7 +20,7 @@ pub struct PageHit {
 
 /// BM25 over the web corpus's titles and extracted text.
 pub struct PageIndex {
-    index: Index,
+    /// Searchers over the index (the reader keeps the index itself).
     reader: IndexReader,
     page: Field,
     title: Field,
@@ -48,14 +48,14 @@ impl PageIndex {
         }
         writer.commit()?;
         let reader = reader(&index)?;
-        Ok(PageIndex { index, reader, page, title, body })
+        Ok(PageIndex { reader, page, title, body })
     }
 
     pub fn search(&self, corpus: &WebCorpus, text: &str, limit: usize) -> Result<Vec<PageHit>, Error> {
-        let Some(query) = text_query(&self.index, &[(self.title, 2.0), (self.body, 1.0)], text)? else {
+        let searcher: Searcher = self.reader.searcher();
+        let Some(query) = text_query(&searcher, &[(self.title, 2.0), (self.body, 1.0)], text, TermMatch::Most)? else {
             return Ok(Vec::new());
         };
-        let searcher: Searcher = self.reader.searcher();
         let top = searcher.search(&*query, &TopDocs::with_limit(limit.max(1)).order_by_score())?;
         let mut snippets = SnippetGenerator::create(&searcher, &*query, self.body)?;
         snippets.set_max_num_chars(SNIPPET_CHARS);
@@ -77,5 +77,44 @@ impl PageIndex {
             hits.push(PageHit { page, score, snippet });
         }
         Ok(hits)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn demo() -> (WebCorpus, PageIndex) {
+        let (corpus, rejected) = WebCorpus::load(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../demo/web")).unwrap();
+        assert!(rejected.is_empty());
+        let index = PageIndex::build(&corpus).unwrap();
+        (corpus, index)
+    }
+
+    fn urls(corpus: &WebCorpus, index: &PageIndex, query: &str) -> Vec<String> {
+        index.search(corpus, query, 5).unwrap().into_iter().map(|h| corpus.pages()[h.page].url.clone()).collect()
+    }
+
+    #[test]
+    fn a_page_must_hold_most_of_the_query_not_one_common_word() {
+        let (corpus, index) = demo();
+        let found = urls(&corpus, &index, "best noise cancelling headphones for flights");
+        assert_eq!(found.first().map(String::as_str), Some("https://reviews.example/best-noise-cancelling-headphones-2026"), "{found:?}");
+        // Another catalog's query shares "best" and "under" with the espresso
+        // guide, and nothing else with any page: no result, not the guide.
+        assert_eq!(urls(&corpus, &index, "best smartphone under 15000 with good camera"), Vec::<String>::new());
+        assert_eq!(urls(&corpus, &index, "headphones smartphone"), Vec::<String>::new());
+        // One term is enough when it is the whole query.
+        let espresso = urls(&corpus, &index, "espresso");
+        assert!(espresso.len() >= 2 && espresso.iter().all(|u| u.contains("espresso")), "{espresso:?}");
+        // Half of an odd count, rounded up, is enough (2 of 3).
+        assert!(!urls(&corpus, &index, "espresso grinder smartphone").is_empty());
+    }
+
+    #[test]
+    fn term_match_counts_terms() {
+        let most = |n| TermMatch::Most.required(n);
+        assert_eq!((1..=6).map(most).collect::<Vec<_>>(), vec![1, 2, 2, 2, 3, 3]);
+        assert_eq!(TermMatch::Any.required(6), 1);
     }
 }
