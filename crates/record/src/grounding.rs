@@ -308,16 +308,23 @@ pub fn check_with(evidence: &Evidence, report: &str) -> Result<usize, String> {
 
 /// Checks that `report`, with the approved reports before it, uses at least
 /// `min` of the approved tool results (their ids, URLs, title leads, prices
-/// or runs of text, see [`uses`]); the number used on success.
+/// or runs of text, see [`uses`]); the number used on success. `min` 0: off.
+///
+/// A result that returned nothing (`{"results": []}`) cannot be used, so it
+/// does not raise the bar: `min` is capped at the results that returned
+/// something, and stays one when none did (such a report reports no
+/// research). Counting empty results made a report that used the one search
+/// with hits fail "uses 1 of 2" in every round until the round cap.
 pub fn check_use(evidence: &Evidence, report: &str, min: usize) -> Result<usize, String> {
     let reading = uses::Reading::of_all(evidence.reports.iter().map(String::as_str).chain([report]));
     let used = evidence.results.iter().filter(|marks| reading.uses(marks)).count();
+    let returned = evidence.results.iter().filter(|marks| !marks.is_empty()).count();
+    let min = if min == 0 { 0 } else { min.min(returned).max(1) };
     if used >= min {
         return Ok(used);
     }
     Err(format!(
-        "the report uses {used} of the {} tool results (their product ids, URLs, titles or sentences), fewer than {min}",
-        evidence.results.len()
+        "the report uses {used} of the {returned} tool results that returned something (their product ids, URLs, titles or sentences), fewer than {min}"
     ))
 }
 
@@ -528,8 +535,32 @@ mod tests {
         // [B01] is in the product search, the URL in the web search and the visited page.
         assert_eq!(check_use(&e, "Buy [B01], see https://r.example/1.", 2), Ok(3));
         let err = check_use(&e, "Running shoes can be of poor quality; pick better ones.", 2).unwrap_err();
-        assert!(err.contains("uses 0 of the 3 tool results") && err.contains("fewer than 2"), "{err}");
+        assert!(err.contains("uses 0 of the 3 tool results that returned something") && err.contains("fewer than 2"), "{err}");
         assert_eq!(check_use(&e, "Nothing used.", 0), Ok(0));
+    }
+
+    #[test]
+    fn results_that_returned_nothing_do_not_raise_the_bar() {
+        let search = r#"{"results":[{"product_id":"B01","title":"One","price":19.5}]}"#;
+        let t = Script::new("t", "q")
+            .plan("p", "", None)
+            .tool("c1", "web_search", r#"{"query":"x review"}"#, r#"{"results":[]}"#)
+            .tool("c2", "product_search", r#"{"query":"x"}"#, search)
+            .report("r", None)
+            .end(TerminationReason::Approved);
+        let e = Evidence::of(&t);
+        // Only the product search returned something: using it is enough.
+        assert_eq!(check_use(&e, "Buy [B01].", 2), Ok(1));
+        let err = check_use(&e, "Nothing found.", 2).unwrap_err();
+        assert!(err.contains("uses 0 of the 1 tool results that returned something") && err.contains("fewer than 1"), "{err}");
+        // Nothing returned anything: a report still has to use one.
+        let empty = Script::new("t", "q")
+            .plan("p", "", None)
+            .tool("c1", "web_search", r#"{"query":"x review"}"#, r#"{"results":[]}"#)
+            .tool("c2", "product_search", r#"{"query":"x"}"#, r#"{"results":[],"total":0}"#)
+            .report("r", None)
+            .end(TerminationReason::Approved);
+        assert!(check_use(&Evidence::of(&empty), "The tools found nothing.", 2).is_err());
     }
 
     #[test]

@@ -100,6 +100,15 @@ impl Marks {
         }
     }
 
+    /// Whether a report could use nothing of it: no id, URL, title, price or
+    /// text of a run's length (`{"results": []}`, an empty page).
+    pub(super) fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+            && self.leads.is_empty()
+            && self.prices.is_empty()
+            && self.texts.iter().all(|t| t.split_whitespace().nth(RUN_WORDS - 1).is_none())
+    }
+
     fn add_key(&mut self, key: &str) {
         let key = super::normal_url(key.trim()).to_lowercase();
         if key.len() >= MIN_KEY {
@@ -170,6 +179,14 @@ mod tests {
         ] {
             assert!(Reading::of(report).uses(&marks), "{report}");
         }
+    }
+
+    #[test]
+    fn an_empty_result_has_nothing_to_use() {
+        assert!(Marks::of(r#"{"results":[],"total":0}"#).is_empty());
+        assert!(Marks::of(r#"{"results":[],"note":"no match"}"#).is_empty());
+        assert!(!Marks::of(RECORD).is_empty());
+        assert!(!Marks::of_call(&serde_json::json!({"url": "https://a.example/review"}), None, "").is_empty());
     }
 
     #[test]
