@@ -11,6 +11,7 @@ pub fn envelope(index: u64, request: &ChatRequest, reply: Reply) -> ChatCompleti
     let usage = usage(request, &reply);
     let (message, finish_reason) = match reply {
         Reply::Content(text) => (AssistantMessage { role: "assistant", content: Some(text), tool_calls: None }, "stop"),
+        Reply::Cut(text) => (AssistantMessage { role: "assistant", content: Some(text), tool_calls: None }, "length"),
         Reply::ToolCall { id, name, arguments } => {
             let call = ToolCall { id, kind: "function".to_owned(), function: FunctionCall { name, arguments } };
             (AssistantMessage { role: "assistant", content: None, tool_calls: Some(vec![call]) }, "tool_calls")

@@ -48,6 +48,11 @@ pub struct SimConfig {
     /// The first text-form call of a conversation breaks its tool's schema, until the
     /// client re-asks, so the client's bounded re-ask path is exercised.
     pub invalid_first_action: bool,
+    /// A re-ask (a user message saying the last answer could not be used,
+    /// right after the assistant's answer) is answered with that answer again,
+    /// word for word, and cut at the token limit again: what a 0.5B model did
+    /// when a report it wrote past the limit was handed back to it.
+    pub repeat_on_reask: bool,
     /// Checked in order; the first rule whose trigger matches the request index wins.
     pub faults: Vec<FaultRule>,
     /// A rate limit in front of the model, as hosted APIs and gateways keep:
@@ -88,6 +93,7 @@ impl Default for SimConfig {
             tool_steps: 4,
             text_tool_style: TextToolStyle::default(),
             invalid_first_action: false,
+            repeat_on_reask: false,
             faults: Vec::new(),
             rate_limit: None,
             api_key: None,
@@ -208,6 +214,10 @@ pub enum FaultKind {
     MalformedJson,
     /// 200 with a valid envelope but unparseable content or tool arguments.
     GarbledContent,
+    /// 200 whose answer runs on and is cut at the token limit
+    /// (`finish_reason: length`), as a small model's report that pastes
+    /// tool results does.
+    CutOff,
 }
 
 #[cfg(test)]

@@ -24,8 +24,25 @@ pub fn select(rules: &[FaultRule], index: u64) -> Option<&FaultKind> {
 pub fn garble(reply: Reply) -> Reply {
     match reply {
         Reply::Content(text) => Reply::Content(first_half(&text)),
+        Reply::Cut(text) => Reply::Cut(first_half(&text)),
         Reply::ToolCall { id, name, arguments } => Reply::ToolCall { id, name, arguments: first_half(&arguments) },
     }
+}
+
+/// Characters of a [`cut_off`] answer: 512 tokens' worth, the cap the local
+/// model's reports run into.
+const CUT_OFF_CHARS: usize = 2_048;
+
+/// The reply as a small model's report that pastes it as JSON: a heading,
+/// then one line that runs on (the reply repeated) to the token limit and
+/// stops mid-word, so nothing after the heading is whole.
+pub fn cut_off(reply: Reply) -> Reply {
+    let text = match reply {
+        Reply::Content(text) | Reply::Cut(text) => text,
+        Reply::ToolCall { arguments, .. } => arguments,
+    };
+    let pasted = serde_json::Value::String(vec![text.as_str(); CUT_OFF_CHARS / text.len().max(1) + 1].join(" "));
+    Reply::Cut(format!("# Findings\n\n{{\"pasted\": {pasted}").chars().take(CUT_OFF_CHARS).collect())
 }
 
 /// A response body cut short, as from a proxy that dropped the connection mid-write.
@@ -63,6 +80,14 @@ mod tests {
         assert_eq!(select(&rules, 1), Some(&FaultKind::ServerError));
         assert_eq!(select(&rules, 2), Some(&FaultKind::MalformedJson));
         assert_eq!(select(&rules, 5), None);
+    }
+
+    #[test]
+    fn a_cut_off_answer_runs_to_the_limit() {
+        for reply in [Reply::Content("## Findings".into()), Reply::ToolCall { id: "c".into(), name: "t".into(), arguments: "{}".into() }] {
+            let Reply::Cut(text) = cut_off(reply) else { panic!("not cut") };
+            assert_eq!(text.chars().count(), CUT_OFF_CHARS);
+        }
     }
 
     #[test]

@@ -308,8 +308,10 @@ async fn chat_completions(State(sim): State<Arc<Sim>>, headers: HeaderMap, body:
     let request = parse(&body)?;
     sim.authorize(&headers, &request.model)?;
     let mut reply = roles::answer(&request, &sim.config);
-    if fault == Some(&FaultKind::GarbledContent) {
-        reply = fault::garble(reply);
+    match fault {
+        Some(FaultKind::GarbledContent) => reply = fault::garble(reply),
+        Some(FaultKind::CutOff) => reply = fault::cut_off(reply),
+        _ => {}
     }
     let mut answer_at = first_token;
     if let Some(tps) = sim.config.tokens_per_sec {

@@ -23,7 +23,7 @@ pub fn prompt_tokens(request: &ChatRequest) -> u64 {
 
 pub fn completion_tokens(reply: &Reply) -> u64 {
     match reply {
-        Reply::Content(text) => tokens(text.chars().count()),
+        Reply::Content(text) | Reply::Cut(text) => tokens(text.chars().count()),
         Reply::ToolCall { arguments, .. } => tokens(arguments.chars().count()),
     }
 }

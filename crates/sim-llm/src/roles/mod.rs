@@ -25,7 +25,13 @@ use crate::wire::ChatRequest;
 #[derive(Debug, Clone, PartialEq)]
 pub enum Reply {
     Content(String),
-    ToolCall { id: String, name: String, arguments: String },
+    /// Text stopped at the token limit (`finish_reason: length`).
+    Cut(String),
+    ToolCall {
+        id: String,
+        name: String,
+        arguments: String,
+    },
 }
 
 impl Reply {
@@ -85,6 +91,11 @@ fn seed(text: &str) -> u64 {
 
 /// The simulated model's answer to `request`.
 pub fn answer(request: &ChatRequest, config: &SimConfig) -> Reply {
+    if config.repeat_on_reask
+        && let Some(previous) = reasked_answer(request)
+    {
+        return Reply::Cut(previous);
+    }
     match Role::of(request) {
         Role::Intent => Reply::json(&intent::answer(request)),
         Role::Plan => Reply::json(&plan::answer(request)),
@@ -95,4 +106,12 @@ pub fn answer(request: &ChatRequest, config: &SimConfig) -> Reply {
         Role::TextResearch(form) => text_action::answer(request, config, &form),
         Role::Other => chat::answer(request),
     }
+}
+
+/// The assistant's answer a re-ask hands back: the last message says the
+/// last answer could not be used and the one before it is that answer.
+fn reasked_answer(request: &ChatRequest) -> Option<String> {
+    let [.., answer, reask] = request.messages.as_slice() else { return None };
+    let reasking = reask.role == "user" && reask.text().starts_with("Your last answer could not be used");
+    (reasking && answer.role == "assistant").then(|| answer.text())
 }
