@@ -54,17 +54,28 @@ impl LlmClient {
             tracing::debug!(%problem, reasks, "unusable model answer; asking again");
             reasks += 1;
             let conversation = reasked.get_or_insert_with(|| req.clone());
-            conversation.messages.push(Message::assistant(echo(&response)));
+            if let Some(answer) = echo(&response) {
+                conversation.messages.push(Message::assistant(answer));
+            }
             conversation.messages.push(Message::user(say("reask", serde_json::json!({"problem": problem, "again": again}))));
         }
     }
 }
 
-/// The bad answer as the model gave it, for the re-ask conversation.
-fn echo(response: &ChatResponse) -> String {
+/// Longest unusable answer handed back in a re-ask. A longer one (a report
+/// cut at the token limit, a tool result pasted into it) is left out and only
+/// the problem is said: given its own 512-token answer back, the local 0.5B
+/// model wrote it again byte for byte, cut at the limit again, and the
+/// trajectory ended in `model_failure` (2 of 8 in two runs); it also cost
+/// those tokens again in the prompt.
+const ECHO_MAX_CHARS: usize = 600;
+
+/// The bad answer as the model gave it, for the re-ask conversation; `None`
+/// when it is too long to hand back ([`ECHO_MAX_CHARS`]).
+fn echo(response: &ChatResponse) -> Option<String> {
     let mut text = response.content.clone().unwrap_or_default();
     for c in &response.tool_calls {
         text.push_str(&format!("\n{{\"tool\": {:?}, \"arguments\": {}}}", c.name, c.arguments));
     }
-    if text.trim().is_empty() { "(empty answer)".into() } else { text }
+    if text.trim().is_empty() { Some("(empty answer)".into()) } else { (text.chars().count() <= ECHO_MAX_CHARS).then_some(text) }
 }

@@ -4,7 +4,7 @@
 
 use productresearch_llm::{Action, ChatRequest, EndpointConfig, LlmClient, LlmError, Message, ToolChoice, ToolMode};
 use productresearch_record::ToolSpec;
-use productresearch_sim_llm::{SimConfig, TextToolStyle, spawn_local};
+use productresearch_sim_llm::{FaultKind, FaultRule, SimConfig, TextToolStyle, Trigger, spawn_local};
 
 fn tools() -> Vec<ToolSpec> {
     productresearch_record::fixtures::tools()
@@ -79,4 +79,34 @@ async fn a_chosen_report_is_written_in_a_second_free_text_request() {
     let Action::Report(report) = &acted.action else { panic!("expected a report, got {:?}", acted.action) };
     assert!(report.contains('#') && !report.trim_start().starts_with('{'), "{report}");
     assert!(acted.usage.prompt_tokens > 0);
+}
+
+// The local 0.5B model, handed back its own report cut at the token limit,
+// wrote it again word for word (the simulator's `repeat_on_reask`): the
+// re-ask must say what was wrong without handing back that long answer.
+#[tokio::test]
+async fn a_report_cut_at_the_limit_is_asked_for_again_without_handing_it_back() {
+    let sim = spawn_local(SimConfig {
+        repeat_on_reask: true,
+        faults: vec![FaultRule { trigger: Trigger::FirstN(1), kind: FaultKind::CutOff }],
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap();
+    let req = ChatRequest { tool_choice: Some(ToolChoice::None), ..request() };
+    let acted = client(sim.base_url(), ToolMode::JsonSchema, 1).act(&req).await.unwrap();
+    assert_eq!((sim.requests(), acted.reasks), (2, 1), "one cut answer, one re-ask");
+    let Action::Report(report) = &acted.action else { panic!("expected a report, got {:?}", acted.action) };
+    assert!(report.contains('#') && report.len() < 2_048, "{report}");
+}
+
+// A short unusable answer is still handed back, so the model sees what it
+// wrote: the same simulated model then repeats it and the answer stays
+// unusable, a typed failure.
+#[tokio::test]
+async fn a_short_unusable_answer_is_handed_back_with_the_problem() {
+    let sim = spawn_local(SimConfig { repeat_on_reask: true, invalid_first_action: true, ..SimConfig::default() }).await.unwrap();
+    let err = client(sim.base_url(), ToolMode::Lenient, 1).act(&request()).await.unwrap_err();
+    assert!(matches!(&err, LlmError::Unusable(m) if m.contains("after 1 re-asks")), "{err}");
+    assert_eq!(sim.requests(), 2);
 }
