@@ -10,3 +10,17 @@ pub fn client_builder() -> reqwest::ClientBuilder {
     crate::install_crypto_provider();
     reqwest::Client::builder()
 }
+
+/// An error and its causes on one line: an HTTP client's own message
+/// ("error sending request", "client error (Connect)") says nothing without
+/// them.
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut message = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        message.push_str(": ");
+        message.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    message
+}

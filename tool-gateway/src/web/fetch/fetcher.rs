@@ -1,7 +1,6 @@
 //! Fetching a model-chosen URL: every hop checked, every resolved address
 //! checked, the connection pinned to the checked addresses, the body capped.
 
-use std::error::Error as _;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
@@ -185,15 +184,7 @@ fn http_error(error: reqwest::Error) -> FetchError {
     if error.is_timeout() {
         return FetchError::Http("timed out".into());
     }
-    let error = error.without_url();
-    let mut message = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        message.push_str(": ");
-        message.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    FetchError::Http(message)
+    FetchError::Http(productresearch_runtime::http::error_chain(&error.without_url()))
 }
 
 /// A resolver for reqwest that answers nothing: every name it may connect to
