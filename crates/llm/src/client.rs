@@ -13,6 +13,7 @@ use crate::config::EndpointConfig;
 use crate::error::LlmError;
 use crate::limiter::{Limiter, Load};
 use crate::message::{ChatRequest, ChatResponse};
+use crate::transport::{Answer, Failure, Transport};
 use crate::validators::Validators;
 use crate::wire;
 
@@ -25,8 +26,8 @@ pub struct LlmClient {
     http: reqwest::Client,
     config: Arc<EndpointConfig>,
     url: Arc<str>,
-    /// `url` parsed once: a request per model call need not parse it again.
-    endpoint: reqwest::Url,
+    /// How requests to `url` travel (parsed once, not per model call).
+    transport: Transport,
     /// `Authorization: Bearer <key>`, built once (marked sensitive).
     authorization: Option<reqwest::header::HeaderValue>,
     api_key: Option<Arc<str>>,
@@ -59,13 +60,15 @@ impl LlmClient {
             ),
             None => None,
         };
+        let (timeout, connect_timeout) = (Duration::from_secs(config.timeout_secs), Duration::from_secs(config.timeout_secs.min(10)));
         let http = productresearch_runtime::http::client_builder()
-            .timeout(Duration::from_secs(config.timeout_secs))
-            .connect_timeout(Duration::from_secs(config.timeout_secs.min(10)))
+            .timeout(timeout)
+            .connect_timeout(connect_timeout)
             .build()
             .map_err(|e| LlmError::Config(format!("http client: {e}")))?;
         let url: Arc<str> = format!("{}/chat/completions", config.base_url.trim_end_matches('/')).into();
-        let endpoint = reqwest::Url::parse(&url).map_err(|e| LlmError::Config(format!("llm.base_url {:?}: {e}", config.base_url)))?;
+        let transport = Transport::new(&url, http.clone(), timeout, connect_timeout)
+            .map_err(|e| LlmError::Config(format!("llm.base_url {:?}: {e}", config.base_url)))?;
         let authorization = match &api_key {
             Some(key) => {
                 let mut value = reqwest::header::HeaderValue::from_str(&format!("Bearer {key}"))
@@ -81,7 +84,7 @@ impl LlmClient {
             http,
             config: Arc::new(config),
             url,
-            endpoint,
+            transport,
             authorization,
             api_key,
             limiter,
@@ -229,29 +232,17 @@ impl LlmClient {
     }
 
     async fn attempt(&self, body: bytes::Bytes) -> Result<ChatResponse, LlmError> {
-        // A one-shot body, not reqwest's reusable kind: reqwest keeps a
-        // reusable body until the answer (to follow a redirect), and at 1,000
-        // calls in flight those bodies were megabytes held for seconds. This
-        // one is freed once written.
-        let body = reqwest::Body::wrap(http_body_util::Full::new(body));
-        let mut request = self.http.post(self.endpoint.clone()).header(reqwest::header::CONTENT_TYPE, "application/json").body(body);
-        if let Some(authorization) = &self.authorization {
-            request = request.header(reqwest::header::AUTHORIZATION, authorization.clone());
-        }
         // Which trajectory pays for this call, for the model gateway's logs.
-        if let Some(id) = context::trajectory()
-            && let Ok(value) = reqwest::header::HeaderValue::from_str(&id)
-        {
-            request = request.header(context::TRAJECTORY_HEADER, value);
+        let trajectory = context::trajectory().and_then(|id| reqwest::header::HeaderValue::from_str(&id).ok());
+        let answer = self.transport.post(body, self.authorization.as_ref(), trajectory).await.map_err(|failure| match failure {
+            Failure::Timeout => LlmError::Timeout(Duration::from_secs(self.config.timeout_secs)),
+            // Only the URL and the error kind: a request body may hold user data.
+            Failure::Connect(message) => LlmError::Connect { url: self.url.to_string(), message },
+        })?;
+        let Answer { status, retry_after, body: bytes } = answer;
+        if !(200..300).contains(&status) {
+            return Err(LlmError::Status { status, body: excerpt(&String::from_utf8_lossy(&bytes)), retry_after });
         }
-        let response = request.send().await.map_err(|e| self.transport_error(e))?;
-        let status = response.status();
-        if !status.is_success() {
-            let retry_after = response.headers().get("retry-after").and_then(|v| v.to_str().ok()).and_then(backoff::parse_retry_after);
-            let text = response.text().await.unwrap_or_default();
-            return Err(LlmError::Status { status: status.as_u16(), body: excerpt(&text), retry_after });
-        }
-        let bytes = response.bytes().await.map_err(|e| self.transport_error(e))?;
         let wire: wire::WireResponse = serde_json::from_slice(&bytes)
             .map_err(|e| LlmError::Malformed(format!("{e}; body starts {:?}", excerpt(&String::from_utf8_lossy(&bytes)))))?;
         let choice = wire.choices.into_iter().next().ok_or_else(|| LlmError::Malformed("no choices".into()))?;
@@ -280,15 +271,6 @@ impl LlmClient {
             finish_reason: choice.finish_reason,
             model: if wire.model.is_empty() { self.config.model.clone() } else { wire.model },
         })
-    }
-
-    fn transport_error(&self, e: reqwest::Error) -> LlmError {
-        if e.is_timeout() {
-            LlmError::Timeout(Duration::from_secs(self.config.timeout_secs))
-        } else {
-            // Only the URL and the error kind: a request body may hold user data.
-            LlmError::Connect { url: self.url.to_string(), message: e.without_url().to_string() }
-        }
     }
 }
 

@@ -27,6 +27,7 @@ mod message;
 mod reask;
 pub mod report_end;
 mod text_tools;
+mod transport;
 mod validators;
 mod wire;
 mod wording;
